@@ -1,0 +1,79 @@
+# tapline - network traffic analysis sensor. Plain make; see README.md.
+
+CC       ?= cc
+B        ?= build/release
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -MMD -MP
+WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual -Wvla \
+            -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wformat=2 \
+            -Wimplicit-fallthrough -Wundef
+OPT      ?= -O2 -g
+SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS   += $(OPT) $(WARN) -pthread
+PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto) -lm -pthread
+CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+LIB_SRC   = $(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
+                   $(filter-out capture/main.c,$(wildcard capture/*.c)))
+LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC  = $(sort $(wildcard tests/unit/*.c tests/lib/*.c))
+UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
+
+.PHONY: all asan test-asan test unit run bench fuzz lint format format-check deps clean golden
+
+all: $(B)/tapline tapline
+
+tapline: $(B)/tapline
+	@ln -sf $(B)/tapline tapline
+
+$(B)/tapline: $(B)/capture/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/unit/run: $(UNIT_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/dissect/%.o: WARN += -Wconversion -Wsign-conversion
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib
+
+ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
+
+asan:
+	@$(ASAN_MAKE) build/asan/tapline build/asan/tests/unit/run
+
+# `make test` runs every suite; `make test-asan` runs them again under ASan and UBSan.
+test-asan:
+	@$(ASAN_MAKE) test
+
+test: $(B)/tapline $(B)/tests/unit/run
+	@B=$(B) T=$(T) tests/run.sh
+
+run: deps $(B)/tapline
+	@mkdir -p out
+	@for p in pcaps/*.pcap pcaps/*.pcapng; do [ -e "$$p" ] || continue; \
+	  n=$$(basename "$${p%.*}"); \
+	  $(B)/tapline -r "$$p" -w out/$$n.jsonl && echo "out/$$n.jsonl: $$(wc -l < out/$$n.jsonl) events"; \
+	done
+
+deps:
+	@tools/deps.sh
+
+bench: $(B)/tapline
+	@tools/bench.sh $(B)/tapline
+
+lint:
+	@tools/lint.sh
+
+format:
+	clang-format -i $(wildcard include/*.h */*.c */*.h tests/*/*.c tests/*/*.h)
+
+format-check:
+	clang-format --dry-run --Werror $(wildcard include/*.h */*.c */*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build tapline out
+
+-include $(shell find build -name '*.d' 2>/dev/null)

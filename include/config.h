@@ -1,0 +1,66 @@
+/*
+ * config.h - every option, declared once.
+ *
+ * TL_CONFIG_KEYS lists each option with its YAML key (dotted path into the
+ * configuration file, also accepted by --set key=value), type, default and
+ * meaning. The struct, the defaults, the YAML loader and `--help-config` are all
+ * generated from it. Every cap is a max_* option with a *_capped counter.
+ */
+#ifndef TL_CONFIG_H
+#define TL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* X(type, member, "yaml.key", default, "meaning") ; types: U64, BOOL, STR, SECS (stored as us) */
+#define TL_CONFIG_KEYS(X)                                                                          \
+    X(STR, sensor, "sensor", NULL, "sensor name written in every event (default: host name)")      \
+    X(U64, threads, "threads", 0, "worker threads; 0 = one per core less one, at least one")       \
+    X(STR, output, "output.path", "-", "where JSON lines go: a file path, or - for stdout")        \
+    X(STR, filter, "capture.filter", NULL, "BPF filter expression applied to every source")        \
+    X(U64, snaplen, "capture.snaplen", 65535, "live capture: bytes kept per packet")               \
+    X(BOOL, promisc, "capture.promisc", true, "live capture: promiscuous mode")                    \
+    X(U64, buffer_mb, "capture.buffer_mb", 64, "live capture: kernel buffer size in MiB")          \
+    X(U64, ring_batches, "capture.ring_batches", 64, "batches in flight per worker ring")           \
+    X(U64, batch_bytes, "capture.batch_bytes", 262144, "bytes per packet batch")                   \
+    X(BOOL, progress, "capture.progress", true, "progress line on stderr when it is a terminal")   \
+    X(U64, max_flows, "flows.max_per_worker", 500000, "concurrent flows per worker; oldest idle evicted past it") \
+    X(SECS, tcp_idle, "flows.tcp_idle_timeout", 300, "established TCP flow idle timeout (s)")      \
+    X(SECS, tcp_syn, "flows.tcp_syn_timeout", 30, "unanswered or unestablished TCP flow idle timeout (s)") \
+    X(SECS, tcp_linger, "flows.tcp_close_linger", 5, "time a closed TCP flow is kept for late packets (s)") \
+    X(SECS, udp_idle, "flows.udp_timeout", 60, "UDP flow idle timeout (s)")                        \
+    X(SECS, icmp_idle, "flows.icmp_timeout", 60, "ICMP flow idle timeout (s)")                     \
+    X(SECS, other_idle, "flows.other_timeout", 60, "other IP protocols idle timeout (s)")          \
+    X(SECS, active, "flows.active_timeout", 1800, "interim record after this long (s)")            \
+    X(U64, cid_seed, "flows.community_id_seed", 0, "Community ID v1 seed")                         \
+    X(STR, home_nets, "flows.home_nets", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",       \
+      "home networks for local_orig/local_resp (comma list or YAML list)")                          \
+    X(BOOL, ndpi, "ndpi.enabled", true, "classify flows with nDPI")                                \
+    X(U64, ndpi_max_packets, "ndpi.max_packets", 32, "packets per flow given to nDPI before giving up") \
+    X(U64, max_frag_datagrams, "defrag.max_datagrams", 4096, "datagrams in reassembly at once")    \
+    X(U64, max_frag_bytes, "defrag.max_bytes", 16777216, "bytes held by fragment reassembly")      \
+    X(SECS, frag_timeout, "defrag.timeout", 30, "incomplete datagram lifetime (s)")                \
+    X(SECS, stats_interval, "stats.interval", 60, "live capture: stats event period (s)")
+
+struct tl_config {
+#define TL_CFG_MEMBER_U64(m) uint64_t m;
+#define TL_CFG_MEMBER_BOOL(m) bool m;
+#define TL_CFG_MEMBER_STR(m) char *m;
+#define TL_CFG_MEMBER_SECS(m) uint64_t m;
+#define TL_X(type, m, key, def, doc) TL_CFG_MEMBER_##type(m)
+    TL_CONFIG_KEYS(TL_X)
+#undef TL_X
+};
+
+void tl_config_defaults(struct tl_config *c);
+void tl_config_free(struct tl_config *c);
+/* Sets one option by its key from text; -1 with a reason in errbuf. */
+int tl_config_set(struct tl_config *c, const char *key, const char *value, char *errbuf, size_t n);
+/* Loads a YAML file of nested mappings; -1 with "file:line: reason" in errbuf. */
+int tl_config_load(struct tl_config *c, const char *path, char *errbuf, size_t n);
+/* Prints every option with its default and meaning. */
+void tl_config_print_help(FILE *out);
+
+#endif

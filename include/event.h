@@ -1,0 +1,46 @@
+/*
+ * event.h - turning records into JSON lines.
+ *
+ * Producers (workers, the coordinator) format events into a struct tl_buf with
+ * tl_event_json(); full buffers travel to the output thread, which hands them
+ * to the sinks. Every line written is one JSON object: strings are escaped and
+ * invalid UTF-8 is replaced, so a hostile packet cannot break a consumer.
+ */
+#ifndef TL_EVENT_H
+#define TL_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema.h"
+
+/* A growable byte buffer. Out of memory aborts: event memory is bounded upstream. */
+struct tl_buf {
+    char *p;
+    size_t len, cap;
+};
+
+void tl_buf_reserve(struct tl_buf *b, size_t more);
+void tl_buf_put(struct tl_buf *b, const void *p, size_t n);
+void tl_buf_puts(struct tl_buf *b, const char *s);
+void tl_buf_putc(struct tl_buf *b, char c);
+void tl_buf_free(struct tl_buf *b);
+
+/* JSON building blocks. */
+void tl_json_string(struct tl_buf *b, const char *s, size_t n); /* quoted, escaped, UTF-8 safe */
+void tl_json_key(struct tl_buf *b, bool *first, const char *key);
+void tl_json_u64(struct tl_buf *b, uint64_t v);
+void tl_json_ts(struct tl_buf *b, uint64_t ts_us);  /* "2026-11-25T10:51:17.123456Z" */
+void tl_json_dur(struct tl_buf *b, uint64_t dur_us); /* 1.500000 */
+void tl_json_ip(struct tl_buf *b, const uint8_t ip[16]);
+void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec);
+
+/*
+ * Appends one event as a JSON line: {"ts":...,"event_type":T,"sensor":S, fields...}\n.
+ * The record's first field must be its TS field named "ts".
+ */
+void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
+                   const void *rec);
+
+#endif

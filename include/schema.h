@@ -1,0 +1,71 @@
+/*
+ * schema.h - one table of fields per event type.
+ *
+ * A record is a plain C struct; its event type lists, once, each field's JSON
+ * name, type, offset and one-line meaning. That table drives the JSON writer,
+ * rule field lookup and --list-fields, so no field can exist in one and not in
+ * the others.
+ */
+#ifndef TL_SCHEMA_H
+#define TL_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+
+enum tl_ftype {
+    TL_F_BOOL,    /* bool */
+    TL_F_U8,      /* uint8_t */
+    TL_F_U16,     /* uint16_t */
+    TL_F_U32,     /* uint32_t */
+    TL_F_U64,     /* uint64_t */
+    TL_F_TS,      /* uint64_t microseconds since the epoch -> RFC 3339 UTC string */
+    TL_F_DUR,     /* uint64_t microseconds -> seconds with 6 decimals */
+    TL_F_STR,     /* struct tl_str */
+    TL_F_CSTR,    /* const char * (NUL-terminated, static or owned by the record) */
+    TL_F_CHARS,   /* char[] inside the record, NUL-terminated */
+    TL_F_IP,      /* struct tl_ip: dotted quad when v4-mapped, else RFC 5952 */
+    TL_F_MAC,     /* uint8_t[6] */
+    TL_F_U16LIST, /* uint16_t[]; `aux` is the offset of its uint8_t count */
+    TL_F_STRLIST, /* struct tl_strlist */
+    TL_F_HEX32,   /* uint32_t written as "0x%08x" */
+};
+
+enum {
+    TL_FF_OPT = 1 << 0, /* omitted when zero, empty or NULL */
+};
+
+struct tl_strlist {
+    const struct tl_str *v;
+    uint32_t n;
+};
+
+struct tl_field {
+    const char *name; /* JSON key, Zeek style: "id.orig_h" */
+    uint8_t type;     /* enum tl_ftype */
+    uint8_t flags;    /* TL_FF_* */
+    uint16_t aux;     /* type-specific: count offset for lists */
+    size_t off;       /* offsetof the value in the record */
+    const char *doc;  /* one line for --list-fields */
+};
+
+#define TL_FIELD(rec, member, ftype, jname, docstr)                                                \
+    { jname, TL_F_##ftype, 0, 0, offsetof(rec, member), docstr }
+#define TL_FIELD_OPT(rec, member, ftype, jname, docstr)                                            \
+    { jname, TL_F_##ftype, TL_FF_OPT, 0, offsetof(rec, member), docstr }
+#define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \
+    { jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member), docstr }
+
+/* An event type: the name written as event_type, and its fields in output order. */
+struct tl_event_type {
+    const char *name;
+    const char *doc;
+    const struct tl_field *fields;
+    size_t nfields;
+};
+
+/* Every event type the binary knows, for --list-fields (capture/main.c builds it). */
+const char *tl_ftype_name(enum tl_ftype t);
+
+#endif

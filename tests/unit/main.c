@@ -1,0 +1,39 @@
+/*
+ * main.c - the table of unit test suites. `run [suite]` runs all or one.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+
+extern const struct tl_test tl_tests_cursor[];
+
+static const struct tl_suite suites[] = {
+    { "cursor", tl_tests_cursor },
+};
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 && argv[1][0] ? argv[1] : NULL;
+    int passed = 0, failed = 0, matched = 0;
+
+    for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+        if (only && strcmp(only, suites[s].name) != 0)
+            continue;
+        matched++;
+        for (const struct tl_test *t = suites[s].tests; t->name; t++) {
+            tl_check_failed = 0;
+            t->fn();
+            if (tl_check_failed) {
+                failed++;
+                fprintf(stderr, "FAIL %s.%s\n", suites[s].name, t->name);
+            } else {
+                passed++;
+            }
+        }
+    }
+    if (only && !matched)
+        fprintf(stderr, "no unit suite named %s\n", only);
+    printf("unit: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

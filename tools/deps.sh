@@ -1,0 +1,31 @@
+#!/bin/sh
+# deps.sh - make sure the Debian packages tapline builds and tests with are installed.
+# As root, installs what is missing; otherwise prints the exact apt-get line and fails.
+# `deps.sh bench` adds what `make bench` needs; `deps.sh fuzz` what `make fuzz` needs.
+set -eu
+
+pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev jq"
+for extra in "$@"; do
+    case "$extra" in
+    bench) pkgs="$pkgs libndpi-bin" ;;
+    fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
+    esac
+done
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "tapline needs:$missing" >&2
+    echo "run as root: apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >&2
