@@ -26,18 +26,23 @@ all: $(B)/tapline tapline
 tapline: $(B)/tapline
 	@ln -sf $(B)/tapline tapline
 
+# `make V=1` shows the whole command lines.
+Q         = $(if $(V),,@)
 $(B)/tapline: $(B)/capture/main.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/unit/run: $(UNIT_OBJ) $(LIB_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/dissect/%.o: WARN += -Wconversion -Wsign-conversion
-$(B)/tests/%.o: CPPFLAGS += -Itests/lib
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows
 
 ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 

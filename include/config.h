@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+enum { TL_MAX_WORKERS = 64 };
+
 /* X(type, member, "yaml.key", default, "meaning") ; types: U64, BOOL, STR, SECS (stored as us) */
 #define TL_CONFIG_KEYS(X)                                                                          \
     X(STR, sensor, "sensor", NULL, "sensor name written in every event (default: host name)")      \

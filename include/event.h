@@ -43,4 +43,14 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
 void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
                    const void *rec);
 
+/*
+ * The output: where JSON lines go (a file, or stdout for "-"). Only the output
+ * thread writes; every write is whole lines. -1 with a reason in errbuf.
+ */
+struct tl_output;
+struct tl_output *tl_output_open(const char *path, char *errbuf, size_t n);
+int tl_output_write(struct tl_output *o, const char *p, size_t n);
+int tl_output_flush(struct tl_output *o);
+void tl_output_close(struct tl_output *o);
+
 #endif

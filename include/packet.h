@@ -42,7 +42,7 @@ enum tl_tunnel {
  * stats counter names under "decode.".
  */
 #define TL_DECODE_ERRORS(X)                                                                        \
-    X(OK, "ok")                                                                                    \
+    X(OK, "ok") /* also counted: packets decoded */                                    \
     X(LINK_SHORT, "link_short")                                                                    \
     X(LINK_UNSUPPORTED, "link_unsupported")                                                        \
     X(NOT_IP, "not_ip")                                                                            \
@@ -58,6 +58,7 @@ enum tl_tunnel {
     X(UDP_SHORT, "udp_short")                                                                      \
     X(UDP_BAD, "udp_bad")                                                                          \
     X(ICMP_SHORT, "icmp_short")                                                                    \
+    X(TUNNEL_SHORT, "tunnel_short")                                                                \
     X(TUNNEL_BAD, "tunnel_bad")                                                                    \
     X(TUNNEL_DEPTH, "tunnel_depth")
 

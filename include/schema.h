@@ -30,6 +30,7 @@ enum tl_ftype {
     TL_F_U16LIST, /* uint16_t[]; `aux` is the offset of its uint8_t count */
     TL_F_STRLIST, /* struct tl_strlist */
     TL_F_HEX32,   /* uint32_t written as "0x%08x" */
+    TL_F_U64LIST, /* uint64_t[]; `aux` is the offset of its uint16_t count */
 };
 
 enum {

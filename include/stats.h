@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "packet.h"
+#include "schema.h"
 
 #define TL_STAT_COUNTERS(X)                                                                        \
     X(PKTS, "capture.packets", "packets read from all sources")                                    \
@@ -32,6 +33,8 @@
     X(FLOWS_CLOSED, "flows.closed", "TCP flows ended by FIN or RST")                               \
     X(FLOWS_ACTIVE_REC, "flows.interim_records", "interim records at the active timeout")          \
     X(FLOWS_EVICTED, "flows.max_per_worker_capped", "flows evicted early: flows.max_per_worker reached") \
+    X(FLOWS_ACTIVE, "flows.active", "flows open now (a gauge)")                                    \
+    X(NDPI_HELD, "ndpi.states_held", "flows holding nDPI state now (a gauge)")                     \
     X(FLOWS_SHUTDOWN, "flows.flushed_at_shutdown", "flows open at shutdown")                       \
     X(NDPI_CLASSIFIED, "ndpi.classified", "flows nDPI classified")                                 \
     X(NDPI_GIVEUP, "ndpi.given_up", "flows nDPI gave up on")                                       \
@@ -59,5 +62,8 @@ static inline void tl_stats_add(struct tl_stats *dst, const struct tl_stats *src
     for (int i = 0; i < TL_DECODE_NERR; i++)
         dst->decode_err[i] += src->decode_err[i];
 }
+
+/* The `stats` event (flows/pipeline.c). */
+extern const struct tl_event_type tl_stats_event;
 
 #endif

@@ -1,0 +1,51 @@
+/*
+ * source.h - packet sources: capture files, directories, stdin, interfaces.
+ *
+ * A source opens with libpcap, applies the BPF filter, and feeds every packet
+ * to a callback. It parses nothing itself. Errors name the file or interface.
+ */
+#ifndef TL_CAPTURE_SOURCE_H
+#define TL_CAPTURE_SOURCE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
+                             uint32_t caplen, uint32_t wirelen);
+typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
+
+struct tl_source_ctx {
+    const struct tl_config *cfg;
+    tl_packet_fn on_packet;
+    tl_idle_fn on_idle;   /* live: called when the interface is quiet, and at least once a second */
+    void *user;
+    volatile sig_atomic_t *stop;
+    bool progress;        /* progress line on stderr */
+    uint64_t total_bytes; /* of all files, for the progress line */
+    uint64_t done_bytes;
+    uint64_t kernel_drops, iface_drops;
+    unsigned files;
+    void *live_handle;    /* the pcap_t being read live, for pcap_breakloop */
+};
+
+/*
+ * Expands the -r arguments into capture files: a directory gives its regular
+ * files in name order; "-" stays stdin. Returns the count, -1 with errbuf set.
+ */
+int tl_source_expand(char **args, int nargs, char ***files, char *errbuf, size_t n);
+void tl_source_free_list(char **files, int n);
+
+/* Reads one capture file (or stdin for "-") to its end. -1 with errbuf set. */
+int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n);
+
+/* Captures from an interface until *stop. -1 with errbuf set. */
+int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, size_t n);
+
+/* Interrupts a live capture from a signal handler. */
+void tl_source_break(struct tl_source_ctx *ctx);
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * json.c - records to JSON lines (RFC 8259), driven by the field tables of schema.h.
+ *
+ * Invariant: whatever bytes a record holds, every line written is one valid JSON
+ * object in valid UTF-8. Strings keep valid UTF-8 (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF) and replace each byte that is not part of a
+ * valid sequence with the escape \ufffd. Control characters are escaped
+ * (RFC 8259 section 7). Numbers, times and addresses are formatted by hand: this
+ * is the hot path, and printf with its locale is slow and not needed.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "schema.h"
+
+/* --- tl_buf ------------------------------------------------------------- */
+
+void tl_buf_reserve(struct tl_buf *b, size_t more)
+{
+    if (more <= b->cap - b->len)
+        return;
+    if (more > SIZE_MAX - b->len)
+        abort();
+    size_t need = b->len + more, cap = b->cap ? b->cap : 256;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) {
+            cap = need;
+            break;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p)
+        abort(); /* event memory is bounded upstream; see event.h */
+    b->p = p;
+    b->cap = cap;
+}
+
+void tl_buf_put(struct tl_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    tl_buf_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+void tl_buf_puts(struct tl_buf *b, const char *s)
+{
+    tl_buf_put(b, s, strlen(s));
+}
+
+void tl_buf_putc(struct tl_buf *b, char c)
+{
+    if (b->len == b->cap)
+        tl_buf_reserve(b, 1);
+    b->p[b->len++] = c;
+}
+
+void tl_buf_free(struct tl_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* --- strings ------------------------------------------------------------ */
+
+static const char json_hex[] = "0123456789abcdef";
+
+/* 0: copied as is; 1: ASCII that needs an escape; 2: lead of a multi-byte sequence or invalid. */
+static const uint8_t json_class[256] = {
+    /* 0x00-0x1f: control characters */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* 0x20-0x7f: '"' and '\\' only */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    /* 0x80-0xff */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/*
+ * Length of the valid UTF-8 sequence at p (RFC 3629 section 4, Table 3-7 of the
+ * Unicode standard), or 0 if the lead byte p[0] >= 0x80 does not start one.
+ * Second-byte ranges exclude overlongs (E0, F0), surrogates (ED) and values
+ * above U+10FFFF (F4); C0, C1 and F5..FF never lead.
+ */
+static size_t json_utf8_len(const uint8_t *p, size_t left)
+{
+    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+    size_t len;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4;
+    else
+        return 0;
+    if (left < len)
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/*
+ * Whether any of 8 bytes is below 0x20, '"', '\\' or non-ASCII (SWAR: a byte
+ * test sets the top bit of that byte; borrows can only add false hits above a
+ * true one, so the answer "any" is exact).
+ */
+static bool json_word_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+    uint64_t lt20 = (x - ones * 0x20) & ~x;
+    uint64_t zq = (q - ones) & ~q, zbs = (bs - ones) & ~bs;
+    return ((x | lt20 | zq | zbs) & high) != 0;
+}
+
+/* Runs of bytes that need nothing are scanned 8 at a time and copied with one memcpy. */
+void tl_json_string(struct tl_buf *b, const char *s, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0, run = 0;
+
+    tl_buf_putc(b, '"');
+    tl_buf_reserve(b, n + 1); /* the common case: nothing to escape */
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, p + i, sizeof(x));
+            if (!json_word_special(x)) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = p[i];
+        if (json_class[c] == 0) {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t k = json_utf8_len(p + i, n - i);
+            if (k) {
+                i += k;
+                continue;
+            }
+        }
+        tl_buf_put(b, p + run, i - run);
+        char e[6] = { '\\', 0 };
+        size_t elen = 2;
+        switch (c) {
+        case '"': e[1] = '"'; break;
+        case '\\': e[1] = '\\'; break;
+        case '\n': e[1] = 'n'; break;
+        case '\r': e[1] = 'r'; break;
+        case '\t': e[1] = 't'; break;
+        case '\b': e[1] = 'b'; break;
+        case '\f': e[1] = 'f'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(e + 1, "u00", 3);
+                e[4] = json_hex[c >> 4];
+                e[5] = json_hex[c & 0xf];
+            } else {
+                memcpy(e + 1, "ufffd", 5); /* one replacement per invalid byte */
+            }
+            elen = 6;
+            break;
+        }
+        tl_buf_put(b, e, elen);
+        run = ++i;
+    }
+    tl_buf_put(b, p + run, n - run);
+    tl_buf_putc(b, '"');
+}
+
+void tl_json_key(struct tl_buf *b, bool *first, const char *key)
+{
+    if (!*first)
+        tl_buf_putc(b, ',');
+    *first = false;
+    tl_json_string(b, key, strlen(key));
+    tl_buf_putc(b, ':');
+}
+
+/* --- numbers, times, addresses ------------------------------------------ */
+
+/* Writes v in decimal, right-aligned and zero-padded to at least `width` digits,
+ * ending at `end`; returns the start. */
+static char *json_digits(char *end, uint64_t v, int width)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+        width--;
+    } while (v || width > 0);
+    return p;
+}
+
+void tl_json_u64(struct tl_buf *b, uint64_t v)
+{
+    char tmp[20], *end = tmp + sizeof(tmp);
+    char *p = json_digits(end, v, 1);
+    tl_buf_put(b, p, (size_t)(end - p));
+}
+
+/* Proleptic Gregorian date from days since 1970-01-01 (H. Hinnant's civil_from_days). */
+static void json_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
+{
+    uint64_t z = days + 719468;
+    uint64_t era = z / 146097;
+    uint64_t doe = z - era * 146097;                                     /* [0, 146096] */
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    uint64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11], from March */
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* RFC 3339 section 5.6, UTC, always six fraction digits: "2009-11-18T08:00:21.512500Z". */
+void tl_json_ts(struct tl_buf *b, uint64_t ts_us)
+{
+    char tmp[48], *end = tmp + sizeof(tmp), *p = end;
+    uint64_t secs = ts_us / 1000000, y;
+    unsigned mon, day, sod = (unsigned)(secs % 86400);
+
+    json_civil(secs / 86400, &y, &mon, &day);
+    *--p = '"';
+    *--p = 'Z';
+    p = json_digits(p, ts_us % 1000000, 6);
+    *--p = '.';
+    p = json_digits(p, sod % 60, 2);
+    *--p = ':';
+    p = json_digits(p, sod / 60 % 60, 2);
+    *--p = ':';
+    p = json_digits(p, sod / 3600, 2);
+    *--p = 'T';
+    p = json_digits(p, day, 2);
+    *--p = '-';
+    p = json_digits(p, mon, 2);
+    *--p = '-';
+    p = json_digits(p, y, 4);
+    *--p = '"';
+    tl_buf_put(b, p, (size_t)(end - p));
+}
+
+/* A JSON number of seconds, always six decimals: 0.000123, 1.500000. */
+void tl_json_dur(struct tl_buf *b, uint64_t dur_us)
+{
+    char tmp[32], *end = tmp + sizeof(tmp), *p;
+    p = json_digits(end, dur_us % 1000000, 6);
+    *--p = '.';
+    p = json_digits(p, dur_us / 1000000, 1);
+    tl_buf_put(b, p, (size_t)(end - p));
+}
+
+static bool json_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/*
+ * A quoted address. v4-mapped (::ffff:0:0/96, RFC 4291 section 2.5.5.2) is the
+ * dotted quad; everything else is RFC 5952 text: lowercase hex without leading
+ * zeros (4.1, 4.3), the longest run of two or more zero groups, the first one on
+ * a tie, shortened to "::" (4.2). Never the mixed ::a.b.c.d form of inet_ntop.
+ */
+void tl_json_ip(struct tl_buf *b, const uint8_t ip[16])
+{
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    char tmp[48], *q = tmp;
+
+    *q++ = '"';
+    if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
+        for (int i = 12; i < 16; i++) {
+            char d[3], *end = d + sizeof(d), *s = json_digits(end, ip[i], 1);
+            memcpy(q, s, (size_t)(end - s));
+            q += end - s;
+            if (i < 15)
+                *q++ = '.';
+        }
+    } else {
+        unsigned w[8];
+        int best = -1, best_len = 1, cur = -1;
+        for (int i = 0; i < 8; i++) {
+            w[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+            if (w[i] != 0) {
+                cur = -1;
+                continue;
+            }
+            if (cur < 0)
+                cur = i;
+            if (i - cur + 1 > best_len) {
+                best = cur;
+                best_len = i - cur + 1;
+            }
+        }
+        for (int i = 0; i < 8; i++) {
+            if (i == best) {
+                *q++ = ':';
+                if (i == 0)
+                    *q++ = ':';
+                i += best_len - 1;
+                continue;
+            }
+            bool lead = true;
+            for (int sh = 12; sh >= 0; sh -= 4) {
+                unsigned x = w[i] >> sh & 0xf;
+                if (x == 0 && lead && sh)
+                    continue;
+                lead = false;
+                *q++ = json_hex[x];
+            }
+            if (i < 7)
+                *q++ = ':';
+        }
+    }
+    *q++ = '"';
+    tl_buf_put(b, tmp, (size_t)(q - tmp));
+}
+
+/* --- fields ------------------------------------------------------------- */
+
+static void json_mac(struct tl_buf *b, const uint8_t *m)
+{
+    char tmp[19], *q = tmp;
+    *q++ = '"';
+    for (int i = 0; i < 6; i++) {
+        *q++ = json_hex[m[i] >> 4];
+        *q++ = json_hex[m[i] & 0xf];
+        *q++ = i < 5 ? ':' : '"';
+    }
+    tl_buf_put(b, tmp, sizeof(tmp));
+}
+
+static void json_hex32(struct tl_buf *b, uint32_t v)
+{
+    char tmp[12] = { '"', '0', 'x' };
+    for (int i = 0; i < 8; i++)
+        tmp[3 + i] = json_hex[v >> (28 - 4 * i) & 0xf];
+    tmp[11] = '"';
+    tl_buf_put(b, tmp, sizeof(tmp));
+}
+
+/* Loads from the record with memcpy: offsets come from tables, not from alignment promises. */
+static uint16_t json_u16(const void *rec, size_t off)
+{
+    uint16_t v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static uint32_t json_u32(const void *rec, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static uint64_t json_u64v(const void *rec, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static bool json_bool(const void *rec, size_t off)
+{
+    bool v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static const char *json_cstr(const void *rec, size_t off)
+{
+    const char *v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static struct tl_str json_str(const void *rec, size_t off)
+{
+    struct tl_str v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+static struct tl_strlist json_strlist(const void *rec, size_t off)
+{
+    struct tl_strlist v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
+/* Whether a TL_FF_OPT field holds nothing, and is therefore left out. */
+static bool json_empty(const struct tl_field *f, const void *rec)
+{
+    const uint8_t *p = (const uint8_t *)rec + f->off;
+
+    switch (f->type) {
+    case TL_F_BOOL: return !json_bool(rec, f->off);
+    case TL_F_U8: return *p == 0;
+    case TL_F_U16: return json_u16(rec, f->off) == 0;
+    case TL_F_U32:
+    case TL_F_HEX32: return json_u32(rec, f->off) == 0;
+    case TL_F_U64:
+    case TL_F_TS:
+    case TL_F_DUR: return json_u64v(rec, f->off) == 0;
+    case TL_F_STR: return json_str(rec, f->off).len == 0;
+    case TL_F_CSTR: {
+        const char *s = json_cstr(rec, f->off);
+        return !s || !*s;
+    }
+    case TL_F_CHARS: return *p == 0;
+    case TL_F_IP: return json_zero(p, 16);
+    case TL_F_MAC: return json_zero(p, 6);
+    case TL_F_U16LIST: return ((const uint8_t *)rec)[f->aux] == 0;
+    case TL_F_STRLIST: return json_strlist(rec, f->off).n == 0;
+    case TL_F_U64LIST: return json_u16(rec, f->aux) == 0;
+    default: return false;
+    }
+}
+
+void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
+{
+    const uint8_t *p = (const uint8_t *)rec + f->off;
+
+    if ((f->flags & TL_FF_OPT) && json_empty(f, rec))
+        return;
+    tl_json_key(b, first, f->name);
+    switch (f->type) {
+    case TL_F_BOOL:
+        if (json_bool(rec, f->off))
+            tl_buf_put(b, "true", 4);
+        else
+            tl_buf_put(b, "false", 5);
+        break;
+    case TL_F_U8: tl_json_u64(b, *p); break;
+    case TL_F_U16: tl_json_u64(b, json_u16(rec, f->off)); break;
+    case TL_F_U32: tl_json_u64(b, json_u32(rec, f->off)); break;
+    case TL_F_U64: tl_json_u64(b, json_u64v(rec, f->off)); break;
+    case TL_F_TS: tl_json_ts(b, json_u64v(rec, f->off)); break;
+    case TL_F_DUR: tl_json_dur(b, json_u64v(rec, f->off)); break;
+    case TL_F_STR: {
+        struct tl_str s = json_str(rec, f->off);
+        tl_json_string(b, s.len ? s.ptr : "", s.len);
+        break;
+    }
+    case TL_F_CSTR: {
+        const char *s = json_cstr(rec, f->off);
+        if (s)
+            tl_json_string(b, s, strlen(s));
+        else
+            tl_buf_put(b, "null", 4);
+        break;
+    }
+    case TL_F_CHARS: tl_json_string(b, (const char *)p, strlen((const char *)p)); break;
+    case TL_F_IP: tl_json_ip(b, p); break;
+    case TL_F_MAC: json_mac(b, p); break;
+    case TL_F_U16LIST: {
+        uint8_t n = ((const uint8_t *)rec)[f->aux];
+        tl_buf_putc(b, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                tl_buf_putc(b, ',');
+            tl_json_u64(b, json_u16(rec, f->off + 2 * i));
+        }
+        tl_buf_putc(b, ']');
+        break;
+    }
+    case TL_F_STRLIST: {
+        struct tl_strlist l = json_strlist(rec, f->off);
+        tl_buf_putc(b, '[');
+        for (uint32_t i = 0; i < l.n; i++) {
+            if (i)
+                tl_buf_putc(b, ',');
+            tl_json_string(b, l.v[i].len ? l.v[i].ptr : "", l.v[i].len);
+        }
+        tl_buf_putc(b, ']');
+        break;
+    }
+    case TL_F_U64LIST: {
+        uint16_t n = json_u16(rec, f->aux);
+        tl_buf_putc(b, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                tl_buf_putc(b, ',');
+            tl_json_u64(b, json_u64v(rec, f->off + 8 * i));
+        }
+        tl_buf_putc(b, ']');
+        break;
+    }
+    case TL_F_HEX32: json_hex32(b, json_u32(rec, f->off)); break;
+    default: tl_buf_put(b, "null", 4); break; /* a type this writer does not know */
+    }
+}
+
+/*
+ * ts first, then event_type and sensor, then the other fields in table order.
+ * A table whose first field is not the "ts" TS field is written whole after
+ * sensor. A NULL sensor is written as null.
+ */
+void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
+                   const void *rec)
+{
+    bool first = true;
+    size_t i = 0;
+
+    tl_buf_putc(b, '{');
+    if (t->nfields && t->fields[0].type == TL_F_TS && strcmp(t->fields[0].name, "ts") == 0)
+        tl_json_field(b, &first, &t->fields[i++], rec);
+    tl_json_key(b, &first, "event_type");
+    tl_json_string(b, t->name, strlen(t->name));
+    tl_json_key(b, &first, "sensor");
+    if (sensor)
+        tl_json_string(b, sensor, strlen(sensor));
+    else
+        tl_buf_put(b, "null", 4);
+    for (; i < t->nfields; i++)
+        tl_json_field(b, &first, &t->fields[i], rec);
+    tl_buf_put(b, "}\n", 2);
+}
+
+/* Zeek-like type names for --list-fields. */
+const char *tl_ftype_name(enum tl_ftype t)
+{
+    static const char *const names[] = {
+        [TL_F_BOOL] = "bool",         [TL_F_U8] = "uint8",       [TL_F_U16] = "uint16",
+        [TL_F_U32] = "uint32",        [TL_F_U64] = "uint64",     [TL_F_TS] = "time",
+        [TL_F_DUR] = "interval",      [TL_F_STR] = "string",     [TL_F_CSTR] = "string",
+        [TL_F_CHARS] = "string",      [TL_F_IP] = "addr",        [TL_F_MAC] = "mac",
+        [TL_F_U16LIST] = "vector[uint16]", [TL_F_STRLIST] = "vector[string]",
+        [TL_F_HEX32] = "string(hex)", [TL_F_U64LIST] = "vector[uint64]",
+    };
+    if ((unsigned)t < TL_ARRAY_LEN(names) && names[t])
+        return names[t];
+    return "unknown";
+}

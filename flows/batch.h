@@ -1,0 +1,38 @@
+/*
+ * batch.h - packets in flight from the dispatcher to one worker.
+ *
+ * A batch is one allocation holding decoded packets back to back; it travels
+ * over the worker's SPSC ring and comes back over the free ring, so the packet
+ * path allocates nothing. Each slot holds the decode result and the packet
+ * bytes its offsets refer to.
+ */
+#ifndef TL_FLOWS_BATCH_H
+#define TL_FLOWS_BATCH_H
+
+#include <stdint.h>
+
+#include "packet.h"
+
+enum tl_batch_kind { TL_BATCH_PKTS, TL_BATCH_END };
+
+struct tl_batch {
+    uint32_t n;      /* packets */
+    uint32_t used;   /* bytes of data[] used */
+    uint32_t cap;    /* bytes of data[] */
+    uint8_t kind;    /* enum tl_batch_kind */
+    uint64_t now_us; /* the dispatcher's packet clock when the batch left */
+    _Alignas(16) uint8_t data[];
+};
+
+struct tl_slot {
+    struct tl_decoded d;
+    uint32_t len; /* bytes[] */
+    _Alignas(8) uint8_t bytes[];
+};
+
+static inline uint32_t tl_slot_size(uint32_t len)
+{
+    return (uint32_t)((sizeof(struct tl_slot) + len + 15) & ~(size_t)15);
+}
+
+#endif

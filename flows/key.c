@@ -1,0 +1,109 @@
+/*
+ * key.c - canonical flow keys and hashing.
+ *
+ * ICMP has no ports. Like Zeek and the Community ID spec, a request and its
+ * reply (echo, timestamp, information, address mask, and the ICMPv6 echo and
+ * neighbour/router pairs) form one flow: the key uses the request type, and
+ * for echo the identifier. Other ICMP messages are keyed by type and code.
+ */
+#include <string.h>
+
+#include "key.h"
+
+int tl_icmp_request_type(int ipv, uint8_t type)
+{
+    if (ipv == 4) {
+        switch (type) {
+        case 0: return 8;   /* echo reply -> echo */
+        case 14: return 13; /* timestamp reply */
+        case 16: return 15; /* information reply */
+        case 18: return 17; /* address mask reply */
+        case 8: case 13: case 15: case 17: return type;
+        }
+        return -1;
+    }
+    switch (type) {
+    case 129: return 128; /* echo reply -> echo request */
+    case 131: return 130; /* MLD report -> query */
+    case 134: return 133; /* router advertisement -> solicitation */
+    case 136: return 135; /* neighbour advertisement -> solicitation */
+    case 128: case 130: case 133: case 135: return type;
+    }
+    return -1;
+}
+
+static int key_cmp_endpoint(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb)
+{
+    int c = memcmp(a, b, 16);
+    if (c)
+        return c;
+    return (int)pa - (int)pb;
+}
+
+void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a)
+{
+    uint16_t sp = d->sport, dp = d->dport;
+
+    memset(k, 0, sizeof(*k));
+    k->proto = d->ip_proto;
+    k->tunnel = d->tunnel;
+    k->tunnel_id = d->tunnel_id;
+    for (unsigned i = 0; i < d->nvlan && i < TL_MAX_VLANS; i++)
+        k->vlan[i] = d->vlan[i];
+
+    if (d->ip_proto == TL_IPPROTO_ICMP || d->ip_proto == TL_IPPROTO_ICMPV6) {
+        int req = tl_icmp_request_type(d->ipv, d->icmp_type);
+        if (req >= 0) {
+            sp = dp = (uint16_t)req;
+            k->icmp_id = d->icmp_id;
+        }
+    }
+    if (key_cmp_endpoint(d->src.b, sp, d->dst.b, dp) <= 0) {
+        memcpy(k->a, d->src.b, 16);
+        memcpy(k->b, d->dst.b, 16);
+        k->pa = sp;
+        k->pb = dp;
+        *from_a = true;
+    } else {
+        memcpy(k->a, d->dst.b, 16);
+        memcpy(k->b, d->src.b, 16);
+        k->pa = dp;
+        k->pb = sp;
+        *from_a = false;
+    }
+}
+
+/* 64-bit multiply-xorshift mixing (in the spirit of wyhash/murmur finalizers). */
+static inline uint64_t hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t tl_hash64(const void *p, size_t n, uint64_t seed)
+{
+    const uint8_t *b = p;
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = hash_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, b + i, n - i);
+        h = hash_mix(h ^ w ^ 0xa0761d6478bd642fULL);
+    }
+    return hash_mix(h);
+}
+
+uint64_t tl_fkey_hash(const struct tl_fkey *k)
+{
+    return tl_hash64(k, sizeof(*k), 0x7461706c696e65ULL);
+}

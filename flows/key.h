@@ -1,0 +1,42 @@
+/*
+ * key.h - the bidirectional flow key and the hash that picks a worker.
+ *
+ * A key is canonical: the lower (address, port) endpoint is side a, so both
+ * directions of a flow build the same bytes. It has no padding and is zeroed
+ * before it is filled, so it can be hashed and compared as bytes.
+ */
+#ifndef TL_FLOWS_KEY_H
+#define TL_FLOWS_KEY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "packet.h"
+
+struct tl_fkey {
+    uint8_t a[16], b[16]; /* addresses; IPv4 v4-mapped */
+    uint32_t tunnel_id;
+    uint16_t pa, pb;      /* ports; ICMP: see key.c */
+    uint16_t vlan[TL_MAX_VLANS];
+    uint16_t icmp_id;
+    uint8_t proto;
+    uint8_t tunnel;
+};
+
+_Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding");
+
+/*
+ * Builds the canonical key of a decoded (non-fragment) packet. *from_a is true
+ * when the packet was sent by side a.
+ */
+void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a);
+
+uint64_t tl_fkey_hash(const struct tl_fkey *k);
+
+/* A 64-bit hash of bytes with a seed (not cryptographic; spreads keys evenly). */
+uint64_t tl_hash64(const void *p, size_t n, uint64_t seed);
+
+/* For ICMP: the counterpart of a reply type (echo reply -> echo request), or -1. */
+int tl_icmp_request_type(int ipv, uint8_t type);
+
+#endif

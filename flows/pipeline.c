@@ -1,0 +1,435 @@
+/*
+ * pipeline.c - dispatch, worker threads, the output thread and the stats event.
+ *
+ * The dispatcher runs on the capture thread: it decodes each packet for its
+ * flow key, reassembles fragments (so every packet of a flow, fragmented or
+ * not, reaches the same worker), and appends it to that worker's batch. A full
+ * ring makes an offline replay wait and a live capture drop (counted).
+ * Every second of packet time each worker gets a batch, empty if need be, so
+ * its clock advances and its idle flows expire even when it sees no traffic.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "defrag.h"
+#include "dissect.h"
+#include "event.h"
+#include "key.h"
+#include "pipeline.h"
+#include "worker.h"
+
+enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64 };
+
+struct tl_pipeline {
+    const struct tl_config *cfg;
+    struct tl_output *out;
+    bool live;
+    unsigned nworkers;
+    struct tl_worker *workers;
+    struct tl_batch **cur; /* batch being filled, per worker */
+    struct tl_netlist home;
+    struct tl_defrag *defrag;
+    struct tl_stats st; /* dispatcher (capture thread) counters */
+    uint64_t now_us, next_tick_us;
+    struct tl_ring main_out; /* stats events from the capture thread to the output thread */
+    pthread_t out_thread;
+    bool out_started;
+    _Atomic bool out_stop;
+    _Atomic uint64_t out_events, out_bytes, out_errors;
+};
+
+static void pipe_wait(unsigned *spins)
+{
+    if (++*spins < 64)
+        return;
+    struct timespec ts = { 0, *spins < 1024 ? 20000 : 200000 };
+    nanosleep(&ts, NULL);
+}
+
+static size_t pipe_count_lines(const char *p, size_t n)
+{
+    size_t lines = 0;
+    for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))); q++)
+        lines++;
+    return lines;
+}
+
+static void pipe_write(struct tl_pipeline *p, struct tl_buf *b)
+{
+    if (tl_output_write(p->out, b->p, b->len) < 0)
+        atomic_fetch_add(&p->out_errors, pipe_count_lines(b->p, b->len));
+    else
+        atomic_fetch_add(&p->out_events, pipe_count_lines(b->p, b->len));
+    atomic_fetch_add(&p->out_bytes, b->len);
+    tl_buf_free(b);
+    free(b);
+}
+
+/* The output thread: the only writer of the output, so lines never interleave. */
+static void *pipe_output_main(void *arg)
+{
+    struct tl_pipeline *p = arg;
+    unsigned spins = 0;
+
+    for (;;) {
+        bool stop = atomic_load_explicit(&p->out_stop, memory_order_acquire);
+        bool any = false;
+        struct tl_buf *b;
+        for (unsigned i = 0; i < p->nworkers; i++)
+            while ((b = tl_ring_pop(&p->workers[i].out))) {
+                pipe_write(p, b);
+                any = true;
+            }
+        while ((b = tl_ring_pop(&p->main_out))) {
+            pipe_write(p, b);
+            any = true;
+        }
+        if (any) {
+            spins = 0;
+            continue;
+        }
+        if (stop)
+            break;
+        tl_output_flush(p->out);
+        pipe_wait(&spins);
+    }
+    tl_output_flush(p->out);
+    return NULL;
+}
+
+static unsigned pipe_default_threads(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 2 ? (unsigned)(cores - 1) : 1;
+}
+
+struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out, bool live,
+                                    char *errbuf, size_t n)
+{
+    struct tl_pipeline *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(errbuf, n, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->out = out;
+    p->live = live;
+    p->nworkers = cfg->threads ? (unsigned)cfg->threads : pipe_default_threads();
+    if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
+        goto fail;
+    p->defrag = tl_defrag_new(cfg, &p->st);
+    p->workers = calloc(p->nworkers, sizeof(*p->workers));
+    p->cur = calloc(p->nworkers, sizeof(*p->cur));
+    if (!p->defrag || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
+        snprintf(errbuf, n, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        struct tl_worker *w = &p->workers[i];
+        if (tl_worker_init(w, (int)i, cfg, &p->home, errbuf, n) < 0)
+            goto fail;
+        for (uint64_t j = 0; j < cfg->ring_batches; j++) {
+            struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
+            if (!b || !tl_ring_push(&w->free, b)) {
+                free(b);
+                snprintf(errbuf, n, "out of memory for packet batches");
+                goto fail;
+            }
+            b->cap = (uint32_t)cfg->batch_bytes;
+        }
+    }
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
+            snprintf(errbuf, n, "cannot start worker thread");
+            goto fail; /* (threads already started are never joined: we exit) */
+        }
+    if (pthread_create(&p->out_thread, NULL, pipe_output_main, p) != 0) {
+        snprintf(errbuf, n, "cannot start output thread");
+        goto fail;
+    }
+    p->out_started = true;
+    return p;
+fail:
+    return NULL;
+}
+
+/* A batch to fill for worker i: NULL when live and the worker is behind (caller drops). */
+static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
+{
+    unsigned spins = 0;
+    struct tl_batch *b;
+    while (!(b = tl_ring_pop(&p->workers[i].free))) {
+        if (p->live)
+            return NULL;
+        pipe_wait(&spins);
+    }
+    b->n = b->used = 0;
+    b->kind = TL_BATCH_PKTS;
+    return b;
+}
+
+static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
+{
+    b->now_us = p->now_us;
+    /* The in ring holds every batch this worker has, so a push cannot fail. */
+    tl_ring_push(&p->workers[i].in, b);
+}
+
+static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, const uint8_t *bytes,
+                         uint32_t len)
+{
+    struct tl_fkey k;
+    bool from_a;
+
+    tl_fkey_make(&k, d, &from_a);
+    unsigned i = (unsigned)(tl_fkey_hash(&k) % p->nworkers);
+    uint32_t need = tl_slot_size(len);
+    struct tl_batch *b = p->cur[i];
+
+    if (b && b->used + need > b->cap) {
+        pipe_send(p, i, b);
+        b = p->cur[i] = NULL;
+    }
+    if (!b && !(b = p->cur[i] = pipe_free_batch(p, i))) {
+        p->st.v[TL_STAT_RING_DROPS]++;
+        return;
+    }
+    struct tl_slot *s = (struct tl_slot *)(void *)(b->data + b->used);
+    s->d = *d;
+    s->len = len;
+    memcpy(s->bytes, bytes, len);
+    b->used += need;
+    b->n++;
+}
+
+void tl_pipeline_flush(struct tl_pipeline *p)
+{
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        if (!p->cur[i] && !(p->cur[i] = pipe_free_batch(p, i)))
+            continue;
+        pipe_send(p, i, p->cur[i]);
+        p->cur[i] = NULL;
+    }
+}
+
+static void pipe_tick(struct tl_pipeline *p)
+{
+    tl_pipeline_flush(p);
+    tl_defrag_expire(p->defrag, p->now_us);
+    p->next_tick_us = p->now_us + PIPE_TICK_US;
+}
+
+/* Keeps the link layer and tunnel of the last fragment on the reassembled datagram. */
+static void pipe_keep_outer(struct tl_decoded *inner, const struct tl_decoded *frag)
+{
+    inner->ts_us = frag->ts_us;
+    inner->caplen = inner->ip_len;
+    inner->wirelen = inner->ip_len;
+    inner->has_mac = frag->has_mac;
+    memcpy(inner->src_mac, frag->src_mac, 6);
+    memcpy(inner->dst_mac, frag->dst_mac, 6);
+    memcpy(inner->vlan, frag->vlan, sizeof(inner->vlan));
+    inner->nvlan = frag->nvlan;
+    inner->nmpls = frag->nmpls;
+    inner->tunnel = frag->tunnel;
+    inner->outer_ipv = frag->outer_ipv;
+    inner->tunnel_id = frag->tunnel_id;
+    inner->outer_src = frag->outer_src;
+    inner->outer_dst = frag->outer_dst;
+}
+
+void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
+                        uint32_t caplen, uint32_t wirelen)
+{
+    struct tl_decoded d;
+
+    p->st.v[TL_STAT_PKTS]++;
+    p->st.v[TL_STAT_BYTES] += wirelen;
+    if (ts_us > p->now_us)
+        p->now_us = ts_us;
+    if (p->now_us >= p->next_tick_us)
+        pipe_tick(p);
+
+    enum tl_decode_err err = tl_decode(&d, linktype, pkt, caplen);
+    d.ts_us = ts_us;
+    d.caplen = caplen;
+    d.wirelen = wirelen;
+    if (d.truncated)
+        p->st.v[TL_STAT_TRUNCATED]++;
+    p->st.decode_err[err]++;
+    if (err != TL_DECODE_OK)
+        return;
+    if (!d.is_fragment) {
+        pipe_enqueue(p, &d, pkt, caplen);
+        return;
+    }
+    uint32_t len = 0;
+    const uint8_t *dg = tl_defrag_add(p->defrag, &d, pkt, &len);
+    if (!dg)
+        return;
+    struct tl_decoded whole;
+    err = tl_decode(&whole, TL_LINK_RAW, dg, len);
+    if (err != TL_DECODE_OK) {
+        p->st.decode_err[err]++;
+        return;
+    }
+    pipe_keep_outer(&whole, &d);
+    pipe_enqueue(p, &whole, dg, len);
+}
+
+void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
+                                   uint64_t iface_drops)
+{
+    p->st.v[TL_STAT_KERNEL_DROPS] += kernel_drops;
+    p->st.v[TL_STAT_IFACE_DROPS] += iface_drops;
+}
+
+uint64_t tl_pipeline_packets(const struct tl_pipeline *p)
+{
+    return p->st.v[TL_STAT_PKTS];
+}
+
+uint64_t tl_pipeline_flows(const struct tl_pipeline *p)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        pthread_mutex_lock(&p->workers[i].snap_lock);
+        n += p->workers[i].snap.v[TL_STAT_FLOWS_CREATED];
+        pthread_mutex_unlock(&p->workers[i].snap_lock);
+    }
+    return n;
+}
+
+/* ---- the stats event ---- */
+
+struct stats_rec {
+    uint64_t ts;
+    uint64_t threads;
+    struct tl_stats st;
+    uint16_t nworker_pkts;
+    uint64_t worker_pkts[TL_MAX_WORKERS];
+};
+
+static const struct tl_field stats_fields[] = {
+    TL_FIELD(struct stats_rec, ts, TS, "ts", "packet time of the report"),
+    TL_FIELD(struct stats_rec, threads, U64, "threads", "worker threads"),
+#define TL_X(sym, name, doc) TL_FIELD(struct stats_rec, st.v[TL_STAT_##sym], U64, name, doc),
+    TL_STAT_COUNTERS(TL_X)
+#undef TL_X
+#define TL_X(sym, name)                                                                            \
+    TL_FIELD(struct stats_rec, st.decode_err[TL_DECODE_##sym], U64, "decode." name,             \
+             "packets not decoded: " name),
+    TL_DECODE_ERRORS(TL_X)
+#undef TL_X
+    { "flows.worker_packets", TL_F_U64LIST, 0, (uint16_t)offsetof(struct stats_rec, nworker_pkts),
+      offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+};
+
+const struct tl_event_type tl_stats_event = {
+    .name = "stats",
+    .doc = "counters: at exit, and every stats.interval seconds on a live capture",
+    .fields = stats_fields,
+    .nfields = TL_ARRAY_LEN(stats_fields),
+};
+
+static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool final)
+{
+    memset(r, 0, sizeof(*r));
+    r->ts = p->now_us;
+    r->threads = p->nworkers;
+    r->st = p->st;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        struct tl_worker *w = &p->workers[i];
+        struct tl_stats snap;
+        pthread_mutex_lock(&w->snap_lock);
+        snap = final ? w->st : w->snap;
+        pthread_mutex_unlock(&w->snap_lock);
+        tl_stats_add(&r->st, &snap);
+        if (i < TL_MAX_WORKERS)
+            r->worker_pkts[r->nworker_pkts++] = snap.v[TL_STAT_WORKER_PKTS];
+    }
+    r->st.v[TL_STAT_EVENTS] = atomic_load(&p->out_events);
+    r->st.v[TL_STAT_EVENT_BYTES] = atomic_load(&p->out_bytes);
+    r->st.v[TL_STAT_OUTPUT_ERRORS] = atomic_load(&p->out_errors);
+}
+
+void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
+{
+    struct stats_rec r;
+    struct tl_buf *b = calloc(1, sizeof(*b));
+    if (!b)
+        return;
+    pipe_stats_total(p, &r, false);
+    r.ts = now_us;
+    tl_event_json(b, &tl_stats_event, p->cfg->sensor, &r);
+    if (!tl_ring_push(&p->main_out, b)) {
+        p->st.v[TL_STAT_OUTPUT_ERRORS]++;
+        tl_buf_free(b);
+        free(b);
+    }
+}
+
+void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
+{
+    struct stats_rec r;
+    struct tl_buf b = { 0 };
+
+    tl_pipeline_flush(p);
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        unsigned spins = 0;
+        struct tl_batch *end;
+        while (!(end = tl_ring_pop(&p->workers[i].free)))
+            pipe_wait(&spins); /* the end marker must get through, live or not */
+        end->n = end->used = 0;
+        end->kind = TL_BATCH_END;
+        pipe_send(p, i, end);
+    }
+    for (unsigned i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    atomic_store_explicit(&p->out_stop, true, memory_order_release);
+    pthread_join(p->out_thread, NULL);
+    p->out_started = false;
+
+    pipe_stats_total(p, &r, true);
+    r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
+    tl_event_json(&b, &tl_stats_event, p->cfg->sensor, &r);
+    r.st.v[TL_STAT_EVENT_BYTES] += b.len;
+    if (tl_output_write(p->out, b.p, b.len) < 0)
+        r.st.v[TL_STAT_OUTPUT_ERRORS]++;
+    tl_output_flush(p->out);
+    tl_buf_free(&b);
+    if (total)
+        *total = r.st;
+}
+
+void tl_pipeline_free(struct tl_pipeline *p)
+{
+    if (!p)
+        return;
+    for (unsigned i = 0; p->workers && i < p->nworkers; i++) {
+        struct tl_worker *w = &p->workers[i];
+        struct tl_batch *b;
+        while ((b = tl_ring_pop(&w->free)))
+            free(b);
+        while ((b = tl_ring_pop(&w->in)))
+            free(b);
+        free(p->cur ? p->cur[i] : NULL);
+        tl_worker_destroy(w);
+    }
+    struct tl_buf *b;
+    while (p->main_out.slot && (b = tl_ring_pop(&p->main_out))) {
+        tl_buf_free(b);
+        free(b);
+    }
+    tl_ring_free(&p->main_out);
+    if (p->defrag)
+        tl_defrag_free(p->defrag);
+    free(p->workers);
+    free(p->cur);
+    free(p);
+}

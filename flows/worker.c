@@ -1,0 +1,486 @@
+/*
+ * worker.c - a worker owns its flows: lookup, TCP state, nDPI, timeouts, records.
+ *
+ * Time is packet time. A flow whose timeout has passed when its next packet
+ * arrives is ended before that packet starts a new one, so the records do not
+ * depend on when the periodic scan happens to run, nor on the number of workers.
+ */
+#include <errno.h>
+#include <ndpi/ndpi_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "record.h"
+#include "worker.h"
+
+enum {
+    WORKER_SHIP_BYTES = 64 * 1024,   /* events are handed over in chunks this big */
+    WORKER_OUT_RING = 256,           /* chunks in flight to the output thread */
+    WORKER_SCAN_US = 1000000,        /* expiry scan and stats snapshot period */
+};
+
+static void worker_idle_wait(unsigned *spins)
+{
+    if (++*spins < 64)
+        return;
+    struct timespec ts = { 0, *spins < 1024 ? 20000 : 200000 };
+    nanosleep(&ts, NULL);
+}
+
+static struct tl_buf *worker_new_buf(void)
+{
+    struct tl_buf *b = calloc(1, sizeof(*b));
+    if (!b)
+        abort();
+    tl_buf_reserve(b, WORKER_SHIP_BYTES + 4096);
+    return b;
+}
+
+int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
+                   const struct tl_netlist *home, char *errbuf, size_t n)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->cfg = cfg;
+    w->home = home;
+    pthread_mutex_init(&w->snap_lock, NULL);
+    if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
+        tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
+        tl_ring_init(&w->out, WORKER_OUT_RING) < 0 || tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
+        snprintf(errbuf, n, "worker %d: out of memory", id);
+        return -1;
+    }
+    if (cfg->ndpi) {
+        w->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+        if (!w->ndpi) {
+            snprintf(errbuf, n, "worker %d: nDPI initialisation failed", id);
+            return -1;
+        }
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(w->ndpi, &all);
+        ndpi_finalize_initialization(w->ndpi);
+    }
+    w->events = worker_new_buf();
+    return 0;
+}
+
+void tl_worker_destroy(struct tl_worker *w)
+{
+    struct tl_buf *b;
+    while ((b = tl_ring_pop(&w->out))) {
+        tl_buf_free(b);
+        free(b);
+    }
+    if (w->events) {
+        tl_buf_free(w->events);
+        free(w->events);
+    }
+    /* Flows still holding nDPI state (only after an abnormal stop). */
+    for (int c = 0; c < TL_TC_N; c++)
+        for (struct tl_flow *f = w->flows.head[c]; f; f = f->next)
+            if (f->ndpi)
+                ndpi_free_flow(f->ndpi);
+    if (w->ndpi)
+        ndpi_exit_detection_module(w->ndpi);
+    tl_ftable_free(&w->flows);
+    tl_ring_free(&w->in);
+    tl_ring_free(&w->free);
+    tl_ring_free(&w->out);
+    pthread_mutex_destroy(&w->snap_lock);
+}
+
+void tl_worker_ship_events(struct tl_worker *w)
+{
+    unsigned spins = 0;
+    if (w->events->len == 0)
+        return;
+    while (!tl_ring_push(&w->out, w->events))
+        worker_idle_wait(&spins);
+    w->events = worker_new_buf();
+}
+
+static uint64_t worker_timeout(const struct tl_worker *w, enum tl_tclass c)
+{
+    switch (c) {
+    case TL_TC_TCP_SYN: return w->cfg->tcp_syn;
+    case TL_TC_TCP_EST: return w->cfg->tcp_idle;
+    case TL_TC_CLOSED: return w->cfg->tcp_linger;
+    case TL_TC_UDP: return w->cfg->udp_idle;
+    case TL_TC_ICMP: return w->cfg->icmp_idle;
+    default: return w->cfg->other_idle;
+    }
+}
+
+static bool worker_expired(const struct tl_worker *w, const struct tl_flow *f, uint64_t now)
+{
+    return now > f->last_us && now - f->last_us > worker_timeout(w, f->tclass);
+}
+
+static enum tl_end_reason worker_close_reason(const struct tl_flow *f)
+{
+    if (f->tclass != TL_TC_CLOSED)
+        return TL_END_IDLE;
+    return ((f->dir[0].flags | f->dir[1].flags) & TL_FD_RST) ? TL_END_RST : TL_END_FIN;
+}
+
+/* Ends nDPI's work on f: asks for its best guess if it had not decided, then frees its state. */
+static void worker_ndpi_finish(struct tl_worker *w, struct tl_flow *f)
+{
+    if (!f->ndpi) {
+        f->ndpi_done = true;
+        return;
+    }
+    if (f->app_master == NDPI_PROTOCOL_UNKNOWN && f->app_proto == NDPI_PROTOCOL_UNKNOWN) {
+        uint8_t guessed = 0;
+        ndpi_protocol p = ndpi_detection_giveup(w->ndpi, f->ndpi, 1, &guessed);
+        f->app_master = p.master_protocol;
+        f->app_proto = p.app_protocol;
+        f->app_category = (uint16_t)p.category;
+        w->st.v[TL_STAT_NDPI_GIVEUP]++;
+    } else {
+        w->st.v[TL_STAT_NDPI_CLASSIFIED]++;
+    }
+    f->app_risk = (uint64_t)f->ndpi->risk;
+    ndpi_free_flow(f->ndpi);
+    f->ndpi = NULL;
+    f->ndpi_done = true;
+    w->st.v[TL_STAT_NDPI_HELD]--;
+}
+
+static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct tl_decoded *d,
+                            const uint8_t *bytes, uint32_t len)
+{
+    if (f->ndpi_done)
+        return;
+    if (!w->ndpi) {
+        f->ndpi_done = true;
+        return;
+    }
+    if (!f->ndpi) {
+        f->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+        if (!f->ndpi) {
+            f->ndpi_done = true;
+            return;
+        }
+        memset(f->ndpi, 0, SIZEOF_FLOW_STRUCT);
+        w->st.v[TL_STAT_NDPI_HELD]++;
+    }
+    uint32_t ip_caplen = len > d->l3_off ? len - d->l3_off : 0;
+    if (ip_caplen > d->ip_len)
+        ip_caplen = d->ip_len;
+    ndpi_protocol p = ndpi_detection_process_packet(w->ndpi, f->ndpi, bytes + d->l3_off,
+                                                    (unsigned short)ip_caplen, d->ts_us / 1000);
+    f->ndpi_pkts++;
+    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
+        f->app_master = p.master_protocol;
+        f->app_proto = p.app_protocol;
+        f->app_category = (uint16_t)p.category;
+        if (!ndpi_extra_dissection_possible(w->ndpi, f->ndpi))
+            worker_ndpi_finish(w, f);
+    }
+    if (!f->ndpi_done && f->ndpi_pkts >= w->cfg->ndpi_max_packets)
+        worker_ndpi_finish(w, f);
+}
+
+static void worker_names(struct tl_worker *w, const struct tl_flow *f, struct tl_flow_names *nm,
+                         char *proto_buf, size_t proto_len)
+{
+    memset(nm, 0, sizeof(*nm));
+    if (!w->ndpi)
+        return;
+    if (f->app_master != NDPI_PROTOCOL_UNKNOWN || f->app_proto != NDPI_PROTOCOL_UNKNOWN) {
+        ndpi_protocol p = { f->app_master, f->app_proto, (ndpi_protocol_category_t)f->app_category };
+        nm->app_proto = ndpi_protocol2name(w->ndpi, p, proto_buf, (u_int)proto_len);
+        nm->app_category = ndpi_category_get_name(w->ndpi, p.category);
+    }
+    for (unsigned i = 0; i < 64 && nm->nrisks < TL_MAX_RISKS; i++)
+        if (f->app_risk & (1ULL << i)) {
+            const char *s = ndpi_risk2str((ndpi_risk_enum)i);
+            if (s)
+                nm->risks[nm->nrisks++] = s;
+        }
+}
+
+static void worker_record(struct tl_worker *w, struct tl_flow *f, enum tl_end_reason why,
+                          bool interim)
+{
+    struct tl_flow_names nm;
+    char proto_buf[64];
+
+    worker_names(w, f, &nm, proto_buf, sizeof(proto_buf));
+    tl_flow_emit(w->events, w->cfg->sensor, f, why, interim, &nm, w->home,
+                 (uint16_t)w->cfg->cid_seed);
+    w->st.v[TL_STAT_EVENTS]++;
+    if (w->events->len >= WORKER_SHIP_BYTES)
+        tl_worker_ship_events(w);
+}
+
+static void worker_end(struct tl_worker *w, struct tl_flow *f, enum tl_end_reason why)
+{
+    worker_ndpi_finish(w, f);
+    worker_record(w, f, why, false);
+    switch (why) {
+    case TL_END_IDLE: w->st.v[TL_STAT_FLOWS_IDLE]++; break;
+    case TL_END_FIN:
+    case TL_END_RST: w->st.v[TL_STAT_FLOWS_CLOSED]++; break;
+    case TL_END_EVICTED: w->st.v[TL_STAT_FLOWS_EVICTED]++; break;
+    case TL_END_SHUTDOWN: w->st.v[TL_STAT_FLOWS_SHUTDOWN]++; break;
+    default: break;
+    }
+    tl_ftable_remove(&w->flows, f);
+}
+
+static enum tl_tclass worker_initial_class(uint8_t proto)
+{
+    switch (proto) {
+    case TL_IPPROTO_TCP: return TL_TC_TCP_SYN;
+    case TL_IPPROTO_UDP: return TL_TC_UDP;
+    case TL_IPPROTO_ICMP:
+    case TL_IPPROTO_ICMPV6: return TL_TC_ICMP;
+    default: return TL_TC_OTHER;
+    }
+}
+
+static struct tl_flow *worker_new_flow(struct tl_worker *w, const struct tl_decoded *d,
+                                       const struct tl_fkey *k, uint64_t h, bool from_a)
+{
+    struct tl_flow *f = tl_ftable_insert(&w->flows, k, h, worker_initial_class(k->proto));
+    if (!f) {
+        struct tl_flow *victim = tl_ftable_oldest(&w->flows);
+        if (!victim)
+            return NULL;
+        worker_end(w, victim, TL_END_EVICTED);
+        f = tl_ftable_insert(&w->flows, k, h, worker_initial_class(k->proto));
+        if (!f)
+            return NULL;
+    }
+    w->st.v[TL_STAT_FLOWS_CREATED]++;
+    f->first_us = f->last_us = f->rec_start_us = d->ts_us;
+    f->orig_is_a = from_a;
+    /* The SYN-ACK's receiver opened the connection (the capture missed the SYN). */
+    if (k->proto == TL_IPPROTO_TCP && (d->tcp_flags & (TL_TH_SYN | TL_TH_ACK)) ==
+                                          (TL_TH_SYN | TL_TH_ACK)) {
+        f->orig_is_a = !from_a;
+        f->flipped = true;
+        f->history[f->hist_len++] = '^';
+    }
+    bool sender_is_orig = from_a == f->orig_is_a;
+    f->ipv = d->ipv;
+    f->ether_type = d->ether_type;
+    f->nvlan = d->nvlan < TL_MAX_VLANS ? d->nvlan : TL_MAX_VLANS;
+    f->tunnel = d->tunnel;
+    f->outer_ipv = d->outer_ipv;
+    f->tunnel_id = d->tunnel_id;
+    memcpy(f->outer_src, sender_is_orig ? d->outer_src.b : d->outer_dst.b, 16);
+    memcpy(f->outer_dst, sender_is_orig ? d->outer_dst.b : d->outer_src.b, 16);
+    if (sender_is_orig) {
+        f->icmp_type = d->icmp_type;
+        f->icmp_code = d->icmp_code;
+    } else {
+        int req = tl_icmp_request_type(d->ipv, d->icmp_type);
+        f->icmp_type = (uint8_t)(req >= 0 ? req : d->icmp_type);
+        f->icmp_code = d->icmp_code;
+    }
+    return f;
+}
+
+/* Records a history letter the first time a side shows it: upper case for the originator. */
+static void worker_history(struct tl_flow *f, int dir, uint16_t flag, char letter)
+{
+    struct tl_fdir *fd = &f->dir[dir];
+    if (fd->flags & flag)
+        return;
+    fd->flags |= flag;
+    if ((size_t)f->hist_len + 1 < sizeof(f->history))
+        f->history[f->hist_len++] = dir == 0 ? letter : (char)(letter - 'A' + 'a');
+}
+
+/*
+ * TCP payload bytes by sequence span, as Zeek counts them: a retransmission
+ * counts once, and a jump past the highest byte seen is a gap (missed_bytes).
+ */
+static void worker_tcp_seq(struct tl_flow *f, int dir, const struct tl_decoded *d)
+{
+    struct tl_fdir *fd = &f->dir[dir];
+    bool syn = d->tcp_flags & TL_TH_SYN;
+    uint32_t start = syn ? d->seq + 1 : d->seq;
+
+    if (!fd->seq_init) {
+        fd->isn = fd->seq_hi = start;
+        fd->seq_init = true;
+    }
+    if (d->payload_wire == 0)
+        return;
+    uint32_t end = start + d->payload_wire;
+    int32_t gap = (int32_t)(start - fd->seq_hi);
+    int32_t adv = (int32_t)(end - fd->seq_hi);
+    if (gap > 0)
+        f->missed_bytes += (uint32_t)gap;
+    if (adv > 0) {
+        fd->seq_bytes += (uint32_t)adv;
+        fd->seq_hi = end;
+    } else if (!(d->tcp_flags & TL_TH_RST)) {
+        worker_history(f, dir, TL_FD_RETX, 'T');
+    }
+}
+
+static void worker_tcp(struct tl_flow *f, int dir, const struct tl_decoded *d)
+{
+    uint8_t fl = d->tcp_flags;
+
+    if ((fl & (TL_TH_SYN | TL_TH_ACK)) == TL_TH_SYN)
+        worker_history(f, dir, TL_FD_SYN, 'S');
+    else if ((fl & (TL_TH_SYN | TL_TH_ACK)) == (TL_TH_SYN | TL_TH_ACK))
+        worker_history(f, dir, TL_FD_SYNACK, 'H');
+    if (d->payload_wire > 0)
+        worker_history(f, dir, TL_FD_DATA, 'D');
+    else if ((fl & TL_TH_ACK) && !(fl & (TL_TH_SYN | TL_TH_FIN | TL_TH_RST)))
+        worker_history(f, dir, TL_FD_ACK, 'A');
+    if (d->window == 0 && !(fl & (TL_TH_RST | TL_TH_SYN)))
+        worker_history(f, dir, TL_FD_ZWIN, 'W');
+    worker_tcp_seq(f, dir, d);
+    if (fl & TL_TH_FIN)
+        worker_history(f, dir, TL_FD_FIN, 'F');
+    if (fl & TL_TH_RST)
+        worker_history(f, dir, TL_FD_RST, 'R');
+    f->dir[dir].bytes = f->dir[dir].seq_bytes;
+}
+
+static enum tl_tclass worker_tcp_class(const struct tl_flow *f)
+{
+    uint16_t o = f->dir[0].flags, r = f->dir[1].flags;
+    if (((o | r) & TL_FD_RST) || ((o & TL_FD_FIN) && (r & TL_FD_FIN)))
+        return TL_TC_CLOSED;
+    if ((o & TL_FD_SYN) && !(r & TL_FD_SYNACK))
+        return TL_TC_TCP_SYN;
+    if (!(o & TL_FD_SYN) && (r & TL_FD_SYNACK) && !(o & (TL_FD_ACK | TL_FD_DATA)))
+        return TL_TC_TCP_SYN;
+    return TL_TC_TCP_EST;
+}
+
+static void worker_packet(struct tl_worker *w, const struct tl_decoded *d, const uint8_t *bytes,
+                          uint32_t len)
+{
+    struct tl_fkey k;
+    bool from_a;
+
+    tl_fkey_make(&k, d, &from_a);
+    uint64_t h = tl_fkey_hash(&k);
+    struct tl_flow *f = tl_ftable_find(&w->flows, &k, h);
+    if (f && worker_expired(w, f, d->ts_us)) {
+        worker_end(w, f, worker_close_reason(f));
+        f = NULL;
+    }
+    if (!f && !(f = worker_new_flow(w, d, &k, h, from_a)))
+        return;
+
+    int dir = from_a == f->orig_is_a ? 0 : 1;
+    struct tl_fdir *fd = &f->dir[dir];
+    enum tl_tclass tc = (enum tl_tclass)f->tclass;
+
+    if (d->ts_us > f->last_us)
+        f->last_us = d->ts_us;
+    fd->pkts++;
+    fd->ip_bytes += d->ip_len;
+    if (d->has_mac && !(fd->flags & TL_FD_MAC_SEEN)) {
+        memcpy(fd->mac, d->src_mac, 6);
+        fd->flags |= TL_FD_MAC_SEEN;
+        f->has_mac = true;
+    }
+    if (k.proto == TL_IPPROTO_TCP) {
+        worker_tcp(f, dir, d);
+        tc = worker_tcp_class(f);
+    } else {
+        fd->bytes += d->payload_wire;
+        if (d->payload_wire > 0)
+            worker_history(f, dir, TL_FD_DATA, 'D');
+    }
+    tl_ftable_touch(&w->flows, f, tc);
+    worker_classify(w, f, d, bytes, len);
+    if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {
+        worker_record(w, f, TL_END_ACTIVE, true);
+        w->st.v[TL_STAT_FLOWS_ACTIVE_REC]++;
+    }
+}
+
+static void worker_expire(struct tl_worker *w, uint64_t now)
+{
+    for (int c = 0; c < TL_TC_N; c++) {
+        struct tl_flow *f;
+        while ((f = w->flows.head[c]) && worker_expired(w, f, now))
+            worker_end(w, f, worker_close_reason(f));
+    }
+}
+
+static void worker_snapshot(struct tl_worker *w)
+{
+    w->st.v[TL_STAT_FLOWS_ACTIVE] = w->flows.count;
+    pthread_mutex_lock(&w->snap_lock);
+    w->snap = w->st;
+    pthread_mutex_unlock(&w->snap_lock);
+}
+
+void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
+{
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        const struct tl_slot *s = (const struct tl_slot *)(const void *)(b->data + off);
+        if (s->d.ts_us > w->now_us)
+            w->now_us = s->d.ts_us;
+        w->st.v[TL_STAT_WORKER_PKTS]++;
+        worker_packet(w, &s->d, s->bytes, s->len);
+        off += tl_slot_size(s->len);
+    }
+    if (b->now_us > w->now_us)
+        w->now_us = b->now_us;
+    if (w->now_us >= w->next_scan_us) {
+        worker_expire(w, w->now_us);
+        tl_worker_ship_events(w);
+        worker_snapshot(w);
+        w->next_scan_us = w->now_us + WORKER_SCAN_US;
+    }
+}
+
+void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
+{
+    for (int c = 0; c < TL_TC_N; c++) {
+        struct tl_flow *f;
+        while ((f = w->flows.head[c])) {
+            enum tl_end_reason why = TL_END_SHUTDOWN;
+            if (f->tclass == TL_TC_CLOSED || worker_expired(w, f, now_us))
+                why = worker_close_reason(f);
+            worker_end(w, f, why);
+        }
+    }
+    tl_worker_ship_events(w);
+    worker_snapshot(w);
+}
+
+void *tl_worker_main(void *arg)
+{
+    struct tl_worker *w = arg;
+    unsigned spins = 0;
+
+    for (;;) {
+        struct tl_batch *b = tl_ring_pop(&w->in);
+        if (!b) {
+            worker_idle_wait(&spins);
+            continue;
+        }
+        spins = 0;
+        bool end = b->kind == TL_BATCH_END;
+        if (end)
+            tl_worker_flush_all(w, b->now_us > w->now_us ? b->now_us : w->now_us);
+        else
+            tl_worker_batch(w, b);
+        while (!tl_ring_push(&w->free, b))
+            worker_idle_wait(&spins);
+        if (end)
+            break;
+    }
+    atomic_store_explicit(&w->done, true, memory_order_release);
+    return NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * pipeline.h - from packets to events: dispatch, workers, output.
+ *
+ * The capture thread calls tl_pipeline_packet() for every packet. It decodes
+ * just enough for the flow key (reassembling fragments first), hashes the key
+ * symmetrically and appends the packet to that worker's batch. Workers own
+ * their flows and share nothing; an output thread hands their events to the
+ * sink. tl_pipeline_finish() drains everything and writes the final stats.
+ */
+#ifndef TL_PIPELINE_H
+#define TL_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "stats.h"
+
+struct tl_pipeline;
+struct tl_output;
+
+/* live: a full ring drops the packet (counted) instead of waiting. */
+struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out, bool live,
+                                    char *errbuf, size_t n);
+
+void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
+                        uint32_t caplen, uint32_t wirelen);
+
+/* Sends partly filled batches now (live capture calls it when the source is quiet). */
+void tl_pipeline_flush(struct tl_pipeline *p);
+
+/* Adds capture-side counters (kernel drops...) to the final stats. */
+void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
+                                   uint64_t iface_drops);
+
+/* Totals so far, for the progress line (read without locks: approximate). */
+uint64_t tl_pipeline_packets(const struct tl_pipeline *p);
+uint64_t tl_pipeline_flows(const struct tl_pipeline *p);
+
+/* Emits a `stats` event now with the counters so far (live: periodic). */
+void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us);
+
+/* Ends every flow (shutdown), writes the final stats event, joins the threads. */
+void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total);
+void tl_pipeline_free(struct tl_pipeline *p);
+
+#endif

@@ -1,0 +1,30 @@
+# suite.sh - helpers for the shell test suites (sourced).
+# Each check prints "ok NAME" or "FAIL NAME: why"; finish prints "N passed, N failed".
+# T (from the environment) selects cases by name.
+
+TAPLINE=${TAPLINE:-build/release/tapline}
+SHARED=${SHARED:-../shared}
+npass=0
+nfail=0
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+selected() { [ -z "${T:-}" ] || [ "$T" = "$1" ] || [ "$T" = "$SUITE" ]; }
+ok() { npass=$((npass + 1)); echo "ok $1"; }
+not_ok() { nfail=$((nfail + 1)); echo "FAIL $1: $2"; }
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1
+    shift
+    if "$@" >"$TMP/check.out" 2>&1; then ok "$name"; else not_ok "$name" "$(head -c 2000 "$TMP/check.out")"; fi
+}
+finish() { echo "$SUITE: $npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }
+
+# Canonical events: sorted keys, one per line, sorted lines. Drops what depends
+# on the machine (sensor) and, with --no-stats, the stats event.
+canon() {
+    if [ "${1:-}" = --no-stats ]; then
+        jq -cS 'select(.event_type != "stats") | del(.sensor)' | LC_ALL=C sort
+    else
+        jq -cS 'del(.sensor)' | LC_ALL=C sort
+    fi
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# cli.sh - the command line: errors name the file and reason and exit non-zero;
+# a capture cut mid-record is processed up to the cut with a warning.
+SUITE=cli
+. "$(dirname "$0")/../lib/suite.sh"
+
+# expect_error NAME "message part" ARGS...: non-zero exit and one line naming the reason.
+expect_error() {
+    local name=$1 want=$2
+    shift 2
+    selected "$name" || return
+    if "$TAPLINE" "$@" >"$TMP/out" 2>"$TMP/err"; then
+        not_ok "$name" "exit 0, wanted an error"
+    elif ! grep -qF -- "$want" "$TMP/err"; then
+        not_ok "$name" "stderr lacks '$want': $(cat "$TMP/err")"
+    else
+        ok "$name"
+    fi
+}
+
+# A one-packet pcap with the given link type (LINKTYPE number) and payload hex.
+mkpcap() {
+    local linktype=$1 hex=$2 out=$3 len
+    len=$((${#hex} / 2))
+    {
+        printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00'
+        printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((linktype & 255)) $((linktype >> 8 & 255)) 0 0)"
+        printf '\x00\x00\x00\x00\x00\x00\x00\x00'
+        printf "$(printf '\\x%02x\\x%02x\\x00\\x00' $((len & 255)) $((len >> 8)))"
+        printf "$(printf '\\x%02x\\x%02x\\x00\\x00' $((len & 255)) $((len >> 8)))"
+        printf "$(sed 's/../\\x&/g' <<<"$hex")"
+    } >"$out"
+}
+
+expect_error missing_file "$TMP/nope.pcap: No such file" -r "$TMP/nope.pcap"
+echo "hello, not a capture" >"$TMP/text.pcap"
+expect_error not_a_capture "$TMP/text.pcap: not a pcap" -r "$TMP/text.pcap"
+mkpcap 147 00112233 "$TMP/user0.pcap"
+expect_error unsupported_link "unsupported link type" -r "$TMP/user0.pcap"
+expect_error no_input "nothing to read" -w -
+expect_error bad_option "unknown option 'flows.nonsense'" -r "$TMP/user0.pcap" --set flows.nonsense=1
+expect_error bad_value "flows.udp_timeout" -r "$TMP/user0.pcap" --set flows.udp_timeout=soon
+mkpcap 101 4500001c000100004011f9cbc0000201c000020204d2003500080000 "$TMP/raw.pcap"
+expect_error bad_filter "bad filter 'tcp port banana'" -r "$TMP/raw.pcap" -f "tcp port banana"
+expect_error no_such_iface "tl-nonexistent0: no such interface" -i tl-nonexistent0
+if [ -r /dev/null ] && [ "$(id -u)" -ne 0 ]; then
+    expect_error unreadable "Permission denied" -r /etc/shadow
+fi
+
+# An IPv4/UDP packet, raw link type, written twice; the second record cut short.
+udp=4500001c000100004011f9cbc0000201c000020204d2003500080000
+if selected truncated_capture; then
+    mkpcap 101 "$udp" "$TMP/one.pcap"
+    { cat "$TMP/one.pcap"; tail -c +25 "$TMP/one.pcap" | head -c 30; } >"$TMP/cut.pcap"
+    if "$TAPLINE" -r "$TMP/cut.pcap" --set sensor=t >"$TMP/out" 2>"$TMP/err" &&
+        grep -q "capture cut off in the record at byte 68" "$TMP/err" &&
+        [ "$(jq -r 'select(.event_type=="flow") | .orig_pkts' "$TMP/out")" = 1 ]; then
+        ok truncated_capture
+    else
+        not_ok truncated_capture "$(cat "$TMP/err")"
+    fi
+fi
+
+if selected stdin_and_filter; then
+    mkpcap 101 "$udp" "$TMP/one.pcap"
+    n_all=$("$TAPLINE" -r - --set sensor=t <"$TMP/one.pcap" 2>/dev/null | jq -r 'select(.event_type=="flow") | .uid' | wc -l)
+    n_none=$("$TAPLINE" -r - --set sensor=t tcp <"$TMP/one.pcap" 2>/dev/null | jq -r 'select(.event_type=="flow") | .uid' | wc -l)
+    if [ "$n_all" = 1 ] && [ "$n_none" = 0 ]; then ok stdin_and_filter; else not_ok stdin_and_filter "all=$n_all filtered=$n_none"; fi
+fi
+
+if selected list_fields; then
+    check list_fields bash -c "\"$TAPLINE\" --list-fields | grep -q 'community_id' && \"$TAPLINE\" --list-fields | grep -q '^stats:'"
+fi
+if selected version; then
+    check version bash -c "\"$TAPLINE\" --version | grep -q '^tapline '"
+fi
+if selected every_line_is_json; then
+    check every_line_is_json bash -c "for p in pcaps/*.pcap; do \"$TAPLINE\" -r \"\$p\" 2>/dev/null | jq -e . >/dev/null || exit 1; done"
+fi
+finish
