@@ -19,7 +19,11 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC  = $(sort $(wildcard tests/unit/*.c tests/lib/*.c))
 UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: all asan test-asan test unit run bench fuzz lint format format-check deps clean golden
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden
 
 all: $(B)/tapline tapline
 
@@ -47,14 +51,43 @@ $(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows
 ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 
 asan:
-	@$(ASAN_MAKE) build/asan/tapline build/asan/tests/unit/run
+	+@$(ASAN_MAKE) build/asan/tapline build/asan/tests/unit/run
+
+$(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer binaries: their own tree, built by clang with the sanitizers.
+FUZZ_MAKE = $(MAKE) --no-print-directory B=build/fuzz CC=clang \
+            OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+            LDFLAGS="-fsanitize=fuzzer,address,undefined"
+
+fuzz:
+	@tools/deps.sh fuzz
+	+@$(FUZZ_MAKE) $(FUZZ_TARGETS:%=build/fuzz/tests/fuzz/%-fuzzer)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t tests/fuzz/crashes/$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/tests/fuzz/$$t-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=tests/fuzz/crashes/$$t/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	    2>&1 | tail -n 3 || exit 1; \
+	done
+
+$(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # `make test` runs every suite; `make test-asan` runs them again under ASan and UBSan.
 test-asan:
-	@$(ASAN_MAKE) test
+	+@$(ASAN_MAKE) test
 
-test: $(B)/tapline $(B)/tests/unit/run
+test: $(B)/tapline $(B)/tests/unit/run $(FUZZ_REPLAY)
+	@tools/deps.sh test
 	@B=$(B) T=$(T) tests/run.sh
+
+golden:
+	@test -n "$(CASE)" || { echo "usage: make golden CASE=name" >&2; exit 2; }
+	@B=$(B) T=$(CASE) GOLDEN_UPDATE=$(CASE) bash tests/suites/golden.sh
 
 run: deps $(B)/tapline
 	@mkdir -p out
@@ -82,3 +115,4 @@ clean:
 	rm -rf build tapline out
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+.SECONDARY:

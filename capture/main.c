@@ -266,7 +266,7 @@ int main(int argc, char **argv)
         }
     if (!(out = tl_output_open(r.cfg.output, err, sizeof(err))))
         goto done;
-    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface != NULL, err, sizeof(err))))
+    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err, sizeof(err))))
         goto done;
 
     struct sigaction sa = { 0 };

@@ -28,7 +28,7 @@ enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64 };
 struct tl_pipeline {
     const struct tl_config *cfg;
     struct tl_output *out;
-    bool live;
+    enum tl_pipe_mode mode;
     unsigned nworkers;
     struct tl_worker *workers;
     struct tl_batch **cur; /* batch being filled, per worker */
@@ -38,7 +38,6 @@ struct tl_pipeline {
     uint64_t now_us, next_tick_us;
     struct tl_ring main_out; /* stats events from the capture thread to the output thread */
     pthread_t out_thread;
-    bool out_started;
     _Atomic bool out_stop;
     _Atomic uint64_t out_events, out_bytes, out_errors;
 };
@@ -108,8 +107,8 @@ static unsigned pipe_default_threads(void)
     return cores > 2 ? (unsigned)(cores - 1) : 1;
 }
 
-struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out, bool live,
-                                    char *errbuf, size_t n)
+struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out,
+                                    enum tl_pipe_mode mode, char *errbuf, size_t n)
 {
     struct tl_pipeline *p = calloc(1, sizeof(*p));
     if (!p) {
@@ -118,8 +117,10 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     }
     p->cfg = cfg;
     p->out = out;
-    p->live = live;
+    p->mode = mode;
     p->nworkers = cfg->threads ? (unsigned)cfg->threads : pipe_default_threads();
+    if (mode == TL_PIPE_INLINE)
+        p->nworkers = 1;
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
     p->defrag = tl_defrag_new(cfg, &p->st);
@@ -143,6 +144,8 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
             b->cap = (uint32_t)cfg->batch_bytes;
         }
     }
+    if (mode == TL_PIPE_INLINE)
+        return p;
     for (unsigned i = 0; i < p->nworkers; i++)
         if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
             snprintf(errbuf, n, "cannot start worker thread");
@@ -152,7 +155,6 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         snprintf(errbuf, n, "cannot start output thread");
         goto fail;
     }
-    p->out_started = true;
     return p;
 fail:
     return NULL;
@@ -164,7 +166,7 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
     unsigned spins = 0;
     struct tl_batch *b;
     while (!(b = tl_ring_pop(&p->workers[i].free))) {
-        if (p->live)
+        if (p->mode == TL_PIPE_LIVE)
             return NULL;
         pipe_wait(&spins);
     }
@@ -173,11 +175,27 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
     return b;
 }
 
+/* Inline mode: the worker's events go straight to the output. */
+static void pipe_drain_inline(struct tl_pipeline *p, struct tl_worker *w)
+{
+    struct tl_buf *b;
+    while ((b = tl_ring_pop(&w->out)))
+        pipe_write(p, b);
+}
+
 static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
 {
+    struct tl_worker *w = &p->workers[i];
     b->now_us = p->now_us;
+    if (p->mode == TL_PIPE_INLINE) {
+        tl_worker_batch(w, b);
+        tl_worker_ship_events(w);
+        pipe_drain_inline(p, w);
+        tl_ring_push(&w->free, b);
+        return;
+    }
     /* The in ring holds every batch this worker has, so a push cannot fail. */
-    tl_ring_push(&p->workers[i].in, b);
+    tl_ring_push(&w->in, b);
 }
 
 static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, const uint8_t *bytes,
@@ -380,6 +398,11 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     struct tl_buf b = { 0 };
 
     tl_pipeline_flush(p);
+    if (p->mode == TL_PIPE_INLINE) {
+        tl_worker_flush_all(&p->workers[0], p->now_us);
+        pipe_drain_inline(p, &p->workers[0]);
+        goto stats;
+    }
     for (unsigned i = 0; i < p->nworkers; i++) {
         unsigned spins = 0;
         struct tl_batch *end;
@@ -393,8 +416,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
         pthread_join(p->workers[i].thread, NULL);
     atomic_store_explicit(&p->out_stop, true, memory_order_release);
     pthread_join(p->out_thread, NULL);
-    p->out_started = false;
-
+stats:
     pipe_stats_total(p, &r, true);
     r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
     tl_event_json(&b, &tl_stats_event, p->cfg->sensor, &r);

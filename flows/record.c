@@ -5,6 +5,7 @@
  * parsers and habits carry over. An interim record (active timeout) carries
  * the counts since the previous record of the same flow; uid stays the same.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,24 +93,27 @@ static const char *const tunnel_names[] = {
     [TL_TUNNEL_IPIP] = "ipip",
 };
 
+static char proto_numbers[256][4];
+
+static void record_init_proto_numbers(void)
+{
+    for (unsigned i = 0; i < 256; i++)
+        snprintf(proto_numbers[i], sizeof(proto_numbers[i]), "%u", i);
+}
+
+/* Zeek's names for the protocols it names; the IANA number as text for the rest. */
 static const char *record_proto_name(uint8_t p)
 {
-    static const char *const num[256] = {
+    static const char *const names[256] = {
         [TL_IPPROTO_ICMP] = "icmp", [TL_IPPROTO_TCP] = "tcp", [TL_IPPROTO_UDP] = "udp",
         [TL_IPPROTO_ICMPV6] = "icmp", [2] = "igmp", [47] = "gre", [50] = "esp", [51] = "ah",
         [89] = "ospf", [103] = "pim", [112] = "vrrp", [132] = "sctp",
     };
-    static char other[256][4];
-    static bool init;
-    if (num[p])
-        return num[p];
-    if (!__atomic_load_n(&init, __ATOMIC_ACQUIRE)) {
-        /* Benign race: every thread writes the same bytes. */
-        for (int i = 0; i < 256; i++)
-            snprintf(other[i], sizeof(other[i]), "%d", i);
-        __atomic_store_n(&init, true, __ATOMIC_RELEASE);
-    }
-    return other[p];
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (names[p])
+        return names[p];
+    pthread_once(&once, record_init_proto_numbers);
+    return proto_numbers[p];
 }
 
 void tl_flow_ids_fill(struct tl_flow_ids *ids, const struct tl_flow *f, uint16_t cid_seed)

@@ -20,9 +20,14 @@
 struct tl_pipeline;
 struct tl_output;
 
-/* live: a full ring drops the packet (counted) instead of waiting. */
-struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out, bool live,
-                                    char *errbuf, size_t n);
+enum tl_pipe_mode {
+    TL_PIPE_OFFLINE, /* replay: a full ring makes the reader wait */
+    TL_PIPE_LIVE,    /* live: a full ring drops the packet (counted) */
+    TL_PIPE_INLINE,  /* no threads: one worker runs on the caller's thread (tests, fuzzing) */
+};
+
+struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out,
+                                    enum tl_pipe_mode mode, char *errbuf, size_t n);
 
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen);

@@ -1,13 +1,15 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages tapline builds and tests with are installed.
 # As root, installs what is missing; otherwise prints the exact apt-get line and fails.
-# `deps.sh bench` adds what `make bench` needs; `deps.sh fuzz` what `make fuzz` needs.
+# `deps.sh test` adds what `make test` needs (the cross-checks run tshark, ndpiReader
+# and python3), `deps.sh bench` what `make bench` needs, `deps.sh fuzz` what `make fuzz` needs.
 set -eu
 
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    bench) pkgs="$pkgs libndpi-bin" ;;
+    test) pkgs="$pkgs tshark libndpi-bin python3" ;;
+    bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac
 done

@@ -7,7 +7,7 @@
 #include "check.h"
 
 extern const struct tl_test tl_tests_cursor[], tl_tests_json[], tl_tests_config[],
-    tl_tests_community[], tl_tests_defrag[], tl_tests_decode[];
+    tl_tests_community[], tl_tests_defrag[], tl_tests_decode[], tl_tests_flows[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -16,6 +16,7 @@ static const struct tl_suite suites[] = {
     { "community", tl_tests_community },
     { "defrag", tl_tests_defrag },
     { "decode", tl_tests_decode },
+    { "flows", tl_tests_flows },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,313 @@
+/*
+ * flows.c - the flow table and its timeouts, driven through the inline
+ * pipeline (no threads) with hand-built packets; records checked as JSON text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "event.h"
+#include "packet.h"
+#include "pipeline.h"
+
+enum { T0 = 1700000000 };
+
+struct run {
+    struct tl_config cfg;
+    struct tl_output *out;
+    struct tl_pipeline *p;
+    char path[64];
+    char *text; /* the events written, after run_end() */
+};
+
+static void run_start(struct run *r, const char *const *settings)
+{
+    char err[256];
+    memset(r, 0, sizeof(*r));
+    tl_config_defaults(&r->cfg);
+    tl_config_set(&r->cfg, "sensor", "unit", err, sizeof(err));
+    tl_config_set(&r->cfg, "ndpi.enabled", "false", err, sizeof(err));
+    for (; settings && *settings; settings += 2)
+        if (tl_config_set(&r->cfg, settings[0], settings[1], err, sizeof(err)) < 0)
+            fprintf(stderr, "  %s\n", err);
+    strcpy(r->path, "/tmp/tl-flows-XXXXXX");
+    close(mkstemp(r->path));
+    r->out = tl_output_open(r->path, err, sizeof(err));
+    r->p = tl_pipeline_new(&r->cfg, r->out, TL_PIPE_INLINE, err, sizeof(err));
+}
+
+static void run_end(struct run *r)
+{
+    tl_pipeline_finish(r->p, NULL);
+    tl_pipeline_free(r->p);
+    tl_output_close(r->out);
+    FILE *f = fopen(r->path, "r");
+    size_t cap = 1 << 20, n = f ? fread(r->text = calloc(1, cap), 1, cap - 1, f) : 0;
+    (void)n;
+    if (f)
+        fclose(f);
+    unlink(r->path);
+    tl_config_free(&r->cfg);
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    put16(p + 2, v & 0xffff);
+}
+
+/* Ethernet + IPv4 + TCP (flags, seq) or UDP (flags == 0xff) with len payload bytes. */
+static void send_pkt(struct run *r, double t, uint8_t src, uint16_t sport, uint8_t dst,
+                     uint16_t dport, unsigned flags, uint32_t seq, unsigned len)
+{
+    uint8_t b[1600] = { 0 };
+    bool udp = flags == 0xff;
+    unsigned l4 = udp ? 8 : 20, total = 20 + l4 + len;
+
+    memcpy(b, "\x02\x00\x00\x00\x00", 5);
+    b[5] = dst;
+    memcpy(b + 6, "\x02\x00\x00\x00\x00", 5);
+    b[11] = src;
+    put16(b + 12, 0x0800);
+    uint8_t *ip = b + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, total);
+    ip[8] = 64;
+    ip[9] = udp ? 17 : 6;
+    put32(ip + 12, 0x0a000000u | src);
+    put32(ip + 16, 0x0a000000u | dst);
+    uint8_t *l = ip + 20;
+    put16(l, sport);
+    put16(l + 2, dport);
+    if (udp) {
+        put16(l + 4, 8 + len);
+    } else {
+        put32(l + 4, seq);
+        l[12] = 5 << 4;
+        l[13] = (uint8_t)flags;
+        put16(l + 14, 1024);
+    }
+    memset(l + l4, 'x', len);
+    uint64_t ts = (uint64_t)(t * 1e6) + (uint64_t)T0 * 1000000u;
+    tl_pipeline_packet(r->p, TL_LINK_ETHERNET, ts, b, 14 + total, 14 + total);
+}
+
+#define SYN 0x02
+#define ACK 0x10
+#define FIN 0x01
+#define RST 0x04
+#define PSH 0x08
+#define UDP 0xff
+
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* The value of "key": in the n-th line containing `line_has`, as a number. */
+static long long field(const char *text, const char *line_has, int nth, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof(k), "\"%s\":", key);
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char *copy = strndup(line, len);
+        if (strstr(copy, line_has) && nth-- == 0) {
+            const char *v = strstr(copy, k);
+            long long out = v ? strtoll(v + strlen(k), NULL, 10) : -1;
+            free(copy);
+            return out;
+        }
+        free(copy);
+        line = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+#define FLOW "\"event_type\":\"flow\""
+
+static void test_tcp_normal_close(void)
+{
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 0.0, 1, 40000, 2, 80, SYN, 100, 0);
+    send_pkt(&r, 0.1, 2, 80, 1, 40000, SYN | ACK, 500, 0);
+    send_pkt(&r, 0.2, 1, 40000, 2, 80, ACK, 101, 0);
+    send_pkt(&r, 0.3, 1, 40000, 2, 80, ACK | PSH, 101, 10);
+    send_pkt(&r, 0.4, 2, 80, 1, 40000, ACK | PSH, 501, 300);
+    send_pkt(&r, 0.5, 1, 40000, 2, 80, ACK | PSH, 101, 10); /* retransmission */
+    send_pkt(&r, 0.6, 1, 40000, 2, 80, FIN | ACK, 111, 0);
+    send_pkt(&r, 0.7, 2, 80, 1, 40000, FIN | ACK, 801, 0);
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 1);
+    CHECK(count(r.text, "\"conn_state\":\"SF\""));
+    CHECK(count(r.text, "\"history\":\"ShADdTFf\""));
+    CHECK(count(r.text, "\"end_reason\":\"fin\""));
+    CHECK(count(r.text, "\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":40000"));
+    CHECK_EQ(field(r.text, FLOW, 0, "orig_bytes"), 10);
+    CHECK_EQ(field(r.text, FLOW, 0, "resp_bytes"), 300);
+    CHECK_EQ(field(r.text, FLOW, 0, "orig_pkts"), 5);
+    CHECK_EQ(field(r.text, FLOW, 0, "orig_ip_bytes"), 5 * 40 + 20);
+    free(r.text);
+}
+
+static void test_syn_ack_first_flips(void)
+{
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 0.0, 2, 80, 1, 40000, SYN | ACK, 500, 0);
+    send_pkt(&r, 0.1, 1, 40000, 2, 80, ACK, 101, 0);
+    run_end(&r);
+    CHECK(count(r.text, "\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":40000"));
+    CHECK(count(r.text, "\"history\":\"^hA\""));
+    CHECK(count(r.text, "\"end_reason\":\"shutdown\""));
+    free(r.text);
+}
+
+static void test_rejected(void)
+{
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 0.0, 1, 40001, 2, 81, SYN, 100, 0);
+    send_pkt(&r, 0.1, 2, 81, 1, 40001, RST | ACK, 0, 0);
+    run_end(&r);
+    CHECK(count(r.text, "\"conn_state\":\"REJ\""));
+    CHECK(count(r.text, "\"end_reason\":\"rst\""));
+    free(r.text);
+}
+
+/* An unanswered SYN ends after flows.tcp_syn_timeout; the same tuple later is a new flow. */
+static void test_syn_timeout_and_reuse(void)
+{
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 0.0, 1, 40002, 2, 22, SYN, 100, 0);
+    send_pkt(&r, 31.0, 1, 40002, 2, 22, SYN, 100, 0);
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 2);
+    CHECK_EQ(count(r.text, "\"conn_state\":\"S0\""), 2);
+    CHECK_EQ(count(r.text, "\"end_reason\":\"idle\""), 1);
+    CHECK_EQ(count(r.text, "\"flows.expired_idle\":1,"), 1);
+    free(r.text);
+}
+
+static void test_udp_timeout_configurable(void)
+{
+    static const char *const set[] = { "flows.udp_timeout", "10", NULL };
+    struct run r;
+    run_start(&r, set);
+    send_pkt(&r, 0.0, 1, 5000, 2, 53, UDP, 0, 20);
+    send_pkt(&r, 0.5, 2, 53, 1, 5000, UDP, 0, 40);
+    send_pkt(&r, 9.0, 1, 5000, 2, 53, UDP, 0, 20);  /* within 10 s: same flow */
+    send_pkt(&r, 20.0, 1, 5000, 2, 53, UDP, 0, 20); /* 11 s idle: a new flow */
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 2);
+    CHECK_EQ(field(r.text, FLOW, 0, "orig_pkts") + field(r.text, FLOW, 1, "orig_pkts"), 3);
+    CHECK_EQ(count(r.text, "\"conn_state\":\"SF\""), 1);
+    CHECK_EQ(count(r.text, "\"conn_state\":\"S0\""), 1);
+    free(r.text);
+}
+
+/* The active timeout cuts a long flow into interim records that add up. */
+static void test_active_timeout(void)
+{
+    static const char *const set[] = { "flows.active_timeout", "30", NULL };
+    struct run r;
+    run_start(&r, set);
+    for (int i = 0; i <= 10; i++)
+        send_pkt(&r, 10.0 * i, 1, 6000, 2, 123, UDP, 0, 48);
+    run_end(&r);
+    int interim = count(r.text, "\"interim\":true");
+    CHECK_EQ(interim, 3);
+    CHECK_EQ(count(r.text, FLOW), interim + 1);
+    long long sum = 0;
+    for (int i = 0; i < interim + 1; i++)
+        sum += field(r.text, FLOW, i, "orig_pkts");
+    CHECK_EQ(sum, 11);
+    free(r.text);
+}
+
+/* Past flows.max_per_worker the least recently active flow is evicted, and counted. */
+static void test_eviction_cap(void)
+{
+    static const char *const set[] = { "flows.max_per_worker", "4", NULL };
+    struct run r;
+    run_start(&r, set);
+    for (int i = 0; i < 10; i++)
+        send_pkt(&r, 0.1 * i, 1, (uint16_t)(7000 + i), 2, 53, UDP, 0, 10);
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 10);
+    CHECK_EQ(count(r.text, "\"end_reason\":\"evicted\""), 6);
+    CHECK_EQ(count(r.text, "\"flows.max_per_worker_capped\":6,"), 1);
+    CHECK(count(r.text, "\"id.orig_p\":7000,") == 1 && count(r.text, "\"id.orig_p\":7009,") == 1);
+    free(r.text);
+}
+
+static void test_icmp_echo_pairs(void)
+{
+    struct run r;
+    static const uint8_t req[] = {
+        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        8, 0, 0, 0, 0x12, 0x34, 0, 1,
+    };
+    uint8_t rep[sizeof(req)];
+    memcpy(rep, req, sizeof(req));
+    memcpy(rep + 12, req + 16, 4);
+    memcpy(rep + 16, req + 12, 4);
+    rep[20] = 0; /* echo reply */
+    run_start(&r, NULL);
+    tl_pipeline_packet(r.p, TL_LINK_RAW, 1000000, req, sizeof(req), sizeof(req));
+    tl_pipeline_packet(r.p, TL_LINK_RAW, 1100000, rep, sizeof(rep), sizeof(rep));
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 1);
+    CHECK(count(r.text, "\"id.orig_p\":8,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":0,\"proto\":\"icmp\""));
+    CHECK(count(r.text, "\"conn_state\":\"SF\""));
+    free(r.text);
+}
+
+/* Two IPv4 fragments, last first: one UDP flow with the datagram's ports. */
+static void test_fragments_reach_the_flow(void)
+{
+    struct run r;
+    uint8_t f1[20 + 16] = { 0x45, 0, 0, 36, 0xab, 0xcd, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2 };
+    uint8_t f2[20 + 8] = { 0x45, 0, 0, 28, 0xab, 0xcd, 0x00, 2, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2 };
+    /* UDP header: 1234 -> 53, length 8 + 16 payload bytes */
+    memcpy(f1 + 20, "\x04\xd2\x00\x35\x00\x18\x00\x00", 8);
+    memset(f1 + 28, 'a', 8);
+    memset(f2 + 20, 'b', 8);
+    run_start(&r, NULL);
+    tl_pipeline_packet(r.p, TL_LINK_RAW, 1000000, f2, sizeof(f2), sizeof(f2));
+    tl_pipeline_packet(r.p, TL_LINK_RAW, 1000100, f1, sizeof(f1), sizeof(f1));
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 1);
+    CHECK(count(r.text, "\"id.orig_p\":1234,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53"));
+    CHECK_EQ(field(r.text, FLOW, 0, "orig_bytes"), 16);
+    CHECK_EQ(count(r.text, "\"defrag.reassembled\":1,"), 1);
+    free(r.text);
+}
+
+const struct tl_test tl_tests_flows[] = {
+    { "tcp_normal_close", test_tcp_normal_close },
+    { "syn_ack_first_flips", test_syn_ack_first_flips },
+    { "rejected", test_rejected },
+    { "syn_timeout_and_reuse", test_syn_timeout_and_reuse },
+    { "udp_timeout_configurable", test_udp_timeout_configurable },
+    { "active_timeout", test_active_timeout },
+    { "eviction_cap", test_eviction_cap },
+    { "icmp_echo_pairs", test_icmp_echo_pairs },
+    { "fragments_reach_the_flow", test_fragments_reach_the_flow },
+    { 0 },
+};
