@@ -145,46 +145,59 @@ void tl_flow_ids_fill(struct tl_flow_ids *ids, const struct tl_flow *f, uint16_t
     memcpy(ids->vlan, k->vlan, sizeof(ids->vlan));
 }
 
-/* Zeek's conn_state, from the flags each side has shown (conn.zeek, conn_state()). */
+enum record_tcp_state { ST_INACTIVE, ST_PARTIAL, ST_SYN_SENT, ST_SYN_ACK_SENT, ST_ESTABLISHED,
+                        ST_CLOSED, ST_RESET };
+
+/* One side's TCP state as Zeek's endpoint state machine would have it. */
+static enum record_tcp_state record_tcp_state(const struct tl_fdir *d, bool established)
+{
+    if (d->flags & TL_FD_RST)
+        return ST_RESET;
+    if (d->flags & TL_FD_FIN)
+        return ST_CLOSED;
+    if (established)
+        return ST_ESTABLISHED;
+    if (d->flags & TL_FD_SYN)
+        return ST_SYN_SENT;
+    if (d->flags & TL_FD_SYNACK)
+        return ST_SYN_ACK_SENT;
+    return d->pkts ? ST_PARTIAL : ST_INACTIVE;
+}
+
+/* Zeek's conn_state (base/protocols/conn/main.zeek), from each side's state. */
 const char *tl_flow_conn_state(const struct tl_flow *f)
 {
     const struct tl_fdir *o = &f->dir[0], *r = &f->dir[1];
 
-    if (f->key.proto != TL_IPPROTO_TCP)
+    if (f->key.proto == TL_IPPROTO_UDP)
         return r->pkts ? "SF" : "S0";
-
-    bool osyn = o->flags & TL_FD_SYN, rsynack = r->flags & TL_FD_SYNACK;
-    bool est = osyn && rsynack;
-    bool midstream = !osyn && !rsynack;
-
-    if (o->flags & TL_FD_RST) {
-        if (osyn && !rsynack)
-            return "RSTOS0";
-        return "RSTO";
-    }
-    if (r->flags & TL_FD_RST) {
-        if (osyn && !rsynack)
-            return "REJ";
-        if (rsynack && !osyn)
-            return "RSTRH";
-        return "RSTR";
-    }
-    if (midstream) {
-        if ((o->flags & TL_FD_FIN) && (r->flags & TL_FD_FIN))
-            return "SF";
+    if (f->key.proto != TL_IPPROTO_TCP)
         return "OTH";
+
+    bool est = (o->flags & TL_FD_SYN) && (r->flags & TL_FD_SYNACK);
+    enum record_tcp_state os = record_tcp_state(o, est), rs = record_tcp_state(r, est);
+    bool o_inactive = os == ST_INACTIVE || os == ST_PARTIAL;
+    bool r_inactive = rs == ST_INACTIVE || rs == ST_PARTIAL;
+
+    if (rs == ST_RESET) {
+        if (os == ST_SYN_SENT || os == ST_SYN_ACK_SENT ||
+            (os == ST_RESET && o->bytes == 0 && r->bytes == 0))
+            return "REJ";
+        return o_inactive ? "RSTRH" : "RSTR";
     }
-    if (osyn && !rsynack)
-        return (o->flags & TL_FD_FIN) ? "SH" : "S0";
-    if (!est)
-        return (r->flags & TL_FD_FIN) ? "SHR" : "OTH";
-    if ((o->flags & TL_FD_FIN) && (r->flags & TL_FD_FIN))
+    if (os == ST_RESET)
+        return r_inactive ? "RSTOS0" : "RSTO";
+    if (os == ST_CLOSED && rs == ST_CLOSED)
         return "SF";
-    if (o->flags & TL_FD_FIN)
-        return "S2";
-    if (r->flags & TL_FD_FIN)
-        return "S3";
-    return "S1";
+    if (os == ST_CLOSED)
+        return r_inactive ? "SH" : "S2";
+    if (rs == ST_CLOSED)
+        return o_inactive ? "SHR" : "S3";
+    if (os == ST_SYN_SENT && rs == ST_INACTIVE)
+        return "S0";
+    if (os == ST_ESTABLISHED && rs == ST_ESTABLISHED)
+        return "S1";
+    return "OTH";
 }
 
 static uint64_t record_delta(uint64_t now, uint64_t *reported)

@@ -244,6 +244,26 @@ static enum tl_tclass worker_initial_class(uint8_t proto)
     }
 }
 
+/*
+ * Does the first packet of a flow come from the responder? A SYN-ACK does (the
+ * capture missed the SYN). So does a TCP segment without SYN, or a UDP
+ * datagram, sent from a well-known port (< 1024) to an ephemeral one: the
+ * capture started mid-conversation. Zeek flips such connections too ('^').
+ */
+static bool worker_first_packet_is_reply(const struct tl_decoded *d)
+{
+    uint8_t syn_ack = d->tcp_flags & (TL_TH_SYN | TL_TH_ACK);
+    if (d->ip_proto == TL_IPPROTO_TCP) {
+        if (syn_ack == (TL_TH_SYN | TL_TH_ACK))
+            return true;
+        if (syn_ack & TL_TH_SYN)
+            return false;
+    } else if (d->ip_proto != TL_IPPROTO_UDP) {
+        return false;
+    }
+    return d->sport < 1024 && d->dport >= 1024;
+}
+
 static struct tl_flow *worker_new_flow(struct tl_worker *w, const struct tl_decoded *d,
                                        const struct tl_fkey *k, uint64_t h, bool from_a)
 {
@@ -260,9 +280,7 @@ static struct tl_flow *worker_new_flow(struct tl_worker *w, const struct tl_deco
     w->st.v[TL_STAT_FLOWS_CREATED]++;
     f->first_us = f->last_us = f->rec_start_us = d->ts_us;
     f->orig_is_a = from_a;
-    /* The SYN-ACK's receiver opened the connection (the capture missed the SYN). */
-    if (k->proto == TL_IPPROTO_TCP && (d->tcp_flags & (TL_TH_SYN | TL_TH_ACK)) ==
-                                          (TL_TH_SYN | TL_TH_ACK)) {
+    if (worker_first_packet_is_reply(d)) {
         f->orig_is_a = !from_a;
         f->flipped = true;
         f->history[f->hist_len++] = '^';

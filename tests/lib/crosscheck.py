@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""crosscheck.py - tapline's flows against other people's tools, on ../shared/pcaps.
+"""crosscheck.py - tapline's flows against other people's tools, on ../shared/pcaps
+and the project's own pcaps/.
 
   tuples: the set of flows (protocol and the two endpoints) tapline reports equals
           the set tshark sees in the packets (innermost IP layer), per capture.
@@ -188,6 +189,7 @@ def check_ndpi(pcap, flows):
 def main():
     load_exceptions()
     pcaps = sorted(glob.glob(f"{SHARED}/pcaps/*/*.pcap") + glob.glob(f"{SHARED}/pcaps/*/*.pcapng"))
+    pcaps += sorted(glob.glob("pcaps/*.pcap"))
     if not pcaps:
         print(f"no captures under {SHARED}/pcaps")
     for pcap in pcaps:

@@ -1,0 +1,237 @@
+#!/bin/sh
+# bench.sh TAPLINE - throughput and memory of tapline against ndpiReader (nDPI's own reader),
+# on a large mixed capture made by tools/pcapgen.c. Run by `make bench`.
+#
+# Everything lands in build/bench/: pcapgen, mixed.pcap (made once, remade only when
+# tools/pcapgen.c changes), idle-*.pcap, and the raw output of every run in runs/.
+# Times are the best of $BENCH_RUNS runs (default 3) with the capture in the page cache; peak
+# RSS is the largest of those runs. Prints a table and the targets, met or not; exits non-zero
+# only when something could not run.
+#
+# Environment: BENCH_RUNS (3), BENCH_PACKETS (2000000, packets in mixed.pcap),
+# BENCH_IDLE_FLOWS (200000, flows in the idle-flow captures).
+set -eu
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: tools/bench.sh path/to/tapline" >&2
+    exit 2
+fi
+case "$1" in
+/*) tapline=$1 ;;
+*) tapline=$(pwd)/$1 ;;
+esac
+cd "$(dirname "$0")/.."
+
+runs=${BENCH_RUNS:-3}
+npackets=${BENCH_PACKETS:-2000000}
+nidle=${BENCH_IDLE_FLOWS:-200000}
+B=build/bench
+R=$B/runs
+mkdir -p "$R"
+
+# ---------------------------------------------------------------- what the bench needs
+
+missing=""
+for p in libndpi-bin time; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bench needs:$missing" >&2
+        echo "run as root: apt-get install -y$missing" >&2
+        exit 1
+    fi
+    echo "bench: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >&2
+fi
+TIME=/usr/bin/time
+NDPI=$(command -v ndpiReader)
+
+# ---------------------------------------------------------------- captures
+
+if [ ! -x $B/pcapgen ] || [ tools/pcapgen.c -nt $B/pcapgen ]; then
+    echo "bench: CC $B/pcapgen" >&2
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o $B/pcapgen tools/pcapgen.c -lm
+fi
+
+# gen NAME ARGS...: makes $B/NAME.pcap (and NAME.info, pcapgen's report) unless up to date.
+gen() {
+    name=$1
+    shift
+    if [ -s $B/$name.pcap ] && [ -s $B/$name.info ] && [ $B/$name.info -nt $B/pcapgen ] &&
+        [ "$(sed -n 's/^args: //p' $B/$name.info)" = "$*" ]; then
+        return 0
+    fi
+    echo "bench: generating $B/$name.pcap" >&2
+    rm -f $B/$name.pcap $B/$name.info
+    $B/pcapgen "$@" 2>$B/$name.tmp
+    cat $B/$name.tmp >&2
+    { echo "args: $*"; cat $B/$name.tmp; } >$B/$name.info
+    rm -f $B/$name.tmp
+}
+gen mixed mixed $B/mixed.pcap.tmp "$npackets"
+[ -e $B/mixed.pcap.tmp ] && mv $B/mixed.pcap.tmp $B/mixed.pcap
+gen idle-udp idle $B/idle-udp.pcap "$nidle" udp
+gen idle-syn idle $B/idle-syn.pcap "$nidle" syn
+gen tiny-udp idle $B/tiny-udp.pcap 100 udp
+gen tiny-syn idle $B/tiny-syn.pcap 100 syn
+
+info=$(grep 'packets,' $B/mixed.info)
+pkts=$(echo "$info" | sed 's/.*: \([0-9]*\) packets, \([0-9]*\) bytes, \([0-9]*\) sessions.*/\1/')
+bytes=$(echo "$info" | sed 's/.*: \([0-9]*\) packets, \([0-9]*\) bytes, \([0-9]*\) sessions.*/\2/')
+sessions=$(echo "$info" | sed 's/.*: \([0-9]*\) packets, \([0-9]*\) bytes, \([0-9]*\) sessions.*/\3/')
+cat $B/mixed.pcap >/dev/null # into the page cache: the runs measure processing, not the disk
+
+# ---------------------------------------------------------------- running and measuring
+
+# measure TAG CMD...: runs CMD $runs times under time(1); appends to $R/results
+#   TAG wall user sys rss_kb flows
+# (wall, user and sys of the fastest run, rss the largest of all runs; flows from the output).
+measure() {
+    tag=$1
+    shift
+    best="" rss=0
+    i=0
+    while [ $i -lt "$runs" ]; do
+        i=$((i + 1))
+        if ! $TIME -f '%e %U %S %M' -o $R/$tag.time "$@" >$R/$tag.out 2>$R/$tag.err; then
+            echo "bench: $tag failed: $*" >&2
+            tail -5 $R/$tag.err >&2
+            exit 1
+        fi
+        t=$(tail -1 $R/$tag.time)
+        rss=$(echo "$t $rss" | awk '{ print ($4 > $5) ? $4 : $5 }')
+        best=$(echo "$t|$best" | awk -F'|' '{ split($1, a, " "); split($2, b, " ");
+            print ($2 == "" || a[1] < b[1]) ? $1 : $2 }')
+    done
+    flows=$(flows_of $R/$tag)
+    echo "$tag $best $rss $flows" | awk '{ print $1, $2, $3, $4, $6, $7 }' >>$R/results
+}
+
+# The number of flows a run reports: tapline's summary line, ndpiReader's "Unique flows".
+flows_of() {
+    f=$(sed -n 's/^tapline: .* \([0-9][0-9]*\) flows, .*/\1/p' "$1.err")
+    [ -n "$f" ] || f=$(sed -n 's/^[[:space:]]*Unique flows:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1.out")
+    echo "${f:-?}"
+}
+
+: >$R/results
+echo "bench: $runs runs each of tapline and ndpiReader on $B/mixed.pcap" >&2
+measure tl1 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1
+measure tl2 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 2
+measure nd1 "$NDPI" -i $B/mixed.pcap
+measure nd2 "$NDPI" -i $B/mixed.pcap -n 2
+measure fo1 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 --set ndpi.enabled=false
+measure fo2 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 2 --set ndpi.enabled=false
+# ndpiReader opens a pcap file "in single threads mode": -n is ignored (its -h says so, and
+# openPcapFileOrDevice() resets num_threads to 1). Check that it did not change in this build.
+nd2_threads=$(grep -c '^Running thread' $R/nd2.out || true)
+
+echo "bench: memory per idle flow ($nidle one-packet flows)" >&2
+big="--set flows.udp_timeout=100000 --set flows.tcp_syn_timeout=100000"
+for kind in udp syn; do
+    # shellcheck disable=SC2086
+    measure tlidle-$kind "$tapline" -r $B/idle-$kind.pcap -w $R/idle.jsonl --threads 1 $big
+    grep '"event_type":"stats"' $R/idle.jsonl | tail -1 >$R/tlidle-$kind.stats || true
+    # shellcheck disable=SC2086
+    measure tltiny-$kind "$tapline" -r $B/tiny-$kind.pcap -w /dev/null --threads 1 $big
+    # shellcheck disable=SC2086
+    measure foidle-$kind "$tapline" -r $B/idle-$kind.pcap -w /dev/null --threads 1 $big \
+        --set ndpi.enabled=false
+    # shellcheck disable=SC2086
+    measure fotiny-$kind "$tapline" -r $B/tiny-$kind.pcap -w /dev/null --threads 1 $big \
+        --set ndpi.enabled=false
+    measure ndidle-$kind "$NDPI" -i $B/idle-$kind.pcap
+    measure ndtiny-$kind "$NDPI" -i $B/tiny-$kind.pcap
+done
+rm -f $R/idle.jsonl
+
+# ---------------------------------------------------------------- the report
+
+stat_of() { # stat_of FILE KEY: a number from a stats event
+    sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1" 2>/dev/null | head -1
+}
+
+awk -v pkts="$pkts" -v bytes="$bytes" -v sessions="$sessions" -v nidle="$nidle" \
+    -v runs="$runs" -v nd2threads="$nd2_threads" -v cores="$(nproc)" \
+    -v created_udp="$(stat_of $R/tlidle-udp.stats flows.created)" \
+    -v active_udp="$(stat_of $R/tlidle-udp.stats flows.flushed_at_shutdown)" \
+    -v created_syn="$(stat_of $R/tlidle-syn.stats flows.created)" \
+    -v active_syn="$(stat_of $R/tlidle-syn.stats flows.flushed_at_shutdown)" \
+    -v cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" '
+{ wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5; flows[$1] = $6 }
+function row(tag, name, thr) {
+    w = wall[tag]; if (w <= 0) w = 0.005
+    printf "%-34s %-8s %7.2f %8.3f %7.2f %7.0f %7.2f %6.2f %8.0f %8.1f %8s\n", name, thr, w,
+        pkts / w / 1e6, bytes * 8 / w / 1e9, w * 1e9 / pkts, cpus[tag], cpus[tag] / w,
+        cpus[tag] * 1e9 / pkts, rss[tag] / 1024, flows[tag]
+}
+function pps(tag) { return pkts / (wall[tag] > 0 ? wall[tag] : 0.005) }
+function verdict(ok) { return ok ? "met" : "NOT met" }
+function per_flow(idle, tiny) { return (rss[idle] - rss[tiny]) * 1024 / nidle }
+END {
+    printf "\ntapline bench: build/bench/mixed.pcap, %d packets, %.2f GB of frames, %d sessions " \
+        "generated\n", pkts, bytes / 1e9, sessions
+    printf "machine: %d cores, %s; capture in page cache; best wall time of %d runs, " \
+        "peak RSS the largest\n\n", cores, cpu, runs
+    printf "%-34s %-8s %7s %8s %7s %7s %7s %6s %8s %8s %8s\n", "run", "threads", "wall s",
+        "Mpkt/s", "Gbit/s", "ns/pkt", "CPU s", "cores", "CPUns/pk", "RSS MiB", "flows"
+    printf "%-34s %-8s %7s %8s %7s %7s %7s %6s %8s %8s %8s\n", "---", "-------", "------",
+        "------", "------", "------", "-----", "-----", "--------", "-------", "-----"
+    row("tl1", "tapline", "1")
+    row("tl2", "tapline", "2")
+    row("nd1", "ndpiReader", "1")
+    row("nd2", "ndpiReader -n 2 (*)", nd2threads " of 2")
+    row("fo1", "tapline ndpi.enabled=false", "1")
+    row("fo2", "tapline ndpi.enabled=false", "2")
+    print ""
+    print "  threads: tapline --threads N = N workers, plus its capture/dispatch thread and its"
+    print "           output thread (hence \"cores\" = CPU s / wall s above 1 with one worker)."
+    printf "  (*) ndpiReader 4.2 reads a pcap file \"in single threads mode\": -n is ignored for" \
+        " files\n      (ndpiReader -h; openPcapFileOrDevice() sets num_threads = 1); it ran %s" \
+        " thread(s).\n      So the 2-thread comparison is tapline with 2 workers vs ndpiReader" \
+        " with 1.\n", nd2threads
+    print "  Gbit/s = capture frame bytes * 8 / wall; ns/pkt = wall / packets;" \
+        " CPUns/pk = (user+sys) / packets."
+
+    print "\nratios"
+    r1 = pps("tl1") / pps("nd1"); r2 = pps("tl2") / pps("nd2"); rw = pps("tl2") / pps("tl1")
+    printf "  tapline / ndpiReader packets/s, 1 thread each:           %5.2fx\n", r1
+    printf "  tapline 2 workers / ndpiReader (1 thread, -n 2 ignored): %5.2fx\n", r2
+    printf "  tapline 2 workers / 1 worker:                            %5.2fx\n", rw
+    printf "  tapline flows only (ndpi off) / with nDPI, 1 worker:      %5.2fx\n",
+        pps("fo1") / pps("tl1")
+    printf "  CPU per packet, tapline 1 worker / ndpiReader:           %5.2fx\n",
+        cpus["tl1"] / cpus["nd1"]
+
+    print "\nmemory per idle flow (peak RSS on N one-packet flows - peak RSS on 100, / N)"
+    printf "  %-40s %10s %10s %12s\n", "run", "RSS MiB", "base MiB", "bytes/flow"
+    split("udp syn", kinds, " ")
+    for (k = 1; k <= 2; k++) {
+        kd = kinds[k]; label = kd == "udp" ? "UDP" : "TCP SYN"
+        printf "  %-40s %10.1f %10.1f %12.0f\n", "tapline, " nidle " " label " flows",
+            rss["tlidle-" kd] / 1024, rss["tltiny-" kd] / 1024,
+            per_flow("tlidle-" kd, "tltiny-" kd)
+        printf "  %-40s %10.1f %10.1f %12.0f\n", "tapline ndpi.enabled=false, " label,
+            rss["foidle-" kd] / 1024, rss["fotiny-" kd] / 1024,
+            per_flow("foidle-" kd, "fotiny-" kd)
+        printf "  %-40s %10.1f %10.1f %12.0f\n", "ndpiReader, " label,
+            rss["ndidle-" kd] / 1024, rss["ndtiny-" kd] / 1024,
+            per_flow("ndidle-" kd, "ndtiny-" kd)
+    }
+    printf "  (tapline stats: UDP run created %s flows, %s still held at the end; SYN run %s, %s)\n",
+        created_udp, active_udp, created_syn, active_syn
+    idle = per_flow("tlidle-udp", "tltiny-udp")
+    if (per_flow("tlidle-syn", "tltiny-syn") > idle) idle = per_flow("tlidle-syn", "tltiny-syn")
+
+    print "\ntargets"
+    printf "  %-44s %-9s (%.2fx at 1 thread, %.2fx with 2 workers)\n",
+        "tapline >= ndpiReader packets/s", verdict(r1 >= 1 && r2 >= 1), r1, r2
+    printf "  %-44s %-9s (%.2fx)\n", "2 workers >= 1.7x 1 worker", verdict(rw >= 1.7), rw
+    printf "  %-44s %-9s (%.0f B, the larger of UDP and SYN)\n", "<= 1 KiB per idle flow",
+        verdict(idle <= 1024), idle
+}' $R/results
