@@ -437,6 +437,7 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     case TL_F_U16: return json_u16(rec, f->off) == 0;
     case TL_F_U32:
     case TL_F_HEX32: return json_u32(rec, f->off) == 0;
+    case TL_F_STATUS: return *p == 0;
     case TL_F_U64:
     case TL_F_TS:
     case TL_F_DUR: return json_u64v(rec, f->off) == 0;
@@ -525,6 +526,13 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
         break;
     }
     case TL_F_HEX32: json_hex32(b, json_u32(rec, f->off)); break;
+    case TL_F_STATUS: {
+        static const char *const status[] = { "ok", "truncated", "malformed" };
+        uint8_t v = ((const uint8_t *)rec)[f->off];
+        const char *name = v < TL_ARRAY_LEN(status) ? status[v] : "malformed";
+        tl_json_string(b, name, strlen(name));
+        break;
+    }
     default: tl_buf_put(b, "null", 4); break; /* a type this writer does not know */
     }
 }
@@ -565,6 +573,7 @@ const char *tl_ftype_name(enum tl_ftype t)
         [TL_F_CHARS] = "string",      [TL_F_IP] = "addr",        [TL_F_MAC] = "mac",
         [TL_F_U16LIST] = "vector[uint16]", [TL_F_STRLIST] = "vector[string]",
         [TL_F_HEX32] = "string(hex)", [TL_F_U64LIST] = "vector[uint64]",
+        [TL_F_STATUS] = "enum(ok,truncated,malformed)",
     };
     if ((unsigned)t < TL_ARRAY_LEN(names) && names[t])
         return names[t];

@@ -41,6 +41,13 @@ enum { TL_MAX_WORKERS = 64 };
       "home networks for local_orig/local_resp (comma list or YAML list)")                          \
     X(BOOL, ndpi, "ndpi.enabled", true, "classify flows with nDPI")                                \
     X(U64, ndpi_max_packets, "ndpi.max_packets", 32, "packets per flow given to nDPI before giving up") \
+    X(U64, max_value_len, "dissect.max_value_len", 8192, "longest field value kept (URI, header, name); longer ones are cut and flagged") \
+    X(U64, max_items, "dissect.max_items", 64, "items kept per message (answers, headers, attributes); the rest are counted") \
+    X(U64, max_pending, "dissect.max_pending", 16, "requests awaiting a response per flow; the oldest is written alone past it") \
+    X(SECS, pending_timeout, "dissect.pending_timeout", 10, "an unanswered request is written alone after this long (s)") \
+    X(U64, max_body_hash, "http.max_body_hash", 10485760, "HTTP bodies are hashed (md5, sha256) up to this many bytes") \
+    X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144, "TCP bytes buffered per flow direction (out of order or unconsumed)") \
+    X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, "TCP bytes buffered per worker, all flows together") \
     X(U64, max_frag_datagrams, "defrag.max_datagrams", 4096, "datagrams in reassembly at once")    \
     X(U64, max_frag_bytes, "defrag.max_bytes", 16777216, "bytes held by fragment reassembly")      \
     X(SECS, frag_timeout, "defrag.timeout", 30, "incomplete datagram lifetime (s)")                \

@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arena.h"
+#include "cursor.h"
 #include "packet.h"
+#include "schema.h"
 
 /* Is this libpcap link type one tl_decode() understands? */
 bool tl_link_supported(int linktype);
@@ -24,5 +27,100 @@ bool tl_link_supported(int linktype);
  */
 enum tl_decode_err tl_decode(struct tl_decoded *d, int linktype, const uint8_t *pkt,
                              uint32_t caplen);
+
+/* ---- application dissectors ---- */
+
+enum tl_transport { TL_UDP = 1, TL_TCP = 2 };
+
+/* What parse() did with its input. */
+enum tl_parse {
+    TL_PARSE_OK,     /* consumed a message (or part of a streamed body); call again */
+    TL_PARSE_MORE,   /* needs more bytes; consumed nothing */
+    TL_PARSE_GIVEUP, /* not this protocol, or cannot resynchronise: stop for this flow */
+};
+
+/* A record's `status` field: what the parser could read. */
+enum tl_msg_status { TL_MSG_OK, TL_MSG_TRUNCATED, TL_MSG_MALFORMED };
+
+/* Per-dissector counters, in the stats event as "<name>.<counter>". */
+enum tl_dcounter {
+    TL_DC_MESSAGES,  /* messages parsed */
+    TL_DC_MALFORMED, /* messages flagged malformed */
+    TL_DC_TRUNCATED, /* messages flagged truncated */
+    TL_DC_CAPPED,    /* values or items cut by a configured cap */
+    TL_DC_GAPS,      /* stream gaps seen */
+    TL_DC_GIVEUP,    /* flows given up */
+    TL_DC_N
+};
+
+struct tl_dissector;
+
+struct tl_parse_ctx {
+    /* Set by the caller for each call. */
+    uint8_t transport;        /* TL_UDP or TL_TCP */
+    uint8_t dir;              /* 0: bytes from the originator, 1: from the responder */
+    bool capture_cut;         /* UDP: the capture cut this datagram short */
+    uint64_t ts_us;           /* packet time */
+    void *state;              /* state_size bytes for this flow, zeroed when it starts */
+    struct tl_arena *arena;   /* scratch for this packet's records */
+    uint64_t *counters;       /* TL_DC_N counters of this dissector on this worker */
+    const struct tl_dissect_limits *limits;
+    /*
+     * Writes one record now (it is serialised before emit returns, so it may
+     * borrow packet, arena and state memory). The record starts with a zeroed
+     * struct tl_flow_ids, which the caller fills; ts_us is the record's time.
+     */
+    void (*emit)(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us);
+    void *emit_arg;
+};
+
+/* Caps shared by the dissectors (configured: see config.h). */
+struct tl_dissect_limits {
+    uint32_t max_value_len;   /* longest header or field value kept; longer ones are cut */
+    uint32_t max_items;       /* answers, headers, attributes kept per message */
+    uint32_t max_pending;     /* requests awaiting their response per flow */
+    uint64_t max_body_hash;   /* HTTP bodies hashed up to this many bytes */
+    uint64_t pending_timeout; /* us after which an unanswered request is written alone */
+};
+
+struct tl_dissector {
+    const char *name;    /* event type, config key and stats prefix */
+    const char *doc;     /* one line for --list-fields */
+    unsigned transports; /* TL_UDP | TL_TCP */
+    uint16_t ports[4];   /* default ports (0 = none); either side matches */
+    size_t state_size;   /* per-flow state */
+    /*
+     * UDP: `in` is one datagram. TCP: `in` is the in-order stream of one
+     * direction from the first unconsumed byte; parse consumes by advancing
+     * `in` (nothing on TL_PARSE_MORE) and is called again while it returns OK
+     * and bytes remain.
+     */
+    enum tl_parse (*parse)(struct tl_parse_ctx *ctx, struct tl_cursor *in);
+    /* TCP: n bytes of this direction were lost before the next data. May be NULL. */
+    void (*gap)(struct tl_parse_ctx *ctx, uint64_t n);
+    /* Emits what is still pending (unanswered requests) older than now_us minus
+     * limits->pending_timeout, or everything when now_us is UINT64_MAX (flow end). */
+    void (*flush)(struct tl_parse_ctx *ctx, uint64_t now_us);
+    const struct tl_event_type *event;
+};
+
+/* Every dissector, in registry order (dissect/registry.c). */
+extern const struct tl_dissector *const tl_dissectors[];
+extern const size_t tl_ndissectors;
+
+/* The dissector for ports (either side) and transport, or NULL. */
+const struct tl_dissector *tl_dissector_by_port(unsigned transport, uint16_t a, uint16_t b);
+const struct tl_dissector *tl_dissector_by_name(const char *name);
+
+/* The record's status: SHORT on a packet the capture cut -> truncated; other failures -> malformed. */
+static inline enum tl_msg_status tl_parse_status(const struct tl_parse_ctx *ctx,
+                                                 const struct tl_cursor *c)
+{
+    if (c->err == TL_CUR_OK)
+        return TL_MSG_OK;
+    if (c->err == TL_CUR_SHORT && ctx->capture_cut)
+        return TL_MSG_TRUNCATED;
+    return TL_MSG_MALFORMED;
+}
 
 #endif

@@ -31,6 +31,7 @@ enum tl_ftype {
     TL_F_STRLIST, /* struct tl_strlist */
     TL_F_HEX32,   /* uint32_t written as "0x%08x" */
     TL_F_U64LIST, /* uint64_t[]; `aux` is the offset of its uint16_t count */
+    TL_F_STATUS,  /* uint8_t enum tl_msg_status -> "ok", "truncated", "malformed" */
 };
 
 enum {

@@ -77,4 +77,41 @@ fi
 if selected every_line_is_json; then
     check every_line_is_json bash -c "for p in pcaps/*.pcap; do \"$TAPLINE\" -r \"\$p\" 2>/dev/null | jq -e . >/dev/null || exit 1; done"
 fi
+# Live capture in a network namespace of our own (loopback only), stopped by
+# SIGTERM: open flows end with end_reason shutdown, the stats event is written.
+if selected live_capture_sigterm && [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v ping >/dev/null; then
+    ns=tl-test-$$
+    if ip netns add "$ns" 2>/dev/null; then
+        ip netns exec "$ns" ip link set lo up
+        ip netns exec "$ns" "$TAPLINE" -i lo -w "$TMP/live.jsonl" --set sensor=t 2>"$TMP/live.err" &
+        pid=$!
+        sleep 1.5
+        ip netns exec "$ns" ping -c 3 -i 0.2 127.0.0.1 >/dev/null 2>&1
+        sleep 1.2
+        kill -TERM "$pid"
+        wait "$pid"
+        rc=$?
+        ip netns del "$ns"
+        if [ "$rc" -eq 0 ] &&
+            [ "$(jq -r 'select(.event_type=="flow" and .proto=="icmp") | .end_reason' "$TMP/live.jsonl")" = shutdown ] &&
+            [ "$(jq -r 'select(.event_type=="stats") | .["capture.packets"]' "$TMP/live.jsonl")" = 6 ]; then
+            ok live_capture_sigterm
+        else
+            not_ok live_capture_sigterm "exit $rc: $(cat "$TMP/live.err" "$TMP/live.jsonl")"
+        fi
+    else
+        not_ok live_capture_sigterm "cannot create a network namespace"
+    fi
+fi
+
+# On a terminal, a replay shows a progress line on stderr; otherwise none.
+if selected progress_on_terminal && command -v script >/dev/null; then
+    script -qec "\"$TAPLINE\" -r pcaps/http-basic.pcap -w /dev/null" /dev/null >"$TMP/tty" 2>&1
+    "$TAPLINE" -r pcaps/http-basic.pcap -w /dev/null 2>"$TMP/notty"
+    if grep -q "packets/s" "$TMP/tty" && ! grep -q "packets/s" "$TMP/notty"; then
+        ok progress_on_terminal
+    else
+        not_ok progress_on_terminal "tty: $(cat "$TMP/tty") / no tty: $(cat "$TMP/notty")"
+    fi
+fi
 finish

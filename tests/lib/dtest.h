@@ -1,0 +1,44 @@
+/*
+ * dtest.h - drives one dissector as a worker would, without a flow table:
+ * UDP datagrams go to parse() whole; TCP bytes are appended to a per-direction
+ * stream buffer and parse() is called while it returns OK. Records are
+ * serialised with the dissector's event type into `out` (one JSON line each).
+ */
+#ifndef TL_DTEST_H
+#define TL_DTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dissect.h"
+#include "event.h"
+
+struct dtest {
+    const struct tl_dissector *d;
+    struct tl_dissect_limits limits;
+    void *state;
+    uint8_t arena_mem[1 << 16];
+    struct tl_arena arena;
+    uint64_t counters[TL_DC_N];
+    uint8_t *stream[2]; /* TCP: unconsumed bytes per direction */
+    size_t stream_len[2];
+    bool gave_up;
+    int records;
+    struct tl_buf out;
+};
+
+void dtest_init(struct dtest *t, const struct tl_dissector *d);
+void dtest_free(struct dtest *t);
+/* One UDP datagram (capture_cut: the capture cut it short). */
+void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n, bool capture_cut);
+/* TCP bytes of one direction; each call is an exact-size heap copy. */
+void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n);
+/* TCP: n bytes lost in this direction. */
+void dtest_gap(struct dtest *t, int dir, uint64_t n);
+/* Flow end: flush everything pending. */
+void dtest_end(struct dtest *t);
+/* Number of occurrences of needle in the output. */
+int dtest_count(const struct dtest *t, const char *needle);
+
+#endif
