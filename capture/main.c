@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dissect.h"
 #include "event.h"
 #include "flow.h"
 #include "pipeline.h"
@@ -26,10 +27,7 @@
 #define TL_VERSION "0.1.0"
 #endif
 
-static const struct tl_event_type *const event_types[] = {
-    &tl_flow_event,
-    &tl_stats_event,
-};
+
 
 static volatile sig_atomic_t stop_requested;
 static struct tl_source_ctx *live_ctx;
@@ -63,8 +61,15 @@ static void usage(FILE *out)
 
 static void list_fields(void)
 {
-    for (size_t i = 0; i < TL_ARRAY_LEN(event_types); i++) {
-        const struct tl_event_type *t = event_types[i];
+    const struct tl_event_type *types[2 + TL_MAX_DISSECTORS];
+    size_t ntypes = 0;
+
+    types[ntypes++] = &tl_flow_event;
+    for (size_t i = 0; i < tl_ndissectors && i < TL_MAX_DISSECTORS; i++)
+        types[ntypes++] = tl_dissectors[i]->event;
+    types[ntypes++] = tl_stats_event();
+    for (size_t i = 0; i < ntypes; i++) {
+        const struct tl_event_type *t = types[i];
         printf("%s: %s\n", t->name, t->doc);
         printf("  %-28s %-16s %s\n", "event_type", "string", "the event type");
         printf("  %-28s %-16s %s\n", "sensor", "string", "the sensor name");

@@ -333,7 +333,7 @@ struct stats_rec {
     uint64_t worker_pkts[TL_MAX_WORKERS];
 };
 
-static const struct tl_field stats_fields[] = {
+static const struct tl_field stats_fixed_fields[] = {
     TL_FIELD(struct stats_rec, ts, TS, "ts", "packet time of the report"),
     TL_FIELD(struct stats_rec, threads, U64, "threads", "worker threads"),
 #define TL_X(sym, name, doc) TL_FIELD(struct stats_rec, st.v[TL_STAT_##sym], U64, name, doc),
@@ -348,12 +348,47 @@ static const struct tl_field stats_fields[] = {
       offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
 };
 
-const struct tl_event_type tl_stats_event = {
+_Static_assert(TL_DC_N <= TL_DSTAT_N, "stats.h keeps TL_DSTAT_N counters per dissector");
+
+static struct tl_field stats_fields[TL_ARRAY_LEN(stats_fixed_fields) +
+                                    TL_MAX_DISSECTORS * TL_DC_N];
+static char stats_names[TL_MAX_DISSECTORS * TL_DC_N][48];
+static struct tl_event_type stats_event = {
     .name = "stats",
     .doc = "counters: at exit, and every stats.interval seconds on a live capture",
     .fields = stats_fields,
-    .nfields = TL_ARRAY_LEN(stats_fields),
 };
+
+/* The fixed counters, then "<dissector>.<counter>" for every registered dissector. */
+static void pipe_build_stats_event(void)
+{
+    static const char *const dnames[] = TL_DSTAT_NAMES;
+    static const char *const ddocs[TL_DC_N] = {
+        "messages parsed", "messages flagged malformed", "messages flagged truncated",
+        "values or items cut by a configured cap", "stream gaps seen", "flows given up",
+    };
+    size_t n = TL_ARRAY_LEN(stats_fixed_fields), k = 0;
+
+    memcpy(stats_fields, stats_fixed_fields, sizeof(stats_fixed_fields));
+    for (size_t i = 0; i < tl_ndissectors && i < TL_MAX_DISSECTORS; i++)
+        for (size_t j = 0; j < TL_DC_N; j++, k++, n++) {
+            snprintf(stats_names[k], sizeof(stats_names[k]), "%s.%s", tl_dissectors[i]->name,
+                     dnames[j]);
+            stats_fields[n] = (struct tl_field){
+                stats_names[k], TL_F_U64, 0, 0,
+                offsetof(struct stats_rec, st.dissect) + (i * TL_DSTAT_N + j) * sizeof(uint64_t),
+                ddocs[j],
+            };
+        }
+    stats_event.nfields = n;
+}
+
+const struct tl_event_type *tl_stats_event(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pipe_build_stats_event);
+    return &stats_event;
+}
 
 static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool final)
 {
@@ -384,7 +419,7 @@ void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
         return;
     pipe_stats_total(p, &r, false);
     r.ts = now_us;
-    tl_event_json(b, &tl_stats_event, p->cfg->sensor, &r);
+    tl_event_json(b, tl_stats_event(), p->cfg->sensor, &r);
     if (!tl_ring_push(&p->main_out, b)) {
         p->st.v[TL_STAT_OUTPUT_ERRORS]++;
         tl_buf_free(b);
@@ -419,7 +454,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
 stats:
     pipe_stats_total(p, &r, true);
     r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
-    tl_event_json(&b, &tl_stats_event, p->cfg->sensor, &r);
+    tl_event_json(&b, tl_stats_event(), p->cfg->sensor, &r);
     r.st.v[TL_STAT_EVENT_BYTES] += b.len;
     if (tl_output_write(p->out, b.p, b.len) < 0)
         r.st.v[TL_STAT_OUTPUT_ERRORS]++;

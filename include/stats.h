@@ -49,10 +49,17 @@ enum tl_stat {
         TL_STAT_N
 };
 
+enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 8 };
+
+/* Per-dissector counter names ("<dissector>.<name>"), indexed like enum tl_dcounter. */
+#define TL_DSTAT_NAMES                                                                             \
+    { "messages", "malformed", "truncated", "capped", "gaps", "given_up" }
+
 /* Gauges (current values, not sums of increments) are computed at report time. */
 struct tl_stats {
     uint64_t v[TL_STAT_N];
     uint64_t decode_err[TL_DECODE_NERR];
+    uint64_t dissect[TL_MAX_DISSECTORS][TL_DSTAT_N]; /* by registry index, enum tl_dcounter */
 };
 
 static inline void tl_stats_add(struct tl_stats *dst, const struct tl_stats *src)
@@ -61,9 +68,12 @@ static inline void tl_stats_add(struct tl_stats *dst, const struct tl_stats *src
         dst->v[i] += src->v[i];
     for (int i = 0; i < TL_DECODE_NERR; i++)
         dst->decode_err[i] += src->decode_err[i];
+    for (int i = 0; i < TL_MAX_DISSECTORS; i++)
+        for (int j = 0; j < TL_DSTAT_N; j++)
+            dst->dissect[i][j] += src->dissect[i][j];
 }
 
-/* The `stats` event (flows/pipeline.c). */
-extern const struct tl_event_type tl_stats_event;
+/* The `stats` event (flows/pipeline.c); its per-dissector fields come from the registry. */
+const struct tl_event_type *tl_stats_event(void);
 
 #endif
