@@ -348,7 +348,7 @@ static const struct tl_field stats_fixed_fields[] = {
       offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
 };
 
-_Static_assert(TL_DC_N <= TL_DSTAT_N, "stats.h keeps TL_DSTAT_N counters per dissector");
+_Static_assert((int)TL_DC_N <= (int)TL_DSTAT_N, "stats.h keeps TL_DSTAT_N counters per dissector");
 
 static struct tl_field stats_fields[TL_ARRAY_LEN(stats_fixed_fields) +
                                     TL_MAX_DISSECTORS * TL_DC_N];
