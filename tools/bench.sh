@@ -53,7 +53,12 @@ NDPI=$(command -v ndpiReader)
 
 # ---------------------------------------------------------------- captures
 
-if [ ! -x $B/pcapgen ] || [ tools/pcapgen.c -nt $B/pcapgen ]; then
+# newer A B: is file A newer than file B? (test -nt is not POSIX)
+newer() {
+    [ -n "$(find "$1" -newer "$2" 2>/dev/null)" ]
+}
+
+if [ ! -x $B/pcapgen ] || newer tools/pcapgen.c $B/pcapgen; then
     echo "bench: CC $B/pcapgen" >&2
     ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o $B/pcapgen tools/pcapgen.c -lm
 fi
@@ -62,16 +67,16 @@ fi
 gen() {
     name=$1
     shift
-    if [ -s $B/$name.pcap ] && [ -s $B/$name.info ] && [ $B/$name.info -nt $B/pcapgen ] &&
-        [ "$(sed -n 's/^args: //p' $B/$name.info)" = "$*" ]; then
+    if [ -s "$B/$name.pcap" ] && [ -s "$B/$name.info" ] && newer "$B/$name.info" $B/pcapgen &&
+        [ "$(sed -n 's/^args: //p' "$B/$name.info")" = "$*" ]; then
         return 0
     fi
     echo "bench: generating $B/$name.pcap" >&2
-    rm -f $B/$name.pcap $B/$name.info
-    $B/pcapgen "$@" 2>$B/$name.tmp
-    cat $B/$name.tmp >&2
-    { echo "args: $*"; cat $B/$name.tmp; } >$B/$name.info
-    rm -f $B/$name.tmp
+    rm -f "$B/$name.pcap" "$B/$name.info"
+    $B/pcapgen "$@" 2>"$B/$name.tmp"
+    cat "$B/$name.tmp" >&2
+    { echo "args: $*"; cat "$B/$name.tmp"; } >"$B/$name.info"
+    rm -f "$B/$name.tmp"
 }
 gen mixed mixed $B/mixed.pcap.tmp "$npackets"
 [ -e $B/mixed.pcap.tmp ] && mv $B/mixed.pcap.tmp $B/mixed.pcap
@@ -86,30 +91,37 @@ bytes=$(echo "$info" | sed 's/.*: \([0-9]*\) packets, \([0-9]*\) bytes, \([0-9]*
 sessions=$(echo "$info" | sed 's/.*: \([0-9]*\) packets, \([0-9]*\) bytes, \([0-9]*\) sessions.*/\3/')
 cat $B/mixed.pcap >/dev/null # into the page cache: the runs measure processing, not the disk
 
+# Other work on the machine skews every number: say so rather than print a quiet lie.
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "bench: warning: load average $load before the runs; the machine is not idle" >&2
+fi
+
 # ---------------------------------------------------------------- running and measuring
 
 # measure TAG CMD...: runs CMD $runs times under time(1); appends to $R/results
-#   TAG wall user sys rss_kb flows
+#   TAG wall user sys rss_kb flows slowest_wall
 # (wall, user and sys of the fastest run, rss the largest of all runs; flows from the output).
 measure() {
     tag=$1
     shift
-    best="" rss=0
+    best="" rss=0 slow=0
     i=0
     while [ $i -lt "$runs" ]; do
         i=$((i + 1))
-        if ! $TIME -f '%e %U %S %M' -o $R/$tag.time "$@" >$R/$tag.out 2>$R/$tag.err; then
+        if ! $TIME -f '%e %U %S %M' -o "$R/$tag.time" "$@" >"$R/$tag.out" 2>"$R/$tag.err"; then
             echo "bench: $tag failed: $*" >&2
-            tail -5 $R/$tag.err >&2
+            tail -5 "$R/$tag.err" >&2
             exit 1
         fi
-        t=$(tail -1 $R/$tag.time)
+        t=$(tail -1 "$R/$tag.time")
         rss=$(echo "$t $rss" | awk '{ print ($4 > $5) ? $4 : $5 }')
+        slow=$(echo "$t $slow" | awk '{ print ($1 > $5) ? $1 : $5 }')
         best=$(echo "$t|$best" | awk -F'|' '{ split($1, a, " "); split($2, b, " ");
             print ($2 == "" || a[1] < b[1]) ? $1 : $2 }')
     done
-    flows=$(flows_of $R/$tag)
-    echo "$tag $best $rss $flows" | awk '{ print $1, $2, $3, $4, $6, $7 }' >>$R/results
+    flows=$(flows_of "$R/$tag")
+    echo "$tag $best $rss $flows $slow" | awk '{ print $1, $2, $3, $4, $6, $7, $8 }' >>$R/results
 }
 
 # The number of flows a run reports: tapline's summary line, ndpiReader's "Unique flows".
@@ -157,18 +169,18 @@ stat_of() { # stat_of FILE KEY: a number from a stats event
 }
 
 awk -v pkts="$pkts" -v bytes="$bytes" -v sessions="$sessions" -v nidle="$nidle" \
-    -v runs="$runs" -v nd2threads="$nd2_threads" -v cores="$(nproc)" \
+    -v runs="$runs" -v load="$load" -v nd2threads="$nd2_threads" -v cores="$(nproc)" \
     -v created_udp="$(stat_of $R/tlidle-udp.stats flows.created)" \
     -v active_udp="$(stat_of $R/tlidle-udp.stats flows.flushed_at_shutdown)" \
     -v created_syn="$(stat_of $R/tlidle-syn.stats flows.created)" \
     -v active_syn="$(stat_of $R/tlidle-syn.stats flows.flushed_at_shutdown)" \
     -v cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" '
-{ wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5; flows[$1] = $6 }
+{ wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5; flows[$1] = $6; slow[$1] = $7 }
 function row(tag, name, thr) {
     w = wall[tag]; if (w <= 0) w = 0.005
-    printf "%-34s %-8s %7.2f %8.3f %7.2f %7.0f %7.2f %6.2f %8.0f %8.1f %8s\n", name, thr, w,
-        pkts / w / 1e6, bytes * 8 / w / 1e9, w * 1e9 / pkts, cpus[tag], cpus[tag] / w,
-        cpus[tag] * 1e9 / pkts, rss[tag] / 1024, flows[tag]
+    printf "%-30s %-7s %7.2f %6.0f%% %7.3f %6.2f %6.0f %6.2f %5.2f %8.0f %7.1f %7s\n", name, thr,
+        w, 100 * (slow[tag] - w) / w, pkts / w / 1e6, bytes * 8 / w / 1e9, w * 1e9 / pkts,
+        cpus[tag], cpus[tag] / w, cpus[tag] * 1e9 / pkts, rss[tag] / 1024, flows[tag]
 }
 function pps(tag) { return pkts / (wall[tag] > 0 ? wall[tag] : 0.005) }
 function verdict(ok) { return ok ? "met" : "NOT met" }
@@ -178,10 +190,10 @@ END {
         "generated\n", pkts, bytes / 1e9, sessions
     printf "machine: %d cores, %s; capture in page cache; best wall time of %d runs, " \
         "peak RSS the largest\n\n", cores, cpu, runs
-    printf "%-34s %-8s %7s %8s %7s %7s %7s %6s %8s %8s %8s\n", "run", "threads", "wall s",
-        "Mpkt/s", "Gbit/s", "ns/pkt", "CPU s", "cores", "CPUns/pk", "RSS MiB", "flows"
-    printf "%-34s %-8s %7s %8s %7s %7s %7s %6s %8s %8s %8s\n", "---", "-------", "------",
-        "------", "------", "------", "-----", "-----", "--------", "-------", "-----"
+    printf "%-30s %-7s %7s %7s %7s %6s %6s %6s %5s %8s %7s %7s\n", "run", "threads", "wall s",
+        "spread", "Mpkt/s", "Gbit/s", "ns/pkt", "CPU s", "cores", "CPUns/pk", "RSS MiB", "flows"
+    printf "%-30s %-7s %7s %7s %7s %6s %6s %6s %5s %8s %7s %7s\n", "---", "-------", "------",
+        "------", "------", "------", "------", "-----", "-----", "--------", "-------", "-----"
     row("tl1", "tapline", "1")
     row("tl2", "tapline", "2")
     row("nd1", "ndpiReader", "1")
@@ -195,8 +207,9 @@ END {
         " files\n      (ndpiReader -h; openPcapFileOrDevice() sets num_threads = 1); it ran %s" \
         " thread(s).\n      So the 2-thread comparison is tapline with 2 workers vs ndpiReader" \
         " with 1.\n", nd2threads
-    print "  Gbit/s = capture frame bytes * 8 / wall; ns/pkt = wall / packets;" \
-        " CPUns/pk = (user+sys) / packets."
+    print "  wall s = fastest run; spread = slowest run over the fastest; Gbit/s = capture frame"
+    print "  bytes * 8 / wall; ns/pkt = wall / packets; CPUns/pk = (user+sys) / packets."
+    printf "  load average before the runs: %s\n", load
 
     print "\nratios"
     r1 = pps("tl1") / pps("nd1"); r2 = pps("tl2") / pps("nd2"); rw = pps("tl2") / pps("tl1")
@@ -225,13 +238,12 @@ END {
     }
     printf "  (tapline stats: UDP run created %s flows, %s still held at the end; SYN run %s, %s)\n",
         created_udp, active_udp, created_syn, active_syn
-    idle = per_flow("tlidle-udp", "tltiny-udp")
-    if (per_flow("tlidle-syn", "tltiny-syn") > idle) idle = per_flow("tlidle-syn", "tltiny-syn")
+    iu = per_flow("tlidle-udp", "tltiny-udp"); is = per_flow("tlidle-syn", "tltiny-syn")
 
     print "\ntargets"
     printf "  %-44s %-9s (%.2fx at 1 thread, %.2fx with 2 workers)\n",
         "tapline >= ndpiReader packets/s", verdict(r1 >= 1 && r2 >= 1), r1, r2
     printf "  %-44s %-9s (%.2fx)\n", "2 workers >= 1.7x 1 worker", verdict(rw >= 1.7), rw
-    printf "  %-44s %-9s (%.0f B, the larger of UDP and SYN)\n", "<= 1 KiB per idle flow",
-        verdict(idle <= 1024), idle
+    printf "  %-44s %-9s (%.0f B)\n", "<= 1 KiB per idle flow, UDP", verdict(iu <= 1024), iu
+    printf "  %-44s %-9s (%.0f B)\n", "<= 1 KiB per idle flow, TCP SYN", verdict(is <= 1024), is
 }' $R/results

@@ -43,7 +43,7 @@ enum {
 };
 
 static const uint64_t gen_epoch_us = 1709294400ull * 1000000u; /* 2024-03-01 12:00:00 UTC */
-static const double gen_sessions_per_s = 9000.0; /* gives about 100k packets/s */
+static const double gen_sessions_per_s = 9000.0;               /* gives about 100k packets/s */
 
 /* ---------------------------------------------------------------- random numbers (splitmix64) */
 
@@ -100,9 +100,26 @@ static uint8_t gen_text[GEN_FILL + 2048];  /* HTML-looking bytes */
 static void fill_tables(void)
 {
     static const char *const words[] = {
-        "<div class=\"item\">", "<p>", "</p>", "network ", "traffic ", "sensor ", "the ",
-        "and ", "<a href=\"/news/", "\">", "</a>", "</div>\n", "flow ", "packet ", "record ",
-        "<span>", "</span>", "analysis ", "of ", "with ",
+        "<div class=\"item\">",
+        "<p>",
+        "</p>",
+        "network ",
+        "traffic ",
+        "sensor ",
+        "the ",
+        "and ",
+        "<a href=\"/news/",
+        "\">",
+        "</a>",
+        "</div>\n",
+        "flow ",
+        "packet ",
+        "record ",
+        "<span>",
+        "</span>",
+        "analysis ",
+        "of ",
+        "with ",
     };
     size_t n = 0;
     while (n < sizeof(gen_text)) {
@@ -120,7 +137,7 @@ static void fill_tables(void)
 /* ---------------------------------------------------------------- hosts and names */
 
 static const char *const gen_words[] = {
-    "news", "shop", "mail", "video", "cloud", "maps", "bank", "games",
+    "news", "shop",  "mail",  "video",  "cloud", "maps",    "bank",   "games",
     "docs", "photo", "music", "travel", "sport", "weather", "social", "learn",
 };
 static const char *const gen_tlds[] = { "com", "net", "org", "io", "de", "fr", "co.uk", "info" };
@@ -285,8 +302,12 @@ static const uint8_t gateway_mac[6] = { 0x00, 0x1b, 0x21, 0x3c, 0x9d, 0x01 };
 /* Ethernet [802.1Q] IPv4 headers; returns the offset of the L4 header. */
 static size_t frame_l3(uint8_t *f, const struct ends *e, uint8_t proto)
 {
-    uint8_t cmac[6] = { 0x02, 0x00, 0x0a, (uint8_t)(e->client_tag >> 16),
-                        (uint8_t)(e->client_tag >> 8), (uint8_t)e->client_tag };
+    uint8_t cmac[6] = { 0x02,
+                        0x00,
+                        0x0a,
+                        (uint8_t)(e->client_tag >> 16),
+                        (uint8_t)(e->client_tag >> 8),
+                        (uint8_t)e->client_tag };
     uint8_t *p = f;
     p = bytes(p, e->from_client ? gateway_mac : cmac, 6);
     p = bytes(p, e->from_client ? cmac : gateway_mac, 6);
@@ -350,7 +371,7 @@ static uint8_t *frame_tcp(uint8_t *f, const struct ends *e, uint32_t seq, uint32
     p = be16(p, 0);
     if (flags & TH_SYN) {
         static const uint8_t opt[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
-                                         0, 0, 0, 0, 0, 0, 1, 3, 3, 7 };
+                                         0, 0, 0,    0,    0, 0, 1, 3,  3, 7 };
         memcpy(p, opt, sizeof(opt));
         be32(p + 8, mix32(seq));
         p += 20;
@@ -367,8 +388,17 @@ enum kind { K_HTTP, K_TLS, K_DNS, K_NTP, K_ICMP, K_SCAN };
 enum msgtype { M_HTTP_REQ, M_HTTP_RESP, M_TLS_CH, M_TLS_SH, M_TLS_CFIN, M_TLS_REQ, M_TLS_RESP };
 
 enum state {
-    S_SYN, S_SYNACK, S_ACK, S_DATA, S_DACK, S_FIN1, S_FIN2, S_FIN3, /* TCP */
-    S_RST, S_QUERY, S_REPLY,                                         /* other */
+    S_SYN,
+    S_SYNACK,
+    S_ACK,
+    S_DATA,
+    S_DACK,
+    S_FIN1,
+    S_FIN2,
+    S_FIN3, /* TCP */
+    S_RST,
+    S_QUERY,
+    S_REPLY, /* other */
 };
 
 struct msg {
@@ -381,7 +411,7 @@ struct msg {
 struct sess {
     uint8_t kind, state, nmsg, mi, open_end, count, sub;
     uint16_t vlan, cport, sport;
-    uint32_t ci, sj;   /* client index, server index (resolver for DNS) */
+    uint32_t ci, sj; /* client index, server index (resolver for DNS) */
     uint32_t cip, sip;
     uint32_t cseq, sseq; /* next sequence number each side sends */
     uint32_t moff;       /* bytes of the current message sent */
@@ -414,21 +444,21 @@ static size_t tls_client_hello(const struct sess *s, uint8_t *out)
     static const uint8_t suites[] = { 0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0xc0, 0x2b, 0xc0, 0x2f,
                                       0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8, 0xc0, 0x13,
                                       0xc0, 0x14, 0x00, 0x9c, 0x00, 0x9d, 0x00, 0x2f, 0x00, 0x35 };
-    static const uint8_t groups[] = { 0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17,
-                                      0x00, 0x18 };
-    static const uint8_t sigalgs[] = { 0x00, 0x0d, 0x00, 0x12, 0x00, 0x10, 0x04, 0x03, 0x08, 0x04,
-                                       0x04, 0x01, 0x05, 0x03, 0x08, 0x05, 0x05, 0x01, 0x08, 0x06,
-                                       0x06, 0x01 };
+    static const uint8_t groups[] = { 0x00, 0x0a, 0x00, 0x08, 0x00, 0x06,
+                                      0x00, 0x1d, 0x00, 0x17, 0x00, 0x18 };
+    static const uint8_t sigalgs[] = { 0x00, 0x0d, 0x00, 0x12, 0x00, 0x10, 0x04, 0x03,
+                                       0x08, 0x04, 0x04, 0x01, 0x05, 0x03, 0x08, 0x05,
+                                       0x05, 0x01, 0x08, 0x06, 0x06, 0x01 };
     static const uint8_t misc[] = {
-        0x00, 0x17, 0x00, 0x00,                   /* extended master secret */
-        0xff, 0x01, 0x00, 0x01, 0x00,             /* renegotiation info */
-        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,       /* ec point formats */
-        0x00, 0x23, 0x00, 0x00,                   /* session ticket */
+        0x00, 0x17, 0x00, 0x00,                               /* extended master secret */
+        0xff, 0x01, 0x00, 0x01, 0x00,                         /* renegotiation info */
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,                   /* ec point formats */
+        0x00, 0x23, 0x00, 0x00,                               /* session ticket */
         0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03, /* supported versions */
-        0x00, 0x2d, 0x00, 0x02, 0x01, 0x01,       /* psk key exchange modes */
+        0x00, 0x2d, 0x00, 0x02, 0x01, 0x01,                   /* psk key exchange modes */
     };
-    static const uint8_t alpn[] = { 0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h',  '2',
-                                    0x08, 'h',  't',  't',  'p',  '/',  '1',  '.',  '1' };
+    static const uint8_t alpn[] = { 0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2',
+                                    0x08, 'h',  't',  't',  'p',  '/',  '1',  '.', '1' };
     char name[64];
     size_t nl = (size_t)server_name(s->sj, name, sizeof(name));
     /* curl-like clients offer fewer suites and no ALPN: a second JA3 */
@@ -515,9 +545,17 @@ static size_t tls_server_hello(const struct sess *s, uint32_t body, uint8_t *out
     return (size_t)(p - out);
 }
 
-static const char *const gen_paths[] = {
-    "/", "/index.html", "/static/js/app.%u.js", "/images/photo%u.jpg", "/api/v1/items?id=%u",
-    "/css/site.%u.css", "/news/%u", "/favicon.ico",
+static const struct {
+    const char *pre, *post; /* a number goes between them when post is set */
+} gen_paths[] = {
+    { "/", NULL },
+    { "/index.html", NULL },
+    { "/static/js/app.", ".js" },
+    { "/images/photo", ".jpg" },
+    { "/api/v1/items?id=", "" },
+    { "/css/site.", ".css" },
+    { "/news/", "" },
+    { "/favicon.ico", NULL },
 };
 
 static size_t http_head(const struct sess *s, unsigned mi, uint8_t *out, size_t n)
@@ -528,7 +566,11 @@ static size_t http_head(const struct sess *s, unsigned mi, uint8_t *out, size_t 
     server_name(s->sj, host, sizeof(host));
     if (m->type == M_HTTP_REQ) {
         uint32_t h = mix32(s->seed + mi);
-        snprintf(path, sizeof(path), gen_paths[h % 8], h % 10000);
+        if (gen_paths[h % 8].post)
+            snprintf(path, sizeof(path), "%s%u%s", gen_paths[h % 8].pre, h % 10000,
+                     gen_paths[h % 8].post);
+        else
+            snprintf(path, sizeof(path), "%s", gen_paths[h % 8].pre);
         l = snprintf((char *)out, n,
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n"
                      "Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n",
@@ -539,8 +581,9 @@ static size_t http_head(const struct sess *s, unsigned mi, uint8_t *out, size_t 
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        const char *reason = m->status == 200 ? "OK" : m->status == 304 ? "Not Modified"
-                                                                         : "Not Found";
+        const char *reason = m->status == 200   ? "OK"
+                             : m->status == 304 ? "Not Modified"
+                                                : "Not Found";
         l = snprintf((char *)out, n,
                      "HTTP/1.1 %u %s\r\nServer: nginx/1.22.1\r\nDate: %s\r\n"
                      "Content-Type: text/html; charset=utf-8\r\nContent-Length: %u\r\n"
@@ -770,8 +813,12 @@ static void sess_start(struct gen *g, uint64_t t)
     struct sess *s = &g->pool[id];
     uint32_t u = rnd_below(100);
     memset(s, 0, sizeof(*s));
-    s->kind = u < 42 ? K_DNS : u < 62 ? K_HTTP : u < 88 ? K_TLS : u < 91 ? K_NTP : u < 94 ? K_ICMP
-                                                                                        : K_SCAN;
+    s->kind = u < 42   ? K_DNS
+              : u < 62 ? K_HTTP
+              : u < 88 ? K_TLS
+              : u < 91 ? K_NTP
+              : u < 94 ? K_ICMP
+                       : K_SCAN;
     s->ci = rnd_below(GEN_CLIENTS);
     s->cip = client_ip(s->ci);
     s->vlan = client_vlan(s->ci);
@@ -978,9 +1025,7 @@ static int64_t sess_step(struct gen *g, struct sess *s, uint64_t t)
         }
         s->state = S_SYNACK;
         return s->rtt_us;
-    case S_RST:
-        emit_tcp(g, s, t, 0, TH_RST | TH_ACK, 0);
-        return -1;
+    case S_RST: emit_tcp(g, s, t, 0, TH_RST | TH_ACK, 0); return -1;
     case S_SYNACK:
         emit_tcp(g, s, t, 0, TH_SYN | TH_ACK, 0);
         s->state = S_ACK;
@@ -1028,9 +1073,7 @@ static int64_t sess_step(struct gen *g, struct sess *s, uint64_t t)
         emit_tcp(g, s, t, 0, TH_FIN | TH_ACK, 0);
         s->state = S_FIN3;
         return rnd_range(20, 200);
-    case S_FIN3:
-        emit_tcp(g, s, t, 1, TH_ACK, 0);
-        return -1;
+    case S_FIN3: emit_tcp(g, s, t, 1, TH_ACK, 0); return -1;
     case S_QUERY:
         if (s->kind == K_DNS) {
             emit_udp(g, s, t, 1, buf, dns_message(s, 0, buf));
