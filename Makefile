@@ -13,10 +13,10 @@ PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto) -lm -pthread
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-LIB_SRC   = $(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
-                   $(filter-out capture/main.c,$(wildcard capture/*.c)))
+LIB_SRC   = $(filter-out $(EXCLUDE),$(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
+                   $(filter-out capture/main.c,$(wildcard capture/*.c))))
 LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
-UNIT_SRC  = $(sort $(wildcard tests/unit/*.c tests/lib/*.c))
+UNIT_SRC  = $(filter-out $(EXCLUDE),$(sort $(wildcard tests/unit/*.c tests/lib/*.c)))
 UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -135,6 +135,16 @@ static int source_check_link(pcap_t *h, const char *name, char *errbuf, size_t n
     return -1;
 }
 
+/* Is f a classic pcap (not pcapng)? Reads the magic number and rewinds. */
+static bool source_is_classic(FILE *f)
+{
+    uint8_t m[4];
+    bool classic = fread(m, 1, 4, f) == 4 &&
+                   ((m[0] == 0xa1 && m[1] == 0xb2) || (m[2] == 0xb2 && m[3] == 0xa1));
+    rewind(f);
+    return classic;
+}
+
 static void source_progress(struct tl_source_ctx *ctx, uint64_t file_pos, uint64_t pkts,
                             uint64_t start_us, bool last)
 {
@@ -153,11 +163,18 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
     const char *name = is_stdin ? "stdin" : path;
     pcap_t *h;
 
-    if (is_stdin)
-        h = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO, perr);
-    else
-        h = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    FILE *in = is_stdin ? stdin : fopen(path, "rb");
+    if (!in) {
+        snprintf(errbuf, n, "%s: %s", name, strerror(errno));
+        return -1;
+    }
+    /* Where the next record starts is known for classic pcap without asking
+     * the stream (an ftell per packet is a system call); pcapng blocks vary. */
+    bool classic = !is_stdin && source_is_classic(in);
+    h = pcap_fopen_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (!h) {
+        if (!is_stdin)
+            fclose(in);
         /* libpcap says "unknown file format" for a file that is not a capture. */
         snprintf(errbuf, n, "%s: %s", name,
                  strstr(perr, "unknown file format") ? "not a pcap or pcapng capture file" : perr);
@@ -173,7 +190,7 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
     struct pcap_pkthdr *hdr;
     const u_char *data;
     uint64_t pkts = 0, start = source_wall_us(), next_progress = start;
-    long pos = f ? ftell(f) : -1;
+    uint64_t pos = 24; /* classic pcap: offset of the next record */
     int rc = 0;
 
     while (!*ctx->stop && (rc = pcap_next_ex(h, &hdr, &data)) >= 0) {
@@ -184,18 +201,22 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
             source_progress(ctx, f ? (uint64_t)ftell(f) : 0, pkts, start, false);
             next_progress = source_wall_us() + 500000;
         }
-        pos = f ? ftell(f) : -1;
+        pos += 16 + (uint64_t)hdr->caplen;
     }
     int result = 0;
     if (!*ctx->stop && rc == PCAP_ERROR) {
         /* A record cut short by the end of the file: keep what came before it. Any
          * other read error is an error, after the packets before it were processed. */
         const char *why = pcap_geterr(h);
+        char where[64];
+        if (classic)
+            snprintf(where, sizeof(where), "in the record at byte %llu", (unsigned long long)pos);
+        else
+            snprintf(where, sizeof(where), "after packet %llu", (unsigned long long)pkts);
         if (strstr(why, "truncated")) {
-            fprintf(stderr, "tapline: warning: %s: capture cut off in the record at byte %ld\n",
-                    name, pos);
+            fprintf(stderr, "tapline: warning: %s: capture cut off %s\n", name, where);
         } else {
-            snprintf(errbuf, n, "%s: cannot read past byte %ld: %s", name, pos, why);
+            snprintf(errbuf, n, "%s: cannot read %s: %s", name, where, why);
             result = -1;
         }
     }

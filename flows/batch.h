@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "key.h"
 #include "packet.h"
 
 enum tl_batch_kind { TL_BATCH_PKTS, TL_BATCH_END };
@@ -26,7 +27,10 @@ struct tl_batch {
 
 struct tl_slot {
     struct tl_decoded d;
-    uint32_t len; /* bytes[] */
+    struct tl_fkey key; /* built once, by the dispatcher */
+    uint64_t hash;
+    bool from_a;        /* sent by the key's side a */
+    uint32_t len;       /* bytes[] */
     _Alignas(8) uint8_t bytes[];
 };
 

@@ -10,7 +10,10 @@
  * directions hash alike), else the code; one-way messages are never reordered
  * (the spec's mapping, taken from Zeek's ICMP4_counterpart/ICMP6_counterpart).
  */
+/* SHA1() is deprecated in OpenSSL 3 in favour of EVP, which allocates per call. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "flow.h"
 
@@ -106,13 +109,10 @@ void tl_community_id(char out[TL_CID_LEN], uint16_t seed, int ipv, const uint8_t
         p = community_put16(p, dport);
     }
 
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(buf, (size_t)(p - buf), md, &mdlen, EVP_sha1(), NULL) ||
-        mdlen != CID_SHA1_LEN) {
-        out[0] = '\0'; /* the spec allows an empty id when it cannot be computed */
-        return;
-    }
+    /* The one-shot SHA1() hashes in place; EVP_Digest() would look the
+     * algorithm up and allocate a context for every flow record. */
+    unsigned char md[CID_SHA1_LEN];
+    SHA1(buf, (size_t)(p - buf), md);
     /* 20 bytes -> 28 base64 characters + NUL, after "1:": 31 <= TL_CID_LEN. */
     out[0] = '1';
     out[1] = ':';

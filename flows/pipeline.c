@@ -205,7 +205,8 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     bool from_a;
 
     tl_fkey_make(&k, d, &from_a);
-    unsigned i = (unsigned)(tl_fkey_hash(&k) % p->nworkers);
+    uint64_t h = tl_fkey_hash(&k);
+    unsigned i = (unsigned)(h % p->nworkers);
     uint32_t need = tl_slot_size(len);
     struct tl_batch *b = p->cur[i];
 
@@ -219,6 +220,9 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     }
     struct tl_slot *s = (struct tl_slot *)(void *)(b->data + b->used);
     s->d = *d;
+    s->key = k;
+    s->hash = h;
+    s->from_a = from_a;
     s->len = len;
     memcpy(s->bytes, bytes, len);
     b->used += need;

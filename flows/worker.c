@@ -379,20 +379,20 @@ static enum tl_tclass worker_tcp_class(const struct tl_flow *f)
     return TL_TC_TCP_EST;
 }
 
-static void worker_packet(struct tl_worker *w, const struct tl_decoded *d, const uint8_t *bytes,
-                          uint32_t len)
+static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
 {
-    struct tl_fkey k;
-    bool from_a;
-
-    tl_fkey_make(&k, d, &from_a);
-    uint64_t h = tl_fkey_hash(&k);
-    struct tl_flow *f = tl_ftable_find(&w->flows, &k, h);
+    const struct tl_decoded *d = &s->d;
+    const struct tl_fkey *k = &s->key;
+    const uint8_t *bytes = s->bytes;
+    uint32_t len = s->len;
+    bool from_a = s->from_a;
+    uint64_t h = s->hash;
+    struct tl_flow *f = tl_ftable_find(&w->flows, k, h);
     if (f && worker_expired(w, f, d->ts_us)) {
         worker_end(w, f, worker_close_reason(f));
         f = NULL;
     }
-    if (!f && !(f = worker_new_flow(w, d, &k, h, from_a)))
+    if (!f && !(f = worker_new_flow(w, d, k, h, from_a)))
         return;
 
     int dir = from_a == f->orig_is_a ? 0 : 1;
@@ -408,7 +408,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_decoded *d, const
         fd->flags |= TL_FD_MAC_SEEN;
         f->has_mac = true;
     }
-    if (k.proto == TL_IPPROTO_TCP) {
+    if (k->proto == TL_IPPROTO_TCP) {
         worker_tcp(f, dir, d);
         tc = worker_tcp_class(f);
     } else {
@@ -449,7 +449,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
         if (s->d.ts_us > w->now_us)
             w->now_us = s->d.ts_us;
         w->st.v[TL_STAT_WORKER_PKTS]++;
-        worker_packet(w, &s->d, s->bytes, s->len);
+        worker_packet(w, s);
         off += tl_slot_size(s->len);
     }
     if (b->now_us > w->now_us)
