@@ -5,6 +5,7 @@
  * arrives is ended before that packet starts a new one, so the records do not
  * depend on when the periodic scan happens to run, nor on the number of workers.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ndpi/ndpi_api.h>
 #include <stdio.h>
@@ -62,6 +63,11 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
         NDPI_BITMASK_SET_ALL(all);
         ndpi_set_protocol_detection_bitmask2(w->ndpi, &all);
         ndpi_finalize_initialization(w->ndpi);
+        w->ndpi_scratch = calloc(1, SIZEOF_FLOW_STRUCT);
+        if (!w->ndpi_scratch) {
+            snprintf(errbuf, n, "worker %d: out of memory", id);
+            return -1;
+        }
     }
     w->events = worker_new_buf();
     return 0;
@@ -83,6 +89,7 @@ void tl_worker_destroy(struct tl_worker *w)
         for (struct tl_flow *f = w->flows.head[c]; f; f = f->next)
             if (f->ndpi)
                 ndpi_free_flow(f->ndpi);
+    free(w->ndpi_scratch);
     if (w->ndpi)
         ndpi_exit_detection_module(w->ndpi);
     tl_ftable_free(&w->flows);
@@ -127,9 +134,35 @@ static enum tl_end_reason worker_close_reason(const struct tl_flow *f)
 }
 
 /* Ends nDPI's work on f: asks for its best guess if it had not decided, then frees its state. */
+/*
+ * A flow that never carried payload never got nDPI state; like nDPI's own
+ * give-up, name it by its ports and addresses (a scanned port 53 is "DNS").
+ */
+static void worker_ndpi_guess(struct tl_worker *w, struct tl_flow *f)
+{
+    const struct tl_fkey *k = &f->key;
+    const uint8_t *o = f->orig_is_a ? k->a : k->b, *r = f->orig_is_a ? k->b : k->a;
+    uint16_t op = f->orig_is_a ? k->pa : k->pb, rp = f->orig_is_a ? k->pb : k->pa;
+    uint32_t oh = 0, rh = 0;
+
+    if (f->ipv == 4) {
+        memcpy(&oh, o + 12, 4);
+        memcpy(&rh, r + 12, 4);
+    }
+    memset(w->ndpi_scratch, 0, SIZEOF_FLOW_STRUCT);
+    ndpi_protocol p = ndpi_guess_undetected_protocol(w->ndpi, w->ndpi_scratch, k->proto, ntohl(oh),
+                                                     op, ntohl(rh), rp);
+    f->app_master = p.master_protocol;
+    f->app_proto = p.app_protocol;
+    f->app_category = (uint16_t)p.category;
+    ndpi_free_flow_data(w->ndpi_scratch);
+}
+
 static void worker_ndpi_finish(struct tl_worker *w, struct tl_flow *f)
 {
     if (!f->ndpi) {
+        if (w->ndpi && !f->ndpi_done)
+            worker_ndpi_guess(w, f);
         f->ndpi_done = true;
         return;
     }
@@ -160,6 +193,10 @@ static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct
         return;
     }
     if (!f->ndpi) {
+        /* Until a flow carries payload there is nothing to classify, and a
+         * scanned port or an unanswered SYN should cost only the flow record. */
+        if (d->payload_len == 0)
+            return;
         f->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
         if (!f->ndpi) {
             f->ndpi_done = true;

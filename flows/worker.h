@@ -18,6 +18,7 @@
 #include "table.h"
 
 struct ndpi_detection_module_struct;
+struct ndpi_flow_struct;
 
 struct tl_worker {
     int id;
@@ -28,6 +29,7 @@ struct tl_worker {
     struct tl_ring out;    /* struct tl_buf * of JSON lines to the output thread */
     struct tl_ftable flows;
     struct ndpi_detection_module_struct *ndpi;
+    struct ndpi_flow_struct *ndpi_scratch; /* for guesses about flows without nDPI state */
     struct tl_buf *events; /* being filled */
     uint64_t now_us;       /* packet clock */
     uint64_t next_scan_us;
