@@ -9,8 +9,8 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual 
 OPT      ?= -O2 -g
 SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS   += $(OPT) $(WARN) -pthread
-PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto) -lm -pthread
+PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka) -lm -pthread
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 LIB_SRC   = $(filter-out $(EXCLUDE),$(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
@@ -46,7 +46,13 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/dissect/%.o: WARN += -Wconversion -Wsign-conversion
-$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows -Iexport -Idissect
+
+# The Kafka-protocol broker the kafka suite runs against (librdkafka's mock cluster).
+$(B)/tests/kafka-broker: tests/kafka-broker/broker.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lrdkafka
 
 ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan OPT="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 
@@ -81,7 +87,7 @@ $(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
 test-asan:
 	+@$(ASAN_MAKE) test
 
-test: $(B)/tapline $(B)/tests/unit/run $(FUZZ_REPLAY)
+test: $(B)/tapline $(B)/tests/unit/run $(FUZZ_REPLAY) $(B)/tests/kafka-broker
 	@tools/deps.sh test
 	@B=$(B) T=$(T) tests/run.sh
 

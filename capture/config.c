@@ -283,12 +283,50 @@ static bool cfg_is_null(const yaml_event_t *ev)
             strcmp(v, "NULL") == 0);
 }
 
+/*
+ * A mapping under a STR option whose key ends in ".properties" (kafka.properties) passes
+ * names through: each entry is appended to the option as a "name=value" line.
+ */
+static const struct cfg_opt *cfg_find_property(const char *key, const char **name)
+{
+    for (size_t i = 0; i < sizeof(cfg_opts) / sizeof(cfg_opts[0]); i++) {
+        const char *k = cfg_opts[i].key;
+        size_t kl = strlen(k);
+        if (cfg_opts[i].type == CFG_STR && kl > 11 && strcmp(k + kl - 11, ".properties") == 0 &&
+            strncmp(key, k, kl) == 0 && key[kl] == '.' && key[kl + 1]) {
+            *name = key + kl + 1;
+            return &cfg_opts[i];
+        }
+    }
+    return NULL;
+}
+
+static int cfg_apply_property(struct cfg_yaml *y, const struct cfg_opt *o, const char *name,
+                              const char *value, unsigned long line)
+{
+    char *old, why[512];
+    memcpy(&old, (char *)y->c + o->off, sizeof(old));
+    if (!value)
+        return cfg_err(y->errbuf, y->n, "%s:%lu: %s: a value is required", y->path, line, y->key);
+    size_t n = (old ? strlen(old) + 1 : 0) + strlen(name) + strlen(value) + 2;
+    char *v = malloc(n);
+    if (!v)
+        abort();
+    snprintf(v, n, "%s%s%s=%s", old ? old : "", old ? "\n" : "", name, value);
+    int rc = cfg_set_opt(y->c, o, v, why, sizeof(why));
+    free(v);
+    return rc ? cfg_err(y->errbuf, y->n, "%s:%lu: %s", y->path, line, why) : 0;
+}
+
 /* Applies key = value (NULL: YAML null) read at `line`; errors get "path:line: ". */
 static int cfg_apply(struct cfg_yaml *y, const char *value, unsigned long line)
 {
     char why[512];
+    const char *name;
     const struct cfg_opt *o = cfg_find(y->key);
 
+    if (!o && (o = cfg_find_property(y->key, &name)))
+        return cfg_apply_property(y, o, name, value, line);
     if (!o)
         return cfg_err(y->errbuf, y->n, "%s:%lu: unknown option '%s'", y->path, line, y->key);
     if (cfg_set_opt(y->c, o, value, why, sizeof(why)))

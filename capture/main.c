@@ -31,6 +31,14 @@
 
 static volatile sig_atomic_t stop_requested;
 static struct tl_source_ctx *live_ctx;
+static struct tl_output *hup_output;
+
+/* SIGHUP: the output thread reopens the output file (logrotate); this only sets its flag. */
+static void on_hup(int sig)
+{
+    (void)sig;
+    tl_output_hup(hup_output);
+}
 
 static void on_signal(int sig)
 {
@@ -51,6 +59,7 @@ static void usage(FILE *out)
             "  -i IFACE       capture live from an interface\n"
             "  -f EXPR        BPF filter (or give it as trailing arguments, like tcpdump)\n"
             "  -w PATH        write JSON lines to PATH (- for stdout, the default)\n"
+            "  --kafka HOSTS  send events to Kafka (kafka.brokers); without -w, only to Kafka\n"
             "  -c FILE        YAML configuration file\n"
             "  --threads N    worker threads (default: one per core less one)\n"
             "  --set KEY=VAL  set any configuration option (see --help-config)\n"
@@ -121,10 +130,11 @@ static int set_option(struct tl_config *cfg, const char *kv, char *errbuf, size_
     return tl_config_set(cfg, key, eq + 1, errbuf, n);
 }
 
-enum { OPT_THREADS = 256, OPT_SET, OPT_LIST_FIELDS, OPT_HELP_CONFIG, OPT_VERSION };
+enum { OPT_THREADS = 256, OPT_SET, OPT_LIST_FIELDS, OPT_HELP_CONFIG, OPT_VERSION, OPT_KAFKA };
 
 static const struct option long_opts[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
+    { "kafka", required_argument, NULL, OPT_KAFKA },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
@@ -150,6 +160,7 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
     int c;
     char *filter = NULL;
     size_t flen = 0;
+    bool kafka_arg = false, w_arg = false;
 
     if (find_config(argc, argv, r, errbuf, n) < 0)
         return -1;
@@ -167,6 +178,12 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         case 'w':
             if (tl_config_set(&r->cfg, "output.path", optarg, errbuf, n) < 0)
                 return -1;
+            w_arg = true;
+            break;
+        case OPT_KAFKA:
+            if (tl_config_set(&r->cfg, "kafka.brokers", optarg, errbuf, n) < 0)
+                return -1;
+            kafka_arg = true;
             break;
         case 'c': break; /* loaded above */
         case OPT_THREADS:
@@ -184,6 +201,8 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         default: usage(stderr); snprintf(errbuf, n, "bad command line"); return -1;
         }
     }
+    if (kafka_arg && !w_arg && tl_config_set(&r->cfg, "output.path", "none", errbuf, n) < 0)
+        return -1;
     /* Trailing arguments are a BPF filter, as with tcpdump. */
     for (int i = optind; i < argc; i++) {
         size_t l = strlen(argv[i]);
@@ -269,8 +288,9 @@ int main(int argc, char **argv)
             snprintf(err, sizeof(err), "%s: %s", files[i], strerror(errno));
             goto done;
         }
-    if (!(out = tl_output_open(r.cfg.output, err, sizeof(err))))
+    if (!(out = tl_output_open(&r.cfg, err, sizeof(err))))
         goto done;
+    hup_output = out;
     if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err, sizeof(err))))
         goto done;
 
@@ -278,6 +298,9 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     ctx.cfg = &r.cfg;
@@ -306,6 +329,7 @@ done:
     if (err[0])
         fprintf(stderr, "tapline: %s\n", err);
     tl_pipeline_free(r.pipe);
+    hup_output = NULL;
     tl_output_close(out);
     tl_source_free_list(files, nfiles > 0 ? nfiles : 0);
     free(r.reads);

@@ -6,9 +6,12 @@
 #include "dissect.h"
 
 const struct tl_dissector *const tl_dissectors[] = {
-    NULL, /* placeholder until the first dissector lands */
+    &tl_dns_dissector,
+    &tl_http_dissector,
+    &tl_kerberos_dissector,
+    &tl_ldap_dissector,
 };
-const size_t tl_ndissectors = 0;
+const size_t tl_ndissectors = TL_ARRAY_LEN(tl_dissectors);
 
 const struct tl_dissector *tl_dissector_by_port(unsigned transport, uint16_t a, uint16_t b)
 {

@@ -462,6 +462,8 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
 
     if ((f->flags & TL_FF_OPT) && json_empty(f, rec))
         return;
+    if ((f->flags & TL_FF_IF) && !json_bool(rec, f->aux))
+        return;
     tl_json_key(b, first, f->name);
     switch (f->type) {
     case TL_F_BOOL:

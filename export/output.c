@@ -1,57 +1,193 @@
 /*
- * output.c - the file and stdout sink: JSON lines, whole lines per write.
+ * output.c - the sinks together: the file (or stdout) sink and Kafka, each
+ * with its event-type filter (output.types, kafka.types).
+ *
+ * The output thread hands over buffers of whole JSON lines; each line goes
+ * to every sink whose filter takes its event type. A sink learns what it
+ * needs of a line (event_type, community_id, uid) by looking at its text
+ * (struct tl_line), which costs one bounded search per line instead of a
+ * second, structured hand-over from every producer.
  */
-#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
+#include "sink.h"
 
-struct tl_output {
-    FILE *f;
-    bool is_stdout;
-    char *path;
+enum { OUT_MAX_TYPES = 32, OUT_TYPE_LEN = 32, OUT_HEAD = 96 };
+
+struct out_filter {
+    size_t n; /* 0: every type */
+    char type[OUT_MAX_TYPES][OUT_TYPE_LEN];
 };
 
-struct tl_output *tl_output_open(const char *path, char *errbuf, size_t n)
+struct tl_output {
+    struct tl_file *file;
+    struct tl_kafka *kafka;
+    struct out_filter file_types, kafka_types;
+    atomic_bool hup;
+    tl_counter st[TL_STAT_N];
+};
+
+void tl_line_parse(struct tl_line *l, const char *p, size_t n)
+{
+    static const char key[] = "\"event_type\":\"";
+    size_t head = n < OUT_HEAD ? n : OUT_HEAD; /* {"ts":"<27 chars>","event_type":" */
+    const char *t = memmem(p, head, key, sizeof(key) - 1);
+
+    l->p = p;
+    l->n = n;
+    l->type = "";
+    l->type_len = 0;
+    if (!t)
+        return;
+    t += sizeof(key) - 1;
+    const char *q = memchr(t, '"', n - (size_t)(t - p));
+    if (q) {
+        l->type = t;
+        l->type_len = (size_t)(q - t);
+    }
+}
+
+const char *tl_line_field(const struct tl_line *l, const char *name, size_t *len)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof(key), "\"%s\":\"", name);
+    if (kl < 0 || (size_t)kl >= sizeof(key))
+        return NULL;
+    /* Inside a JSON string a quote is escaped, so the pattern only matches a real key. */
+    const char *v = memmem(l->p, l->n, key, (size_t)kl);
+    if (!v)
+        return NULL;
+    v += kl;
+    const char *q = memchr(v, '"', l->n - (size_t)(v - l->p));
+    if (!q)
+        return NULL;
+    *len = (size_t)(q - v);
+    return v;
+}
+
+static int out_filter_parse(struct out_filter *f, const char *key, const char *list, char *errbuf,
+                            size_t n)
+{
+    f->n = 0;
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len) {
+            if (f->n == OUT_MAX_TYPES || len >= OUT_TYPE_LEN) {
+                snprintf(errbuf, n, "%s: too many or too long event types", key);
+                return -1;
+            }
+            memcpy(f->type[f->n], p, len);
+            f->type[f->n++][len] = '\0';
+        }
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+static bool out_filter_takes(const struct out_filter *f, const struct tl_line *l)
+{
+    if (!f->n)
+        return true;
+    for (size_t i = 0; i < f->n; i++)
+        if (strlen(f->type[i]) == l->type_len && memcmp(f->type[i], l->type, l->type_len) == 0)
+            return true;
+    return false;
+}
+
+struct tl_output *tl_output_open(const struct tl_config *cfg, char *errbuf, size_t n)
 {
     struct tl_output *o = calloc(1, sizeof(*o));
     if (!o) {
         snprintf(errbuf, n, "out of memory");
         return NULL;
     }
-    o->is_stdout = !path || strcmp(path, "-") == 0;
-    o->path = strdup(o->is_stdout ? "stdout" : path);
-    o->f = o->is_stdout ? stdout : fopen(path, "w");
-    if (!o->f || !o->path) {
-        snprintf(errbuf, n, "%s: %s", path, strerror(errno));
-        free(o->path);
-        free(o);
-        return NULL;
-    }
-    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    const char *path = cfg->output;
+    if (out_filter_parse(&o->file_types, "output.types", cfg->output_types, errbuf, n) < 0 ||
+        out_filter_parse(&o->kafka_types, "kafka.types", cfg->kafka_types, errbuf, n) < 0)
+        goto fail;
+    if (path && *path && strcmp(path, "none") != 0 &&
+        !(o->file = tl_file_open(cfg, path, o->st, errbuf, n)))
+        goto fail;
+    if (cfg->kafka_brokers && *cfg->kafka_brokers &&
+        !(o->kafka = tl_kafka_open(cfg, o->st, errbuf, n)))
+        goto fail;
     return o;
+fail:
+    tl_file_close(o->file);
+    free(o);
+    return NULL;
+}
+
+static void out_hup(struct tl_output *o)
+{
+    if (atomic_exchange_explicit(&o->hup, false, memory_order_acq_rel) && o->file)
+        tl_file_reopen(o->file);
 }
 
 int tl_output_write(struct tl_output *o, const char *p, size_t n)
 {
-    return fwrite(p, 1, n, o->f) == n ? 0 : -1;
+    int rc = 0;
+    struct tl_line l;
+
+    out_hup(o);
+    for (const char *end = p + n; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (len) {
+            tl_line_parse(&l, p, len);
+            if (o->file && out_filter_takes(&o->file_types, &l) &&
+                tl_file_write(o->file, p, len + (nl != NULL)) < 0)
+                rc = -1;
+            if (o->kafka && out_filter_takes(&o->kafka_types, &l))
+                tl_kafka_write(o->kafka, &l);
+        }
+        p += len + (nl != NULL);
+    }
+    if (o->kafka)
+        tl_kafka_poll(o->kafka);
+    return rc;
 }
 
 int tl_output_flush(struct tl_output *o)
 {
-    return fflush(o->f) == 0 ? 0 : -1;
+    int rc = 0;
+    out_hup(o);
+    if (o->file)
+        rc = tl_file_flush(o->file);
+    if (o->kafka)
+        tl_kafka_poll(o->kafka);
+    return rc;
+}
+
+void tl_output_drain(struct tl_output *o)
+{
+    tl_output_flush(o);
+    if (o->kafka)
+        tl_kafka_drain(o->kafka);
+}
+
+void tl_output_hup(struct tl_output *o)
+{
+    if (o)
+        atomic_store_explicit(&o->hup, true, memory_order_release);
+}
+
+void tl_output_stats(struct tl_output *o, struct tl_stats *st)
+{
+    for (int i = 0; i < TL_STAT_N; i++)
+        st->v[i] += atomic_load_explicit(&o->st[i], memory_order_relaxed);
 }
 
 void tl_output_close(struct tl_output *o)
 {
     if (!o)
         return;
-    if (o->is_stdout)
-        fflush(o->f);
-    else
-        fclose(o->f);
-    free(o->path);
+    tl_kafka_close(o->kafka);
+    tl_file_close(o->file);
     free(o);
 }

@@ -370,6 +370,7 @@ static void pipe_build_stats_event(void)
     static const char *const ddocs[TL_DC_N] = {
         "messages parsed", "messages flagged malformed", "messages flagged truncated",
         "values or items cut by a configured cap", "stream gaps seen", "flows given up",
+        "units that could not be read: TLS records, sealed SASL buffers", "bytes of those units",
     };
     size_t n = TL_ARRAY_LEN(stats_fixed_fields), k = 0;
 
@@ -413,6 +414,7 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->st.v[TL_STAT_EVENTS] = atomic_load(&p->out_events);
     r->st.v[TL_STAT_EVENT_BYTES] = atomic_load(&p->out_bytes);
     r->st.v[TL_STAT_OUTPUT_ERRORS] = atomic_load(&p->out_errors);
+    tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
 }
 
 void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
@@ -456,6 +458,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     atomic_store_explicit(&p->out_stop, true, memory_order_release);
     pthread_join(p->out_thread, NULL);
 stats:
+    tl_output_drain(p->out); /* Kafka deliveries settle, so the final stats count them */
     pipe_stats_total(p, &r, true);
     r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
     tl_event_json(&b, tl_stats_event(), p->cfg->sensor, &r);

@@ -16,6 +16,7 @@
 #include "key.h"
 
 struct ndpi_flow_struct;
+struct tl_l7;
 
 enum tl_tclass {
     TL_TC_TCP_SYN,  /* TCP not (yet) established */
@@ -62,10 +63,12 @@ struct tl_flow {
     uint64_t rec_start_us;           /* start of the current (interim) record */
     struct tl_fdir dir[2];
     struct ndpi_flow_struct *ndpi;   /* freed once classification ends */
+    struct tl_l7 *l7;                /* dissector state, while a dissector follows the flow */
     uint16_t app_master, app_proto, app_category;
     uint64_t app_risk;
     uint16_t ndpi_pkts;
     bool ndpi_done;
+    bool l7_done;                    /* a dissector was attached (or refused) once */
     bool orig_is_a;                  /* the originator is the key's side a */
     bool flipped;                    /* originator corrected by SYN/SYN-ACK */
     bool has_mac;

@@ -69,6 +69,8 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
             return -1;
         }
     }
+    if (tl_l7_init(w, errbuf, n) < 0)
+        return -1;
     w->events = worker_new_buf();
     return 0;
 }
@@ -84,6 +86,7 @@ void tl_worker_destroy(struct tl_worker *w)
         tl_buf_free(w->events);
         free(w->events);
     }
+    tl_l7_destroy(w);
     /* Flows still holding nDPI state (only after an abnormal stop). */
     for (int c = 0; c < TL_TC_N; c++)
         for (struct tl_flow *f = w->flows.head[c]; f; f = f->next)
@@ -215,6 +218,7 @@ static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct
         f->app_master = p.master_protocol;
         f->app_proto = p.app_protocol;
         f->app_category = (uint16_t)p.category;
+        tl_l7_ndpi_named(w, f, p.master_protocol, p.app_protocol);
         if (!ndpi_extra_dissection_possible(w->ndpi, f->ndpi))
             worker_ndpi_finish(w, f);
     }
@@ -257,6 +261,7 @@ static void worker_record(struct tl_worker *w, struct tl_flow *f, enum tl_end_re
 
 static void worker_end(struct tl_worker *w, struct tl_flow *f, enum tl_end_reason why)
 {
+    tl_l7_flow_end(w, f);
     worker_ndpi_finish(w, f);
     worker_record(w, f, why, false);
     switch (why) {
@@ -339,6 +344,7 @@ static struct tl_flow *worker_new_flow(struct tl_worker *w, const struct tl_deco
         f->icmp_type = (uint8_t)(req >= 0 ? req : d->icmp_type);
         f->icmp_code = d->icmp_code;
     }
+    tl_l7_flow_start(w, f);
     return f;
 }
 
@@ -455,6 +461,8 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     }
     tl_ftable_touch(&w->flows, f, tc);
     worker_classify(w, f, d, bytes, len);
+    if (f->l7)
+        tl_l7_packet(w, f, s, dir);
     if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {
         worker_record(w, f, TL_END_ACTIVE, true);
         w->st.v[TL_STAT_FLOWS_ACTIVE_REC]++;
@@ -473,6 +481,7 @@ static void worker_expire(struct tl_worker *w, uint64_t now)
 static void worker_snapshot(struct tl_worker *w)
 {
     w->st.v[TL_STAT_FLOWS_ACTIVE] = w->flows.count;
+    tl_l7_stats(w);
     pthread_mutex_lock(&w->snap_lock);
     w->snap = w->st;
     pthread_mutex_unlock(&w->snap_lock);
@@ -493,6 +502,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
         w->now_us = b->now_us;
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
+        tl_l7_expire(w, w->now_us);
         tl_worker_ship_events(w);
         worker_snapshot(w);
         w->next_scan_us = w->now_us + WORKER_SCAN_US;

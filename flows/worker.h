@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "l7.h"
 #include "event.h"
 #include "netlist.h"
 #include "ring.h"
@@ -33,6 +34,7 @@ struct tl_worker {
     struct tl_buf *events; /* being filled */
     uint64_t now_us;       /* packet clock */
     uint64_t next_scan_us;
+    struct tl_l7_worker l7;
     struct tl_stats st;    /* written by this thread only */
     pthread_mutex_t snap_lock;
     struct tl_stats snap;  /* copy for the stats event, refreshed once a second */

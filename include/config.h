@@ -41,6 +41,8 @@ enum { TL_MAX_WORKERS = 64 };
       "home networks for local_orig/local_resp (comma list or YAML list)")                          \
     X(BOOL, ndpi, "ndpi.enabled", true, "classify flows with nDPI")                                \
     X(U64, ndpi_max_packets, "ndpi.max_packets", 32, "packets per flow given to nDPI before giving up") \
+    X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap", "application protocols to dissect") \
+    X(U64, max_l7_flows, "dissect.max_flows", 262144, "flows per worker with dissector state at once") \
     X(U64, max_value_len, "dissect.max_value_len", 8192, "longest field value kept (URI, header, name); longer ones are cut and flagged") \
     X(U64, max_items, "dissect.max_items", 64, "items kept per message (answers, headers, attributes); the rest are counted") \
     X(U64, max_pending, "dissect.max_pending", 16, "requests awaiting a response per flow; the oldest is written alone past it") \
@@ -51,7 +53,20 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, max_frag_datagrams, "defrag.max_datagrams", 4096, "datagrams in reassembly at once")    \
     X(U64, max_frag_bytes, "defrag.max_bytes", 16777216, "bytes held by fragment reassembly")      \
     X(SECS, frag_timeout, "defrag.timeout", 30, "incomplete datagram lifetime (s)")                \
-    X(SECS, stats_interval, "stats.interval", 60, "live capture: stats event period (s)")
+    X(SECS, stats_interval, "stats.interval", 60, "live capture: stats event period (s)")      \
+    X(STR, output_types, "output.types", NULL, "event types written to output.path, comma list; unset: all") \
+    X(U64, rotate_bytes, "output.rotate_bytes", 0, "rotate the output file before it passes this size; 0: never") \
+    X(SECS, rotate_secs, "output.rotate_seconds", 0, "rotate the output file this long after opening it (wall clock, s); 0: never") \
+    X(U64, compress_level, "output.compress_level", 0, "zstd level for rotated files (.jsonl.zst); 0: keep them plain") \
+    X(STR, kafka_brokers, "kafka.brokers", NULL, "Kafka bootstrap servers, host:port,...; unset: no Kafka output") \
+    X(STR, kafka_topic, "kafka.topic", "tapline.{type}", "Kafka topic; {type} becomes the event type") \
+    X(STR, kafka_key, "kafka.key", "community_id", "message key: community_id, uid or none") \
+    X(STR, kafka_types, "kafka.types", NULL, "event types sent to Kafka, comma list; unset: all") \
+    X(STR, kafka_props, "kafka.properties", NULL, "librdkafka properties: name=value,... or a YAML mapping") \
+    X(STR, kafka_spool, "kafka.spool_dir", "/var/spool/tapline", "where events wait while Kafka cannot take them") \
+    X(U64, max_spool_bytes, "kafka.max_spool_bytes", 1073741824, "spool size on disk; past it the oldest segment is dropped") \
+    X(SECS, kafka_flush, "kafka.flush_timeout", 10, "at exit, wait this long for deliveries, then spool the rest (s)") \
+    X(STR, kafka_dead_letter, "kafka.dead_letter", NULL, "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")
 
 struct tl_config {
 #define TL_CFG_MEMBER_U64(m) uint64_t m;

@@ -32,7 +32,8 @@ struct tl_cursor {
 
 static inline struct tl_cursor tl_cur_make(const void *p, size_t n)
 {
-    struct tl_cursor c = { (const uint8_t *)p, (const uint8_t *)p + n, TL_CUR_OK };
+    /* NULL + 0 is undefined in C: an empty cursor over NULL stays NULL. */
+    struct tl_cursor c = { (const uint8_t *)p, p ? (const uint8_t *)p + n : NULL, TL_CUR_OK };
     return c;
 }
 

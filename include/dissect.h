@@ -50,6 +50,8 @@ enum tl_dcounter {
     TL_DC_CAPPED,    /* values or items cut by a configured cap */
     TL_DC_GAPS,      /* stream gaps seen */
     TL_DC_GIVEUP,    /* flows given up */
+    TL_DC_ENCRYPTED, /* units (TLS records, sealed SASL buffers) that could not be read */
+    TL_DC_ENCRYPTED_BYTES, /* their bytes */
     TL_DC_N
 };
 
@@ -103,6 +105,10 @@ struct tl_dissector {
     void (*flush)(struct tl_parse_ctx *ctx, uint64_t now_us);
     const struct tl_event_type *event;
 };
+
+extern const struct tl_dissector tl_dns_dissector, tl_http_dissector, tl_kerberos_dissector,
+    tl_ldap_dissector;
+extern const struct tl_event_type tl_dns_event, tl_http_event, tl_kerberos_event, tl_ldap_event;
 
 /* Every dissector, in registry order (dissect/registry.c). */
 extern const struct tl_dissector *const tl_dissectors[];

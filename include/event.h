@@ -44,13 +44,27 @@ void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *
                    const void *rec);
 
 /*
- * The output: where JSON lines go (a file, or stdout for "-"). Only the output
- * thread writes; every write is whole lines. -1 with a reason in errbuf.
+ * The output: the sinks JSON lines go to (export/), from cfg: the file or stdout
+ * (output.*, "-" is stdout, "none" or "" is no file) and Kafka (kafka.*, when
+ * kafka.brokers is set), each with an event-type filter. Only the output thread
+ * calls write/flush/drain (after it is joined, the thread that finishes); every
+ * write is whole lines. tl_output_open: NULL with a reason in errbuf.
  */
+struct tl_config;
+struct tl_stats;
 struct tl_output;
-struct tl_output *tl_output_open(const char *path, char *errbuf, size_t n);
+struct tl_output *tl_output_open(const struct tl_config *cfg, char *errbuf, size_t n);
 int tl_output_write(struct tl_output *o, const char *p, size_t n);
+/* Pushes buffered lines out; also the sinks' housekeeping (rotation by age, SIGHUP
+ * reopen, Kafka delivery reports and spool replay): call it whenever idle. */
 int tl_output_flush(struct tl_output *o);
+/* At exit, before the final stats: waits up to kafka.flush_timeout for deliveries. */
+void tl_output_drain(struct tl_output *o);
+/* Adds the sinks' counters (kafka.*, output.*, write errors); any thread. */
+void tl_output_stats(struct tl_output *o, struct tl_stats *st);
+/* Asks for the output file to be reopened (logrotate); async-signal-safe: a flag. */
+void tl_output_hup(struct tl_output *o);
+/* Spools what Kafka has not confirmed, closes the files. */
 void tl_output_close(struct tl_output *o);
 
 #endif

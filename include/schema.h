@@ -36,6 +36,7 @@ enum tl_ftype {
 
 enum {
     TL_FF_OPT = 1 << 0, /* omitted when zero, empty or NULL */
+    TL_FF_IF = 1 << 1,  /* written only when the bool at offset `aux` is true (zero is a value) */
 };
 
 struct tl_strlist {
@@ -56,6 +57,8 @@ struct tl_field {
     { jname, TL_F_##ftype, 0, 0, offsetof(rec, member), docstr }
 #define TL_FIELD_OPT(rec, member, ftype, jname, docstr)                                            \
     { jname, TL_F_##ftype, TL_FF_OPT, 0, offsetof(rec, member), docstr }
+#define TL_FIELD_IF(rec, member, ftype, present, jname, docstr)                                    \
+    { jname, TL_F_##ftype, TL_FF_IF, (uint16_t)offsetof(rec, present), offsetof(rec, member), docstr }
 #define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \
     { jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member), docstr }
 

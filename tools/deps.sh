@@ -5,10 +5,10 @@
 # and python3), `deps.sh bench` what `make bench` needs, `deps.sh fuzz` what `make fuzz` needs.
 set -eu
 
-pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev jq"
+pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs tshark libndpi-bin python3 iproute2 iputils-ping bsdutils" ;;
+    test) pkgs="$pkgs tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd" ;;
     bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac

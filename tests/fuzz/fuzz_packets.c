@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t ts = 1700000000ull * 1000000u;
 
     fuzz_config(&cfg);
-    struct tl_output *out = tl_output_open("/dev/null", err, sizeof(err));
+    tl_config_set(&cfg, "output.path", "/dev/null", err, sizeof(err));
+    struct tl_output *out = tl_output_open(&cfg, err, sizeof(err));
     struct tl_pipeline *p = tl_pipeline_new(&cfg, out, TL_PIPE_INLINE, err, sizeof(err));
     if (!out || !p)
         abort();

@@ -51,10 +51,10 @@ def report(check, name, problems):
         print(f"FAIL {check} {name}: " + "; ".join(problems[:8]))
 
 
-def tapline_flows(pcap):
+def tapline_events(pcap):
     out = subprocess.run([TAPLINE, "-r", pcap, "--threads", "1", "--set", "sensor=x"],
                          capture_output=True, text=True, errors="replace").stdout
-    return [e for e in map(json.loads, out.splitlines()) if e["event_type"] == "flow"]
+    return [json.loads(line) for line in out.splitlines()]
 
 
 def endpoint_key(proto, a, pa, b, pb):
@@ -186,6 +186,194 @@ def check_ndpi(pcap, flows):
     report("ndpi", os.path.basename(pcap), problems)
 
 
+def tshark_rows(pcap, filt, fields, extra=()):
+    cmd = ["tshark", "-n", "-r", pcap, *extra, "-Y", filt, "-T", "fields", "-E", "occurrence=a",
+           "-E", "aggregator=|"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, errors="replace").stdout
+    rows = []
+    for line in out.splitlines():
+        cols = (line.split("\t") + [""] * len(fields))[: len(fields)]
+        rows.append(dict(zip(fields, cols)))
+    return rows
+
+
+def split_multi(row, n):
+    """One row per message when a frame holds several (DNS over TCP, pipelined HTTP)."""
+    vals = {k: v.split("|") for k, v in row.items()}
+    return [{k: (v[i] if i < len(v) else "") for k, v in vals.items()} for i in range(n)]
+
+
+DNS_FIELDS = ["dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode"]
+
+
+def check_dns(pcap, events):
+    """Every DNS message tshark decodes is in a dns event: id, name, type, rcode."""
+    problems = []
+    for row in tshark_rows(pcap, "dns", DNS_FIELDS):
+        for m in split_multi(row, len(row["dns.id"].split("|"))):
+            if not m["dns.id"] or not m["dns.qry.name"]:
+                continue
+            tid, name = int(m["dns.id"], 16), m["dns.qry.name"].lower()
+            # tshark writes unprintable bytes as octal escapes, tapline as \xNN (Zeek's).
+            name = re.sub(r"\\([0-7]{3})", lambda o: "\\x%02x" % int(o.group(1), 8), name)
+            name = "" if name == "<root>" else name
+            qtype = int(m["dns.qry.type"]) if m["dns.qry.type"] else None
+            resp = m["dns.flags.response"] in ("1", "True")
+            cands = [e for e in events if e.get("trans_id") == tid and
+                     e.get("query", "").lower() == name and (qtype is None or e.get("qtype") == qtype)]
+            if resp:
+                cands = [e for e in cands if e.get("rcode") == int(m["dns.flags.rcode"] or 0)]
+            if not cands:
+                problems.append(f"no dns event for {'response' if resp else 'query'} id={tid} {name} type={qtype}")
+    report("dns", os.path.basename(pcap), problems)
+
+
+HTTP_FIELDS = ["tcp.srcport", "tcp.dstport", "http.request.method", "http.request.uri", "http.host",
+               "http.user_agent", "http.response.code"]
+
+
+def check_http(pcap, events):
+    """Every HTTP request tshark decodes is in an http event: method, uri, host, user agent;
+    every final response's status code is on one."""
+    problems = []
+    rows = tshark_rows(pcap, "http", HTTP_FIELDS)
+    for row in rows:
+        for method, uri, host, ua in zip(*(row[f].split("|") for f in HTTP_FIELDS[2:6])):
+            if not method:
+                continue
+            ok = any(e.get("method") == method and e.get("uri") == uri and
+                     e.get("host", "") == host and e.get("user_agent", "") == ua for e in events)
+            if not ok:
+                problems.append(f"no http event for {method} {host}{uri}")
+        for code in row["http.response.code"].split("|"):
+            if code and int(code) >= 200 and not any(e.get("status_code") == int(code) for e in events):
+                problems.append(f"no http event with status {code}")
+    report("http", os.path.basename(pcap), problems)
+
+
+LDAP_OPS = {"0": "bind", "2": "unbind", "3": "search", "6": "modify", "8": "add", "10": "delete",
+            "12": "modDN", "14": "compare", "16": "abandon", "23": "extended"}
+LDAP_SCOPES = {"0": "base", "1": "single", "2": "tree"}
+
+
+def check_ldap(pcap, events):
+    """Every LDAP request tshark decodes is in an ldap event: id, operation, base, scope."""
+    problems = []
+    fields = ["ldap.messageID", "ldap.protocolOp", "ldap.baseObject", "ldap.scope"]
+    for row in tshark_rows(pcap, "ldap", fields):
+        for m in split_multi(row, len(row["ldap.protocolOp"].split("|"))):
+            op = LDAP_OPS.get(m["ldap.protocolOp"])
+            if not op or not m["ldap.messageID"]:
+                continue
+            mid = int(m["ldap.messageID"])
+            cands = [e for e in events if e.get("message_id") == mid and e.get("operation") == op]
+            if op == "search":
+                cands = [e for e in cands if e.get("base_object", "") == m["ldap.baseObject"] and
+                         e.get("scope") == LDAP_SCOPES.get(m["ldap.scope"])]
+            if not cands:
+                problems.append(f"no ldap event for {op} id={mid} {m['ldap.baseObject']}")
+    report("ldap", os.path.basename(pcap), problems)
+
+
+def check_kerberos(pcap, events):
+    """Every Kerberos message tshark decodes (one per frame) is in a kerberos event:
+    requests by type, client and service; replies by type; errors by code."""
+    problems = []
+    fields = ["kerberos.msg_type", "kerberos.CNameString", "kerberos.SNameString",
+              "kerberos.error_code"]
+    reply = {"11": "AS-REP", "13": "TGS-REP", "30": "KRB-ERROR"}
+    for row in tshark_rows(pcap, "kerberos", fields):
+        types = row["kerberos.msg_type"].split("|")
+        if len(types) != 1 or not types[0]:
+            continue
+        t = types[0]
+        cname = "/".join(row["kerberos.CNameString"].split("|"))
+        sname = "/".join(row["kerberos.SNameString"].split("|")) if t in ("10", "12") else ""
+        if t in ("10", "12"):
+            rt = "AS" if t == "10" else "TGS"
+            ok = any(e.get("request_type") == rt and (not sname or e.get("service") == sname) and
+                     (t == "12" or not cname or e.get("client") == cname) for e in events)
+            what = f"{rt}-REQ {cname} {sname}"
+        elif t in reply:
+            code = row["kerberos.error_code"]
+            ok = any(e.get("reply_type") == reply[t] and
+                     (not code or e.get("error_code") == int(code)) for e in events)
+            what = f"{reply[t]} {code}"
+        else:
+            continue
+        if not ok:
+            problems.append(f"no kerberos event for {what}")
+    report("kerberos", os.path.basename(pcap), problems)
+
+
+L7_CHECKS = {"dns": check_dns, "http": check_http, "ldap": check_ldap, "kerberos": check_kerberos}
+
+# Fields compared with Zeek's logs, and how a Zeek value reads as ours.
+ZEEK_L7 = {
+    "dns": (("trans_id", "query"), ["qtype_name", "rcode_name", "answers", "rejected"]),
+    "kerberos": (("request_type",), ["service", "success"]),
+    "ldap": (("message_id",), ["diagnostic_message"]),
+    "ldap_search": (("message_id",), ["scope", "deref_aliases", "base_object", "result_entries",
+                                      "filter", "attributes"]),
+    "http": (("trans_depth",), ["method", "host", "uri", "user_agent", "status_code",
+                                "status_msg", "request_body_len", "response_body_len", "username",
+                                "referrer", "info_code"]),
+}
+
+
+ZEEK_NAMES = {"result_entries": "result_count"}  # tapline name -> Zeek's
+
+
+def zeek_value(name, v):
+    if v in ("-", ""):
+        return None
+    if v == "(empty)":
+        return []
+    if name in ("answers", "TTLs", "proxied", "attributes"):
+        return v.split(",")
+    if v in ("T", "F"):
+        return v == "T"
+    try:
+        return int(v)
+    except ValueError:
+        return v.encode().decode("unicode_escape") if "\\x" in v else v
+
+
+def check_zeek_l7(proto, pcap, log, events):
+    keys, fields = ZEEK_L7[proto]
+    problems = []
+    for z in zeek_rows(log):
+        # Some baselines are cut down to a few columns: match on what is there.
+        tup = (canon_ip(z["id.orig_h"]), int(z["id.orig_p"]), canon_ip(z["id.resp_h"]),
+               int(z["id.resp_p"])) if "id.orig_h" in z else None
+        want_key = [zeek_value(k, z.get(k, "-")) for k in keys]
+        cands = [e for e in events
+                 if (tup is None or (canon_ip(e["id.orig_h"]), e["id.orig_p"],
+                                     canon_ip(e["id.resp_h"]), e["id.resp_p"]) == tup)
+                 and all(w is None or e.get(k) == w for k, w in zip(keys, want_key))]
+        if not cands:
+            problems.append(f"no {proto} event for Zeek's {tup} {want_key}")
+            continue
+        best = None
+        for e in cands:
+            diffs = []
+            for f in fields:
+                want = zeek_value(f, z.get(ZEEK_NAMES.get(f, f), "-"))
+                if want is None:
+                    continue
+                got = e.get(f)
+                if isinstance(want, list):
+                    got = got or []
+                if got != want:
+                    diffs.append(f"{f}: zeek {want!r}, tapline {got!r}")
+            if best is None or len(diffs) < len(best):
+                best = diffs
+        problems += [f"{tup} {want_key} {d}" for d in best]
+    report(f"zeek-{proto}", os.path.basename(pcap), problems)
+
+
 def main():
     load_exceptions()
     pcaps = sorted(glob.glob(f"{SHARED}/pcaps/*/*.pcap") + glob.glob(f"{SHARED}/pcaps/*/*.pcapng"))
@@ -196,11 +384,19 @@ def main():
         name = os.path.basename(pcap)
         if ONLY and ONLY not in (name, "crosscheck"):
             continue
-        flows = tapline_flows(pcap)
+        events = tapline_events(pcap)
+        flows = [e for e in events if e["event_type"] == "flow"]
         check_tuples(pcap, flows)
         for log in glob.glob(pcap + ".zeek-conn.log"):
             check_zeek(pcap, log, flows)
         check_ndpi(pcap, flows)
+        for proto, check in L7_CHECKS.items():
+            mine = [e for e in events if e["event_type"] == proto]
+            check(pcap, mine)
+            for log in glob.glob(f"{pcap}.zeek-{proto}.log"):
+                check_zeek_l7(proto, pcap, log, mine)
+        for log in glob.glob(f"{pcap}.zeek-*ldap_search.log*"):
+            check_zeek_l7("ldap_search", pcap, log, [e for e in events if e["event_type"] == "ldap"])
     print(f"crosscheck: {npass} passed, {nfail} failed")
     return 1 if nfail else 0
 

@@ -35,7 +35,8 @@ static void run_start(struct run *r, const char *const *settings)
             fprintf(stderr, "  %s\n", err);
     snprintf(r->path, sizeof(r->path), "/tmp/tl-flows-XXXXXX");
     close(mkstemp(r->path));
-    r->out = tl_output_open(r->path, err, sizeof(err));
+    tl_config_set(&r->cfg, "output.path", r->path, err, sizeof(err));
+    r->out = tl_output_open(&r->cfg, err, sizeof(err));
     r->p = tl_pipeline_new(&r->cfg, r->out, TL_PIPE_INLINE, err, sizeof(err));
 }
 

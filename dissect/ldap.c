@@ -1,0 +1,1250 @@
+/*
+ * ldap.c - LDAP over TCP and CLDAP over UDP (RFC 4511; filters RFC 4515;
+ * SASL security layers RFC 4422 3.7, 4752; GSS-API wrap tokens RFC 4121 4.2.6,
+ * RFC 1964 1.2.2; NTLM signatures MS-NLMP 2.2.2.9) -> one `ldap` record per
+ * operation.
+ *
+ * TCP carries LDAPMessage SEQUENCEs back to back (RFC 4511 5.1); a UDP
+ * datagram carries one or more. A request waits in the flow state (a bounded
+ * copy: every string it keeps lives in the entry's own pool, so a long filter
+ * is cut there and flagged `value_capped`) until its response with the same
+ * messageID arrives; a search waits for SearchResultDone and counts the
+ * entries and references before it. Unbind and abandon have no response and
+ * are written at once; a response nobody asked for is written alone; a
+ * request nobody answers is written by flush().
+ *
+ * Encryption. After a successful extended StartTLS response the rest of the
+ * flow is TLS: its records are counted (not parsed) and written as one
+ * `tls` tally record at flush. After a successful SASL bind with a mechanism
+ * that can negotiate a security layer (GSSAPI, GSS-SPNEGO, NTLM, Sicily
+ * NTLM), a buffer that starts with a 4-byte length instead of a SEQUENCE is a
+ * SASL buffer: a signed-only one is unwrapped and its LDAP messages parsed
+ * (records say `sasl-signed`); a sealed one is counted into a per-flow tally
+ * written as a `sasl-sealed` record (buffers and bytes) at flush, when older
+ * than pending_timeout or at flow end. One record per sealed buffer would
+ * repeat the flow ids hundreds of times and say nothing more.
+ *
+ * Names follow Zeek's ldap logs where Zeek has a field (scope, deref_aliases,
+ * the filter text with lowercase \xx escapes); result_name uses RFC 4511
+ * 4.1.9's names.
+ *
+ * Invariants: every string kept is copied into a fixed pool; the filter walk
+ * recurses at most LDAP_MAX_FILTER_DEPTH levels and each level consumes the
+ * bytes of its own BER element; loops over elements end because every pass
+ * consumes bytes or fails the cursor.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ber.h"
+#include "cursor.h"
+#include "dissect.h"
+#include "flow.h"
+#include "schema.h"
+
+enum {
+    LDAP_MAX_PENDING = 16,       /* requests awaiting a response per flow; also max_pending */
+    LDAP_POOL = 1024,            /* bytes of strings kept per pending request */
+    LDAP_MAX_ATTRS = 32,         /* attribute names kept per request; also max_items */
+    LDAP_MAX_FILTER_DEPTH = 16,  /* and/or/not nesting; deeper is malformed */
+    LDAP_MAX_MESSAGE = 16 << 20, /* longest LDAPMessage or SASL buffer buffered */
+    LDAP_SASL_HDR = 16,          /* RFC 4121 4.2.6.2 token header; MS-NLMP signature */
+};
+
+/* protocolOp tags, RFC 4511 4.2 - 4.14 ([APPLICATION n]). */
+enum {
+    OP_BIND_REQ = 0,
+    OP_BIND_RES = 1,
+    OP_UNBIND = 2,
+    OP_SEARCH_REQ = 3,
+    OP_SEARCH_ENTRY = 4,
+    OP_SEARCH_DONE = 5,
+    OP_MODIFY_REQ = 6,
+    OP_MODIFY_RES = 7,
+    OP_ADD_REQ = 8,
+    OP_ADD_RES = 9,
+    OP_DEL_REQ = 10,
+    OP_DEL_RES = 11,
+    OP_MODDN_REQ = 12,
+    OP_MODDN_RES = 13,
+    OP_COMPARE_REQ = 14,
+    OP_COMPARE_RES = 15,
+    OP_ABANDON = 16,
+    OP_SEARCH_REF = 19,
+    OP_EXT_REQ = 23,
+    OP_EXT_RES = 24,
+    OP_INTERMEDIATE = 25,
+};
+
+enum ldap_enc { ENC_NONE, ENC_TLS, ENC_SIGNED, ENC_SEALED };
+static const char *const ldap_enc_names[] = { "none", "tls", "sasl-signed", "sasl-sealed" };
+
+enum ldap_auth {
+    AUTH_NONE,
+    AUTH_SIMPLE,
+    AUTH_SASL,
+    AUTH_SICILY_DISC,
+    AUTH_SICILY_NEG,
+    AUTH_SICILY_RESP
+};
+static const char *const ldap_auth_names[] = {
+    NULL, "simple", "sasl", "sicily_package_discovery", "sicily_negotiate", "sicily_response",
+};
+
+/* Zeek's names (base/protocols/ldap/consts.zeek), RFC 4511 4.5.1.2 and 4.5.1.3. */
+static const char *const ldap_scopes[] = { "base", "single", "tree" };
+static const char *const ldap_derefs[] = { "never", "searching", "finding", "always" };
+
+static const char ldap_starttls_oid[] = "1.3.6.1.4.1.1466.20037"; /* RFC 4511 4.14.1 */
+
+/* A string in a pending entry's pool. */
+struct ldap_sref {
+    uint16_t off, len;
+};
+
+/* A request waiting for its response(s), with bounded copies of what it said. */
+struct ldap_pending {
+    uint64_t ts;
+    uint32_t msgid;
+    bool used, have_request, value_capped, starttls;
+    uint8_t op; /* request tag (for a response alone: the matching request's) */
+    uint8_t status, enc, version, auth, scope, deref;
+    bool types_only, cleartext, has_scope;
+    uint32_t size_limit, time_limit;
+    uint64_t entries, bytes, refs;
+    struct ldap_sref dn, mech, filter, oid;
+    uint8_t nattrs;
+    struct ldap_sref attrs[LDAP_MAX_ATTRS];
+    uint16_t pool_used;
+    char pool[LDAP_POOL];
+};
+
+/* Bytes nobody can read: sealed SASL buffers, or TLS after StartTLS. */
+struct ldap_tally {
+    uint64_t ts, buffers, bytes;
+};
+
+struct ldap_state {
+    bool seen;       /* a valid LDAPMessage has been parsed on this flow */
+    bool sasl_layer; /* a SASL bind that can negotiate a security layer succeeded */
+    bool tls;        /* StartTLS succeeded: the rest is TLS */
+    bool lost[2];    /* a gap: the next bytes must parse or the flow is given up */
+    struct ldap_tally sealed, tls_tally;
+    struct ldap_pending pending[LDAP_MAX_PENDING];
+};
+
+struct ldap_rec {
+    struct tl_flow_ids ids;
+    uint32_t message_id;
+    const char *operation;
+    uint8_t status;
+    const char *encryption;
+    uint32_t result_code;
+    const char *result_name;
+    struct tl_str matched_dn, diagnostic_message;
+    uint8_t version;
+    struct tl_str bind_name;
+    const char *auth_type;
+    struct tl_str sasl_mechanism;
+    bool cleartext_password;
+    struct tl_str base_object;
+    const char *scope, *deref_aliases;
+    uint32_t size_limit, time_limit;
+    bool types_only;
+    struct tl_str filter;
+    struct tl_strlist attributes;
+    uint64_t result_entries, result_bytes, result_references;
+    bool has_result; /* a response was seen: its code and counts are written, zeros too */
+    bool is_search;
+    struct tl_str object;
+    struct tl_strlist attribute_names;
+    struct tl_str request_oid, response_oid;
+    uint32_t abandon_id;
+    uint64_t sealed_buffers, sealed_bytes;
+    bool value_capped;
+};
+
+#define R struct ldap_rec
+static const struct tl_field ldap_fields[] = {
+    TL_FLOW_ID_FIELDS(R),
+    TL_FIELD(R, message_id, U32, "message_id", "LDAPMessage messageID (RFC 4511 4.1.1.1)"),
+    TL_FIELD(R, operation, CSTR, "operation",
+             "bind, search, modify, add, delete, modDN, compare, extended, unbind, abandon; "
+             "sasl-sealed or tls for a tally of unreadable bytes"),
+    TL_FIELD(R, status, STATUS, "status", "ok, truncated or malformed"),
+    TL_FIELD(R, encryption, CSTR, "encryption", "none, tls, sasl-signed or sasl-sealed"),
+    TL_FIELD_IF(R, result_code, U32, has_result, "result_code",
+                "LDAPResult resultCode; absent when no response was seen"),
+    TL_FIELD_OPT(R, result_name, CSTR, "result_name",
+                 "resultCode name (RFC 4511 4.1.9); absent when no response was seen"),
+    TL_FIELD_OPT(R, matched_dn, STR, "matched_dn", "LDAPResult matchedDN"),
+    TL_FIELD_OPT(R, diagnostic_message, STR, "diagnostic_message", "LDAPResult diagnosticMessage"),
+    TL_FIELD_OPT(R, version, U8, "version", "bind: protocol version"),
+    TL_FIELD_OPT(R, bind_name, STR, "bind_name", "bind: name (DN or user)"),
+    TL_FIELD_OPT(R, auth_type, CSTR, "auth_type",
+                 "bind: simple, sasl, sicily_package_discovery, sicily_negotiate, "
+                 "sicily_response"),
+    TL_FIELD_OPT(R, sasl_mechanism, STR, "sasl_mechanism", "bind: SASL mechanism"),
+    TL_FIELD_OPT(R, cleartext_password, BOOL, "cleartext_password",
+                 "bind: simple bind with a non-empty password (never written)"),
+    TL_FIELD_OPT(R, base_object, STR, "base_object", "search: baseObject"),
+    TL_FIELD_OPT(R, scope, CSTR, "scope", "search: base, single or tree (Zeek's names)"),
+    TL_FIELD_OPT(R, deref_aliases, CSTR, "deref_aliases",
+                 "search: never, searching, finding or always (Zeek's names)"),
+    TL_FIELD_OPT(R, size_limit, U32, "size_limit", "search: sizeLimit (0: none)"),
+    TL_FIELD_OPT(R, time_limit, U32, "time_limit", "search: timeLimit in seconds (0: none)"),
+    TL_FIELD_OPT(R, types_only, BOOL, "types_only", "search: typesOnly"),
+    TL_FIELD_OPT(R, filter, STR, "filter", "search: filter in RFC 4515 string form"),
+    TL_FIELD_OPT(R, attributes, STRLIST, "attributes", "search: requested attributes"),
+    TL_FIELD_IF(R, result_entries, U64, is_search, "result_entries",
+                "search: SearchResultEntry count"),
+    TL_FIELD_IF(R, result_bytes, U64, is_search, "result_bytes",
+                 "search: encoded size of the SearchResultEntry messages"),
+    TL_FIELD_IF(R, result_references, U64, is_search, "result_references",
+                 "search: SearchResultReference count"),
+    TL_FIELD_OPT(R, object, STR, "object", "modify, add, delete, modDN, compare: the entry DN"),
+    TL_FIELD_OPT(R, attribute_names, STRLIST, "attribute_names",
+                 "modify, add, compare: attribute names; modDN: the new RDN"),
+    TL_FIELD_OPT(R, request_oid, STR, "request_oid", "extended: requestName"),
+    TL_FIELD_OPT(R, response_oid, STR, "response_oid", "extended: responseName"),
+    TL_FIELD_OPT(R, abandon_id, U32, "abandon_id", "abandon: messageID abandoned"),
+    TL_FIELD_OPT(R, sealed_buffers, U64, "sealed_buffers",
+                 "sasl-sealed: SASL buffers; tls: TLS records, not readable"),
+    TL_FIELD_OPT(R, sealed_bytes, U64, "sealed_bytes", "sasl-sealed, tls: bytes not readable"),
+    TL_FIELD_OPT(R, value_capped, BOOL, "value_capped", "a kept value or list was cut by a cap"),
+};
+#undef R
+
+/* ---- names ---- */
+
+static const char *ldap_op_name(uint8_t op)
+{
+    switch (op) {
+    case OP_BIND_REQ: return "bind";
+    case OP_UNBIND: return "unbind";
+    case OP_SEARCH_REQ: return "search";
+    case OP_MODIFY_REQ: return "modify";
+    case OP_ADD_REQ: return "add";
+    case OP_DEL_REQ: return "delete";
+    case OP_MODDN_REQ: return "modDN";
+    case OP_COMPARE_REQ: return "compare";
+    case OP_ABANDON: return "abandon";
+    case OP_EXT_REQ: return "extended";
+    default: return "unknown";
+    }
+}
+
+/* The request a response answers; 0xff for none. */
+static uint8_t ldap_request_of(uint8_t op)
+{
+    switch (op) {
+    case OP_BIND_RES: return OP_BIND_REQ;
+    case OP_SEARCH_ENTRY:
+    case OP_SEARCH_DONE:
+    case OP_SEARCH_REF: return OP_SEARCH_REQ;
+    case OP_MODIFY_RES: return OP_MODIFY_REQ;
+    case OP_ADD_RES: return OP_ADD_REQ;
+    case OP_DEL_RES: return OP_DEL_REQ;
+    case OP_MODDN_RES: return OP_MODDN_REQ;
+    case OP_COMPARE_RES: return OP_COMPARE_REQ;
+    case OP_EXT_RES: return OP_EXT_REQ;
+    default: return 0xff;
+    }
+}
+
+static bool ldap_is_request(uint8_t op)
+{
+    return op == OP_BIND_REQ || op == OP_UNBIND || op == OP_SEARCH_REQ || op == OP_MODIFY_REQ ||
+           op == OP_ADD_REQ || op == OP_DEL_REQ || op == OP_MODDN_REQ || op == OP_COMPARE_REQ ||
+           op == OP_ABANDON || op == OP_EXT_REQ;
+}
+
+/* RFC 4511 4.1.9 and Appendix A.1. */
+static const char *ldap_result_name(uint64_t code)
+{
+    switch (code) {
+    case 0: return "success";
+    case 1: return "operationsError";
+    case 2: return "protocolError";
+    case 3: return "timeLimitExceeded";
+    case 4: return "sizeLimitExceeded";
+    case 5: return "compareFalse";
+    case 6: return "compareTrue";
+    case 7: return "authMethodNotSupported";
+    case 8: return "strongerAuthRequired";
+    case 10: return "referral";
+    case 11: return "adminLimitExceeded";
+    case 12: return "unavailableCriticalExtension";
+    case 13: return "confidentialityRequired";
+    case 14: return "saslBindInProgress";
+    case 16: return "noSuchAttribute";
+    case 17: return "undefinedAttributeType";
+    case 18: return "inappropriateMatching";
+    case 19: return "constraintViolation";
+    case 20: return "attributeOrValueExists";
+    case 21: return "invalidAttributeSyntax";
+    case 32: return "noSuchObject";
+    case 33: return "aliasProblem";
+    case 34: return "invalidDNSyntax";
+    case 36: return "aliasDereferencingProblem";
+    case 48: return "inappropriateAuthentication";
+    case 49: return "invalidCredentials";
+    case 50: return "insufficientAccessRights";
+    case 51: return "busy";
+    case 52: return "unavailable";
+    case 53: return "unwillingToPerform";
+    case 54: return "loopDetect";
+    case 64: return "namingViolation";
+    case 65: return "objectClassViolation";
+    case 66: return "notAllowedOnNonLeaf";
+    case 67: return "notAllowedOnRDN";
+    case 68: return "entryAlreadyExists";
+    case 69: return "objectClassModsProhibited";
+    case 71: return "affectsMultipleDSAs";
+    case 80: return "other";
+    case 118: return "canceled"; /* RFC 3909 */
+    case 119: return "noSuchOperation";
+    case 120: return "tooLate";
+    case 121: return "cannotCancel";
+    case 122: return "assertionFailed";      /* RFC 4528 */
+    case 123: return "authorizationDenied";  /* RFC 4370 */
+    case 4096: return "syncRefreshRequired"; /* RFC 4533 */
+    default: return "unknown";
+    }
+}
+
+/* ---- the string pool of a pending entry ---- */
+
+/* Room left for one value: the pool's rest, at most max_value_len. */
+static size_t ldap_room(const struct tl_parse_ctx *ctx, const struct ldap_pending *p)
+{
+    size_t room = LDAP_POOL - p->pool_used;
+    return room < ctx->limits->max_value_len ? room : ctx->limits->max_value_len;
+}
+
+/* Copies s into the pool, cut to the room left (flagged and counted). */
+static struct ldap_sref ldap_keep(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct tl_str s)
+{
+    struct ldap_sref r = { p->pool_used, 0 };
+    size_t room = ldap_room(ctx, p), n = s.len;
+    if (n > room) {
+        n = room;
+        p->value_capped = true;
+        ctx->counters[TL_DC_CAPPED]++;
+    }
+    if (n)
+        memcpy(p->pool + p->pool_used, s.ptr, n);
+    r.len = (uint16_t)n;
+    p->pool_used = (uint16_t)(p->pool_used + n);
+    return r;
+}
+
+static void ldap_keep_attr(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct tl_str s)
+{
+    if (p->nattrs >= LDAP_MAX_ATTRS || p->nattrs >= ctx->limits->max_items) {
+        if (!p->value_capped)
+            ctx->counters[TL_DC_CAPPED]++;
+        p->value_capped = true;
+        return;
+    }
+    p->attrs[p->nattrs++] = ldap_keep(ctx, p, s);
+}
+
+static struct tl_str ldap_sref_str(const struct ldap_pending *p, struct ldap_sref r)
+{
+    struct tl_str s = { p->pool + r.off, r.len };
+    return s;
+}
+
+/* ---- filter rendering, RFC 4515 ---- */
+
+/* A bounded text being built in a pending entry's pool. */
+struct ldap_text {
+    char *buf;
+    size_t len, cap;
+    bool cut;
+};
+
+static void ldap_put(struct ldap_text *t, const char *s, size_t n)
+{
+    if (n > t->cap - t->len) {
+        n = t->cap - t->len;
+        t->cut = true;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+}
+
+static void ldap_putc(struct ldap_text *t, char ch)
+{
+    ldap_put(t, &ch, 1);
+}
+
+/* Length of a valid UTF-8 sequence at s (RFC 3629 4), or 0. */
+static size_t ldap_utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t b = s[0];
+    size_t len;
+    uint32_t min, cp;
+    if (b < 0x80)
+        return 1;
+    if ((b & 0xe0) == 0xc0)
+        len = 2, min = 0x80, cp = b & 0x1fu;
+    else if ((b & 0xf0) == 0xe0)
+        len = 3, min = 0x800, cp = b & 0x0fu;
+    else if ((b & 0xf8) == 0xf0)
+        len = 4, min = 0x10000, cp = b & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/*
+ * A value escaped per RFC 4515 3: '*', '(', ')', '\\', NUL, the other control
+ * bytes (as the RFC's own example (bin=\00\00\00\04) does) and bytes that are
+ * not UTF-8 become \xx (lowercase hex, as Zeek writes them). Attribute names
+ * go through here too, so no packet byte can break the filter's structure.
+ */
+static void ldap_put_escaped(struct ldap_text *t, struct tl_str s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = (const uint8_t *)s.ptr;
+    size_t i = 0;
+    while (i < s.len && !t->cut) {
+        uint8_t b = p[i];
+        size_t u = ldap_utf8_len(p + i, s.len - i);
+        if (u == 0 || b < 0x20 || b == 0x7f || b == '*' || b == '(' || b == ')' || b == '\\') {
+            char e[3] = { '\\', hex[b >> 4], hex[b & 15] };
+            ldap_put(t, e, sizeof(e));
+            i++;
+        } else {
+            ldap_put(t, (const char *)p + i, u);
+            i += u;
+        }
+    }
+}
+
+/* Reads one OCTET STRING (any tag: the caller checked the context) as a view. */
+static struct tl_str ldap_read_str(struct tl_cursor *c, unsigned depth)
+{
+    struct ber_tlv t;
+    struct tl_str s = { "", 0 };
+    if (ber_read(c, &t, depth)) {
+        if (t.constructed)
+            tl_cur_fail(c, TL_CUR_BAD); /* constructed strings: not in LDAP (RFC 4511 5.1) */
+        else
+            s = ber_str(&t);
+    }
+    return s;
+}
+
+/* AttributeValueAssertion (RFC 4511 4.1.6): "(type" op "value)". */
+static void ldap_filter_ava(struct ldap_text *t, struct tl_cursor *c, const char *op, unsigned d)
+{
+    struct tl_str type = ldap_read_str(c, d), value = ldap_read_str(c, d);
+    ldap_put_escaped(t, type);
+    ldap_put(t, op, strlen(op));
+    ldap_put_escaped(t, value);
+}
+
+/* SubstringFilter (RFC 4511 4.5.1.7.2): initial*any*...*final. */
+static void ldap_filter_substrings(struct ldap_text *t, struct tl_cursor *c, unsigned d)
+{
+    struct ber_tlv seq, item;
+    ldap_put_escaped(t, ldap_read_str(c, d));
+    ldap_putc(t, '=');
+    if (!ber_expect(c, &seq, BER_UNIVERSAL, BER_SEQUENCE, d))
+        return;
+    bool star = false; /* the last thing written is a '*' */
+    while (tl_cur_left(&seq.value) > 0 && ber_read(&seq.value, &item, d + 1)) {
+        if (item.cls != BER_CONTEXT || item.tag > 2 || item.constructed) {
+            tl_cur_fail(c, TL_CUR_BAD);
+            return;
+        }
+        if (item.tag != 0 && !star)
+            ldap_putc(t, '*'); /* any and final follow a '*' */
+        ldap_put_escaped(t, ber_str(&item));
+        star = false;
+        if (item.tag != 2) {
+            ldap_putc(t, '*'); /* initial and any are followed by one */
+            star = true;
+        }
+    }
+    if (!tl_cur_ok(&seq.value))
+        tl_cur_fail(c, seq.value.err);
+}
+
+/* MatchingRuleAssertion (RFC 4511 4.5.1.7.7): [type][:dn][:rule]:=value. */
+static void ldap_filter_extensible(struct ldap_text *t, struct tl_cursor *c, unsigned d)
+{
+    struct ber_tlv e;
+    struct tl_str rule = { "", 0 }, type = { "", 0 }, value = { "", 0 };
+    bool dn = false;
+    while (tl_cur_left(c) > 0 && ber_read(c, &e, d)) {
+        if (e.cls != BER_CONTEXT || e.constructed) {
+            tl_cur_fail(c, TL_CUR_BAD);
+            return;
+        }
+        if (e.tag == 1)
+            rule = ber_str(&e);
+        else if (e.tag == 2)
+            type = ber_str(&e);
+        else if (e.tag == 3)
+            value = ber_str(&e);
+        else if (e.tag == 4)
+            ber_bool(&e, &dn);
+    }
+    ldap_put_escaped(t, type);
+    if (dn)
+        ldap_put(t, ":dn", 3);
+    if (rule.len) {
+        ldap_putc(t, ':');
+        ldap_put_escaped(t, rule);
+    }
+    ldap_put(t, ":=", 2);
+    ldap_put_escaped(t, value);
+}
+
+/* One Filter (RFC 4511 4.5.1.7), recursively; too deep a nesting fails c BAD. */
+static void ldap_filter(struct ldap_text *t, struct tl_cursor *c, unsigned depth)
+{
+    struct ber_tlv f;
+    if (depth >= LDAP_MAX_FILTER_DEPTH) {
+        tl_cur_fail(c, TL_CUR_BAD);
+        return;
+    }
+    if (!ber_read(c, &f, depth + 3))
+        return;
+    if (f.cls != BER_CONTEXT || f.tag > 9) {
+        tl_cur_fail(c, TL_CUR_BAD);
+        return;
+    }
+    struct tl_cursor *v = &f.value;
+    unsigned d = depth + 4; /* BER depth inside: LDAPMessage, op, filter levels */
+    ldap_putc(t, '(');
+    switch (f.tag) {
+    case 0:
+    case 1:
+    case 2:
+        ldap_putc(t, f.tag == 0 ? '&' : f.tag == 1 ? '|' : '!');
+        if (f.tag == 2) { /* not: exactly one filter */
+            ldap_filter(t, v, depth + 1);
+            if (tl_cur_left(v) > 0)
+                tl_cur_fail(v, TL_CUR_BAD);
+        }
+        while (f.tag != 2 && tl_cur_left(v) > 0) /* (&) and (|) may be empty: RFC 4526 */
+            ldap_filter(t, v, depth + 1);
+        break;
+    case 3: ldap_filter_ava(t, v, "=", d); break;
+    case 4: ldap_filter_substrings(t, v, d); break;
+    case 5: ldap_filter_ava(t, v, ">=", d); break;
+    case 6: ldap_filter_ava(t, v, "<=", d); break;
+    case 7: /* present: the contents are the AttributeDescription */
+        ldap_put_escaped(t, ber_str(&f));
+        ldap_put(t, "=*", 2);
+        break;
+    case 8: ldap_filter_ava(t, v, "~=", d); break;
+    case 9: ldap_filter_extensible(t, v, d); break;
+    }
+    ldap_putc(t, ')');
+    if (f.constructed != (f.tag != 7))
+        tl_cur_fail(c, TL_CUR_BAD); /* every choice but present is constructed */
+    if (!tl_cur_ok(v))
+        tl_cur_fail(c, v->err);
+}
+
+/* ---- pending requests ---- */
+
+static struct ldap_pending *ldap_find(struct ldap_state *st, uint32_t msgid, uint8_t req)
+{
+    for (size_t i = 0; i < LDAP_MAX_PENDING; i++)
+        if (st->pending[i].used && st->pending[i].msgid == msgid && st->pending[i].op == req)
+            return &st->pending[i];
+    return NULL;
+}
+
+/* Writes one pending entry (with the response's LDAPResult when res is set) and frees it. */
+struct ldap_result {
+    bool present;
+    uint64_t code;
+    struct tl_str matched_dn, diag, response_oid;
+    uint8_t status, enc;
+};
+
+static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
+                      const struct ldap_result *res, uint32_t abandon_id)
+{
+    struct ldap_rec r = { 0 };
+    struct tl_str attrs[LDAP_MAX_ATTRS];
+    r.message_id = p->msgid;
+    r.operation = ldap_op_name(p->op);
+    r.status = p->status;
+    r.encryption = ldap_enc_names[p->enc];
+    r.value_capped = p->value_capped;
+    r.abandon_id = abandon_id;
+    if (res && res->present) {
+        r.has_result = true;
+        r.result_code = (uint32_t)(res->code > UINT32_MAX ? UINT32_MAX : res->code);
+        r.result_name = ldap_result_name(res->code);
+        /* Sicily negotiate answers with the NTLM challenge in matchedDN (MS-ADTS 5.1.1.1.3). */
+        if (!(p->op == OP_BIND_REQ && p->auth == AUTH_SICILY_NEG))
+            r.matched_dn = res->matched_dn;
+        r.diagnostic_message = res->diag;
+        r.response_oid = res->response_oid;
+    }
+    if (res) {
+        if (res->status > r.status)
+            r.status = res->status;
+        if (res->enc > p->enc)
+            r.encryption = ldap_enc_names[res->enc];
+    }
+    for (size_t i = 0; i < p->nattrs; i++)
+        attrs[i] = ldap_sref_str(p, p->attrs[i]);
+    struct tl_strlist list = { attrs, p->nattrs };
+    switch (p->op) {
+    case OP_BIND_REQ:
+        r.version = p->version;
+        r.bind_name = ldap_sref_str(p, p->dn);
+        r.auth_type = ldap_auth_names[p->auth];
+        r.sasl_mechanism = ldap_sref_str(p, p->mech);
+        r.cleartext_password = p->cleartext;
+        break;
+    case OP_SEARCH_REQ:
+        r.base_object = ldap_sref_str(p, p->dn);
+        if (p->has_scope) {
+            r.scope = p->scope < 3 ? ldap_scopes[p->scope] : "unknown";
+            r.deref_aliases = p->deref < 4 ? ldap_derefs[p->deref] : "unknown";
+        }
+        r.size_limit = p->size_limit;
+        r.time_limit = p->time_limit;
+        r.types_only = p->types_only;
+        r.filter = ldap_sref_str(p, p->filter);
+        r.attributes = list;
+        r.is_search = true;
+        r.result_entries = p->entries;
+        r.result_bytes = p->bytes;
+        r.result_references = p->refs;
+        break;
+    case OP_EXT_REQ: r.request_oid = ldap_sref_str(p, p->oid); break;
+    case OP_UNBIND:
+    case OP_ABANDON: break;
+    default:
+        r.object = ldap_sref_str(p, p->dn);
+        r.attribute_names = list;
+        break;
+    }
+    ctx->emit(ctx, &r, p->ts);
+    p->used = false;
+}
+
+/* A free entry for a new request; when all are taken the oldest is written alone. */
+static struct ldap_pending *ldap_alloc(struct tl_parse_ctx *ctx, struct ldap_state *st)
+{
+    size_t cap = ctx->limits->max_pending;
+    if (cap == 0 || cap > LDAP_MAX_PENDING)
+        cap = cap ? LDAP_MAX_PENDING : 1;
+    struct ldap_pending *oldest = &st->pending[0];
+    for (size_t i = 0; i < cap; i++) {
+        if (!st->pending[i].used)
+            return &st->pending[i];
+        if (st->pending[i].ts < oldest->ts)
+            oldest = &st->pending[i];
+    }
+    ctx->counters[TL_DC_CAPPED]++;
+    ldap_emit(ctx, oldest, NULL, 0);
+    return oldest;
+}
+
+static void ldap_init_pending(struct ldap_pending *p, const struct tl_parse_ctx *ctx,
+                              uint32_t msgid, uint8_t op, uint8_t enc)
+{
+    memset(p, 0, offsetof(struct ldap_pending, pool));
+    p->used = true;
+    p->ts = ctx->ts_us;
+    p->msgid = msgid;
+    p->op = op;
+    p->enc = enc;
+}
+
+/* ---- requests, RFC 4511 4.2 - 4.14 ---- */
+
+static void ldap_bind_req(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct tl_cursor *c)
+{
+    struct ber_tlv v, auth;
+    uint64_t version = 0;
+    if (ber_expect(c, &v, BER_UNIVERSAL, BER_INTEGER, 2) && ber_uint(&v, &version))
+        p->version = (uint8_t)(version > 255 ? 255 : version);
+    else
+        tl_cur_fail(c, TL_CUR_BAD);
+    p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
+    if (!ber_read(c, &auth, 2))
+        return;
+    if (auth.cls != BER_CONTEXT) {
+        tl_cur_fail(c, TL_CUR_BAD);
+        return;
+    }
+    switch (auth.tag) {
+    case 0: /* simple: the password is only measured */
+        p->auth = AUTH_SIMPLE;
+        p->cleartext = tl_cur_left(&auth.value) > 0;
+        break;
+    case 3: /* SaslCredentials */
+        p->auth = AUTH_SASL;
+        p->mech = ldap_keep(ctx, p, ldap_read_str(&auth.value, 3));
+        break;
+    case 9: p->auth = AUTH_SICILY_DISC; break; /* MS-ADTS 5.1.1.1.3 */
+    case 10: p->auth = AUTH_SICILY_NEG; break;
+    case 11: p->auth = AUTH_SICILY_RESP; break;
+    default: tl_cur_fail(c, TL_CUR_BAD); break;
+    }
+    if (p->auth >= AUTH_SICILY_NEG) {
+        static const struct tl_str ntlm = { "NTLM", 4 };
+        p->mech = ldap_keep(ctx, p, ntlm);
+    }
+    if (!tl_cur_ok(&auth.value))
+        tl_cur_fail(c, auth.value.err);
+}
+
+static void ldap_search_req(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct tl_cursor *c)
+{
+    struct ber_tlv scope, deref, size, time, types, attrs;
+    uint64_t v1 = 0, v2 = 0, v3 = 0, v4 = 0;
+    p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
+    ber_expect(c, &scope, BER_UNIVERSAL, BER_ENUMERATED, 2);
+    ber_expect(c, &deref, BER_UNIVERSAL, BER_ENUMERATED, 2);
+    ber_expect(c, &size, BER_UNIVERSAL, BER_INTEGER, 2);
+    ber_expect(c, &time, BER_UNIVERSAL, BER_INTEGER, 2);
+    ber_expect(c, &types, BER_UNIVERSAL, BER_BOOLEAN, 2);
+    if (!tl_cur_ok(c))
+        return;
+    if (!ber_uint(&scope, &v1) || !ber_uint(&deref, &v2) || !ber_uint(&size, &v3) ||
+        !ber_uint(&time, &v4) || !ber_bool(&types, &p->types_only)) {
+        tl_cur_fail(c, TL_CUR_BAD);
+        return;
+    }
+    p->has_scope = true;
+    p->scope = (uint8_t)(v1 > 3 ? 3 : v1);
+    p->deref = (uint8_t)(v2 > 4 ? 4 : v2);
+    p->size_limit = (uint32_t)(v3 > UINT32_MAX ? UINT32_MAX : v3);
+    p->time_limit = (uint32_t)(v4 > UINT32_MAX ? UINT32_MAX : v4);
+
+    /* The filter is rendered straight into the pool, cut at the room left. */
+    struct ldap_text t = { p->pool + p->pool_used, 0, ldap_room(ctx, p), false };
+    ldap_filter(&t, c, 0);
+    p->filter.off = p->pool_used;
+    p->filter.len = (uint16_t)t.len;
+    p->pool_used = (uint16_t)(p->pool_used + t.len);
+    if (t.cut) {
+        p->value_capped = true;
+        ctx->counters[TL_DC_CAPPED]++;
+    }
+    if (!ber_expect(c, &attrs, BER_UNIVERSAL, BER_SEQUENCE, 2))
+        return;
+    while (tl_cur_left(&attrs.value) > 0) {
+        struct tl_str a = ldap_read_str(&attrs.value, 3);
+        if (tl_cur_ok(&attrs.value))
+            ldap_keep_attr(ctx, p, a);
+    }
+    if (!tl_cur_ok(&attrs.value))
+        tl_cur_fail(c, attrs.value.err);
+}
+
+/* modify (changes), add (attributes): a SEQUENCE OF SEQUENCE whose type sits at `skip`. */
+static void ldap_attr_list(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct tl_cursor *c,
+                           bool modify)
+{
+    struct ber_tlv list, item, part, skip;
+    p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
+    if (!ber_expect(c, &list, BER_UNIVERSAL, BER_SEQUENCE, 2))
+        return;
+    while (tl_cur_left(&list.value) > 0 &&
+           ber_expect(&list.value, &item, BER_UNIVERSAL, BER_SEQUENCE, 3)) {
+        struct tl_cursor *ic = &item.value;
+        if (modify) { /* SEQUENCE { operation ENUMERATED, modification PartialAttribute } */
+            ber_expect(ic, &skip, BER_UNIVERSAL, BER_ENUMERATED, 4);
+            if (!ber_expect(ic, &part, BER_UNIVERSAL, BER_SEQUENCE, 4))
+                break;
+            ic = &part.value;
+        }
+        struct tl_str type = ldap_read_str(ic, 5);
+        if (!tl_cur_ok(ic))
+            break;
+        ldap_keep_attr(ctx, p, type);
+    }
+    if (!tl_cur_ok(&list.value))
+        tl_cur_fail(c, list.value.err);
+}
+
+static void ldap_request(struct tl_parse_ctx *ctx, struct ldap_pending *p, struct ber_tlv *op)
+{
+    struct tl_cursor *c = &op->value;
+    struct ber_tlv t;
+    switch (op->tag) {
+    case OP_BIND_REQ: ldap_bind_req(ctx, p, c); break;
+    case OP_SEARCH_REQ: ldap_search_req(ctx, p, c); break;
+    case OP_MODIFY_REQ: ldap_attr_list(ctx, p, c, true); break;
+    case OP_ADD_REQ: ldap_attr_list(ctx, p, c, false); break;
+    case OP_DEL_REQ: p->dn = ldap_keep(ctx, p, ber_str(op)); break; /* primitive LDAPDN */
+    case OP_MODDN_REQ:
+        p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
+        ldap_keep_attr(ctx, p, ldap_read_str(c, 2)); /* newrdn */
+        break;
+    case OP_COMPARE_REQ: /* entry, ava { attributeDesc, assertionValue (not kept) } */
+        p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
+        if (ber_expect(c, &t, BER_UNIVERSAL, BER_SEQUENCE, 2)) {
+            struct tl_str a = ldap_read_str(&t.value, 3);
+            if (tl_cur_ok(&t.value))
+                ldap_keep_attr(ctx, p, a);
+            else
+                tl_cur_fail(c, t.value.err);
+        }
+        break;
+    case OP_EXT_REQ:
+        if (ber_expect(c, &t, BER_CONTEXT, 0, 2)) {
+            struct tl_str oid = ber_str(&t);
+            p->oid = ldap_keep(ctx, p, oid);
+            p->starttls = oid.len == sizeof(ldap_starttls_oid) - 1 &&
+                          memcmp(oid.ptr, ldap_starttls_oid, oid.len) == 0;
+        }
+        break;
+    default: break; /* unbind (NULL) and abandon: handled by the caller */
+    }
+}
+
+/* LDAPResult (RFC 4511 4.1.9) at the start of a response's contents. */
+static void ldap_result(struct tl_cursor *c, struct ldap_result *res)
+{
+    struct ber_tlv code, t;
+    if (ber_expect(c, &code, BER_UNIVERSAL, BER_ENUMERATED, 2) && ber_uint(&code, &res->code))
+        res->present = true;
+    else
+        tl_cur_fail(c, TL_CUR_BAD);
+    res->matched_dn = ldap_read_str(c, 2);
+    res->diag = ldap_read_str(c, 2);
+    /* referral [3], then per operation: serverSaslCreds [7], responseName [10]... */
+    while (tl_cur_left(c) > 0 && ber_read(c, &t, 2))
+        if (t.cls == BER_CONTEXT && t.tag == 10)
+            res->response_oid = ber_str(&t);
+}
+
+/* ---- one LDAPMessage ---- */
+
+static bool ldap_sasl_capable(const struct ldap_pending *p)
+{
+    static const char *const mechs[] = { "GSSAPI", "GSS-SPNEGO", "NTLM" };
+    if (p->auth == AUTH_SICILY_RESP || p->auth == AUTH_SICILY_NEG)
+        return true;
+    if (p->auth != AUTH_SASL)
+        return false;
+    for (size_t i = 0; i < TL_ARRAY_LEN(mechs); i++)
+        if (p->mech.len == strlen(mechs[i]) &&
+            memcmp(p->pool + p->mech.off, mechs[i], p->mech.len) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Parses the LDAPMessage that is exactly `msg` (its whole TLV). Returns false
+ * when it is not an LDAPMessage at all (no SEQUENCE, messageID and protocolOp),
+ * so the first message of a flow can decide whether the flow is LDAP.
+ */
+static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t enc)
+{
+    struct ldap_state *st = ctx->state;
+    struct ber_tlv seq, id, op;
+    int64_t msgid = -1;
+    size_t size = tl_cur_left(&msg);
+
+    if (!ber_expect(&msg, &seq, BER_UNIVERSAL, BER_SEQUENCE, 0))
+        return false;
+    struct tl_cursor *c = &seq.value;
+    if (!ber_expect(c, &id, BER_UNIVERSAL, BER_INTEGER, 1) || !ber_int(&id, &msgid) || msgid < 0 ||
+        msgid > INT32_MAX)
+        return false;
+    uint8_t cls;
+    uint32_t tag;
+    bool cons;
+    if (ctx->transport == TL_UDP && ber_peek(c, &cls, &tag, &cons) && cls == BER_UNIVERSAL &&
+        tag == BER_OCTET_STRING)
+        ldap_read_str(c, 1); /* RFC 1798 CLDAP: `user` LDAPDN before the operation */
+    if (!ber_read(c, &op, 1) || op.cls != BER_APPLICATION || op.tag > OP_INTERMEDIATE)
+        return false;
+    /* controls [0] may follow; anything else is malformed */
+    struct ber_tlv ctl;
+    if (tl_cur_left(c) > 0 && (!ber_read(c, &ctl, 1) || ctl.cls != BER_CONTEXT || ctl.tag != 0))
+        tl_cur_fail(c, TL_CUR_BAD);
+    if (tl_cur_left(c) > 0)
+        tl_cur_fail(c, TL_CUR_BAD);
+
+    st->seen = true;
+    ctx->counters[TL_DC_MESSAGES]++;
+    uint32_t mid = (uint32_t)msgid;
+    uint8_t optag = (uint8_t)op.tag;
+
+    if (ldap_is_request(optag)) {
+        struct ldap_pending *p = ldap_alloc(ctx, st);
+        ldap_init_pending(p, ctx, mid, optag, enc);
+        p->have_request = true;
+        ldap_request(ctx, p, &op);
+        uint8_t status = (uint8_t)tl_parse_status(ctx, &op.value);
+        if (status == TL_MSG_OK)
+            status = (uint8_t)tl_parse_status(ctx, c);
+        p->status = status;
+        if (status == TL_MSG_MALFORMED)
+            ctx->counters[TL_DC_MALFORMED]++;
+        else if (status == TL_MSG_TRUNCATED)
+            ctx->counters[TL_DC_TRUNCATED]++;
+        if (optag == OP_UNBIND) {
+            ldap_emit(ctx, p, NULL, 0);
+        } else if (optag == OP_ABANDON) {
+            uint64_t aid = 0;
+            for (size_t i = 0; i < 4 && tl_cur_left(&op.value) > 0; i++)
+                aid = aid << 8 | tl_cur_u8(&op.value); /* primitive MessageID */
+            ldap_emit(ctx, p, NULL, (uint32_t)aid);
+        }
+        return true;
+    }
+
+    /* A response: find its request, or write it alone. */
+    struct ldap_result res = { 0 };
+    res.enc = enc;
+    uint8_t req = ldap_request_of(optag);
+    if (req == 0xff) /* intermediate response: counted only */
+        return true;
+    struct ldap_pending *p = ldap_find(st, mid, req);
+    if (!p) {
+        p = ldap_alloc(ctx, st);
+        ldap_init_pending(p, ctx, mid, req, enc);
+    }
+    if (optag == OP_SEARCH_ENTRY || optag == OP_SEARCH_REF) {
+        if (optag == OP_SEARCH_ENTRY) {
+            p->entries++;
+            p->bytes += size;
+        } else {
+            p->refs++;
+        }
+        if (enc > p->enc)
+            p->enc = enc;
+        return true; /* entries are counted, not parsed */
+    }
+    ldap_result(&op.value, &res);
+    res.status = (uint8_t)tl_parse_status(ctx, &op.value);
+    if (res.status == TL_MSG_MALFORMED)
+        ctx->counters[TL_DC_MALFORMED]++;
+    else if (res.status == TL_MSG_TRUNCATED)
+        ctx->counters[TL_DC_TRUNCATED]++;
+    if (res.present && res.code == 0) {
+        if (req == OP_BIND_REQ && ldap_sasl_capable(p))
+            st->sasl_layer = true;
+        if (req == OP_EXT_REQ && p->starttls) {
+            st->tls = true;
+            res.enc = ENC_TLS;
+        }
+    }
+    ldap_emit(ctx, p, &res, 0);
+    return true;
+}
+
+/* ---- framing ---- */
+
+/*
+ * Size of the definite-length SEQUENCE header at c and its contents: 0 when
+ * the header is incomplete (need more), SIZE_MAX when it is no SEQUENCE or the
+ * length is indefinite (ber_read resolves that).
+ */
+static size_t ldap_frame_len(const struct tl_cursor *in, bool *bad)
+{
+    struct tl_cursor c = *in;
+    *bad = false;
+    uint8_t tag = tl_cur_u8(&c), b = tl_cur_u8(&c);
+    if (!tl_cur_ok(&c))
+        return 0;
+    if (tag != 0x30 || b == 0xff || b > 0x84) {
+        *bad = true;
+        return SIZE_MAX;
+    }
+    if (b == 0x80)
+        return SIZE_MAX;
+    size_t len = b, hdr = 2;
+    if (b & 0x80) {
+        len = 0;
+        for (unsigned n = b & 0x7fu; n > 0; n--, hdr++)
+            len = len << 8 | tl_cur_u8(&c);
+        if (!tl_cur_ok(&c))
+            return 0;
+    }
+    return hdr + len;
+}
+
+/* Counts an unreadable buffer into a tally. */
+static void ldap_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, size_t n)
+{
+    if (t->buffers == 0)
+        t->ts = ctx->ts_us;
+    t->buffers++;
+    t->bytes += n;
+}
+
+/*
+ * A SASL buffer (RFC 4422 3.7) of n bytes in b: a GSS-API wrap token or an
+ * NTLM signature, then the payload. Signed-only payloads are parsed; sealed
+ * ones are tallied. Returns false when b is no wrap token we know.
+ */
+static bool ldap_sasl_buffer(struct tl_parse_ctx *ctx, struct tl_cursor b)
+{
+    struct ldap_state *st = ctx->state;
+    size_t n = tl_cur_left(&b);
+    uint8_t h[LDAP_SASL_HDR];
+    struct tl_cursor hc = b;
+    if (!tl_cur_copy(&hc, h, sizeof(h)))
+        return false;
+    struct tl_cursor payload = hc;
+    bool sealed, pad = false;
+    if (h[0] == 0x05 && h[1] == 0x04 && h[3] == 0xff) {
+        /* RFC 4121 4.2.6.2: flags, filler, EC, RRC, SND_SEQ. Sealed = 0x02. */
+        sealed = (h[2] & 0x02) != 0;
+        if (!sealed) {
+            /* The checksum (EC bytes) ends the data, rotated right by RRC (4.2.5):
+             * with RRC 0 or RRC == EC (Windows) the plaintext is contiguous. */
+            size_t ec = (size_t)h[4] << 8 | h[5], rrc = (size_t)h[6] << 8 | h[7];
+            size_t data = n - LDAP_SASL_HDR;
+            if (ec > data)
+                return false;
+            if (rrc != 0 && rrc != ec)
+                sealed = true; /* rotated through the data: not readable in place */
+            struct tl_cursor rest = payload;
+            tl_cur_skip(&rest, rrc);
+            tl_cur_sub(&rest, data - ec, &payload);
+        }
+    } else if (h[0] == 0x01 && h[1] == 0 && h[2] == 0 && h[3] == 0) {
+        /* MS-NLMP 2.2.2.9.1: a 16-byte signature; sealing is invisible in it, so a
+         * payload that is not exactly LDAPMessages is taken as sealed. */
+        struct tl_cursor w = payload;
+        sealed = false;
+        while (tl_cur_left(&w) > 0) {
+            bool bad;
+            size_t len = ldap_frame_len(&w, &bad);
+            struct ber_tlv t;
+            struct tl_cursor probe = w;
+            if (bad || len == 0 || !ber_read(&probe, &t, 0)) {
+                sealed = true;
+                break;
+            }
+            w = probe;
+        }
+    } else if (h[0] == 0x60) {
+        /* RFC 1964 1.2.2 / RFC 4757 7.3 (DES, RC4): [APPLICATION 0] { mech OID, TOK_ID
+         * 02 01, SGN_ALG, SEAL_ALG (ff ff: none), filler, SND_SEQ, SGN_CKSUM, confounder }. */
+        struct ber_tlv app, oid;
+        struct tl_cursor g = b;
+        uint8_t th[32];
+        if (!ber_read(&g, &app, 0) || app.cls != BER_APPLICATION || app.tag != 0 ||
+            !ber_expect(&app.value, &oid, BER_UNIVERSAL, BER_OID, 1) ||
+            !tl_cur_copy(&app.value, th, sizeof(th)) || th[0] != 0x02 || th[1] != 0x01)
+            return false;
+        sealed = !(th[4] == 0xff && th[5] == 0xff);
+        payload = app.value;
+        pad = true;
+    } else {
+        return false;
+    }
+    if (sealed) {
+        ldap_tally(ctx, &st->sealed, n);
+        return true;
+    }
+    unsigned parsed = 0;
+    while (tl_cur_left(&payload) > 0) {
+        struct tl_cursor start = payload, whole;
+        struct ber_tlv t;
+        if (pad && parsed > 0 && tl_cur_left(&payload) <= 8)
+            break; /* RFC 1964 1.2.2.3 padding */
+        if (!ber_read(&payload, &t, 0)) {
+            ctx->counters[TL_DC_MALFORMED]++;
+            break;
+        }
+        tl_cur_sub(&start, tl_cur_left(&start) - tl_cur_left(&payload), &whole);
+        if (!ldap_message(ctx, whole, ENC_SIGNED)) {
+            ctx->counters[TL_DC_MALFORMED]++;
+            break;
+        }
+        parsed++;
+    }
+    return true;
+}
+
+/* TLS records after StartTLS (RFC 8446 5.1): counted, never parsed. */
+static enum tl_parse ldap_tls(struct tl_parse_ctx *ctx, struct tl_cursor *in)
+{
+    struct ldap_state *st = ctx->state;
+    struct tl_cursor c = *in;
+    uint8_t type = tl_cur_u8(&c), major = tl_cur_u8(&c);
+    tl_cur_u8(&c);
+    uint16_t len = tl_cur_be16(&c);
+    if (!tl_cur_ok(&c))
+        return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_OK;
+    if (type < 20 || type > 24 || major != 3) {
+        /* not a record boundary: count the rest as bytes and stop */
+        st->tls_tally.bytes += tl_cur_left(in);
+        tl_cur_skip(in, tl_cur_left(in));
+        return TL_PARSE_GIVEUP;
+    }
+    if (!tl_cur_skip(&c, len))
+        return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_OK;
+    ldap_tally(ctx, &st->tls_tally, (size_t)len + 5);
+    *in = c;
+    return TL_PARSE_OK;
+}
+
+static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
+{
+    struct ldap_state *st = ctx->state;
+    bool was_lost = ctx->transport == TL_TCP && st->lost[ctx->dir];
+
+    if (st->tls)
+        return ldap_tls(ctx, in);
+
+    uint8_t first;
+    if (!tl_cur_peek(in, 0, &first))
+        return TL_PARSE_MORE;
+
+    if (first != 0x30 && st->sasl_layer) {
+        /* A SASL buffer: 4-byte length (RFC 4422 3.7), then the wrap token. */
+        struct tl_cursor c = *in, buf;
+        uint32_t len = tl_cur_be32(&c);
+        if (!tl_cur_ok(&c))
+            return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_GIVEUP;
+        if (len < LDAP_SASL_HDR || len > LDAP_MAX_MESSAGE)
+            return TL_PARSE_GIVEUP;
+        if (!tl_cur_sub(&c, len, &buf))
+            return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_GIVEUP;
+        if (!ldap_sasl_buffer(ctx, buf))
+            return TL_PARSE_GIVEUP;
+        st->lost[ctx->dir] = false;
+        *in = c;
+        return TL_PARSE_OK;
+    }
+
+    /* UDP: every message of the datagram; TCP: one message. */
+    do {
+        bool bad;
+        size_t len = ldap_frame_len(in, &bad);
+        struct tl_cursor c = *in, msg;
+        if (bad)
+            goto giveup;
+        if (len == 0) {
+            if (ctx->transport == TL_TCP)
+                return TL_PARSE_MORE;
+            goto udp_cut;
+        }
+        if (len == SIZE_MAX) { /* indefinite length: let the BER reader find the end */
+            struct ber_tlv t;
+            struct tl_cursor probe = c;
+            if (!ber_read(&probe, &t, 0)) {
+                if (probe.err == TL_CUR_SHORT && ctx->transport == TL_TCP)
+                    return TL_PARSE_MORE;
+                if (probe.err == TL_CUR_SHORT)
+                    goto udp_cut;
+                goto giveup;
+            }
+            len = tl_cur_left(&c) - tl_cur_left(&probe);
+        }
+        if (len > LDAP_MAX_MESSAGE)
+            goto giveup;
+        if (!tl_cur_sub(&c, len, &msg)) {
+            if (ctx->transport == TL_TCP)
+                return TL_PARSE_MORE;
+            goto udp_cut;
+        }
+        if (!ldap_message(ctx, msg, ENC_NONE)) {
+            if (!st->seen || was_lost)
+                goto giveup;
+            ctx->counters[TL_DC_MALFORMED]++; /* framed, but not a message: skip it */
+        }
+        st->lost[ctx->dir] = false;
+        was_lost = false;
+        *in = c;
+    } while (ctx->transport == TL_UDP && tl_cur_left(in) > 0);
+    return TL_PARSE_OK;
+
+udp_cut:
+    /* The datagram ends inside a message: cut by the capture, or malformed. */
+    if (!st->seen)
+        return TL_PARSE_GIVEUP;
+    ctx->counters[ctx->capture_cut ? TL_DC_TRUNCATED : TL_DC_MALFORMED]++;
+    tl_cur_skip(in, tl_cur_left(in));
+    return TL_PARSE_OK;
+
+giveup:
+    if (st->seen)
+        ctx->counters[TL_DC_MALFORMED]++;
+    ctx->counters[TL_DC_GIVEUP]++;
+    return TL_PARSE_GIVEUP;
+}
+
+/* After a gap the next bytes must be a message boundary, or the flow is given up. */
+static void ldap_gap(struct tl_parse_ctx *ctx, uint64_t n)
+{
+    struct ldap_state *st = ctx->state;
+    (void)n;
+    ctx->counters[TL_DC_GAPS]++;
+    st->lost[ctx->dir & 1] = true;
+}
+
+static void ldap_emit_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, const char *op,
+                            enum ldap_enc enc)
+{
+    struct ldap_rec r = { 0 };
+    r.operation = op;
+    r.encryption = ldap_enc_names[enc];
+    r.sealed_buffers = t->buffers;
+    r.sealed_bytes = t->bytes;
+    ctx->emit(ctx, &r, t->ts);
+    memset(t, 0, sizeof(*t));
+}
+
+static void ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+{
+    struct ldap_state *st = ctx->state;
+    uint64_t timeout = ctx->limits->pending_timeout;
+    bool all = now_us == UINT64_MAX;
+    for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
+        struct ldap_pending *p = &st->pending[i];
+        if (p->used && (all || (now_us > p->ts && now_us - p->ts >= timeout)))
+            ldap_emit(ctx, p, NULL, 0);
+    }
+    if (st->sealed.buffers &&
+        (all || (now_us > st->sealed.ts && now_us - st->sealed.ts >= timeout)))
+        ldap_emit_tally(ctx, &st->sealed, "sasl-sealed", ENC_SEALED);
+    if ((st->tls_tally.buffers || st->tls_tally.bytes) &&
+        (all || (now_us > st->tls_tally.ts && now_us - st->tls_tally.ts >= timeout)))
+        ldap_emit_tally(ctx, &st->tls_tally, "tls", ENC_TLS);
+}
+
+const struct tl_event_type tl_ldap_event = {
+    .name = "ldap",
+    .doc = "one LDAP/CLDAP operation: request and response(s), or a tally of encrypted bytes",
+    .fields = ldap_fields,
+    .nfields = TL_ARRAY_LEN(ldap_fields),
+};
+
+const struct tl_dissector tl_ldap_dissector = {
+    .name = "ldap",
+    .doc = "LDAP over TCP, CLDAP over UDP (RFC 4511)",
+    .transports = TL_TCP | TL_UDP,
+    .ports = { 389, 3268 },
+    .state_size = sizeof(struct ldap_state),
+    .parse = ldap_parse,
+    .gap = ldap_gap,
+    .flush = ldap_flush,
+    .event = &tl_ldap_event,
+};

@@ -1,0 +1,350 @@
+/*
+ * l7.c - application dissection of a worker's flows: attach, feed, flush.
+ *
+ * UDP datagrams go to the dissector whole. TCP payload goes through
+ * reassembly (flows/reasm.c), which delivers each direction's bytes in order;
+ * the dissector consumes what it can and the rest waits in pend[] until more
+ * arrives, within reassembly.max_per_flow (past it the flow is given up and
+ * counted, never buffered without bound).
+ */
+#include <ndpi/ndpi_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "batch.h"
+#include "l7.h"
+#include "record.h"
+#include "worker.h"
+
+enum { L7_ARENA_BYTES = 256 * 1024 };
+
+/* What emit() needs to turn a record into an event of this flow. */
+struct l7_call {
+    struct tl_worker *w;
+    struct tl_flow *f;
+};
+
+int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
+{
+    struct tl_l7_worker *l = &w->l7;
+    const struct tl_config *cfg = w->cfg;
+
+    memset(l, 0, sizeof(*l));
+    l->arena.base = malloc(L7_ARENA_BYTES);
+    if (!l->arena.base) {
+        snprintf(errbuf, n, "worker %d: out of memory", w->id);
+        return -1;
+    }
+    l->arena.cap = L7_ARENA_BYTES;
+    l->limits.max_value_len = (uint32_t)cfg->max_value_len;
+    l->limits.max_items = (uint32_t)cfg->max_items;
+    l->limits.max_pending = (uint32_t)cfg->max_pending;
+    l->limits.max_body_hash = cfg->max_body_hash;
+    l->limits.pending_timeout = cfg->pending_timeout;
+    l->reasm.max_per_flow = cfg->max_flow_buffer;
+    l->reasm.max_per_worker = cfg->max_worker_buffer;
+    for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
+        const char *name = tl_dissectors[i]->name;
+        const char *list = cfg->protocols ? cfg->protocols : "";
+        size_t len = strlen(name);
+        for (const char *p = list; (p = strstr(p, name)); p += len)
+            if ((p == list || p[-1] == ',' || p[-1] == ' ') &&
+                (p[len] == '\0' || p[len] == ',' || p[len] == ' '))
+                l->enabled |= 1u << i;
+    }
+    return 0;
+}
+
+static void l7_free(struct tl_worker *w, struct tl_flow *f)
+{
+    struct tl_l7 *l = f->l7;
+    for (int dir = 0; dir < 2; dir++) {
+        tl_reasm_free(&l->rs[dir], &w->l7.reasm);
+        w->l7.pend_bytes -= l->pend_len[dir];
+        free(l->pend[dir]);
+    }
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        w->l7.head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    w->l7.nstates--;
+    free(l);
+    f->l7 = NULL;
+}
+
+void tl_l7_destroy(struct tl_worker *w)
+{
+    while (w->l7.head)
+        l7_free(w, w->l7.head->flow);
+    free(w->l7.arena.base);
+    w->l7.arena.base = NULL;
+}
+
+static void l7_attach(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
+{
+    size_t di = 0;
+    while (di < tl_ndissectors && tl_dissectors[di] != d)
+        di++;
+    if (di >= tl_ndissectors || !(w->l7.enabled & (1u << di)) || f->l7_done)
+        return;
+    if (w->l7.nstates >= w->cfg->max_l7_flows) {
+        w->st.v[TL_STAT_L7_CAPPED]++;
+        f->l7_done = true;
+        return;
+    }
+    struct tl_l7 *l = calloc(1, sizeof(*l) + d->state_size);
+    if (!l) {
+        w->st.v[TL_STAT_L7_CAPPED]++;
+        f->l7_done = true;
+        return;
+    }
+    l->d = d;
+    l->di = (uint8_t)di;
+    l->flow = f;
+    tl_reasm_init(&l->rs[0]);
+    tl_reasm_init(&l->rs[1]);
+    l->next = w->l7.head;
+    if (l->next)
+        l->next->prev = l;
+    w->l7.head = l;
+    w->l7.nstates++;
+    f->l7 = l;
+    f->l7_done = true; /* one dissector per flow, for its life */
+}
+
+static unsigned l7_transport(const struct tl_flow *f)
+{
+    return f->key.proto == TL_IPPROTO_TCP ? TL_TCP : f->key.proto == TL_IPPROTO_UDP ? TL_UDP : 0;
+}
+
+void tl_l7_flow_start(struct tl_worker *w, struct tl_flow *f)
+{
+    unsigned t = l7_transport(f);
+    const struct tl_dissector *d = t ? tl_dissector_by_port(t, f->key.pa, f->key.pb) : NULL;
+    if (d)
+        l7_attach(w, f, d);
+}
+
+void tl_l7_ndpi_named(struct tl_worker *w, struct tl_flow *f, uint16_t master, uint16_t app)
+{
+    unsigned t = l7_transport(f);
+    if (f->l7_done || !t || !w->ndpi)
+        return;
+    uint16_t ids[2] = { master, app };
+    for (int i = 0; i < 2; i++) {
+        if (ids[i] == NDPI_PROTOCOL_UNKNOWN)
+            continue;
+        const char *name = ndpi_get_proto_name(w->ndpi, ids[i]);
+        for (size_t j = 0; name && j < tl_ndissectors; j++)
+            if (strcasecmp(name, tl_dissectors[j]->name) == 0 &&
+                (tl_dissectors[j]->transports & t)) {
+                l7_attach(w, f, tl_dissectors[j]);
+                return;
+            }
+    }
+}
+
+static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
+{
+    struct l7_call *c = ctx->emit_arg;
+    struct tl_flow_ids *ids = record;
+
+    tl_flow_ids_fill(ids, c->f, (uint16_t)c->w->cfg->cid_seed);
+    ids->ts = ts_us;
+    tl_event_json(c->w->events, c->f->l7->d->event, c->w->cfg->sensor, record);
+    c->w->st.v[TL_STAT_EVENTS]++;
+}
+
+static struct tl_parse_ctx l7_ctx(struct l7_call *c, int dir, uint64_t ts_us)
+{
+    struct tl_l7 *l = c->f->l7;
+    struct tl_parse_ctx ctx = { 0 };
+    ctx.transport = (uint8_t)l7_transport(c->f);
+    ctx.dir = (uint8_t)dir;
+    ctx.ts_us = ts_us;
+    ctx.state = l->state;
+    ctx.arena = &c->w->l7.arena;
+    ctx.counters = c->w->st.dissect[l->di];
+    ctx.limits = &c->w->l7.limits;
+    ctx.emit = l7_emit;
+    ctx.emit_arg = c;
+    return ctx;
+}
+
+static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
+{
+    l->gave_up = true;
+    w->st.dissect[l->di][TL_DC_GIVEUP]++;
+}
+
+/* Runs the dissector over in-order stream bytes; returns how many it consumed. */
+static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size_t n)
+{
+    struct tl_l7 *l = c->f->l7;
+    struct tl_parse_ctx ctx = l7_ctx(c, dir, c->w->now_us);
+    struct tl_cursor in = tl_cur_make(p, n);
+
+    while (!l->gave_up && tl_cur_left(&in) > 0) {
+        size_t before = tl_cur_left(&in);
+        enum tl_parse r = l->d->parse(&ctx, &in);
+        if (r == TL_PARSE_GIVEUP)
+            l7_give_up(c->w, l);
+        if (r != TL_PARSE_OK || tl_cur_left(&in) >= before)
+            break;
+    }
+    return l->gave_up ? n : n - tl_cur_left(&in);
+}
+
+/* Keeps unconsumed bytes for the next delivery, within reassembly's caps. */
+static void l7_keep(struct l7_call *c, int dir, const uint8_t *p, size_t n)
+{
+    struct tl_l7 *l = c->f->l7;
+    struct tl_l7_worker *lw = &c->w->l7;
+    size_t old = l->pend_len[dir];
+
+    if (n == old && p == l->pend[dir])
+        return;
+    if (n > lw->reasm.max_per_flow || lw->pend_bytes - old + n > lw->reasm.max_per_worker) {
+        c->w->st.dissect[l->di][TL_DC_CAPPED]++;
+        l7_give_up(c->w, l);
+        n = 0;
+    }
+    uint8_t *buf = n ? malloc(n) : NULL;
+    if (n && !buf) {
+        l7_give_up(c->w, l);
+        n = 0;
+    }
+    if (n)
+        memcpy(buf, p, n);
+    free(l->pend[dir]);
+    l->pend[dir] = buf;
+    l->pend_len[dir] = (uint32_t)n;
+    lw->pend_bytes = lw->pend_bytes - old + n;
+}
+
+static void l7_stream_data(void *arg, int dir, const uint8_t *p, size_t n)
+{
+    struct l7_call *c = arg;
+    struct tl_l7 *l = c->f->l7;
+
+    if (l->gave_up || n == 0)
+        return;
+    if (l->pend_len[dir] == 0) {
+        size_t used = l7_parse_stream(c, dir, p, n);
+        if (!l->gave_up && used < n)
+            l7_keep(c, dir, p + used, n - used);
+        return;
+    }
+    size_t total = (size_t)l->pend_len[dir] + n;
+    uint8_t *joined = malloc(total);
+    if (!joined) {
+        l7_give_up(c->w, l);
+        return;
+    }
+    memcpy(joined, l->pend[dir], l->pend_len[dir]);
+    memcpy(joined + l->pend_len[dir], p, n);
+    size_t used = l7_parse_stream(c, dir, joined, total);
+    if (!l->gave_up)
+        l7_keep(c, dir, joined + used, total - used);
+    free(joined);
+}
+
+static void l7_stream_gap(void *arg, int dir, uint64_t n)
+{
+    struct l7_call *c = arg;
+    struct tl_l7 *l = c->f->l7;
+
+    if (l->gave_up)
+        return;
+    c->w->st.dissect[l->di][TL_DC_GAPS]++;
+    l7_keep(c, dir, NULL, 0); /* bytes before a hole cannot complete a message */
+    if (l->d->gap) {
+        struct tl_parse_ctx ctx = l7_ctx(c, dir, c->w->now_us);
+        l->d->gap(&ctx, n);
+    } else {
+        l7_give_up(c->w, l);
+    }
+}
+
+void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
+{
+    struct tl_l7 *l = f->l7;
+    const struct tl_decoded *d = &s->d;
+    struct l7_call c = { w, f };
+
+    if (l->gave_up)
+        return;
+    tl_arena_reset(&w->l7.arena);
+    if (f->key.proto == TL_IPPROTO_UDP) {
+        struct tl_parse_ctx ctx = l7_ctx(&c, dir, d->ts_us);
+        struct tl_cursor in = tl_cur_make(s->bytes + d->payload_off, d->payload_len);
+        ctx.capture_cut = d->payload_len < d->payload_wire;
+        if (d->payload_len && l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
+            l7_give_up(w, l);
+        return;
+    }
+    struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
+    struct tl_reasm_seg seg = {
+        .seq = d->seq,
+        .flags = d->tcp_flags,
+        .p = s->bytes + d->payload_off,
+        .len = d->payload_len,
+        .wire = d->payload_wire,
+    };
+    tl_reasm_segment(&l->rs[dir], dir, &seg, &sink, &w->l7.reasm);
+    if ((d->tcp_flags & TL_TH_ACK) && !l->gave_up)
+        tl_reasm_ack(&l->rs[!dir], !dir, d->ack, &sink, &w->l7.reasm);
+}
+
+void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
+{
+    struct tl_l7 *l = f->l7;
+    struct l7_call c = { w, f };
+
+    if (!l)
+        return;
+    tl_arena_reset(&w->l7.arena);
+    if (f->key.proto == TL_IPPROTO_TCP && !l->gave_up) {
+        struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
+        for (int dir = 0; dir < 2; dir++)
+            tl_reasm_flush(&l->rs[dir], dir, &sink, &w->l7.reasm);
+    }
+    if (l->d->flush) {
+        struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);
+        l->d->flush(&ctx, UINT64_MAX);
+    }
+    l7_free(w, f);
+}
+
+void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
+{
+    for (struct tl_l7 *l = w->l7.head; l; l = l->next) {
+        if (!l->d->flush)
+            continue;
+        struct l7_call c = { w, l->flow };
+        struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
+        tl_arena_reset(&w->l7.arena);
+        l->d->flush(&ctx, now_us);
+    }
+}
+
+void tl_l7_stats(struct tl_worker *w)
+{
+    const struct tl_reasm_stats *r = &w->l7.reasm.st;
+    uint64_t *v = w->st.v;
+    v[TL_STAT_REASM_SEGMENTS] = r->segments;
+    v[TL_STAT_REASM_OOO] = r->out_of_order;
+    v[TL_STAT_REASM_RETX] = r->retransmitted;
+    v[TL_STAT_REASM_CONFLICTS] = r->overlap_conflicts;
+    v[TL_STAT_REASM_GAPS] = r->gaps;
+    v[TL_STAT_REASM_GAP_BYTES] = r->gap_bytes;
+    v[TL_STAT_REASM_WINDOW] = r->out_of_window;
+    v[TL_STAT_REASM_FLOW_CAPPED] = r->flow_capped;
+    v[TL_STAT_REASM_WORKER_CAPPED] = r->worker_capped;
+    v[TL_STAT_REASM_HELD] = w->l7.reasm.used + w->l7.pend_bytes;
+    v[TL_STAT_L7_STATES] = w->l7.nstates;
+}

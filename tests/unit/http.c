@@ -1,0 +1,888 @@
+/*
+ * http.c - the HTTP/1.x dissector: pairing, framing, caps, hashes, sniffing,
+ * garbage and gaps, driven through dtest. The messages come from
+ * pcaps/http-basic.pcap (nginx + curl) unless a case needs a crafted one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dtest.h"
+#include "event.h"
+#include "flow.h"
+
+
+#define S(lit) lit, sizeof(lit) - 1
+
+/* pcaps/http-basic.pcap, TCP stream 0: a keep-alive connection with 4 GETs. */
+static const char get_root[] = "GET / HTTP/1.1\r\n"
+                               "Host: www.tapline.test\r\n"
+                               "User-Agent: curl/7.88.1\r\n"
+                               "Accept: */*\r\n"
+                               "\r\n";
+static const char resp_root[] = "HTTP/1.1 200 OK\r\n"
+                                "Server: nginx\r\n"
+                                "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+                                "Content-Type: text/html\r\n"
+                                "Content-Length: 154\r\n"
+                                "Last-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+                                "Connection: keep-alive\r\n"
+                                "ETag: \"6955b900-9a\"\r\n"
+                                "Accept-Ranges: bytes\r\n"
+                                "\r\n"
+                                "<!DOCTYPE html>\n"
+                                "<html><head><title>tapline test page</title></head>\n"
+                                "<body><h1>tapline</h1><p>A small page served for the capture "
+                                "tests.</p></body></html>\n";
+static const char get_pixel[] = "GET /pixel.png HTTP/1.1\r\n"
+                                "Host: www.tapline.test\r\n"
+                                "User-Agent: curl/7.88.1\r\n"
+                                "Accept: */*\r\n"
+                                "\r\n";
+static const char resp_pixel[] =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: nginx\r\n"
+    "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+    "Content-Type: image/png\r\n"
+    "Content-Length: 70\r\n"
+    "Last-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+    "Connection: keep-alive\r\n"
+    "ETag: \"6955b900-46\"\r\n"
+    "Accept-Ranges: bytes\r\n"
+    "\r\n"
+    "\211PNG\r\n\032\n"
+    "\000\000\000\rIHDR\000\000\000\001\000\000\000\001\010\006\000\000\000\037\025\304\211\000\000"
+    "\000\rIDATx\332cd\370\317P\017\000\003\206\001\200Z4}k\000\000\000\000IEND\256B`\202";
+static const char get_missing[] = "GET /missing.html HTTP/1.1\r\n"
+                                  "Host: www.tapline.test\r\n"
+                                  "User-Agent: curl/7.88.1\r\n"
+                                  "Accept: */*\r\n"
+                                  "\r\n";
+static const char resp_missing[] = "HTTP/1.1 404 Not Found\r\n"
+                                   "Server: nginx\r\n"
+                                   "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+                                   "Content-Type: text/html\r\n"
+                                   "Content-Length: 146\r\n"
+                                   "Connection: keep-alive\r\n"
+                                   "\r\n"
+                                   "<html>\r\n"
+                                   "<head><title>404 Not Found</title></head>\r\n"
+                                   "<body>\r\n"
+                                   "<center><h1>404 Not Found</h1></center>\r\n"
+                                   "<hr><center>nginx</center>\r\n"
+                                   "</body>\r\n"
+                                   "</html>\r\n";
+/* Stream 1: HEAD. */
+static const char head_pixel[] = "HEAD /pixel.png HTTP/1.1\r\n"
+                                 "Host: www.tapline.test\r\n"
+                                 "User-Agent: curl/7.88.1\r\n"
+                                 "Accept: */*\r\n"
+                                 "\r\n";
+static const char resp_head[] = "HTTP/1.1 200 OK\r\n"
+                                "Server: nginx\r\n"
+                                "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+                                "Content-Type: image/png\r\n"
+                                "Content-Length: 70\r\n"
+                                "Last-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+                                "Connection: keep-alive\r\n"
+                                "ETag: \"6955b900-46\"\r\n"
+                                "Accept-Ranges: bytes\r\n"
+                                "\r\n";
+/* Stream 2: POST with a body. */
+static const char post_submit[] = "POST /submit HTTP/1.1\r\n"
+                                  "Host: www.tapline.test\r\n"
+                                  "User-Agent: tapline-test/1.0 (curl)\r\n"
+                                  "Accept: */*\r\n"
+                                  "Content-Type: application/x-www-form-urlencoded\r\n"
+                                  "Content-Length: 21\r\n"
+                                  "\r\n"
+                                  "name=tapline&value=42";
+static const char resp_created[] = "HTTP/1.1 201 Created\r\n"
+                                   "Server: nginx\r\n"
+                                   "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+                                   "Content-Type: text/plain\r\n"
+                                   "Content-Length: 8\r\n"
+                                   "Connection: keep-alive\r\n"
+                                   "\r\n"
+                                   "created\n";
+/* Stream 4: Basic authorization user:pass. */
+static const char get_private[] = "GET /private/ HTTP/1.1\r\n"
+                                  "Host: www.tapline.test\r\n"
+                                  "Authorization: Basic dXNlcjpwYXNz\r\n"
+                                  "User-Agent: curl/7.88.1\r\n"
+                                  "Accept: */*\r\n"
+                                  "\r\n";
+static const char resp_private[] = "HTTP/1.1 200 OK\r\n"
+                                   "Server: nginx\r\n"
+                                   "Date: Wed, 25 Nov 2026 11:15:03 GMT\r\n"
+                                   "Content-Type: text/html\r\n"
+                                   "Content-Length: 12\r\n"
+                                   "Last-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+                                   "Connection: keep-alive\r\n"
+                                   "ETag: \"6955b900-c\"\r\n"
+                                   "Accept-Ranges: bytes\r\n"
+                                   "\r\n"
+                                   "secret page\n";
+
+/* Crafted: chunked both ways, with chunk extensions and trailers (RFC 9112 7.1). */
+static const char post_chunked[] = "POST /up HTTP/1.1\r\n"
+                                   "Host: h\r\n"
+                                   "Transfer-Encoding: chunked\r\n"
+                                   "\r\n"
+                                   "4;a=b\r\n"
+                                   "abcd\r\n"
+                                   "0\r\n"
+                                   "\r\n";
+static const char resp_chunked[] = "HTTP/1.1 200 OK\r\n"
+                                   "Content-Type: text/plain\r\n"
+                                   "Transfer-Encoding: gzip, chunked\r\n"
+                                   "\r\n"
+                                   "5;name=\"v a l\"\r\n"
+                                   "hello\r\n"
+                                   "6 ; ext\r\n"
+                                   " world\r\n"
+                                   "0\r\n"
+                                   "X-Checksum: 1\r\n"
+                                   "X-More: 2\r\n"
+                                   "\r\n";
+
+#define HTML_MD5 "73c01a635540ee216f951c12f1527305"
+#define HTML_SHA "bb62a6d9433699897df84c51f7e4cdfbd382ec4e23506ff9b7ffbf5bdfa98ef2"
+#define PNG_MD5  "f829b914fc47cfc9c0747c119c27cf1b"
+#define PNG_SHA  "6b7fa434f92a8b80aab02d9bf1a12e49ffcae424e4013a1c4f68b67e3d2bbcd0"
+
+static void tcp(struct dtest *t, int dir, const char *p, size_t n)
+{
+    dtest_tcp(t, dir, 1000, p, n);
+}
+
+static bool has(const struct dtest *t, const char *needle)
+{
+    return dtest_count(t, needle) > 0;
+}
+
+static void test_get_content_length(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    CHECK_EQ(t.records, 0);
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"trans_depth\":1,"));
+    CHECK(has(&t, "\"method\":\"GET\""));
+    CHECK(has(&t, "\"host\":\"www.tapline.test\""));
+    CHECK(has(&t, "\"uri\":\"/\""));
+    CHECK(has(&t, "\"version\":\"1.1\""));
+    CHECK(has(&t, "\"user_agent\":\"curl/7.88.1\""));
+    CHECK(has(&t, "\"request_body_len\":0,"));
+    CHECK(has(&t, "\"response_body_len\":154,"));
+    CHECK(has(&t, "\"status_code\":200,"));
+    CHECK(has(&t, "\"status_msg\":\"OK\""));
+    CHECK(has(&t, "\"response_content_type\":\"text/html\""));
+    CHECK(has(&t, "\"resp_mime\":\"text/html\""));
+    CHECK(has(&t, "\"resp_md5\":\"" HTML_MD5 "\""));
+    CHECK(has(&t, "\"resp_sha256\":\"" HTML_SHA "\""));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    CHECK(!has(&t, "value_capped"));
+    CHECK(!has(&t, "info_code"));
+    CHECK_EQ(t.counters[TL_DC_MESSAGES], 2);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+}
+
+static void test_keepalive(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    tcp(&t, 0, S(get_missing));
+    tcp(&t, 1, S(resp_missing));
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":2,\"method\":\"GET\",\"host\":\"www.tapline.test\","
+                  "\"uri\":\"/pixel.png\""));
+    CHECK(has(&t, "\"resp_mime\":\"image/png\""));
+    CHECK(has(&t, "\"response_body_len\":70,"));
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\""));
+    CHECK(has(&t, "\"resp_sha256\":\"" PNG_SHA "\""));
+    CHECK(has(&t, "\"trans_depth\":3,"));
+    CHECK(has(&t, "\"status_code\":404,\"status_msg\":\"Not Found\""));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 3);
+    dtest_free(&t);
+}
+
+static void test_pipelining(void)
+{
+    char req[1024], resp[2048];
+    size_t rn = 0, sn = 0;
+    memcpy(req + rn, S(get_root)), rn += sizeof(get_root) - 1;
+    memcpy(req + rn, S(get_pixel)), rn += sizeof(get_pixel) - 1;
+    memcpy(req + rn, S(get_missing)), rn += sizeof(get_missing) - 1;
+    memcpy(resp + sn, S(resp_root)), sn += sizeof(resp_root) - 1;
+    memcpy(resp + sn, S(resp_pixel)), sn += sizeof(resp_pixel) - 1;
+    memcpy(resp + sn, S(resp_missing)), sn += sizeof(resp_missing) - 1;
+
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, rn);
+    CHECK_EQ(t.records, 0);
+    tcp(&t, 1, resp, sn);
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"GET\",\"host\":\"www.tapline.test\","
+                  "\"uri\":\"/\",\"version\":\"1.1\""));
+    CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":70,\"status_code\":200"));
+    CHECK(has(&t, "\"uri\":\"/missing.html\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":146,\"status_code\":404"));
+    const char *first = strstr(t.out.p, "\"uri\":\"/\"");
+    const char *last = strstr(t.out.p, "/missing.html");
+    CHECK(first && last && first < last);
+    dtest_free(&t);
+}
+
+/* The pending queue: max_pending 2, so the oldest is written alone and so is its response. */
+static void test_max_pending(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    t.limits.max_pending = 2;
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 0, S(get_missing));
+    CHECK_EQ(t.records, 1); /* GET / alone */
+    tcp(&t, 1, S(resp_root));
+    tcp(&t, 1, S(resp_pixel));
+    tcp(&t, 1, S(resp_missing));
+    CHECK_EQ(t.records, 4);
+    CHECK_EQ(dtest_count(&t, "\"method\""), 3);
+    CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":70,"));
+    CHECK(has(&t, "\"uri\":\"/missing.html\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":146,"));
+    CHECK(t.counters[TL_DC_CAPPED] >= 1);
+    dtest_free(&t);
+}
+
+static void test_head(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(head_pixel));
+    tcp(&t, 1, S(resp_head));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"method\":\"HEAD\""));
+    CHECK(has(&t, "\"response_body_len\":0,\"status_code\":200"));
+    CHECK(has(&t, "\"response_content_type\":\"image/png\""));
+    CHECK(!has(&t, "resp_md5"));
+    CHECK(!has(&t, "resp_mime"));
+    /* The next message on the connection is a status line again, not body. */
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\""));
+    dtest_free(&t);
+}
+
+static void test_204_304(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("DELETE /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n"));
+    tcp(&t, 1,
+        S("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+          "HTTP/1.1 304 Not Modified\r\nContent-Length: 154\r\n\r\n"));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"response_body_len\":0,\"status_code\":204"));
+    CHECK(has(&t, "\"response_body_len\":0,\"status_code\":304"));
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":3,"));
+    CHECK(has(&t, "\"resp_md5\":\"" HTML_MD5 "\""));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+}
+
+static void test_continue(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("POST /form HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n"
+          "Expect: 100-continue\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 100 Continue\r\n\r\n"));
+    CHECK_EQ(t.records, 0);
+    tcp(&t, 0, S("a=1&b2"));
+    tcp(&t, 1, S(resp_created));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"request_body_len\":6,\"response_body_len\":8,\"status_code\":201,"
+                  "\"status_msg\":\"Created\",\"info_code\":100,\"info_msg\":\"Continue\""));
+    CHECK(has(&t, "\"trans_depth\":1,"));
+    dtest_free(&t);
+}
+
+static void test_chunked(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(post_chunked));
+    tcp(&t, 1, S(resp_chunked));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"request_body_len\":4,\"response_body_len\":11,"));
+    CHECK(has(&t, "\"resp_md5\":\"5eb63bbbe01eeed093cb22bb8f5acdc3\"")); /* "hello world" */
+    CHECK(has(&t, "\"resp_sha256\":"
+                  "\"b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9\""));
+    CHECK(has(&t, "\"resp_mime\":\"text/plain\""));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    /* Keep-alive after the trailers. */
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"trans_depth\":2,"));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+}
+
+static void test_bad_chunk(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    dtest_free(&t);
+}
+
+static void test_close_delimited(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":"));
+    tcp(&t, 1, S("1}\n"));
+    CHECK_EQ(t.records, 0);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"version\":\"1.0\""));
+    CHECK(has(&t, "\"response_body_len\":8,"));
+    CHECK(has(&t, "\"resp_mime\":\"text/json\""));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+}
+
+static void test_unanswered_and_truncated(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc"));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"response_body_len\":3,\"status_code\":200"));
+    CHECK(has(&t, "\"status\":\"truncated\""));
+    CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\""));
+    dtest_free(&t);
+}
+
+static void test_connect(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+          "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n\r\n\026\003\001\002\000"));
+    CHECK(!t.gave_up);
+    tcp(&t, 1, S("HTTP/1.1 200 Connection established\r\n\r\n\026\003\003\000\100"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"method\":\"CONNECT\",\"host\":\"example.com:443\","
+                  "\"uri\":\"example.com:443\""));
+    CHECK(has(&t, "\"status_code\":200,\"status_msg\":\"Connection established\""));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    tcp(&t, 0, S(get_root));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+
+    /* Refused: the connection goes on as HTTP. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"));
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"status_code\":407"));
+    dtest_free(&t);
+}
+
+static void test_basic_auth(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_private));
+    tcp(&t, 1, S(resp_private));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"auth_scheme\":\"Basic\",\"username\":\"user\""));
+    CHECK(!has(&t, "pass"));
+    CHECK(!has(&t, "dXNlcjpwYXNz"));
+    dtest_free(&t);
+
+    /* Zeek's basic-auth-with-colon: two spaces, and a colon inside the password. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("GET / HTTP/1.1\r\nHost: 172.24.133.205:8000\r\n"
+          "Authorization: Basic  dGVzdDoxOjM0\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    CHECK(has(&t, "\"username\":\"test\""));
+    CHECK(has(&t, "\"version\":\"1.0\""));
+    CHECK(has(&t, "\"host\":\"172.24.133.205:8000\""));
+    CHECK(!has(&t, "1:34"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("GET / HTTP/1.1\r\nAuthorization: NTLM TlRMTVNTUAABAAAAB4IIog==\r\n\r\n"
+          "GET / HTTP/1.1\r\nAuthorization: bearer abc.def\r\n\r\n"));
+    dtest_end(&t);
+    CHECK(has(&t, "\"auth_scheme\":\"NTLM\""));
+    CHECK(has(&t, "\"auth_scheme\":\"Bearer\""));
+    CHECK(!has(&t, "username"));
+    dtest_free(&t);
+}
+
+static void test_proxied_and_fold(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("GET http://www.example.com/a%20b?q=%41 HTTP/1.1\r\n"
+          "Host: www.example.com\r\n"
+          "User-Agent: Mozilla/5.0\r\n"
+          "  (folded;\r\n"
+          "\tcontinued)\r\n"
+          "X-Forwarded-For: 192.0.2.1\r\n"
+          "Via: 1.1 squid\r\n"
+          "Referer: http://r/\r\n"
+          "Origin: http://o\r\n"
+          "Content-Type: text/plain\r\n"
+          "Content-Length: 3\r\n"
+          "\r\n"
+          "abc"));
+    tcp(&t, 1, S(resp_created));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"http://www.example.com/a b?q=A\""));
+    CHECK(has(&t, "\"user_agent\":\"Mozilla/5.0 (folded; continued)\""));
+    CHECK(has(&t, "\"referrer\":\"http://r/\""));
+    CHECK(has(&t, "\"origin\":\"http://o\""));
+    CHECK(has(&t, "\"xff\":\"192.0.2.1\""));
+    CHECK(has(&t, "\"request_content_type\":\"text/plain\""));
+    CHECK(has(&t, "\"request_body_len\":3,"));
+    CHECK(has(&t, "\"proxied\":[\"X-FORWARDED-FOR -> 192.0.2.1\",\"VIA -> 1.1 squid\"]"));
+    dtest_free(&t);
+}
+
+static void test_value_cap(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    t.limits.max_value_len = 16;
+    tcp(&t, 0,
+        S("GET /0123456789abcdefXYZ HTTP/1.1\r\n"
+          "User-Agent: 0123456789abcdef-and-more\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/0123456789abcde\""));
+    CHECK(has(&t, "\"user_agent\":\"0123456789abcdef\""));
+    CHECK(has(&t, "\"value_capped\":true"));
+    CHECK(!has(&t, "and-more"));
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 2);
+    dtest_free(&t);
+}
+
+/* A header block that never ends: bounded, flagged, given up. */
+static void test_endless_headers(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("GET / HTTP/1.1\r\n"));
+    char line[1024];
+    memset(line, 'a', sizeof(line));
+    memcpy(line, "X-Pad: ", 7);
+    line[sizeof(line) - 2] = '\r';
+    line[sizeof(line) - 1] = '\n';
+    for (int i = 0; i < 80 && !t.gave_up; i++)
+        tcp(&t, 0, line, sizeof(line));
+    CHECK(t.gave_up);
+    CHECK(t.stream_len[0] == 0);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    CHECK(has(&t, "\"value_capped\":true"));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 1);
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    dtest_free(&t);
+}
+
+static void test_garbage(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("\026\003\001\002\000\001\000\001\374\003\003"));
+    CHECK(t.gave_up); /* never was HTTP: not mine, no record */
+    CHECK_EQ(t.records, 0);
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+
+    /* Binary after a good exchange: the pending request and a malformed one are written. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 0, S("\377\364\377\375\006"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":3,\"request_body_len\":0,\"response_body_len\":0,"
+                  "\"status\":\"malformed\""));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 1);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 3);
+    dtest_free(&t);
+
+    /* A response that is not one: the pending request is written, flagged. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("SSH-2.0-OpenSSH_9.2\r\n"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/\""));
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    dtest_free(&t);
+
+    /* Printable but not a request line (Zeek's methods.pcap): flagged, paired, kept going. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("OPTIONSHTTP/1.1\nHost: www.google.com\n\n"));
+    tcp(&t, 1, S("HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"version\":\"1.0\""));
+    CHECK(has(&t, "\"status_code\":400"));
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    dtest_free(&t);
+
+    /* Bad status code. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("HTTP/1.1 2000 OK\r\n\r\n"));
+    CHECK(t.gave_up);
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    dtest_free(&t);
+}
+
+static void test_lenient_request_lines(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("\r\nOPTIONS * HTTP/1.1\nHost: www.google.com\n\n"
+          "OPTIONS HTTP/1.1\r\n\r\n"
+          "BREW /pot%zz HTTP/1.1\r\n\r\n"));
+    tcp(&t, 1,
+        S("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n"
+          "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+          "HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n"));
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"method\":\"OPTIONS\",\"host\":\"www.google.com\",\"uri\":\"*\""));
+    CHECK(has(&t, "\"trans_depth\":2,\"method\":\"OPTIONS\",\"version\":\"1.0\""));
+    CHECK(has(&t, "\"method\":\"BREW\",\"uri\":\"/pot%zz\""));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+}
+
+static void test_http09(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("GET /cgi-bin/formmail.pl?email=f2@aol.com\r\n"));
+    tcp(&t, 1, S("<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n"));
+    CHECK_EQ(t.records, 0);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"method\":\"GET\",\"uri\":\"/cgi-bin/formmail.pl?email=f2@aol.com\","
+                  "\"version\":\"0.9\""));
+    CHECK(has(&t, "\"response_body_len\":48,"));
+    CHECK(has(&t, "\"resp_mime\":\"text/html\""));
+    CHECK(!has(&t, "status_code"));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    dtest_free(&t);
+}
+
+/* Zeek's methods.pcap: "GET /HTTP/1.1" is a simple request, and the lines after it its headers. */
+static void test_http09_headers(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("CCM_POST /HTTP/1.1\r\nHost: www.google.com\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"method\":\"CCM_POST\",\"host\":\"www.google.com\",\"uri\":\"/HTTP/1.1\","
+                  "\"version\":\"0.9\""));
+    CHECK(has(&t, "\"response_body_len\":50,"));
+    CHECK(has(&t, "\"resp_mime\":\"text/plain\""));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+}
+
+/*
+ * Fuzz crash (split invariance): a blank line after a simple request returned OK
+ * without consuming, so a whole delivery stalled while a cut one went on.
+ */
+static void test_fuzz_v09_blank_stall(void)
+{
+    static const char in[] = "J  m\377\n\nj\f\n\000\020a\000J";
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(in));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"trans_depth\":2,\"request_body_len\":0,\"response_body_len\":0,"
+                  "\"status\":\"malformed\""));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("GET /a\n\nGET /b HTTP/1.1\r\n\r\n"));
+    CHECK_EQ(t.stream_len[0], 0);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"uri\":\"/b\",\"version\":\"1.1\""));
+    dtest_free(&t);
+}
+
+static void test_body_hash_cap(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    t.limits.max_body_hash = 100;
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 2);
+    CHECK_EQ(dtest_count(&t, "resp_md5"), 1); /* the 70-byte PNG, not the 154-byte page */
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\""));
+    CHECK(has(&t, "\"resp_mime\":\"text/html\""));
+    dtest_free(&t);
+}
+
+static void test_mime(void)
+{
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        { S("MZ\220\000\003\000\000\000"), "\"resp_mime\":\"application/x-dosexec\"" },
+        { S("\177ELF\002\001\001\000"), "\"resp_mime\":\"application/x-executable\"" },
+        { S("PK\003\004\024\000\000\000"), "\"resp_mime\":\"application/zip\"" },
+        { S("%PDF-1.7\n%\342\343"), "\"resp_mime\":\"application/pdf\"" },
+        { S("\037\213\010\000\000\000\000\000"), "\"resp_mime\":\"application/gzip\"" },
+        { S("GIF89a\001\000\001\000"), "\"resp_mime\":\"image/gif\"" },
+        { S("\377\330\377\340\000\020JFIF"), "\"resp_mime\":\"image/jpeg\"" },
+        { S("  <!doctype HTML><p>x"), "\"resp_mime\":\"text/html\"" },
+        { S("[1, 2, 3]"), "\"resp_mime\":\"text/json\"" },
+        { S("<?xml version=\"1.0\"?><a/>"), "\"resp_mime\":\"text/xml\"" },
+        { S("body { color: red }\n"), "\"resp_mime\":\"text/plain\"" },
+        { S("\000\001\002\003binary"), NULL },
+        { S("caf\303\251"), NULL },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        char resp[256];
+        int n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                         cases[i].len);
+        memcpy(resp + n, cases[i].body, cases[i].len);
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        tcp(&t, 0, S(get_root));
+        tcp(&t, 1, resp, (size_t)n + cases[i].len);
+        CHECK_EQ(t.records, 1);
+        if (cases[i].want)
+            CHECK(has(&t, cases[i].want));
+        else
+            CHECK(!has(&t, "resp_mime"));
+        dtest_free(&t);
+    }
+}
+
+static void test_gaps(void)
+{
+    /* In a body of known length: skipped, still in sync, no hash. */
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, resp_root, sizeof(resp_root) - 1 - 154 + 20);
+    dtest_gap(&t, 1, 100);
+    tcp(&t, 1, resp_root + sizeof(resp_root) - 1 - 34, 34);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"response_body_len\":154,"));
+    CHECK(!has(&t, "resp_md5"));
+    CHECK(has(&t, "\"resp_mime\":\"text/html\""));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\""));
+    CHECK_EQ(t.counters[TL_DC_GAPS], 1);
+    CHECK(!t.gave_up);
+    dtest_free(&t);
+
+    /* In a header block: pending requests written, flow given up. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 0, S("GET /b HTTP/1.1\r\nHo"));
+    dtest_gap(&t, 0, 50);
+    tcp(&t, 0, S("st: x\r\n\r\n"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/\""));
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+}
+
+/* What dtest's emit does, for calling flush() with a time (dtest_end passes UINT64_MAX). */
+static void timeout_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
+{
+    struct dtest *t = ctx->emit_arg;
+    struct tl_flow_ids *ids = record;
+    ids->ts = ts_us;
+    ids->proto = "test";
+    tl_event_json(&t->out, t->d->event, "test", record);
+    t->records++;
+}
+
+static void timeout_flush(struct dtest *t, uint64_t now_us)
+{
+    struct tl_parse_ctx c = { 0 };
+    c.transport = TL_TCP;
+    c.ts_us = now_us;
+    c.state = t->state;
+    c.arena = &t->arena;
+    c.counters = t->counters;
+    c.limits = &t->limits;
+    c.emit = timeout_emit;
+    c.emit_arg = t;
+    t->d->flush(&c, now_us);
+}
+
+static void test_timeout_flush(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    t.limits.pending_timeout = 5000;
+    dtest_tcp(&t, 0, 1000, S(get_root));
+    dtest_tcp(&t, 0, 3000, S(get_pixel));
+    timeout_flush(&t, 5999);
+    CHECK_EQ(t.records, 0);
+    timeout_flush(&t, 6000);
+    CHECK_EQ(t.records, 1); /* GET / alone; GET /pixel.png is younger */
+    CHECK(!has(&t, "status_code"));
+    /* The late answer to GET / is written alone; the next pairs with /pixel.png. */
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 2);
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":70,"));
+    CHECK_EQ(dtest_count(&t, "\"method\""), 2);
+    dtest_free(&t);
+}
+
+/* Output of the request/response pair delivered whole, then cut at every byte. */
+static void split_check(const char *req, size_t rn, const char *resp, size_t sn)
+{
+    struct dtest ref;
+    dtest_init(&ref, &tl_http_dissector);
+    tcp(&ref, 0, req, rn);
+    tcp(&ref, 1, resp, sn);
+    dtest_end(&ref);
+    CHECK_EQ(ref.records, 1);
+    for (int side = 0; side < 2; side++) {
+        const char *p = side ? resp : req;
+        size_t n = side ? sn : rn;
+        for (size_t k = 0; k <= n; k++) {
+            struct dtest t;
+            dtest_init(&t, &tl_http_dissector);
+            if (side) {
+                tcp(&t, 0, req, rn);
+            }
+            tcp(&t, side, p, k);
+            tcp(&t, side, p + k, n - k);
+            if (!side)
+                tcp(&t, 1, resp, sn);
+            dtest_end(&t);
+            if (t.out.len != ref.out.len || memcmp(t.out.p, ref.out.p, t.out.len) != 0) {
+                tl_check_report(__FILE__, __LINE__, "side %d split %zu differs", side, k);
+                dtest_free(&t);
+                break;
+            }
+            dtest_free(&t);
+        }
+    }
+    dtest_free(&ref);
+}
+
+static void test_split_everywhere(void)
+{
+    split_check(S(post_submit), S(resp_created));
+    split_check(S(get_root), S(resp_root));
+    split_check(S(post_chunked), S(resp_chunked));
+    split_check(S("GET /old\n"), S("<html>old</html>\n"));
+    split_check(S("GET /HTTP/1.1\nHost: h\n\n"), S("<html>old</html>\n"));
+    split_check(S("POST /f HTTP/1.1\nContent-Length: 2\n\nab"),
+                S("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
+}
+
+const struct tl_test tl_tests_http[] = {
+    { "get_content_length", test_get_content_length },
+    { "keepalive", test_keepalive },
+    { "pipelining", test_pipelining },
+    { "max_pending", test_max_pending },
+    { "head", test_head },
+    { "204_304", test_204_304 },
+    { "continue", test_continue },
+    { "chunked", test_chunked },
+    { "bad_chunk", test_bad_chunk },
+    { "close_delimited", test_close_delimited },
+    { "unanswered_and_truncated", test_unanswered_and_truncated },
+    { "connect", test_connect },
+    { "basic_auth", test_basic_auth },
+    { "proxied_and_fold", test_proxied_and_fold },
+    { "value_cap", test_value_cap },
+    { "endless_headers", test_endless_headers },
+    { "garbage", test_garbage },
+    { "lenient_request_lines", test_lenient_request_lines },
+    { "http09", test_http09 },
+    { "http09_headers", test_http09_headers },
+    { "fuzz_v09_blank_stall", test_fuzz_v09_blank_stall },
+    { "body_hash_cap", test_body_hash_cap },
+    { "mime", test_mime },
+    { "gaps", test_gaps },
+    { "timeout_flush", test_timeout_flush },
+    { "split_everywhere", test_split_everywhere },
+    { 0 },
+};
