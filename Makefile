@@ -19,7 +19,10 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC  = $(filter-out $(EXCLUDE),$(sort $(wildcard tests/unit/*.c tests/lib/*.c)))
 UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 
-FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# One target per dissector (fuzz_dissector.c built with -DTARGET=name), plus the packet path.
+DISSECTORS   = $(patsubst dissect/%.c,%,$(filter-out dissect/decode.c dissect/registry.c \
+                 dissect/ber.c dissect/hash.c,$(wildcard dissect/*.c)))
+FUZZ_TARGETS = packets $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
@@ -59,7 +62,16 @@ ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan OPT="-O1 -g $(SAN)" LDFLAG
 asan:
 	+@$(ASAN_MAKE) build/asan/tapline build/asan/tests/unit/run
 
-$(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
+$(B)/tests/fuzz/dissect-%.o: tests/fuzz/fuzz_dissector.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< ($*)"
+	$(Q)$(CC) $(CPPFLAGS) -Itests/lib -DTARGET=$* $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/fuzz/packets-replay: $(B)/tests/fuzz/fuzz_packets.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/dissect-%.o $(B)/tests/fuzz/onefile.o $(B)/tests/lib/dtest.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -76,10 +88,15 @@ fuzz:
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  build/fuzz/tests/fuzz/$$t-fuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=tests/fuzz/crashes/$$t/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
-	    2>&1 | tail -n 3 || exit 1; \
+	    >build/fuzz/$$t.log 2>&1; rc=$$?; tail -n 2 build/fuzz/$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz: $$t failed (exit $$rc): build/fuzz/$$t.log, tests/fuzz/crashes/$$t/"; exit 1; }; \
 	done
 
-$(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
+$(B)/tests/fuzz/packets-fuzzer: $(B)/tests/fuzz/fuzz_packets.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuzz/dissect-%.o $(B)/tests/lib/dtest.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -18,8 +18,17 @@
  *   nothing allocates.
  * - Gaps: a gap inside a body of known length (or a close-delimited one) is
  *   skipped and counted in the body length, the stream stays in sync and the
- *   hashes are dropped. A gap anywhere else gives the flow up after writing
- *   what is pending with what is known (no resync on a later request line).
+ *   hashes are dropped. A gap anywhere else writes what is pending with what is
+ *   known, then resynchronises: that direction (and the other one if it was
+ *   inside a message) skips whole lines until one is a plausible start line
+ *   (http_resync_line), and parsing goes on from there. A stream that starts
+ *   mid-conversation (a first request line that is not one, or a first
+ *   response that is not one) resynchronises the same way, unless the first
+ *   line of the originator holds control bytes: then it never was HTTP and the
+ *   flow is given up. The first message read after a resync is flagged
+ *   `resynced`. Skipping consumes every whole line at once; a partial line is
+ *   kept only while it could still become a start line, and never past
+ *   HTTP_MAX_HEAD, so a resync buffers no more than a header block does.
  * - CONNECT answered 2xx and 101 Switching Protocols end parsing: the record is
  *   written and parse() returns TL_PARSE_GIVEUP.
  *
@@ -47,6 +56,7 @@ enum {
     HTTP_SCRATCH = 512,    /* unfolded values that are interpreted, not kept */
     HTTP_VERSION_LEN = 8,  /* "1.1" and a NUL, with room for odd ones */
     HTTP_METHOD_PEEK = 32, /* start-line bytes checked for binary garbage */
+    HTTP_RESYNC_METHOD = 20, /* longest method token a resync accepts */
 };
 
 /* ---- the record ---- */
@@ -64,7 +74,7 @@ struct http_rec {
     struct tl_str username;
     struct tl_strlist proxied;
     uint8_t status;
-    bool value_capped;
+    bool value_capped, resynced;
 };
 
 static const struct tl_field http_fields[] = {
@@ -108,6 +118,8 @@ static const struct tl_field http_fields[] = {
              "ok, truncated (flow ended mid-message) or malformed"),
     TL_FIELD_OPT(struct http_rec, value_capped, BOOL, "value_capped",
                  "a name or value was cut to its cap"),
+    TL_FIELD_OPT(struct http_rec, resynced, BOOL, "resynced",
+                 "first message read after skipping to a start line (gap, mid-stream start)"),
 };
 
 /* ---- per-flow state ---- */
@@ -130,6 +142,7 @@ struct http_req {
     uint64_t ts, body_len;
     uint32_t depth;
     bool head, connect, v09, capped;
+    bool resynced; /* its request line ended a resync */
 };
 
 struct http_resp {
@@ -142,6 +155,7 @@ struct http_resp {
     bool capped;     /* a value was cut */
     bool hash_on;    /* hashing this body */
     bool sniff_done; /* the sniff bytes are final (a gap came) */
+    bool resynced;   /* its status line ended a resync */
     char version[HTTP_VERSION_LEN];
     uint64_t ts, body_len;
     struct tl_md5 md5;
@@ -150,7 +164,7 @@ struct http_resp {
     char pool[HTTP_RESP_POOL];
 };
 
-enum http_phase { PH_HEAD, PH_BODY, PH_CONNECT, PH_V09 };
+enum http_phase { PH_HEAD, PH_BODY, PH_CONNECT, PH_V09, PH_RESYNC };
 enum http_mode { BM_LENGTH, BM_CHUNK_SIZE, BM_CHUNK_DATA, BM_CHUNK_END, BM_TRAILER, BM_CLOSE };
 
 struct http_dir {
@@ -158,6 +172,8 @@ struct http_dir {
     uint64_t left;   /* BM_LENGTH, BM_CHUNK_DATA: body bytes still due */
     size_t scan_lf;  /* no LF before this offset of the unread input */
     size_t scan_end; /* no end of headers before this offset */
+    bool skip_line;  /* PH_RESYNC: the unread input starts inside a line already rejected */
+    bool resync_hit; /* the next start line read ended a resync: flag its message */
 };
 
 struct http_state {
@@ -534,6 +550,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.proxied.n = q->nproxied;
         m.status = q->status;
         m.value_capped = q->capped;
+        m.resynced = q->resynced;
         ts = q->ts;
     } else {
         m.trans_depth = s->nresp;
@@ -562,6 +579,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         if (r->status > m.status)
             m.status = r->status;
         m.value_capped = m.value_capped || r->capped;
+        m.resynced = m.resynced || r->resynced;
         if (!q)
             ts = r->ts;
     }
@@ -613,9 +631,10 @@ static void http_resp_done(struct tl_parse_ctx *ctx, struct http_state *s)
     s->d[1].phase = PH_HEAD;
 }
 
+/* A response is being read (not: waiting for a status line, or skipping to one). */
 static bool http_resp_busy(const struct http_state *s)
 {
-    return s->r.seen || s->d[1].phase != PH_HEAD;
+    return s->r.seen || s->d[1].phase == PH_BODY;
 }
 
 /* Writes everything pending: the response in progress with its request, then the rest alone. */
@@ -915,6 +934,134 @@ static struct http_reqline http_reqline(struct tl_str line)
     return rl;
 }
 
+/* ---- resync ---- */
+
+/* Method tokens a resync accepts: uppercase letters, '-' and '_' (every registered one). */
+static bool http_method_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+static bool http_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*
+ * Can the n bytes of a line seen so far (no line end yet) still begin a start
+ * line that http_resync_line() accepts? A necessary condition only, on at most
+ * HTTP_RESYNC_METHOD + 1 bytes: a partial line that fails it is dropped at once
+ * rather than kept until its end.
+ */
+static bool http_resync_prefix(uint8_t dir, const char *p, size_t n)
+{
+    if (dir == 1) {
+        static const char v[] = "HTTP/1.";
+        for (size_t i = 0; i < n && i < sizeof(v); i++)
+            if (i < sizeof(v) - 1 ? http_lower((uint8_t)p[i]) != http_lower((uint8_t)v[i])
+                                  : !http_digit(p[i]))
+                return false;
+        return true;
+    }
+    size_t i = 0;
+    while (i < n && i < HTTP_RESYNC_METHOD && http_method_char(p[i]))
+        i++;
+    return i == n || (i > 0 && p[i] == ' ');
+}
+
+/*
+ * Is the whole line p[0..n) (with its LF) a start line a resync may stop at?
+ * dir 0: method SP request-target SP HTTP/1.0 or HTTP/1.1, then CRLF or LF
+ * (RFC 9112 3), the target being at least one byte with no space or control.
+ * dir 1: HTTP/1.x SP 3DIGIT, then SP or the line end (RFC 9112 4).
+ * "HTTP" is matched without case, as the parser does.
+ */
+static bool http_resync_line(uint8_t dir, const char *p, size_t n)
+{
+    if (n && p[n - 1] == '\n')
+        n--;
+    if (n && p[n - 1] == '\r')
+        n--;
+    if (dir == 1) {
+        if (n < 12 || !http_resync_prefix(1, p, 8) || p[8] != ' ' || !http_digit(p[9]) ||
+            !http_digit(p[10]) || !http_digit(p[11]))
+            return false;
+        return n == 12 || p[12] == ' ';
+    }
+    size_t i = 0;
+    while (i < n && i < HTTP_RESYNC_METHOD && http_method_char(p[i]))
+        i++;
+    if (i == 0 || i == n || p[i] != ' ')
+        return false;
+    size_t target = ++i;
+    while (i < n && (uint8_t)p[i] > ' ' && (uint8_t)p[i] != 0x7f)
+        i++;
+    if (i == target || n - i != 9 || p[i] != ' ' || !http_iprefix(p + i + 1, 8, "HTTP/1."))
+        return false;
+    return p[i + 8] == '0' || p[i + 8] == '1';
+}
+
+/*
+ * Could the first line of a flow's originator be meant as a request line,
+ * however broken (Zeek logs those too)? Yes when it starts with a method-like
+ * token followed by whitespace, '/' or its end, or names an HTTP version
+ * anywhere. Other text is taken for the middle of a conversation that the
+ * capture joined late.
+ */
+static bool http_req_plausible(struct tl_str line)
+{
+    size_t i = 0;
+    while (i < line.len && i < HTTP_RESYNC_METHOD && http_method_char(line.ptr[i]))
+        i++;
+    if (i > 0 && (i == line.len || http_ws(line.ptr[i]) || line.ptr[i] == '/'))
+        return true;
+    for (size_t k = 0; k + 5 <= line.len; k++)
+        if (http_iprefix(line.ptr + k, line.len - k, "HTTP/"))
+            return true;
+    return false;
+}
+
+/*
+ * The originator's first line: 1 with *lf just past its LF, 0 when it has not
+ * ended yet, -1 when it holds a control byte other than TAB or CR (binary: not
+ * HTTP). d->scan_lf remembers how far the bytes were found clean, so each byte
+ * is looked at once however the line arrives.
+ */
+static int http_first_line(struct http_dir *d, const struct tl_cursor *in, size_t *lf)
+{
+    struct tl_str r = tl_cur_rest(in);
+    for (size_t i = d->scan_lf; i < r.len; i++) {
+        uint8_t c = (uint8_t)r.ptr[i];
+        if (c == '\n') {
+            *lf = i + 1;
+            return 1;
+        }
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+            return -1;
+    }
+    d->scan_lf = r.len;
+    return 0;
+}
+
+/*
+ * One direction lost its place: skip to a start line. For the response
+ * direction, responses still owed to requests written alone can no longer be
+ * told apart, so none are expected any more. skip_line: the unread input
+ * starts inside a line already rejected.
+ */
+static void http_resync_enter(struct http_state *s, uint8_t dir, bool skip_line)
+{
+    struct http_dir *d = &s->d[dir];
+    d->phase = PH_RESYNC;
+    d->skip_line = skip_line;
+    d->scan_lf = d->scan_end = 0;
+    if (dir == 1)
+        s->orphans = 0;
+}
+
+static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
+                                 struct tl_cursor *in);
+
 /* A new pending request; when the queue is full the oldest is written alone. */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
 {
@@ -932,6 +1079,8 @@ static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s
     q->pool_start = s->pool_used;
     q->ts = ctx->ts_us;
     q->depth = ++s->nreq;
+    q->resynced = s->d[0].resync_hit;
+    s->d[0].resync_hit = false;
     return q;
 }
 
@@ -941,6 +1090,20 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
     struct http_dir *d = &s->d[0];
     if (http_skip_blank(d, in))
         return TL_PARSE_OK;
+    if (s->nreq == 0) {
+        /* The first line decides: binary is not HTTP, other text is mid-conversation. */
+        size_t lf = 0;
+        int first = http_first_line(d, in, &lf);
+        if (first < 0)
+            return TL_PARSE_GIVEUP; /* never was HTTP: no record */
+        if (first == 0 && tl_cur_left(in) < HTTP_MAX_HEAD)
+            return TL_PARSE_MORE;
+        struct tl_str line = { tl_cur_rest(in).ptr, lf ? lf - 1 : 0 };
+        if (first == 0 || !http_req_plausible(line)) {
+            http_resync_enter(s, 0, false);
+            return http_resync(ctx, s, in);
+        }
+    }
     if (http_garbage(in)) {
         if (s->nreq == 0)
             return TL_PARSE_GIVEUP; /* never was HTTP: no record */
@@ -1086,11 +1249,22 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     if (!http_iprefix(rest.ptr, rest.len, "HTTP/")) {
         if (rest.len < 5 && http_is_start(rest, "HTTP/"))
             return TL_PARSE_MORE;
+        bool first = s->nresp == 0 && !r->seen, owed = s->nq || s->orphans;
+        if (first && !owed) {
+            /* The capture joined inside a response: skip to the next one. */
+            http_resync_enter(s, 1, false);
+            return http_resync(ctx, s, in);
+        }
         http_malformed(ctx, &r->status);
         r->seen = true;
         r->ts = ctx->ts_us;
         ctx->counters[TL_DC_MESSAGES]++;
-        return TL_PARSE_GIVEUP;
+        if (!first)
+            return TL_PARSE_GIVEUP;
+        /* Its start was not captured: written with its request, then skipped. */
+        http_resp_done(ctx, s);
+        http_resync_enter(s, 1, false);
+        return http_resync(ctx, s, in);
     }
 
     size_t line_end, end;
@@ -1101,6 +1275,10 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     r->seen = true;
     if (!r->ts)
         r->ts = ctx->ts_us;
+    if (d->resync_hit) {
+        r->resynced = true;
+        d->resync_hit = false;
+    }
     if (found < 0) {
         http_malformed(ctx, &r->status);
         http_capped(ctx, &r->capped);
@@ -1169,6 +1347,45 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
         http_body_start(s, BM_CLOSE, 0); /* RFC 9112 6.3 rule 8: until the close */
     }
     return TL_PARSE_OK;
+}
+
+/*
+ * PH_RESYNC: consumes whole lines until one is a start line for this direction
+ * (http_resync_line), then reads on from it. A partial last line is kept only
+ * while http_resync_prefix() allows and within HTTP_MAX_HEAD; otherwise it is
+ * consumed and the rest of it skipped when it ends.
+ */
+static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
+                                 struct tl_cursor *in)
+{
+    struct http_dir *d = &s->d[ctx->dir];
+    bool skipped = false;
+    for (;;) {
+        struct tl_str r = tl_cur_rest(in);
+        if (r.len == 0)
+            break;
+        size_t lf = http_find_lf(d, in);
+        if (!lf) {
+            if (!d->skip_line && r.len < HTTP_MAX_HEAD &&
+                http_resync_prefix(ctx->dir, r.ptr, r.len))
+                break; /* may still become a start line */
+            http_consume(d, in, r.len);
+            d->skip_line = true;
+            skipped = true;
+            break;
+        }
+        if (!d->skip_line && lf <= HTTP_MAX_HEAD && http_resync_line(ctx->dir, r.ptr, lf)) {
+            d->phase = PH_HEAD;
+            d->resync_hit = true;
+            if (skipped)
+                return TL_PARSE_OK; /* read from the start line on the next call */
+            return ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in);
+        }
+        http_consume(d, in, lf);
+        d->skip_line = false;
+        skipped = true;
+    }
+    return skipped ? TL_PARSE_OK : TL_PARSE_MORE;
 }
 
 /* ---- bodies ---- */
@@ -1321,6 +1538,7 @@ static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
     case PH_HEAD: r = ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in); break;
     case PH_BODY: r = http_body(ctx, s, in); break;
     case PH_V09: r = http_v09_headers(ctx, s, in); break;
+    case PH_RESYNC: r = http_resync(ctx, s, in); break;
     default: /* CONNECT sent: wait for the answer, but not forever */
         r = tl_cur_left(in) >= HTTP_MAX_HEAD ? TL_PARSE_GIVEUP : TL_PARSE_MORE;
         break;
@@ -1341,8 +1559,20 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
     bool known = d->phase == PH_BODY &&
                  (d->mode == BM_CLOSE ||
                   ((d->mode == BM_LENGTH || d->mode == BM_CHUNK_DATA) && n <= d->left));
+    if (!known && d->phase == PH_RESYNC) {
+        d->skip_line = false; /* already lost; what follows the gap may start a line */
+        return;
+    }
     if (!known) {
-        http_giveup(ctx, s);
+        /* Write what is pending; the other side resyncs too if it was inside a message. */
+        uint8_t o = (uint8_t)!ctx->dir;
+        bool o_lost = s->d[o].phase == PH_RESYNC;
+        bool o_skip = o_lost && s->d[o].skip_line;
+        o_lost = o_lost || (o == 0 ? s->d[0].phase != PH_HEAD : http_resp_busy(s));
+        http_write_all(ctx, s);
+        http_resync_enter(s, ctx->dir, false);
+        if (o_lost)
+            http_resync_enter(s, o, o_skip);
         return;
     }
     if (ctx->dir == 0) {

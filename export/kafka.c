@@ -176,7 +176,7 @@ static rd_kafka_resp_err_t kafka_produce(struct tl_kafka *k, const struct tl_lin
     const char *sensor = k->cfg->sensor ? k->cfg->sensor : "";
     rd_kafka_resp_err_t err = rd_kafka_producev(
         k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(kafka_mut(l->p), l->n), RD_KAFKA_V_KEY(key, key ? klen : 0),
+        RD_KAFKA_V_VALUE(kafka_mut(l->p), l->n), RD_KAFKA_V_KEY(kafka_mut(key), key ? klen : 0),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq),
         RD_KAFKA_V_HEADER("event_type", l->type, (ssize_t)l->type_len),
         RD_KAFKA_V_HEADER("sensor", sensor, -1),

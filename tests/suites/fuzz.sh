@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # fuzz.sh - replays every fuzz corpus and every crash ever found (tests/fuzz/
-# crashes/TARGET/) through the target, in this build (sanitizers under test-asan).
+# corpus|crashes/TARGET/) through its target, in this build (sanitizers under
+# test-asan). Targets: the packet path, and one per dissector.
 SUITE=fuzz
 . "$(dirname "$0")/../lib/suite.sh"
 
-for src in tests/fuzz/fuzz_*.c; do
-    t=$(basename "$src" .c)
-    t=${t#fuzz_}
+for replay in "$B"/tests/fuzz/*-replay; do
+    t=$(basename "$replay" -replay)
     selected "$t" || continue
     for kind in corpus crashes; do
         files=(tests/fuzz/$kind/$t/*)
         [ -e "${files[0]}" ] || continue
-        check "$t-$kind (${#files[@]} inputs)" "$B/tests/fuzz/$t-replay" "${files[@]}"
+        check "$t-$kind (${#files[@]} inputs)" "$replay" "${files[@]}"
     done
 done
 finish
