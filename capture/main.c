@@ -19,6 +19,7 @@
 #include "dissect.h"
 #include "event.h"
 #include "flow.h"
+#include "identity.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -70,12 +71,13 @@ static void usage(FILE *out)
 
 static void list_fields(void)
 {
-    const struct tl_event_type *types[2 + TL_MAX_DISSECTORS];
+    const struct tl_event_type *types[3 + TL_MAX_DISSECTORS];
     size_t ntypes = 0;
 
     types[ntypes++] = &tl_flow_event;
     for (size_t i = 0; i < tl_ndissectors && i < TL_MAX_DISSECTORS; i++)
         types[ntypes++] = tl_dissectors[i]->event;
+    types[ntypes++] = &tl_identity_event;
     types[ntypes++] = tl_stats_event();
     for (size_t i = 0; i < ntypes; i++) {
         const struct tl_event_type *t = types[i];

@@ -1066,6 +1066,11 @@ static void dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     }
 }
 
+static bool dns_idle(const void *state)
+{
+    return ((const struct dns_state *)state)->npending == 0;
+}
+
 const struct tl_dissector tl_dns_dissector = {
     .name = "dns",
     .doc = "DNS over UDP and TCP: one record per query/response transaction",
@@ -1076,4 +1081,5 @@ const struct tl_dissector tl_dns_dissector = {
     .gap = dns_gap,
     .flush = dns_flush,
     .event = &tl_dns_event,
+    .idle = dns_idle,
 };

@@ -20,14 +20,15 @@
  *   skipped and counted in the body length, the stream stays in sync and the
  *   hashes are dropped. A gap anywhere else writes what is pending with what is
  *   known, then resynchronises: that direction (and the other one if it was
- *   inside a message) skips whole lines until one is a plausible start line
- *   (http_resync_line), and parsing goes on from there. A stream that starts
+ *   inside a message) skips to a plausible start line (a request line that
+ *   begins a line; a status line anywhere, as bodies need not end in a line
+ *   end), and parsing goes on from there. A stream that starts
  *   mid-conversation (a first request line that is not one, or a first
  *   response that is not one) resynchronises the same way, unless the first
  *   line of the originator holds control bytes: then it never was HTTP and the
  *   flow is given up. The first message read after a resync is flagged
- *   `resynced`. Skipping consumes every whole line at once; a partial line is
- *   kept only while it could still become a start line, and never past
+ *   `resynced`. Skipping consumes what it has looked at; a partial line is kept
+ *   only while it could still become a start line, and never past
  *   HTTP_MAX_HEAD, so a resync buffers no more than a header block does.
  * - CONNECT answered 2xx and 101 Switching Protocols end parsing: the record is
  *   written and parse() returns TL_PARSE_GIVEUP.
@@ -47,16 +48,17 @@
 #include "hash.h"
 
 enum {
-    HTTP_MAX_PENDING = 8,  /* requests awaiting a response (also capped by limits) */
-    HTTP_REQ_POOL = 4096,  /* strings of the pending requests */
-    HTTP_RESP_POOL = 1024, /* strings of the response being read */
-    HTTP_MAX_HEAD = 65536, /* start line + header block (also one chunk or trailer line) */
-    HTTP_MAX_PROXIED = 8,  /* proxy headers kept per request */
-    HTTP_SNIFF = 64,       /* first response body bytes kept for resp_mime */
-    HTTP_SCRATCH = 512,    /* unfolded values that are interpreted, not kept */
-    HTTP_VERSION_LEN = 8,  /* "1.1" and a NUL, with room for odd ones */
-    HTTP_METHOD_PEEK = 32, /* start-line bytes checked for binary garbage */
+    HTTP_MAX_PENDING = 8,    /* requests awaiting a response (also capped by limits) */
+    HTTP_REQ_POOL = 4096,    /* strings of the pending requests */
+    HTTP_RESP_POOL = 1024,   /* strings of the response being read */
+    HTTP_MAX_HEAD = 65536,   /* start line + header block (also one chunk or trailer line) */
+    HTTP_MAX_PROXIED = 8,    /* proxy headers kept per request */
+    HTTP_SNIFF = 64,         /* first response body bytes kept for resp_mime */
+    HTTP_SCRATCH = 512,      /* unfolded values that are interpreted, not kept */
+    HTTP_VERSION_LEN = 8,    /* "1.1" and a NUL, with room for odd ones */
+    HTTP_METHOD_PEEK = 32,   /* start-line bytes checked for binary garbage */
     HTTP_RESYNC_METHOD = 20, /* longest method token a resync accepts */
+    HTTP_STATUS_START = 13,  /* "HTTP/1.1 200" and the byte after it */
 };
 
 /* ---- the record ---- */
@@ -658,9 +660,8 @@ static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
 
 static void http_giveup(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    http_write_all(ctx, s);
+    http_write_all(ctx, s); /* the caller counts the give-up (TL_DC_GIVEUP) */
     s->dead = true;
-    ctx->counters[TL_DC_GIVEUP]++;
 }
 
 /* ---- headers ---- */
@@ -948,21 +949,13 @@ static bool http_digit(char c)
 }
 
 /*
- * Can the n bytes of a line seen so far (no line end yet) still begin a start
- * line that http_resync_line() accepts? A necessary condition only, on at most
+ * Can the n bytes of a line seen so far (no line end yet) still begin a request
+ * line that http_request_line() accepts? A necessary condition only, on at most
  * HTTP_RESYNC_METHOD + 1 bytes: a partial line that fails it is dropped at once
  * rather than kept until its end.
  */
-static bool http_resync_prefix(uint8_t dir, const char *p, size_t n)
+static bool http_request_prefix(const char *p, size_t n)
 {
-    if (dir == 1) {
-        static const char v[] = "HTTP/1.";
-        for (size_t i = 0; i < n && i < sizeof(v); i++)
-            if (i < sizeof(v) - 1 ? http_lower((uint8_t)p[i]) != http_lower((uint8_t)v[i])
-                                  : !http_digit(p[i]))
-                return false;
-        return true;
-    }
     size_t i = 0;
     while (i < n && i < HTTP_RESYNC_METHOD && http_method_char(p[i]))
         i++;
@@ -970,24 +963,18 @@ static bool http_resync_prefix(uint8_t dir, const char *p, size_t n)
 }
 
 /*
- * Is the whole line p[0..n) (with its LF) a start line a resync may stop at?
- * dir 0: method SP request-target SP HTTP/1.0 or HTTP/1.1, then CRLF or LF
- * (RFC 9112 3), the target being at least one byte with no space or control.
- * dir 1: HTTP/1.x SP 3DIGIT, then SP or the line end (RFC 9112 4).
- * "HTTP" is matched without case, as the parser does.
+ * Is the whole line p[0..n) (with its LF) a request line a resync may stop at?
+ * method SP request-target SP "HTTP/1.0" or "HTTP/1.1", then CRLF or LF
+ * (RFC 9112 3): the method a token of uppercase letters, '-' and '_' (as every
+ * registered method is) of at most HTTP_RESYNC_METHOD, the target at least one
+ * byte with no space or control byte.
  */
-static bool http_resync_line(uint8_t dir, const char *p, size_t n)
+static bool http_request_line(const char *p, size_t n)
 {
     if (n && p[n - 1] == '\n')
         n--;
     if (n && p[n - 1] == '\r')
         n--;
-    if (dir == 1) {
-        if (n < 12 || !http_resync_prefix(1, p, 8) || p[8] != ' ' || !http_digit(p[9]) ||
-            !http_digit(p[10]) || !http_digit(p[11]))
-            return false;
-        return n == 12 || p[12] == ' ';
-    }
     size_t i = 0;
     while (i < n && i < HTTP_RESYNC_METHOD && http_method_char(p[i]))
         i++;
@@ -996,9 +983,29 @@ static bool http_resync_line(uint8_t dir, const char *p, size_t n)
     size_t target = ++i;
     while (i < n && (uint8_t)p[i] > ' ' && (uint8_t)p[i] != 0x7f)
         i++;
-    if (i == target || n - i != 9 || p[i] != ' ' || !http_iprefix(p + i + 1, 8, "HTTP/1."))
+    if (i == target || n - i != 9 || memcmp(p + i, " HTTP/1.", 8) != 0)
         return false;
     return p[i + 8] == '0' || p[i + 8] == '1';
+}
+
+/*
+ * Do the first n bytes at p match "HTTP/1.x" SP 3DIGIT followed by SP, CR or
+ * LF (RFC 9112 4), as far as they go? All HTTP_STATUS_START of them must for a
+ * status line.
+ */
+static bool http_status_start(const char *p, size_t n)
+{
+    static const char pat[] = "HTTP/1.# ###";
+    for (size_t i = 0; i < n && i < HTTP_STATUS_START; i++) {
+        bool ok;
+        if (i == sizeof(pat) - 1)
+            ok = p[i] == ' ' || p[i] == '\r' || p[i] == '\n';
+        else
+            ok = pat[i] == '#' ? http_digit(p[i]) : p[i] == pat[i];
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 /*
@@ -1350,42 +1357,75 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
 }
 
 /*
- * PH_RESYNC: consumes whole lines until one is a start line for this direction
- * (http_resync_line), then reads on from it. A partial last line is kept only
- * while http_resync_prefix() allows and within HTTP_MAX_HEAD; otherwise it is
- * consumed and the rest of it skipped when it ends.
+ * Requests: whole lines are consumed until one is a request line. A partial
+ * last line is kept only while http_request_prefix() allows and within
+ * HTTP_MAX_HEAD; otherwise it is consumed and the rest of it skipped when it
+ * ends. Returns the bytes consumed; d->phase is PH_HEAD once a line is found.
  */
+static size_t http_skip_to_request(struct http_dir *d, struct tl_cursor *in)
+{
+    size_t skipped = 0;
+    for (;;) {
+        struct tl_str r = tl_cur_rest(in);
+        if (r.len == 0)
+            return skipped;
+        size_t lf = http_find_lf(d, in);
+        if (!lf) {
+            if (!d->skip_line && r.len < HTTP_MAX_HEAD && http_request_prefix(r.ptr, r.len))
+                return skipped; /* may still become a request line */
+            http_consume(d, in, r.len);
+            d->skip_line = true;
+            return skipped + r.len;
+        }
+        if (!d->skip_line && lf <= HTTP_MAX_HEAD && http_request_line(r.ptr, lf)) {
+            d->phase = PH_HEAD;
+            return skipped;
+        }
+        http_consume(d, in, lf);
+        d->skip_line = false;
+        skipped += lf;
+    }
+}
+
+/*
+ * Responses: the next "HTTP/1.x ddd" anywhere, not only at a line start, since
+ * a body need not end with a line end. Only the last HTTP_STATUS_START - 1
+ * bytes are ever kept, when they could begin one. Returns the bytes consumed;
+ * d->phase is PH_HEAD once a status line is found.
+ */
+static size_t http_skip_to_status(struct http_dir *d, struct tl_cursor *in)
+{
+    struct tl_str r = tl_cur_rest(in);
+    size_t i = 0;
+    while (i < r.len) {
+        const char *h = memchr(r.ptr + i, 'H', r.len - i);
+        if (!h) {
+            i = r.len;
+            break;
+        }
+        i = (size_t)(h - r.ptr);
+        if (http_status_start(h, r.len - i))
+            break; /* found, or may still be */
+        i++;
+    }
+    http_consume(d, in, i);
+    if (r.len - i >= HTTP_STATUS_START)
+        d->phase = PH_HEAD;
+    return i;
+}
+
+/* PH_RESYNC: skips to a start line for this direction, then reads on from it. */
 static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
                                  struct tl_cursor *in)
 {
     struct http_dir *d = &s->d[ctx->dir];
-    bool skipped = false;
-    for (;;) {
-        struct tl_str r = tl_cur_rest(in);
-        if (r.len == 0)
-            break;
-        size_t lf = http_find_lf(d, in);
-        if (!lf) {
-            if (!d->skip_line && r.len < HTTP_MAX_HEAD &&
-                http_resync_prefix(ctx->dir, r.ptr, r.len))
-                break; /* may still become a start line */
-            http_consume(d, in, r.len);
-            d->skip_line = true;
-            skipped = true;
-            break;
-        }
-        if (!d->skip_line && lf <= HTTP_MAX_HEAD && http_resync_line(ctx->dir, r.ptr, lf)) {
-            d->phase = PH_HEAD;
-            d->resync_hit = true;
-            if (skipped)
-                return TL_PARSE_OK; /* read from the start line on the next call */
-            return ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in);
-        }
-        http_consume(d, in, lf);
-        d->skip_line = false;
-        skipped = true;
-    }
-    return skipped ? TL_PARSE_OK : TL_PARSE_MORE;
+    size_t skipped = ctx->dir == 0 ? http_skip_to_request(d, in) : http_skip_to_status(d, in);
+    if (d->phase != PH_HEAD)
+        return skipped ? TL_PARSE_OK : TL_PARSE_MORE;
+    d->resync_hit = true;
+    if (skipped)
+        return TL_PARSE_OK; /* read from the start line on the next call */
+    return ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in);
 }
 
 /* ---- bodies ---- */
@@ -1552,8 +1592,7 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
 {
     struct http_state *s = ctx->state;
     if (s->dead || ctx->dir > 1)
-        return;
-    ctx->counters[TL_DC_GAPS]++;
+        return; /* the caller counts gaps (TL_DC_GAPS) */
     struct http_dir *d = &s->d[ctx->dir];
     d->scan_lf = d->scan_end = 0;
     bool known = d->phase == PH_BODY &&

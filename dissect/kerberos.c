@@ -1129,6 +1129,35 @@ static void krb_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     }
 }
 
+static bool krb_idle(const void *state)
+{
+    return ((const struct krb_state *)state)->n == 0;
+}
+
+/*
+ * A successful AS or TGS exchange names the client working from the
+ * originator's address: a computer account (NAME$, or a host/ principal) is
+ * the host, any other principal the user.
+ */
+static bool krb_identity(const void *record, struct tl_identity_obs *o)
+{
+    const struct krb_rec *r = record;
+    bool host;
+
+    if (!r->success || !r->client.len || !r->reply_type ||
+        (strcmp(r->reply_type, "AS-REP") != 0 && strcmp(r->reply_type, "TGS-REP") != 0))
+        return false;
+    host = r->client.ptr[r->client.len - 1] == '$' ||
+           (r->client.len > 5 && memcmp(r->client.ptr, "host/", 5) == 0);
+    memset(o, 0, sizeof(*o));
+    o->ts_us = r->ids.ts;
+    o->addr = r->ids.orig_h;
+    tl_identity_copy(host ? o->host : o->user, TL_ID_NAME, r->client);
+    tl_identity_copy(o->realm, TL_ID_REALM, r->client_realm);
+    o->source = TL_ID_KERBEROS;
+    return true;
+}
+
 const struct tl_dissector tl_kerberos_dissector = {
     .name = "kerberos",
     .doc = "Kerberos V5 AS and TGS exchanges (RFC 4120), UDP and TCP",
@@ -1138,4 +1167,6 @@ const struct tl_dissector tl_kerberos_dissector = {
     .parse = krb_parse,
     .flush = krb_flush,
     .event = &tl_kerberos_event,
+    .identity = krb_identity,
+    .idle = krb_idle,
 };

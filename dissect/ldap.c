@@ -188,7 +188,8 @@ static const struct tl_field ldap_fields[] = {
     TL_FIELD_OPT(R, sasl_mechanism, STR, "sasl_mechanism", "bind: SASL mechanism"),
     TL_FIELD_OPT(R, cleartext_password, BOOL, "cleartext_password",
                  "bind: simple bind with a non-empty password (never written)"),
-    TL_FIELD_OPT(R, base_object, STR, "base_object", "search: baseObject"),
+    TL_FIELD_IF(R, base_object, STR, is_search, "base_object",
+                "search: baseObject (empty for the root DSE)"),
     TL_FIELD_OPT(R, scope, CSTR, "scope", "search: base, single or tree (Zeek's names)"),
     TL_FIELD_OPT(R, deref_aliases, CSTR, "deref_aliases",
                  "search: never, searching, finding or always (Zeek's names)"),
@@ -1187,16 +1188,14 @@ udp_cut:
 giveup:
     if (st->seen)
         ctx->counters[TL_DC_MALFORMED]++;
-    ctx->counters[TL_DC_GIVEUP]++;
-    return TL_PARSE_GIVEUP;
+    return TL_PARSE_GIVEUP; /* the caller counts it (TL_DC_GIVEUP) */
 }
 
 /* After a gap the next bytes must be a message boundary, or the flow is given up. */
 static void ldap_gap(struct tl_parse_ctx *ctx, uint64_t n)
 {
     struct ldap_state *st = ctx->state;
-    (void)n;
-    ctx->counters[TL_DC_GAPS]++;
+    (void)n; /* the caller counts gaps (TL_DC_GAPS) */
     st->lost[ctx->dir & 1] = true;
 }
 
@@ -1237,6 +1236,23 @@ const struct tl_event_type tl_ldap_event = {
     .nfields = TL_ARRAY_LEN(ldap_fields),
 };
 
+/* A successful simple bind with a name: that name works from the originator's address. */
+static bool ldap_identity(const void *record, struct tl_identity_obs *o)
+{
+    const struct ldap_rec *r = record;
+
+    if (!r->operation || strcmp(r->operation, "bind") != 0 || !r->auth_type ||
+        strcmp(r->auth_type, "simple") != 0 || !r->has_result || r->result_code != 0 ||
+        !r->bind_name.len)
+        return false;
+    memset(o, 0, sizeof(*o));
+    o->ts_us = r->ids.ts;
+    o->addr = r->ids.orig_h;
+    tl_identity_copy(o->user, TL_ID_NAME, r->bind_name);
+    o->source = TL_ID_LDAP;
+    return true;
+}
+
 const struct tl_dissector tl_ldap_dissector = {
     .name = "ldap",
     .doc = "LDAP over TCP, CLDAP over UDP (RFC 4511)",
@@ -1247,4 +1263,5 @@ const struct tl_dissector tl_ldap_dissector = {
     .gap = ldap_gap,
     .flush = ldap_flush,
     .event = &tl_ldap_event,
+    .identity = ldap_identity,
 };

@@ -442,7 +442,8 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     case TL_F_TS:
     case TL_F_DUR: return json_u64v(rec, f->off) == 0;
     case TL_F_STR: return json_str(rec, f->off).len == 0;
-    case TL_F_CSTR: {
+    case TL_F_CSTR:
+    case TL_F_RAWJSON: {
         const char *s = json_cstr(rec, f->off);
         return !s || !*s;
     }
@@ -528,6 +529,14 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
         break;
     }
     case TL_F_HEX32: json_hex32(b, json_u32(rec, f->off)); break;
+    case TL_F_RAWJSON: { /* the producer vouches for its validity */
+        const char *s = json_cstr(rec, f->off);
+        if (s && *s)
+            tl_buf_puts(b, s);
+        else
+            tl_buf_put(b, "null", 4);
+        break;
+    }
     case TL_F_STATUS: {
         static const char *const status[] = { "ok", "truncated", "malformed" };
         uint8_t v = ((const uint8_t *)rec)[f->off];
@@ -575,7 +584,7 @@ const char *tl_ftype_name(enum tl_ftype t)
         [TL_F_CHARS] = "string",      [TL_F_IP] = "addr",        [TL_F_MAC] = "mac",
         [TL_F_U16LIST] = "vector[uint16]", [TL_F_STRLIST] = "vector[string]",
         [TL_F_HEX32] = "string(hex)", [TL_F_U64LIST] = "vector[uint64]",
-        [TL_F_STATUS] = "enum(ok,truncated,malformed)",
+        [TL_F_STATUS] = "enum(ok,truncated,malformed)", [TL_F_RAWJSON] = "object",
     };
     if ((unsigned)t < TL_ARRAY_LEN(names) && names[t])
         return names[t];

@@ -21,6 +21,10 @@
  * The spool is replayed in order whenever the broker is up, keeping at most
  * KAFKA_WINDOW messages in librdkafka; while it is down, one message at a
  * time probes it. An earlier run's spool is replayed first.
+ *
+ * Delivery reports are also counted per topic (the stats field kafka.topics),
+ * for at most KAFKA_MAX_TSTATS topics; the reports of any further topic are
+ * counted together under the key "(other)", which no topic name can be.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +41,7 @@
 
 enum {
     KAFKA_MAX_TOPICS = 32,
+    KAFKA_MAX_TSTATS = 64,    /* topics counted one by one in kafka.topics */
     KAFKA_WINDOW = 20000,     /* spooled messages in librdkafka at once, broker up */
     KAFKA_BURST = 5000,       /* spooled messages produced per poll */
     KAFKA_PROBE_US = 1000000, /* broker down: one spooled message per second, as a probe */
@@ -50,6 +55,14 @@ enum kafka_key { KAFKA_KEY_CID, KAFKA_KEY_UID, KAFKA_KEY_NONE };
 struct kafka_topic {
     char type[64];
     rd_kafka_topic_t *rkt;
+};
+
+enum { KAFKA_T_DELIVERED, KAFKA_T_RETRIED, KAFKA_T_FAILED, KAFKA_T_N };
+
+/* Per-topic delivery counts: written on the output thread, read by the stats event. */
+struct kafka_tstat {
+    char name[256]; /* Kafka topic names are at most 249 characters */
+    tl_counter n[KAFKA_T_N];
 };
 
 struct tl_kafka {
@@ -69,6 +82,10 @@ struct tl_kafka {
     size_t held_len, held_cap;
     uint64_t held_seq;
     bool has_held;
+    /* entries [0, ntstat) are complete: the name is stored before ntstat is raised */
+    struct kafka_tstat tstat[KAFKA_MAX_TSTATS], tother;
+    _Atomic size_t ntstat;
+    atomic_bool has_other;
 };
 
 static void *kafka_mut(const void *p)
@@ -95,6 +112,62 @@ static bool kafka_permanent(rd_kafka_resp_err_t err)
     }
 }
 
+/* One delivery outcome for a topic; only the output thread calls this. */
+static void kafka_tcount(struct tl_kafka *k, const char *topic, int what)
+{
+    size_t n = atomic_load_explicit(&k->ntstat, memory_order_relaxed), i;
+    struct kafka_tstat *t = NULL;
+
+    if (!topic)
+        topic = "";
+    for (i = 0; i < n && !t; i++)
+        if (strcmp(k->tstat[i].name, topic) == 0)
+            t = &k->tstat[i];
+    if (!t && n < KAFKA_MAX_TSTATS && strlen(topic) < sizeof(k->tstat[0].name)) {
+        t = &k->tstat[n];
+        memcpy(t->name, topic, strlen(topic) + 1); /* length checked above */
+        atomic_store_explicit(&k->ntstat, n + 1, memory_order_release);
+    } else if (!t) {
+        t = &k->tother;
+        atomic_store_explicit(&k->has_other, true, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&t->n[what], 1, memory_order_relaxed);
+}
+
+static void kafka_tjson(struct tl_buf *b, const char *name, const struct kafka_tstat *t)
+{
+    static const char *const keys[KAFKA_T_N] = { "delivered", "retried", "failed" };
+    bool first = true;
+
+    tl_json_string(b, name, strlen(name));
+    tl_buf_putc(b, ':');
+    tl_buf_putc(b, '{');
+    for (int i = 0; i < KAFKA_T_N; i++) {
+        tl_json_key(b, &first, keys[i]);
+        tl_json_u64(b, atomic_load_explicit(&t->n[i], memory_order_relaxed));
+    }
+    tl_buf_putc(b, '}');
+}
+
+/* {"topic":{"delivered":N,"retried":N,"failed":N},...}; any thread. */
+void tl_kafka_topics_json(struct tl_kafka *k, struct tl_buf *b)
+{
+    size_t n = atomic_load_explicit(&k->ntstat, memory_order_acquire);
+
+    tl_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            tl_buf_putc(b, ',');
+        kafka_tjson(b, k->tstat[i].name, &k->tstat[i]);
+    }
+    if (atomic_load_explicit(&k->has_other, memory_order_relaxed)) {
+        if (n)
+            tl_buf_putc(b, ',');
+        kafka_tjson(b, "(other)", &k->tother);
+    }
+    tl_buf_putc(b, '}');
+}
+
 static void kafka_spool(struct tl_kafka *k, const char *p, size_t n)
 {
     tl_spool_append(k->spool, p, n);
@@ -110,6 +183,7 @@ static void kafka_dead_letter(struct tl_kafka *k, const char *topic, const char 
     const char *why = rd_kafka_err2str(err);
 
     tl_count(k->st, TL_STAT_KAFKA_FAILED, 1);
+    kafka_tcount(k, topic, KAFKA_T_FAILED);
     if (!k->dead && !(k->dead = fopen(k->dead_path, "a"))) {
         fprintf(stderr, "tapline: kafka.dead_letter: %s: %s\n", k->dead_path, strerror(errno));
         tl_count(k->st, TL_STAT_OUTPUT_ERRORS, 1);
@@ -197,6 +271,7 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
     (void)rk;
     if (!m->err) {
         tl_count(k->st, TL_STAT_KAFKA_DELIVERED, 1);
+        kafka_tcount(k, rd_kafka_topic_name(m->rkt), KAFKA_T_DELIVERED);
         if (k->down)
             fprintf(stderr, "tapline: kafka: broker reachable again; replaying the spool\n");
         k->down = false;
@@ -204,6 +279,7 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
         kafka_dead_letter(k, rd_kafka_topic_name(m->rkt), m->payload, m->len, m->err);
     } else {
         tl_count(k->st, TL_STAT_KAFKA_RETRIED, 1);
+        kafka_tcount(k, rd_kafka_topic_name(m->rkt), KAFKA_T_RETRIED);
         kafka_spool(k, m->payload, m->len);
         if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
             k->down = true; /* timed out: whatever the reason, stop feeding librdkafka */

@@ -8,6 +8,7 @@
  * (struct tl_line), which costs one bounded search per line instead of a
  * second, structured hand-over from every producer.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ struct tl_output {
     struct out_filter file_types, kafka_types;
     atomic_bool hup;
     tl_counter st[TL_STAT_N];
+    pthread_mutex_t topics_lock; /* topics: the last kafka.topics object made */
+    struct tl_buf topics;
 };
 
 void tl_line_parse(struct tl_line *l, const char *p, size_t n)
@@ -106,6 +109,7 @@ struct tl_output *tl_output_open(const struct tl_config *cfg, char *errbuf, size
         snprintf(errbuf, n, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&o->topics_lock, NULL);
     const char *path = cfg->output;
     if (out_filter_parse(&o->file_types, "output.types", cfg->output_types, errbuf, n) < 0 ||
         out_filter_parse(&o->kafka_types, "kafka.types", cfg->kafka_types, errbuf, n) < 0)
@@ -119,6 +123,7 @@ struct tl_output *tl_output_open(const struct tl_config *cfg, char *errbuf, size
     return o;
 fail:
     tl_file_close(o->file);
+    pthread_mutex_destroy(&o->topics_lock);
     free(o);
     return NULL;
 }
@@ -183,11 +188,30 @@ void tl_output_stats(struct tl_output *o, struct tl_stats *st)
         st->v[i] += atomic_load_explicit(&o->st[i], memory_order_relaxed);
 }
 
+/* The stats field kafka.topics (TL_F_RAWJSON), or NULL without a Kafka sink. The text
+ * stays valid until the next call or tl_output_close: stats events are made one at a time. */
+const char *tl_output_kafka_topics(struct tl_output *o)
+{
+    const char *s = NULL;
+
+    if (!o || !o->kafka)
+        return NULL;
+    pthread_mutex_lock(&o->topics_lock);
+    o->topics.len = 0;
+    tl_kafka_topics_json(o->kafka, &o->topics);
+    tl_buf_putc(&o->topics, '\0');
+    s = o->topics.p;
+    pthread_mutex_unlock(&o->topics_lock);
+    return s;
+}
+
 void tl_output_close(struct tl_output *o)
 {
     if (!o)
         return;
     tl_kafka_close(o->kafka);
     tl_file_close(o->file);
+    tl_buf_free(&o->topics);
+    pthread_mutex_destroy(&o->topics_lock);
     free(o);
 }

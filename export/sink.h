@@ -82,5 +82,13 @@ void tl_kafka_write(struct tl_kafka *k, const struct tl_line *l);
 void tl_kafka_poll(struct tl_kafka *k);
 void tl_kafka_drain(struct tl_kafka *k); /* waits, up to kafka.flush_timeout in all */
 void tl_kafka_close(struct tl_kafka *k); /* spools what is still undelivered */
+struct tl_buf;
+/* Appends the per-topic delivery counts as one JSON object; any thread may call it. */
+void tl_kafka_topics_json(struct tl_kafka *k, struct tl_buf *b);
+
+/* For the stats event (flows/pipeline.c declares it too; include/event.h is not export's):
+ * kafka.topics as JSON text, or NULL without a Kafka sink. */
+struct tl_output;
+const char *tl_output_kafka_topics(struct tl_output *o);
 
 #endif

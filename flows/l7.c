@@ -84,23 +84,22 @@ void tl_l7_destroy(struct tl_worker *w)
     w->l7.arena.base = NULL;
 }
 
-static void l7_attach(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
+/* Allocates the flow's L7 state for dissector d; false (counted) when capped. */
+static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
 {
     size_t di = 0;
     while (di < tl_ndissectors && tl_dissectors[di] != d)
         di++;
-    if (di >= tl_ndissectors || !(w->l7.enabled & (1u << di)) || f->l7_done)
-        return;
     if (w->l7.nstates >= w->cfg->max_l7_flows) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
-        return;
+        return false;
     }
     struct tl_l7 *l = calloc(1, sizeof(*l) + d->state_size);
     if (!l) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
-        return;
+        return false;
     }
     l->d = d;
     l->di = (uint8_t)di;
@@ -113,6 +112,18 @@ static void l7_attach(struct tl_worker *w, struct tl_flow *f, const struct tl_di
     w->l7.head = l;
     w->l7.nstates++;
     f->l7 = l;
+    return true;
+}
+
+static void l7_attach(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
+{
+    size_t di = 0;
+    while (di < tl_ndissectors && tl_dissectors[di] != d)
+        di++;
+    if (di >= tl_ndissectors || !(w->l7.enabled & (1u << di)) || f->l7_done)
+        return;
+    if (l7_state_new(w, f, d))
+        f->l7_d = d;
     f->l7_done = true; /* one dissector per flow, for its life */
 }
 
@@ -148,6 +159,21 @@ void tl_l7_ndpi_named(struct tl_worker *w, struct tl_flow *f, uint16_t master, u
     }
 }
 
+/* Passes what a record says about who works from an address to the coordinator. */
+static void l7_identity(struct tl_worker *w, const struct tl_dissector *d, const void *record)
+{
+    struct tl_identity_obs *o = malloc(sizeof(*o));
+    if (!o || !d->identity(record, o)) {
+        free(o);
+        return;
+    }
+    w->st.v[TL_STAT_IDENT_OBS]++;
+    if (!tl_ring_push(&w->ident, o)) {
+        w->st.v[TL_STAT_IDENT_DROPPED]++;
+        free(o);
+    }
+}
+
 static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
 {
     struct l7_call *c = ctx->emit_arg;
@@ -157,6 +183,8 @@ static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
     ids->ts = ts_us;
     tl_event_json(c->w->events, c->f->l7->d->event, c->w->cfg->sensor, record);
     c->w->st.v[TL_STAT_EVENTS]++;
+    if (c->f->l7->d->identity)
+        l7_identity(c->w, c->f->l7->d, record);
 }
 
 static struct tl_parse_ctx l7_ctx(struct l7_call *c, int dir, uint64_t ts_us)
@@ -270,14 +298,26 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     }
 }
 
-void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
+/* After a packet: state given up is freed for good, idle UDP state until the next datagram. */
+static void l7_after_packet(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
+    if (l->gave_up) {
+        l7_free(w, f);
+        f->l7_d = NULL;
+    } else if (f->key.proto == TL_IPPROTO_UDP && l->d->idle && l->d->idle(l->state)) {
+        l7_free(w, f);
+    }
+}
+
+void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
+{
     const struct tl_decoded *d = &s->d;
     struct l7_call c = { w, f };
 
-    if (l->gave_up)
+    if (!f->l7 && (d->payload_len == 0 || !l7_state_new(w, f, f->l7_d)))
         return;
+    struct tl_l7 *l = f->l7;
     tl_arena_reset(&w->l7.arena);
     if (f->key.proto == TL_IPPROTO_UDP) {
         struct tl_parse_ctx ctx = l7_ctx(&c, dir, d->ts_us);
@@ -285,6 +325,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
         ctx.capture_cut = d->payload_len < d->payload_wire;
         if (d->payload_len && l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
             l7_give_up(w, l);
+        l7_after_packet(w, f);
         return;
     }
     struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
@@ -298,6 +339,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     tl_reasm_segment(&l->rs[dir], dir, &seg, &sink, &w->l7.reasm);
     if ((d->tcp_flags & TL_TH_ACK) && !l->gave_up)
         tl_reasm_ack(&l->rs[!dir], !dir, d->ack, &sink, &w->l7.reasm);
+    l7_after_packet(w, f);
 }
 
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)

@@ -19,6 +19,7 @@
 #include "defrag.h"
 #include "dissect.h"
 #include "event.h"
+#include "identity.h"
 #include "key.h"
 #include "pipeline.h"
 #include "worker.h"
@@ -40,6 +41,9 @@ struct tl_pipeline {
     pthread_t out_thread;
     _Atomic bool out_stop;
     _Atomic uint64_t out_events, out_bytes, out_errors;
+    /* The coordinator's (output thread's) identity table and its counters. */
+    struct tl_identity_table *identity;
+    _Atomic uint64_t id_changes, id_capped, id_entries;
 };
 
 static void pipe_wait(unsigned *spins)
@@ -69,6 +73,68 @@ static void pipe_write(struct tl_pipeline *p, struct tl_buf *b)
     free(b);
 }
 
+/* A change in the identity table becomes an `identity` event. */
+static void pipe_identity_changed(void *arg, const struct tl_identity *now)
+{
+    struct tl_pipeline *p = arg;
+    struct tl_buf *b = calloc(1, sizeof(*b));
+    if (b) {
+        tl_event_json(b, &tl_identity_event, p->cfg->sensor, now);
+        pipe_write(p, b);
+    }
+    atomic_fetch_add(&p->id_changes, 1);
+}
+
+/*
+ * How far held identity sightings may be applied: the slowest worker's clock,
+ * less the time a reply may take to pair with its request
+ * (dissect.pending_timeout), since a sighting carries the request's time but
+ * is sent when the reply comes. Read it before draining the rings: a worker
+ * pushes its sightings before it publishes its clock.
+ */
+static uint64_t pipe_identity_watermark(struct tl_pipeline *p)
+{
+    uint64_t upto = UINT64_MAX;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        uint64_t c = atomic_load_explicit(&p->workers[i].clock_us, memory_order_acquire);
+        if (c < upto)
+            upto = c;
+    }
+    return upto > p->cfg->pending_timeout ? upto - p->cfg->pending_timeout : 0;
+}
+
+/* Applies held sightings up to `upto` (UINT64_MAX: all of them). */
+static void pipe_identity_release(struct tl_pipeline *p, uint64_t upto)
+{
+    uint64_t capped = 0;
+    tl_identity_release(p->identity, upto, pipe_identity_changed, p, &capped);
+    atomic_fetch_add(&p->id_capped, capped);
+    atomic_store(&p->id_entries, tl_identity_count(p->identity));
+}
+
+static void pipe_identity(struct tl_pipeline *p, struct tl_identity_obs *o)
+{
+    uint64_t capped = 0;
+    tl_identity_hold(p->identity, o, pipe_identity_changed, p, &capped);
+    atomic_fetch_add(&p->id_capped, capped);
+}
+
+/* Drains a worker's rings to the coordinator: events, then identity sightings. */
+static bool pipe_drain_worker(struct tl_pipeline *p, struct tl_worker *w)
+{
+    bool any = false;
+    void *item;
+    while ((item = tl_ring_pop(&w->out))) {
+        pipe_write(p, item);
+        any = true;
+    }
+    while ((item = tl_ring_pop(&w->ident))) {
+        pipe_identity(p, item);
+        any = true;
+    }
+    return any;
+}
+
 /* The output thread: the only writer of the output, so lines never interleave. */
 static void *pipe_output_main(void *arg)
 {
@@ -79,11 +145,10 @@ static void *pipe_output_main(void *arg)
         bool stop = atomic_load_explicit(&p->out_stop, memory_order_acquire);
         bool any = false;
         struct tl_buf *b;
+        uint64_t upto = stop ? UINT64_MAX : pipe_identity_watermark(p);
         for (unsigned i = 0; i < p->nworkers; i++)
-            while ((b = tl_ring_pop(&p->workers[i].out))) {
-                pipe_write(p, b);
-                any = true;
-            }
+            any |= pipe_drain_worker(p, &p->workers[i]);
+        pipe_identity_release(p, upto);
         while ((b = tl_ring_pop(&p->main_out))) {
             pipe_write(p, b);
             any = true;
@@ -124,9 +189,10 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
     p->defrag = tl_defrag_new(cfg, &p->st);
+    p->identity = tl_identity_new(cfg->max_identities, cfg->identity_timeout);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
-    if (!p->defrag || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
+    if (!p->defrag || !p->identity || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
         snprintf(errbuf, n, "out of memory");
         goto fail;
     }
@@ -178,9 +244,7 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
 /* Inline mode: the worker's events go straight to the output. */
 static void pipe_drain_inline(struct tl_pipeline *p, struct tl_worker *w)
 {
-    struct tl_buf *b;
-    while ((b = tl_ring_pop(&w->out)))
-        pipe_write(p, b);
+    pipe_drain_worker(p, w); /* one worker, in time order: nothing to wait for */
 }
 
 static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
@@ -335,7 +399,9 @@ struct stats_rec {
     struct tl_stats st;
     uint16_t nworker_pkts;
     uint64_t worker_pkts[TL_MAX_WORKERS];
+    const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
 };
+const char *tl_output_kafka_topics(struct tl_output *o); /* export/output.c */
 
 static const struct tl_field stats_fixed_fields[] = {
     TL_FIELD(struct stats_rec, ts, TS, "ts", "packet time of the report"),
@@ -350,6 +416,8 @@ static const struct tl_field stats_fixed_fields[] = {
 #undef TL_X
     { "flows.worker_packets", TL_F_U64LIST, 0, (uint16_t)offsetof(struct stats_rec, nworker_pkts),
       offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+    TL_FIELD_OPT(struct stats_rec, kafka_topics, RAWJSON, "kafka.topics",
+                 "per Kafka topic: {\"delivered\":N,\"retried\":N,\"failed\":N}"),
 };
 
 _Static_assert((int)TL_DC_N <= (int)TL_DSTAT_N, "stats.h keeps TL_DSTAT_N counters per dissector");
@@ -414,7 +482,11 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->st.v[TL_STAT_EVENTS] = atomic_load(&p->out_events);
     r->st.v[TL_STAT_EVENT_BYTES] = atomic_load(&p->out_bytes);
     r->st.v[TL_STAT_OUTPUT_ERRORS] = atomic_load(&p->out_errors);
+    r->st.v[TL_STAT_IDENT_CHANGES] = atomic_load(&p->id_changes);
+    r->st.v[TL_STAT_IDENT_CAPPED] = atomic_load(&p->id_capped);
+    r->st.v[TL_STAT_IDENT_ENTRIES] = atomic_load(&p->id_entries);
     tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
+    r->kafka_topics = tl_output_kafka_topics(p->out);
 }
 
 void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
@@ -442,6 +514,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     if (p->mode == TL_PIPE_INLINE) {
         tl_worker_flush_all(&p->workers[0], p->now_us);
         pipe_drain_inline(p, &p->workers[0]);
+        pipe_identity_release(p, UINT64_MAX);
         goto stats;
     }
     for (unsigned i = 0; i < p->nworkers; i++) {
@@ -493,6 +566,7 @@ void tl_pipeline_free(struct tl_pipeline *p)
     tl_ring_free(&p->main_out);
     if (p->defrag)
         tl_defrag_free(p->defrag);
+    tl_identity_free(p->identity);
     free(p->workers);
     free(p->cur);
     free(p);

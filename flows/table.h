@@ -17,6 +17,7 @@
 
 struct ndpi_flow_struct;
 struct tl_l7;
+struct tl_dissector;
 
 enum tl_tclass {
     TL_TC_TCP_SYN,  /* TCP not (yet) established */
@@ -64,6 +65,7 @@ struct tl_flow {
     struct tl_fdir dir[2];
     struct ndpi_flow_struct *ndpi;   /* freed once classification ends */
     struct tl_l7 *l7;                /* dissector state, while a dissector follows the flow */
+    const struct tl_dissector *l7_d; /* the flow's dissector, even while its state is freed */
     uint16_t app_master, app_proto, app_category;
     uint64_t app_risk;
     uint16_t ndpi_pkts;

@@ -49,7 +49,8 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
     pthread_mutex_init(&w->snap_lock, NULL);
     if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
-        tl_ring_init(&w->out, WORKER_OUT_RING) < 0 || tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
+        tl_ring_init(&w->out, WORKER_OUT_RING) < 0 || tl_ring_init(&w->ident, WORKER_OUT_RING) < 0 ||
+        tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
         snprintf(errbuf, n, "worker %d: out of memory", id);
         return -1;
     }
@@ -82,6 +83,9 @@ void tl_worker_destroy(struct tl_worker *w)
         tl_buf_free(b);
         free(b);
     }
+    void *obs;
+    while (w->ident.slot && (obs = tl_ring_pop(&w->ident)))
+        free(obs);
     if (w->events) {
         tl_buf_free(w->events);
         free(w->events);
@@ -99,6 +103,7 @@ void tl_worker_destroy(struct tl_worker *w)
     tl_ring_free(&w->in);
     tl_ring_free(&w->free);
     tl_ring_free(&w->out);
+    tl_ring_free(&w->ident);
     pthread_mutex_destroy(&w->snap_lock);
 }
 
@@ -461,7 +466,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     }
     tl_ftable_touch(&w->flows, f, tc);
     worker_classify(w, f, d, bytes, len);
-    if (f->l7)
+    if (f->l7_d)
         tl_l7_packet(w, f, s, dir);
     if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {
         worker_record(w, f, TL_END_ACTIVE, true);
@@ -500,6 +505,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
     }
     if (b->now_us > w->now_us)
         w->now_us = b->now_us;
+    atomic_store_explicit(&w->clock_us, w->now_us, memory_order_release);
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
         tl_l7_expire(w, w->now_us);

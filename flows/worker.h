@@ -28,6 +28,7 @@ struct tl_worker {
     struct tl_ring in;     /* batches from the dispatcher */
     struct tl_ring free;   /* batches back to the dispatcher */
     struct tl_ring out;    /* struct tl_buf * of JSON lines to the output thread */
+    struct tl_ring ident;  /* struct tl_identity_obs * to the coordinator */
     struct tl_ftable flows;
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *ndpi_scratch; /* for guesses about flows without nDPI state */
@@ -39,6 +40,7 @@ struct tl_worker {
     pthread_mutex_t snap_lock;
     struct tl_stats snap;  /* copy for the stats event, refreshed once a second */
     _Atomic bool done;
+    _Atomic uint64_t clock_us; /* packet time up to which this worker has sent everything */
     pthread_t thread;
 };
 

@@ -43,6 +43,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, ndpi_max_packets, "ndpi.max_packets", 32, "packets per flow given to nDPI before giving up") \
     X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap", "application protocols to dissect") \
     X(U64, max_l7_flows, "dissect.max_flows", 262144, "flows per worker with dissector state at once") \
+    X(U64, max_identities, "identity.max_entries", 65536, "addresses the identity table remembers") \
+    X(SECS, identity_timeout, "identity.timeout", 86400, "an address's identity is forgotten after this long unconfirmed (s)") \
     X(U64, max_value_len, "dissect.max_value_len", 8192, "longest field value kept (URI, header, name); longer ones are cut and flagged") \
     X(U64, max_items, "dissect.max_items", 64, "items kept per message (answers, headers, attributes); the rest are counted") \
     X(U64, max_pending, "dissect.max_pending", 16, "requests awaiting a response per flow; the oldest is written alone past it") \

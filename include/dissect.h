@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "cursor.h"
+#include "identity.h"
 #include "packet.h"
 #include "schema.h"
 
@@ -104,7 +105,28 @@ struct tl_dissector {
      * limits->pending_timeout, or everything when now_us is UINT64_MAX (flow end). */
     void (*flush)(struct tl_parse_ctx *ctx, uint64_t now_us);
     const struct tl_event_type *event;
+    /*
+     * Optional: when the record (its ids filled) shows who works from the
+     * originator's address - a successful Kerberos exchange, an LDAP simple
+     * bind - fills an observation for the identity table and returns true.
+     */
+    bool (*identity)(const void *record, struct tl_identity_obs *out);
+    /*
+     * Optional, UDP: the state holds nothing worth keeping (no request waits
+     * for its reply). The caller then frees it and starts afresh with the next
+     * datagram, so a quiet DNS or Kerberos flow costs only its flow record.
+     */
+    bool (*idle)(const void *state);
 };
+
+/* Copies a record's string into an observation's field, cut to fit, NUL-terminated. */
+static inline void tl_identity_copy(char *dst, size_t cap, struct tl_str s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n)
+        memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
 
 extern const struct tl_dissector tl_dns_dissector, tl_http_dissector, tl_kerberos_dissector,
     tl_ldap_dissector;

@@ -32,6 +32,7 @@ enum tl_ftype {
     TL_F_HEX32,   /* uint32_t written as "0x%08x" */
     TL_F_U64LIST, /* uint64_t[]; `aux` is the offset of its uint16_t count */
     TL_F_STATUS,  /* uint8_t enum tl_msg_status -> "ok", "truncated", "malformed" */
+    TL_F_RAWJSON, /* const char * already holding one valid JSON value, written verbatim */
 };
 
 enum {

@@ -47,6 +47,11 @@
     X(REASM_FLOW_CAPPED, "reassembly.max_per_flow_capped", "holes given up: reassembly.max_per_flow reached") \
     X(REASM_WORKER_CAPPED, "reassembly.max_per_worker_capped", "holes given up: reassembly.max_per_worker reached") \
     X(REASM_HELD, "reassembly.bytes_held", "bytes held for reassembly and dissectors now (a gauge)") \
+    X(IDENT_OBS, "identity.sightings", "identities seen by dissectors (Kerberos, LDAP binds)")     \
+    X(IDENT_CHANGES, "identity.changes", "identity events: an address's user or host changed")   \
+    X(IDENT_ENTRIES, "identity.entries", "addresses in the identity table now (a gauge)")         \
+    X(IDENT_CAPPED, "identity.max_entries_capped", "addresses forgotten early: identity.max_entries reached") \
+    X(IDENT_DROPPED, "identity.ring_full", "sightings dropped: the coordinator was behind")      \
     X(FLOWS_SHUTDOWN, "flows.flushed_at_shutdown", "flows open at shutdown")                       \
     X(NDPI_CLASSIFIED, "ndpi.classified", "flows nDPI classified")                                 \
     X(NDPI_GIVEUP, "ndpi.given_up", "flows nDPI gave up on")                                       \

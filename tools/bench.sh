@@ -251,3 +251,102 @@ END {
     printf "  %-44s %-9s (%.0f B)\n", "<= 1 KiB per idle flow, UDP", verdict(iu <= 1024), iu
     printf "  %-44s %-9s (%.0f B)\n", "<= 1 KiB per idle flow, TCP SYN", verdict(is <= 1024), is
 }' $R/results
+
+# ---------------------------------------------------------------- Kafka export
+#
+# The Kafka sink against the test broker (tests/kafka-broker, librdkafka's mock cluster on
+# loopback), on the same mixed capture, one worker: the file sink alone, then the file sink
+# and Kafka together, compression zstd (the default) and none. Times are the best of
+# $BENCH_KAFKA_RUNS runs (default 2); each run ends once librdkafka has every delivery report.
+# Bytes on the wire: the mock cluster keeps no byte count, so one more run per compression
+# with librdkafka's debug=protocol sums the sizes of the ProduceRequests it sent to the broker
+# (untimed: the logging slows it). Environment: BENCH_KAFKA_RUNS (2); BENCH_KAFKA=0 skips.
+
+BROKER=build/release/tests/kafka-broker
+[ -x "$BROKER" ] || make -s "$BROKER" >&2 || true
+if [ "${BENCH_KAFKA:-1}" = 0 ]; then
+    exit 0
+elif [ ! -x "$BROKER" ]; then
+    printf '\nKafka export: skipped (%s could not be built)\n' "$BROKER"
+    exit 0
+fi
+runs=${BENCH_KAFKA_RUNS:-2}
+K=$R/kafka
+rm -rf "$K"
+mkdir -p "$K"
+mkfifo "$K/in"
+"$BROKER" <"$K/in" >"$K/broker.out" 2>"$K/broker.err" &
+kbroker=$!
+exec 9>"$K/in"
+i=0
+while [ ! -s "$K/broker.out" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+kaddr=$(head -n 1 "$K/broker.out")
+kafka_stop() {
+    echo quit >&9 2>/dev/null || true
+    exec 9>&-
+    wait "$kbroker" 2>/dev/null || true
+}
+if [ -z "$kaddr" ]; then
+    echo "bench: the Kafka test broker did not start: $(cat "$K/broker.err")" >&2
+    kafka_stop
+    exit 1
+fi
+echo "bench: Kafka export, $runs runs each, test broker at $kaddr" >&2
+kafka_args="--kafka $kaddr --set kafka.spool_dir=$K/spool --set kafka.flush_timeout=30"
+: >$R/results
+# shellcheck disable=SC2086
+measure kf0 "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1
+# shellcheck disable=SC2086
+measure kfz "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1 $kafka_args
+grep '"event_type":"stats"' "$K/out.jsonl" | tail -1 >"$K/kfz.stats" || true
+# shellcheck disable=SC2086
+measure kfn "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1 $kafka_args \
+    --set kafka.properties=compression.type=none
+grep '"event_type":"stats"' "$K/out.jsonl" | tail -1 >"$K/kfn.stats" || true
+events=$(sed -n 's/^tapline: .* \([0-9][0-9]*\) events, .*/\1/p' "$R/kf0.err")
+# wire_bytes COMPRESSION: the ProduceRequest bytes of one run with debug=protocol.
+wire_bytes() {
+    # shellcheck disable=SC2086
+    "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 $kafka_args \
+        --set kafka.properties="compression.type=$1,debug=protocol" 2>"$K/wire.err" || true
+    grep -o 'Sent ProduceRequest (v[0-9]*, [0-9]* bytes' "$K/wire.err" |
+        awk '{ s += $4 } END { printf "%.0f %d\n", s, NR }'
+    rm -f "$K/wire.err"
+}
+echo "bench: Kafka bytes on the wire (debug=protocol runs)" >&2
+wire_z=$(wire_bytes zstd)
+wire_n=$(wire_bytes none)
+rm -f "$K/out.jsonl"
+kafka_stop
+
+awk -v events="${events:-0}" -v runs="$runs" -v wz="$wire_z" -v wn="$wire_n" \
+    -v dz="$(stat_of "$K/kfz.stats" kafka.delivered)" -v dn="$(stat_of "$K/kfn.stats" kafka.delivered)" \
+    -v sz="$(stat_of "$K/kfz.stats" kafka.spooled)" -v sn="$(stat_of "$K/kfn.stats" kafka.spooled)" '
+{ wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5; slow[$1] = $7 }
+function row(tag, name, deliv, spool) {
+    w = wall[tag] > 0 ? wall[tag] : 0.005
+    printf "  %-34s %7.2f %6.0f%% %9.0f %6.2f %7.1f %+7.1f%% %10s %7s\n", name, w,
+        100 * (slow[tag] - w) / w, events / w, cpus[tag], rss[tag] / 1024,
+        100 * (w / wall["kf0"] - 1), deliv, spool
+}
+END {
+    printf "\nKafka export: build/bench/mixed.pcap, 1 worker, %d events, test broker on loopback " \
+        "(librdkafka mock cluster); best of %d runs\n", events, runs
+    printf "  %-34s %7s %7s %9s %6s %7s %8s %10s %7s\n", "run", "wall s", "spread", "events/s",
+        "CPU s", "RSS MiB", "vs file", "delivered", "spooled"
+    row("kf0", "file sink only", "-", "-")
+    row("kfz", "file + Kafka, zstd (default)", dz, sz)
+    row("kfn", "file + Kafka, compression none", dn, sn)
+    split(wz, z, " "); split(wn, n, " ")
+    print "  bytes on the wire (ProduceRequests sent to the broker, a debug=protocol run each):"
+    printf "    %-32s %14.0f bytes in %6d requests, %7.1f bytes/event\n", "zstd", z[1], z[2],
+        events ? z[1] / events : 0
+    printf "    %-32s %14.0f bytes in %6d requests, %7.1f bytes/event\n", "none", n[1], n[2],
+        events ? n[1] / events : 0
+    if (z[1] > 0)
+        printf "    zstd / none: %.3f (%.1fx smaller)\n", z[1] / n[1], n[1] / z[1]
+    ov = 100 * (wall["kfz"] / wall["kf0"] - 1)
+    printf "  %-44s %-9s (%+.1f%% with zstd, %+.1f%% without)\n",
+        "Kafka export adds <= 15% to the replay time", (ov <= 15 ? "met" : "NOT met"), ov,
+        100 * (wall["kfn"] / wall["kf0"] - 1)
+}' $R/results

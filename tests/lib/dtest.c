@@ -62,8 +62,10 @@ void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
     c.capture_cut = capture_cut;
     struct tl_cursor in = tl_cur_make(copy, n);
     tl_arena_reset(&t->arena);
-    if (!t->gave_up && t->d->parse(&c, &in) == TL_PARSE_GIVEUP)
+    if (!t->gave_up && t->d->parse(&c, &in) == TL_PARSE_GIVEUP) {
         t->gave_up = true;
+        t->counters[TL_DC_GIVEUP]++; /* counted by the caller, as flows/l7.c does */
+    }
     free(copy);
 }
 
@@ -82,8 +84,10 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
     while (!t->gave_up && tl_cur_left(&in) > 0) {
         size_t before = tl_cur_left(&in);
         enum tl_parse r = t->d->parse(&c, &in);
-        if (r == TL_PARSE_GIVEUP)
+        if (r == TL_PARSE_GIVEUP) {
             t->gave_up = true;
+            t->counters[TL_DC_GIVEUP]++;
+        }
         if (r != TL_PARSE_OK || tl_cur_left(&in) == before)
             break;
     }
@@ -100,6 +104,7 @@ void dtest_gap(struct dtest *t, int dir, uint64_t n)
 {
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, 0);
     t->stream_len[dir] = 0;
+    t->counters[TL_DC_GAPS]++;
     if (t->d->gap && !t->gave_up)
         t->d->gap(&c, n);
 }

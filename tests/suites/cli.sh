@@ -69,7 +69,7 @@ if selected stdin_and_filter; then
 fi
 
 if selected list_fields; then
-    check list_fields bash -c "\"$TAPLINE\" --list-fields | grep -q 'community_id' && \"$TAPLINE\" --list-fields | grep -q '^stats:'"
+    check list_fields bash -c "\"$TAPLINE\" --list-fields | grep -q 'community_id' && \"$TAPLINE\" --list-fields | grep -q '^stats:' && \"$TAPLINE\" --list-fields | grep -q '^identity:' && \"$TAPLINE\" --list-fields | grep -q '^kerberos:'"
 fi
 if selected version; then
     check version bash -c "\"$TAPLINE\" --version | grep -q '^tapline '"

@@ -7,6 +7,8 @@
 #                 the stats event counts what was spooled and replayed
 #   sigterm       tapline stopped while the broker is down: the next run replays the spool
 #   dead_letter   a message over message.max.bytes goes to the dead-letter file, counted
+#   topics        the stats field kafka.topics: per topic, delivered equals what kcat reads
+#                 back from that topic, and the per-topic counts add up to the totals
 SUITE=kafka
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -72,6 +74,12 @@ run_tapline_bg() { # the same in the background, TPID its process id (not a subs
 }
 
 stat_of() { jq -r "select(.event_type==\"stats\") | .[\"$2\"]" "$1" | tail -n 1; }
+# topic_sums FILE: "delivered retried failed" summed over kafka.topics of the last stats event.
+topic_sums() {
+    jq -r 'select(.event_type=="stats") | .["kafka.topics"] // {} | [.[]] |
+        "\(map(.delivered) | add // 0) \(map(.retried) | add // 0) \(map(.failed) | add // 0)"' \
+        "$1" | tail -n 1
+}
 
 # ---------------------------------------------------------------- every capture, both sinks
 if selected all_pcaps; then
@@ -178,6 +186,8 @@ if selected outage; then
     replayed=$(stat_of "$TMP/all.jsonl" kafka.replayed)
     [ -n "${KAFKA_DEBUG:-}" ] && jq -c "select(.event_type==\"stats\") | with_entries(select(.key | test(\"kafka|events\")))" "$TMP/all.jsonl" && cat "$TMP/err"
     outages=$(stat_of "$TMP/all.jsonl" kafka.outages)
+    totals="$(stat_of "$TMP/all.jsonl" kafka.delivered) $(stat_of "$TMP/all.jsonl" kafka.retried) $(stat_of "$TMP/all.jsonl" kafka.failed)"
+    sums=$(topic_sums "$TMP/all.jsonl")
     if [ "$rc" -ne 0 ]; then
         not_ok outage "tapline exited $rc: $(tail -n 3 "$TMP/err")"
     elif ! diff -q "$TMP/want" "$TMP/got" >/dev/null; then
@@ -186,6 +196,8 @@ if selected outage; then
         not_ok outage "stats: spooled '$spooled' replayed '$replayed' outages '$outages'"
     elif ls "$TMP/spool2" | grep -q '^spool-'; then
         not_ok outage "spool not empty: $(ls "$TMP/spool2")"
+    elif [ "$sums" != "$totals" ]; then
+        not_ok outage "kafka.topics sums (delivered retried failed) '$sums', totals '$totals'"
     else
         ok outage
     fi
@@ -265,6 +277,40 @@ if selected dead_letter; then
         fi
     else
         not_ok dead_letter "reasons: $(jq -r .error "$TMP/dead.jsonl" | sort | uniq -c)"
+    fi
+    broker_stop
+fi
+
+# ---------------------------------------------------------------- per-topic delivery counts
+if selected topics; then
+    broker_start
+    : >"$TMP/err"
+    big_pcap
+    run_tapline "$TMP/spool5" -r "$TMP/big.pcap" -w "$TMP/all.jsonl" "${SHORT[@]}"
+    rc=$?
+    consume "$TMP/kafka.json"
+    # kcat's count per topic; the final stats event counts the deliveries before it, not
+    # its own: it is one message more in tapline.stats than its count says.
+    jq -r .topic "$TMP/kafka.json" | LC_ALL=C sort | uniq -c |
+        awk '{ n = $2 == "tapline.stats" ? $1 - 1 : $1; if (n > 0) print $2, n }' >"$TMP/want"
+    jq -r 'select(.event_type=="stats") | .["kafka.topics"] // {} | to_entries[]
+        | "\(.key) \(.value.delivered)"' "$TMP/all.jsonl" | LC_ALL=C sort |
+        awk '$2 > 0' >"$TMP/got"
+    other=$(jq -r 'select(.event_type=="stats") | .["kafka.topics"] // {} | to_entries[]
+        | select(.value.retried + .value.failed > 0) | .key' "$TMP/all.jsonl")
+    totals="$(stat_of "$TMP/all.jsonl" kafka.delivered) $(stat_of "$TMP/all.jsonl" kafka.retried) $(stat_of "$TMP/all.jsonl" kafka.failed)"
+    sums=$(topic_sums "$TMP/all.jsonl")
+    [ -n "${KAFKA_DEBUG:-}" ] && paste "$TMP/want" "$TMP/got"
+    if [ "$rc" -ne 0 ]; then
+        not_ok topics "tapline exited $rc: $(tail -n 3 "$TMP/err")"
+    elif [ "$(wc -l <"$TMP/want")" -lt 3 ]; then
+        not_ok topics "only $(wc -l <"$TMP/want") topics in Kafka"
+    elif ! diff -q "$TMP/want" "$TMP/got" >/dev/null; then
+        not_ok topics "per topic (kcat vs kafka.topics delivered): $(diff "$TMP/want" "$TMP/got" | grep '^[<>]' | head -n 6 | tr '\n' ';')"
+    elif [ -n "$other" ] || [ "$sums" != "$totals" ]; then
+        not_ok topics "retried/failed on '$other'; sums '$sums' vs totals '$totals'"
+    else
+        ok topics
     fi
     broker_stop
 fi

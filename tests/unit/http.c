@@ -11,7 +11,6 @@
 #include "event.h"
 #include "flow.h"
 
-
 #define S(lit) lit, sizeof(lit) - 1
 
 /* pcaps/http-basic.pcap, TCP stream 0: a keep-alive connection with 4 GETs. */
@@ -563,15 +562,51 @@ static void test_garbage(void)
     CHECK_EQ(t.records, 3);
     dtest_free(&t);
 
-    /* A response that is not one: the pending request is written, flagged. */
+    /*
+     * A first response that is not one: the pending request is written, flagged;
+     * the capture may have missed the response's start, so the flow resyncs.
+     */
     dtest_init(&t, &tl_http_dissector);
     tcp(&t, 0, S(get_root));
     tcp(&t, 1, S("SSH-2.0-OpenSSH_9.2\r\n"));
-    CHECK(t.gave_up);
+    CHECK(!t.gave_up);
     CHECK_EQ(t.records, 1);
     CHECK(has(&t, "\"uri\":\"/\""));
     CHECK(has(&t, "\"status\":\"malformed\""));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
     dtest_free(&t);
+
+    /* A later one that is not one: given up as before. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S("SSH-2.0-OpenSSH_9.2\r\n"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"malformed\""));
+    dtest_free(&t);
+
+    /* A control byte anywhere in the first line: never was HTTP, whatever follows. */
+    static const struct {
+        const char *p;
+        size_t n;
+    } binary[] = {
+        { S("\377\330\377\340\000\020JFIF") },
+        { S("abc def\001ghi\r\nGET / HTTP/1.1\r\n\r\n") },
+        { S("<html>\000") },
+        { S("GET /\033[1m HTTP/1.1\r\n\r\n") },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(binary); i++) {
+        dtest_init(&t, &tl_http_dissector);
+        tcp(&t, 0, binary[i].p, binary[i].n);
+        CHECK(t.gave_up);
+        CHECK_EQ(t.records, 0);
+        CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+        dtest_free(&t);
+    }
 
     /* Printable but not a request line (Zeek's methods.pcap): flagged, paired, kept going. */
     dtest_init(&t, &tl_http_dissector);
@@ -745,22 +780,192 @@ static void test_gaps(void)
     tcp(&t, 1, S(resp_pixel));
     CHECK_EQ(t.records, 2);
     CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\""));
-    CHECK_EQ(t.counters[TL_DC_GAPS], 1);
+    CHECK_EQ(t.counters[TL_DC_GAPS], 1); /* counted once, by the caller (dtest) */
     CHECK(!t.gave_up);
     dtest_free(&t);
 
-    /* In a header block: pending requests written, flow given up. */
+    /*
+     * In a header block: the pending request is written alone, the rest of the
+     * lost one skipped; the answer to it comes alone, and the next pair is
+     * read again, flagged.
+     */
     dtest_init(&t, &tl_http_dissector);
     tcp(&t, 0, S(get_root));
     tcp(&t, 0, S("GET /b HTTP/1.1\r\nHo"));
     dtest_gap(&t, 0, 50);
-    tcp(&t, 0, S("st: x\r\n\r\n"));
-    CHECK(t.gave_up);
     CHECK_EQ(t.records, 1);
-    CHECK(has(&t, "\"uri\":\"/\""));
-    CHECK_EQ(t.counters[TL_DC_GIVEUP], 1);
+    CHECK(has(&t, "\"uri\":\"/\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
+                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\""));
+    tcp(&t, 0, S("st: x\r\nAccept: */*\r\n\r\n"));
+    CHECK(t.stream_len[0] == 0);
+    tcp(&t, 1, S(resp_missing));
+    CHECK_EQ(t.records, 2);
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 3);
+    CHECK_EQ(dtest_count(&t, "\"resynced\":true"), 1);
+    CHECK(has(&t, "\"uri\":\"/pixel.png\""));
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\",\"resp_sha256\":\"" PNG_SHA "\","
+                  "\"status\":\"ok\",\"resynced\":true}"));
+    CHECK(has(&t, "\"trans_depth\":1,\"version\":\"1.1\",\"request_body_len\":0,"
+                  "\"response_body_len\":146,\"status_code\":404"));
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 0);
+    CHECK_EQ(t.counters[TL_DC_GAPS], 1); /* counted once, by the caller (dtest) */
+    dtest_end(&t);
+    CHECK_EQ(t.records, 3);
+    dtest_free(&t);
+
+    /* Right after the gap a request line: read at once. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("GET /lost HTTP/1.1\r\nHost: h\r\n"));
+    dtest_gap(&t, 0, 10);
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/pixel.png\""));
+    CHECK(has(&t, "\"resynced\":true"));
+    CHECK(!has(&t, "/lost"));
+    dtest_free(&t);
+
+    /*
+     * In a chunked response body, past the chunk: that response is written,
+     * truncated; the response side skips to the next status line, which need
+     * not start a line.
+     */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"));
+    dtest_gap(&t, 1, 1000);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"response_body_len\":3,\"status_code\":200,"));
+    CHECK(has(&t, "\"status\":\"truncated\""));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S("\377\330 ... 2000 bytes of JPEG\r\n0\r\n\r\nX"));
+    CHECK(t.stream_len[1] == 0);
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\",\"resp_sha256\":\"" PNG_SHA "\","
+                  "\"status\":\"ok\",\"resynced\":true}"));
+    CHECK(!t.gave_up);
+    dtest_free(&t);
+
+    /* A second gap while skipping changes nothing; the other side stays in step. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, resp_root, 40);
+    dtest_gap(&t, 1, 20);
+    dtest_gap(&t, 1, 20);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"response_body_len\":0,\"status\":\"ok\"")); /* its head was cut */
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S("er: nginx\r\n\r\n"));
+    tcp(&t, 1, S(resp_pixel));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"resynced\":true"));
+    dtest_free(&t);
+}
+
+/* pcaps/tcp-midstream.pcap, flow 192.0.2.110:40110: the capture starts inside a response body. */
+static const char mid_rest[] = "...and the rest of a response that started before the capture\n";
+static const char mid_get[] = "GET /next HTTP/1.1\r\n"
+                              "Host: mid.example\r\n"
+                              "User-Agent: pcapcraft/1.0\r\n"
+                              "Accept: */*\r\n"
+                              "\r\n";
+static const char mid_resp[] = "HTTP/1.1 200 OK\r\n"
+                               "Server: pcapcraft\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Content-Length: 16\r\n"
+                               "\r\n"
+                               "second response\n";
+
+static void test_midstream(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 1, S(mid_rest));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 0);
+    CHECK_EQ(t.stream_len[1], 0);
+    tcp(&t, 0, S(mid_get));
+    tcp(&t, 1, S(mid_resp));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"GET\",\"host\":\"mid.example\","
+                  "\"uri\":\"/next\",\"version\":\"1.1\",\"user_agent\":\"pcapcraft/1.0\","
+                  "\"request_body_len\":0,\"response_body_len\":16,\"status_code\":200"));
+    CHECK(has(&t, "\"resynced\":true"));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    CHECK_EQ(t.counters[TL_DC_GIVEUP], 0);
     dtest_end(&t);
     CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+
+    /* Binary, with no line end, and the next response glued to it. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 1, S("\000\001\002HTTP/1.1 2xx HTTP/1"));
+    CHECK_EQ(t.stream_len[1], 6); /* "HTTP/1" may begin one */
+    tcp(&t, 1, S(".0 999 no\r\n"));
+    CHECK_EQ(t.stream_len[1], 17); /* a status line: its head is awaited */
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S("Content-Length: 3\r\n\r\nabc"));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/\""));
+    CHECK(has(&t, "\"response_body_len\":3,\"status_code\":999,\"status_msg\":\"no\""));
+    CHECK(has(&t, "\"resynced\":true"));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    dtest_free(&t);
+
+    /* The requests' side starts inside a form body: text, so skipped to the request line. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("name=tapline&value=42\r\n<p>the rest</p>\r\nGET"));
+    CHECK_EQ(t.stream_len[0], 3);
+    tcp(&t, 0, S("/nope\r\nX HTTP/1.1\r\nPOST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+    tcp(&t, 1, S(resp_created));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"POST\",\"uri\":\"/x\""));
+    CHECK(has(&t, "\"resynced\":true"));
+    dtest_free(&t);
+
+    /* A response whose start was not captured, a request pending (ndpi_1kxun.pcap). */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, resp_root + 200, sizeof(resp_root) - 1 - 200);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"uri\":\"/\""));
+    CHECK(has(&t, "\"status\":\"malformed\""));
+    tcp(&t, 0, S(get_pixel));
+    tcp(&t, 1, S(resp_pixel));
+    tcp(&t, 0, S(get_missing));
+    tcp(&t, 1, S(resp_missing));
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 3);
+    CHECK_EQ(dtest_count(&t, "\"resynced\":true"), 1);
+    CHECK(has(&t, "\"trans_depth\":2,\"method\":\"GET\",\"host\":\"www.tapline.test\","
+                  "\"uri\":\"/pixel.png\""));
+    CHECK(has(&t, "\"status_code\":404,\"status_msg\":\"Not Found\""));
+    dtest_free(&t);
+
+    /* Skipping keeps nothing it need not: long lines go as they come. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("<html>\n"));
+    char big[4096];
+    memset(big, 'A', sizeof(big));
+    big[100] = ' ';
+    for (int i = 0; i < 40; i++) {
+        tcp(&t, 0, big, sizeof(big));
+        tcp(&t, 1, big, sizeof(big));
+        CHECK(t.stream_len[0] == 0);
+        CHECK(t.stream_len[1] <= 12);
+    }
+    CHECK(!t.gave_up);
+    tcp(&t, 0, S("\n"));
+    tcp(&t, 0, S(get_root));
+    tcp(&t, 1, S(resp_root));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"resp_md5\":\"" HTML_MD5 "\""));
     dtest_free(&t);
 }
 
@@ -846,6 +1051,67 @@ static void split_check(const char *req, size_t rn, const char *resp, size_t sn)
     dtest_free(&ref);
 }
 
+struct delivery {
+    int dir;
+    const char *p;
+    size_t n;
+};
+
+/* The output of deliveries made whole, then with each one cut at every byte. */
+static void split_seq_check(const struct delivery *dv, size_t nd, int want)
+{
+    struct dtest ref;
+    dtest_init(&ref, &tl_http_dissector);
+    for (size_t i = 0; i < nd; i++)
+        tcp(&ref, dv[i].dir, dv[i].p, dv[i].n);
+    dtest_end(&ref);
+    CHECK_EQ(ref.records, want);
+    for (size_t cut = 0; cut < nd; cut++) {
+        for (size_t k = 0; k <= dv[cut].n; k++) {
+            struct dtest t;
+            dtest_init(&t, &tl_http_dissector);
+            for (size_t i = 0; i < nd; i++) {
+                if (i == cut) {
+                    tcp(&t, dv[i].dir, dv[i].p, k);
+                    tcp(&t, dv[i].dir, dv[i].p + k, dv[i].n - k);
+                } else {
+                    tcp(&t, dv[i].dir, dv[i].p, dv[i].n);
+                }
+            }
+            dtest_end(&t);
+            bool same = t.out.len == ref.out.len && memcmp(t.out.p, ref.out.p, t.out.len) == 0;
+            dtest_free(&t);
+            if (!same) {
+                tl_check_report(__FILE__, __LINE__, "delivery %zu split %zu differs", cut, k);
+                break;
+            }
+        }
+    }
+    dtest_free(&ref);
+}
+
+static void test_split_resync(void)
+{
+    const struct delivery mid[] = {
+        { 1, S(mid_rest) },
+        { 0, S(mid_get) },
+        { 1, S("\377\330\377binaryHTTP/1.0 20 HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") },
+    };
+    split_seq_check(mid, TL_ARRAY_LEN(mid), 1);
+    const struct delivery req[] = {
+        { 0, S("a=1&b=2\r\nGET\tx HTTP/1.1\r\nGET / HTTP/1.2\r\n\r\nHEAD /h HTTP/1.0\r\n\r\n") },
+        { 1, S("HTTP/1.0 200 OK\r\nContent-Length: 99\r\n\r\n") },
+    };
+    split_seq_check(req, TL_ARRAY_LEN(req), 1);
+    const struct delivery owed[] = {
+        { 0, S(get_root) },
+        { 1, S("tail of a lost body\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n") },
+        { 0, S(get_pixel) },
+        { 1, S(resp_pixel) },
+    };
+    split_seq_check(owed, TL_ARRAY_LEN(owed), 3);
+}
+
 static void test_split_everywhere(void)
 {
     split_check(S(post_submit), S(resp_created));
@@ -882,7 +1148,9 @@ const struct tl_test tl_tests_http[] = {
     { "body_hash_cap", test_body_hash_cap },
     { "mime", test_mime },
     { "gaps", test_gaps },
+    { "midstream", test_midstream },
     { "timeout_flush", test_timeout_flush },
     { "split_everywhere", test_split_everywhere },
+    { "split_resync", test_split_resync },
     { 0 },
 };
