@@ -994,6 +994,8 @@ static void ldap_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, size_t n)
         t->ts = ctx->ts_us;
     t->buffers++;
     t->bytes += n;
+    ctx->counters[TL_DC_ENCRYPTED]++;
+    ctx->counters[TL_DC_ENCRYPTED_BYTES] += n;
 }
 
 /*
