@@ -27,17 +27,17 @@ enum cfg_type { CFG_U64, CFG_BOOL, CFG_STR, CFG_SECS };
 struct cfg_opt {
     const char *key;
     enum cfg_type type;
-    size_t off;       /* offsetof the member in struct tl_config */
-    uint64_t defnum;  /* U64, BOOL, SECS (in seconds) */
+    size_t off;         /* offsetof the member in struct tl_config */
+    uint64_t defnum;    /* U64, BOOL, SECS (in seconds) */
     const char *defstr; /* STR */
     const char *doc;
 };
 
-#define CFG_OFF(m) offsetof(struct tl_config, m)
-#define CFG_OPT_U64(m, k, def, d) { k, CFG_U64, CFG_OFF(m), (uint64_t)(def), NULL, d },
-#define CFG_OPT_BOOL(m, k, def, d) { k, CFG_BOOL, CFG_OFF(m), (def) ? 1 : 0, NULL, d },
-#define CFG_OPT_SECS(m, k, def, d) { k, CFG_SECS, CFG_OFF(m), (uint64_t)(def), NULL, d },
-#define CFG_OPT_STR(m, k, def, d) { k, CFG_STR, CFG_OFF(m), 0, def, d },
+#define CFG_OFF(m)                   offsetof(struct tl_config, m)
+#define CFG_OPT_U64(m, k, def, d)    { k, CFG_U64, CFG_OFF(m), (uint64_t)(def), NULL, d },
+#define CFG_OPT_BOOL(m, k, def, d)   { k, CFG_BOOL, CFG_OFF(m), (def) ? 1 : 0, NULL, d },
+#define CFG_OPT_SECS(m, k, def, d)   { k, CFG_SECS, CFG_OFF(m), (uint64_t)(def), NULL, d },
+#define CFG_OPT_STR(m, k, def, d)    { k, CFG_STR, CFG_OFF(m), 0, def, d },
 #define TL_X(type, m, key, def, doc) CFG_OPT_##type(m, key, def, doc)
 static const struct cfg_opt cfg_opts[] = { TL_CONFIG_KEYS(TL_X) };
 #undef TL_X
@@ -62,10 +62,10 @@ static uint64_t cfg_secs_us(uint64_t secs)
 void tl_config_defaults(struct tl_config *c)
 {
     memset(c, 0, sizeof(*c));
-#define CFG_DEF_U64(m, def) c->m = (uint64_t)(def);
-#define CFG_DEF_BOOL(m, def) c->m = (def);
-#define CFG_DEF_SECS(m, def) c->m = cfg_secs_us((uint64_t)(def));
-#define CFG_DEF_STR(m, def) c->m = cfg_strdup(def);
+#define CFG_DEF_U64(m, def)          c->m = (uint64_t)(def);
+#define CFG_DEF_BOOL(m, def)         c->m = (def);
+#define CFG_DEF_SECS(m, def)         c->m = cfg_secs_us((uint64_t)(def));
+#define CFG_DEF_STR(m, def)          c->m = cfg_strdup(def);
 #define TL_X(type, m, key, def, doc) CFG_DEF_##type(m, def)
     TL_CONFIG_KEYS(TL_X)
 #undef TL_X
@@ -124,9 +124,21 @@ static int cfg_parse_u64(const char *s, uint64_t *out)
     unsigned shift = 0;
     switch (*p) {
     case '\0': break;
-    case 'k': case 'K': shift = 10; p++; break;
-    case 'm': case 'M': shift = 20; p++; break;
-    case 'g': case 'G': shift = 30; p++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        p++;
+        break;
     default: return -1;
     }
     if (*p)
@@ -203,8 +215,8 @@ static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char 
         if (r == -2)
             return cfg_err(errbuf, n, "%s: '%s' is too large", o->key, value);
         if (r)
-            return cfg_err(errbuf, n, "%s: '%s' is not a number (digits, optional k/M/G)",
-                           o->key, value);
+            return cfg_err(errbuf, n, "%s: '%s' is not a number (digits, optional k/M/G)", o->key,
+                           value);
         memcpy(m, &v, sizeof(v));
         return 0;
     }
@@ -380,8 +392,7 @@ static int cfg_mapping(struct cfg_yaml *y, int depth)
     yaml_event_t ev;
 
     if (depth > CFG_MAX_DEPTH)
-        return cfg_err(y->errbuf, y->n, "%s: nested deeper than %d levels", y->path,
-                       CFG_MAX_DEPTH);
+        return cfg_err(y->errbuf, y->n, "%s: nested deeper than %d levels", y->path, CFG_MAX_DEPTH);
     for (;;) {
         if (cfg_next(y, &ev))
             return -1;
@@ -411,8 +422,7 @@ static int cfg_mapping(struct cfg_yaml *y, int depth)
         int rc;
         switch (ev.type) {
         case YAML_SCALAR_EVENT:
-            rc = cfg_apply(y, cfg_is_null(&ev) ? NULL : (const char *)ev.data.scalar.value,
-                           line);
+            rc = cfg_apply(y, cfg_is_null(&ev) ? NULL : (const char *)ev.data.scalar.value, line);
             break;
         case YAML_MAPPING_START_EVENT: rc = cfg_mapping(y, depth + 1); break;
         case YAML_SEQUENCE_START_EVENT: rc = cfg_sequence(y, line); break;
@@ -455,8 +465,8 @@ int tl_config_load(struct tl_config *c, const char *path, char *errbuf, size_t n
             continue;
         }
         bool empty_doc = t == YAML_SCALAR_EVENT && cfg_is_null(&ev); /* "---" and nothing */
-        if (!empty_doc && (t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT ||
-                           t == YAML_ALIAS_EVENT)) {
+        if (!empty_doc &&
+            (t == YAML_SCALAR_EVENT || t == YAML_SEQUENCE_START_EVENT || t == YAML_ALIAS_EVENT)) {
             cfg_err(errbuf, n, "%s:%lu: not a mapping of options", path, cfg_line(&ev));
             yaml_event_delete(&ev);
             goto fail;

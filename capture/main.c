@@ -28,8 +28,6 @@
 #define TL_VERSION "0.1.0"
 #endif
 
-
-
 static volatile sig_atomic_t stop_requested;
 static struct tl_source_ctx *live_ctx;
 static struct tl_output *hup_output;
@@ -101,8 +99,8 @@ struct run {
     uint64_t next_stats_us;
 };
 
-static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
-                      uint32_t caplen, uint32_t wirelen)
+static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt, uint32_t caplen,
+                      uint32_t wirelen)
 {
     struct run *r = user;
     tl_pipeline_packet(r->pipe, linktype, ts_us, pkt, caplen, wirelen);
@@ -200,7 +198,10 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         case OPT_HELP_CONFIG: tl_config_print_help(stdout); return 1;
         case OPT_VERSION: printf("tapline %s\n", TL_VERSION); return 1;
         case 'h': usage(stdout); return 1;
-        default: usage(stderr); snprintf(errbuf, n, "bad command line"); return -1;
+        default:
+            usage(stderr);
+            snprintf(errbuf, n, "bad command line");
+            return -1;
         }
     }
     if (kafka_arg && !w_arg && tl_config_set(&r->cfg, "output.path", "none", errbuf, n) < 0)
@@ -262,7 +263,8 @@ static void summary(const struct tl_stats *s, unsigned files)
             "tapline: %u file(s), %llu packets, %llu not decoded, %llu flows, %llu events, "
             "%llu output errors\n",
             files, (unsigned long long)s->v[TL_STAT_PKTS], (unsigned long long)bad,
-            (unsigned long long)s->v[TL_STAT_FLOWS_CREATED], (unsigned long long)s->v[TL_STAT_EVENTS],
+            (unsigned long long)s->v[TL_STAT_FLOWS_CREATED],
+            (unsigned long long)s->v[TL_STAT_EVENTS],
             (unsigned long long)s->v[TL_STAT_OUTPUT_ERRORS]);
 }
 
@@ -293,7 +295,8 @@ int main(int argc, char **argv)
     if (!(out = tl_output_open(&r.cfg, err, sizeof(err))))
         goto done;
     hup_output = out;
-    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err, sizeof(err))))
+    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err,
+                                   sizeof(err))))
         goto done;
 
     struct sigaction sa = { 0 };

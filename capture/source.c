@@ -239,17 +239,12 @@ static void source_live_cb(u_char *user, const struct pcap_pkthdr *hdr, const u_
 static int source_activate_error(pcap_t *h, int rc, const char *iface, char *errbuf, size_t n)
 {
     switch (rc) {
-    case PCAP_ERROR_NO_SUCH_DEVICE:
-        snprintf(errbuf, n, "%s: no such interface", iface);
-        break;
+    case PCAP_ERROR_NO_SUCH_DEVICE: snprintf(errbuf, n, "%s: no such interface", iface); break;
     case PCAP_ERROR_PERM_DENIED:
         snprintf(errbuf, n, "%s: permission denied (run as root or grant CAP_NET_RAW)", iface);
         break;
-    case PCAP_ERROR_IFACE_NOT_UP:
-        snprintf(errbuf, n, "%s: interface is down", iface);
-        break;
-    default:
-        snprintf(errbuf, n, "%s: cannot capture: %s", iface, pcap_geterr(h));
+    case PCAP_ERROR_IFACE_NOT_UP: snprintf(errbuf, n, "%s: interface is down", iface); break;
+    default: snprintf(errbuf, n, "%s: cannot capture: %s", iface, pcap_geterr(h));
     }
     return -1;
 }

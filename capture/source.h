@@ -21,7 +21,7 @@ typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
 struct tl_source_ctx {
     const struct tl_config *cfg;
     tl_packet_fn on_packet;
-    tl_idle_fn on_idle;   /* live: called when the interface is quiet, and at least once a second */
+    tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least once a second */
     void *user;
     volatile sig_atomic_t *stop;
     bool progress;        /* progress line on stderr */
@@ -29,7 +29,7 @@ struct tl_source_ctx {
     uint64_t done_bytes;
     uint64_t kernel_drops, iface_drops;
     unsigned files;
-    void *live_handle;    /* the pcap_t being read live, for pcap_breakloop */
+    void *live_handle; /* the pcap_t being read live, for pcap_breakloop */
 };
 
 /*

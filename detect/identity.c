@@ -23,8 +23,8 @@ struct tl_identity_table {
     struct id_entry **bucket;
     size_t nbuckets, max, count, fresh; /* entries[fresh..] were never used */
     struct id_entry *head, *tail;
-    struct id_entry *free_list;         /* forgotten entries, through hnext */
-    struct tl_identity_obs **held;      /* min-heap by (time, address, names) */
+    struct id_entry *free_list;    /* forgotten entries, through hnext */
+    struct tl_identity_obs **held; /* min-heap by (time, address, names) */
     size_t nheld;
     uint64_t timeout;
 };
@@ -32,7 +32,8 @@ struct tl_identity_table {
 static const char *const id_sources[] = { [TL_ID_KERBEROS] = "kerberos", [TL_ID_LDAP] = "ldap" };
 
 static const struct tl_field id_fields[] = {
-    TL_FIELD(struct tl_identity, last_seen, TS, "ts", "packet time of the sighting that changed it"),
+    TL_FIELD(struct tl_identity, last_seen, TS, "ts",
+             "packet time of the sighting that changed it"),
     TL_FIELD(struct tl_identity, addr, IP, "addr", "the address"),
     TL_FIELD_OPT(struct tl_identity, user, CHARS, "user", "user principal or bind name seen there"),
     TL_FIELD_OPT(struct tl_identity, host, CHARS, "host",

@@ -73,7 +73,7 @@ struct dns_info {
     uint16_t id, flags, qdcount, ancount, nscount, arcount, qtype, qclass;
     bool has_q;
     bool name_from_answer; /* no question: qname is the first answer's owner (mDNS), as Zeek */
-    uint8_t status; /* enum tl_msg_status */
+    uint8_t status;        /* enum tl_msg_status */
     struct dns_edns edns;
     struct dns_name qname;
 };

@@ -29,8 +29,8 @@ struct tl_slot {
     struct tl_decoded d;
     struct tl_fkey key; /* built once, by the dispatcher */
     uint64_t hash;
-    bool from_a;        /* sent by the key's side a */
-    uint32_t len;       /* bytes[] */
+    bool from_a;  /* sent by the key's side a */
+    uint32_t len; /* bytes[] */
     _Alignas(8) uint8_t bytes[];
 };
 

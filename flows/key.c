@@ -18,7 +18,10 @@ int tl_icmp_request_type(int ipv, uint8_t type)
         case 14: return 13; /* timestamp reply */
         case 16: return 15; /* information reply */
         case 18: return 17; /* address mask reply */
-        case 8: case 13: case 15: case 17: return type;
+        case 8:
+        case 13:
+        case 15:
+        case 17: return type;
         }
         return -1;
     }
@@ -27,7 +30,10 @@ int tl_icmp_request_type(int ipv, uint8_t type)
     case 131: return 130; /* MLD report -> query */
     case 134: return 133; /* router advertisement -> solicitation */
     case 136: return 135; /* neighbour advertisement -> solicitation */
-    case 128: case 130: case 133: case 135: return type;
+    case 128:
+    case 130:
+    case 133:
+    case 135: return type;
     }
     return -1;
 }

@@ -16,7 +16,7 @@
 struct tl_fkey {
     uint8_t a[16], b[16]; /* addresses; IPv4 v4-mapped */
     uint32_t tunnel_id;
-    uint16_t pa, pb;      /* ports; ICMP: see key.c */
+    uint16_t pa, pb; /* ports; ICMP: see key.c */
     uint16_t vlan[TL_MAX_VLANS];
     uint16_t icmp_id;
     uint8_t proto;

@@ -22,12 +22,12 @@ struct tl_slot;
 
 struct tl_l7 {
     const struct tl_dissector *d;
-    uint8_t di;                   /* registry index, for the counters */
+    uint8_t di; /* registry index, for the counters */
     bool gave_up;
     struct tl_flow *flow;
-    struct tl_l7 *prev, *next;    /* the worker's flows with L7 state */
-    struct tl_reasm_dir rs[2];    /* TCP, by direction (0: from the originator) */
-    uint8_t *pend[2];             /* TCP: in-order bytes the dissector has not consumed */
+    struct tl_l7 *prev, *next; /* the worker's flows with L7 state */
+    struct tl_reasm_dir rs[2]; /* TCP, by direction (0: from the originator) */
+    uint8_t *pend[2];          /* TCP: in-order bytes the dissector has not consumed */
     uint32_t pend_len[2];
     _Alignas(16) uint8_t state[]; /* d->state_size */
 };
@@ -38,8 +38,8 @@ struct tl_l7_worker {
     struct tl_reasm reasm;
     struct tl_l7 *head;
     uint64_t nstates;
-    uint64_t pend_bytes;          /* held in pend[] by all flows, capped with reassembly */
-    uint32_t enabled;             /* bit per registry index */
+    uint64_t pend_bytes; /* held in pend[] by all flows, capped with reassembly */
+    uint32_t enabled;    /* bit per registry index */
 };
 
 int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n);

@@ -192,7 +192,8 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     p->identity = tl_identity_new(cfg->max_identities, cfg->identity_timeout);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
-    if (!p->defrag || !p->identity || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
+    if (!p->defrag || !p->identity || !p->workers || !p->cur ||
+        tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
         snprintf(errbuf, n, "out of memory");
         goto fail;
     }
@@ -410,20 +411,20 @@ static const struct tl_field stats_fixed_fields[] = {
     TL_STAT_COUNTERS(TL_X)
 #undef TL_X
 #define TL_X(sym, name)                                                                            \
-    TL_FIELD(struct stats_rec, st.decode_err[TL_DECODE_##sym], U64, "decode." name,             \
+    TL_FIELD(struct stats_rec, st.decode_err[TL_DECODE_##sym], U64, "decode." name,                \
              "packets not decoded: " name),
-    TL_DECODE_ERRORS(TL_X)
+        TL_DECODE_ERRORS(TL_X)
 #undef TL_X
-    { "flows.worker_packets", TL_F_U64LIST, 0, (uint16_t)offsetof(struct stats_rec, nworker_pkts),
-      offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+            { "flows.worker_packets", TL_F_U64LIST, 0,
+              (uint16_t)offsetof(struct stats_rec, nworker_pkts),
+              offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
     TL_FIELD_OPT(struct stats_rec, kafka_topics, RAWJSON, "kafka.topics",
                  "per Kafka topic: {\"delivered\":N,\"retried\":N,\"failed\":N}"),
 };
 
 _Static_assert((int)TL_DC_N <= (int)TL_DSTAT_N, "stats.h keeps TL_DSTAT_N counters per dissector");
 
-static struct tl_field stats_fields[TL_ARRAY_LEN(stats_fixed_fields) +
-                                    TL_MAX_DISSECTORS * TL_DC_N];
+static struct tl_field stats_fields[TL_ARRAY_LEN(stats_fixed_fields) + TL_MAX_DISSECTORS * TL_DC_N];
 static char stats_names[TL_MAX_DISSECTORS * TL_DC_N][48];
 static struct tl_event_type stats_event = {
     .name = "stats",
@@ -436,9 +437,14 @@ static void pipe_build_stats_event(void)
 {
     static const char *const dnames[] = TL_DSTAT_NAMES;
     static const char *const ddocs[TL_DC_N] = {
-        "messages parsed", "messages flagged malformed", "messages flagged truncated",
-        "values or items cut by a configured cap", "stream gaps seen", "flows given up",
-        "units that could not be read: TLS records, sealed SASL buffers", "bytes of those units",
+        "messages parsed",
+        "messages flagged malformed",
+        "messages flagged truncated",
+        "values or items cut by a configured cap",
+        "stream gaps seen",
+        "flows given up",
+        "units that could not be read: TLS records, sealed SASL buffers",
+        "bytes of those units",
     };
     size_t n = TL_ARRAY_LEN(stats_fixed_fields), k = 0;
 
@@ -448,7 +454,10 @@ static void pipe_build_stats_event(void)
             snprintf(stats_names[k], sizeof(stats_names[k]), "%s.%s", tl_dissectors[i]->name,
                      dnames[j]);
             stats_fields[n] = (struct tl_field){
-                stats_names[k], TL_F_U64, 0, 0,
+                stats_names[k],
+                TL_F_U64,
+                0,
+                0,
                 offsetof(struct stats_rec, st.dissect) + (i * TL_DSTAT_N + j) * sizeof(uint64_t),
                 ddocs[j],
             };

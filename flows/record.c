@@ -81,15 +81,18 @@ const struct tl_event_type tl_flow_event = {
 };
 
 static const char *const end_names[] = {
-    [TL_END_NONE] = "none",     [TL_END_IDLE] = "idle",       [TL_END_ACTIVE] = "active",
-    [TL_END_FIN] = "fin",       [TL_END_RST] = "rst",         [TL_END_EVICTED] = "evicted",
+    [TL_END_NONE] = "none",         [TL_END_IDLE] = "idle", [TL_END_ACTIVE] = "active",
+    [TL_END_FIN] = "fin",           [TL_END_RST] = "rst",   [TL_END_EVICTED] = "evicted",
     [TL_END_SHUTDOWN] = "shutdown",
 };
 
 static const char *const tunnel_names[] = {
-    [TL_TUNNEL_NONE] = NULL,          [TL_TUNNEL_GRE] = "gre",
-    [TL_TUNNEL_ERSPAN_I] = "erspan1", [TL_TUNNEL_ERSPAN_II] = "erspan2",
-    [TL_TUNNEL_ERSPAN_III] = "erspan3", [TL_TUNNEL_VXLAN] = "vxlan",
+    [TL_TUNNEL_NONE] = NULL,
+    [TL_TUNNEL_GRE] = "gre",
+    [TL_TUNNEL_ERSPAN_I] = "erspan1",
+    [TL_TUNNEL_ERSPAN_II] = "erspan2",
+    [TL_TUNNEL_ERSPAN_III] = "erspan3",
+    [TL_TUNNEL_VXLAN] = "vxlan",
     [TL_TUNNEL_IPIP] = "ipip",
 };
 
@@ -105,9 +108,18 @@ static void record_init_proto_numbers(void)
 static const char *record_proto_name(uint8_t p)
 {
     static const char *const names[256] = {
-        [TL_IPPROTO_ICMP] = "icmp", [TL_IPPROTO_TCP] = "tcp", [TL_IPPROTO_UDP] = "udp",
-        [TL_IPPROTO_ICMPV6] = "icmp", [2] = "igmp", [47] = "gre", [50] = "esp", [51] = "ah",
-        [89] = "ospf", [103] = "pim", [112] = "vrrp", [132] = "sctp",
+        [TL_IPPROTO_ICMP] = "icmp",
+        [TL_IPPROTO_TCP] = "tcp",
+        [TL_IPPROTO_UDP] = "udp",
+        [TL_IPPROTO_ICMPV6] = "icmp",
+        [2] = "igmp",
+        [47] = "gre",
+        [50] = "esp",
+        [51] = "ah",
+        [89] = "ospf",
+        [103] = "pim",
+        [112] = "vrrp",
+        [132] = "sctp",
     };
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (names[p])
@@ -145,8 +157,15 @@ void tl_flow_ids_fill(struct tl_flow_ids *ids, const struct tl_flow *f, uint16_t
     memcpy(ids->vlan, k->vlan, sizeof(ids->vlan));
 }
 
-enum record_tcp_state { ST_INACTIVE, ST_PARTIAL, ST_SYN_SENT, ST_SYN_ACK_SENT, ST_ESTABLISHED,
-                        ST_CLOSED, ST_RESET };
+enum record_tcp_state {
+    ST_INACTIVE,
+    ST_PARTIAL,
+    ST_SYN_SENT,
+    ST_SYN_ACK_SENT,
+    ST_ESTABLISHED,
+    ST_CLOSED,
+    ST_RESET
+};
 
 /* One side's TCP state as Zeek's endpoint state machine would have it. */
 static enum record_tcp_state record_tcp_state(const struct tl_fdir *d, bool established)
@@ -207,9 +226,9 @@ static uint64_t record_delta(uint64_t now, uint64_t *reported)
     return d;
 }
 
-void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f,
-                  enum tl_end_reason why, bool interim, const struct tl_flow_names *names,
-                  const struct tl_netlist *home, uint16_t cid_seed)
+void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f, enum tl_end_reason why,
+                  bool interim, const struct tl_flow_names *names, const struct tl_netlist *home,
+                  uint16_t cid_seed)
 {
     struct flow_rec r;
     struct tl_str risks[TL_MAX_RISKS];

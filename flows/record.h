@@ -27,9 +27,9 @@ struct tl_netlist;
 void tl_flow_ids_fill(struct tl_flow_ids *ids, const struct tl_flow *f, uint16_t cid_seed);
 
 /* Appends the `flow` event of f (deltas since its last record) to out and marks it reported. */
-void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f,
-                  enum tl_end_reason why, bool interim, const struct tl_flow_names *names,
-                  const struct tl_netlist *home, uint16_t cid_seed);
+void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f, enum tl_end_reason why,
+                  bool interim, const struct tl_flow_names *names, const struct tl_netlist *home,
+                  uint16_t cid_seed);
 
 /* Zeek's conn_state of a flow (S0, S1, SF, REJ, ...). */
 const char *tl_flow_conn_state(const struct tl_flow *f);

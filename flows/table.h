@@ -20,27 +20,34 @@ struct tl_l7;
 struct tl_dissector;
 
 enum tl_tclass {
-    TL_TC_TCP_SYN,  /* TCP not (yet) established */
-    TL_TC_TCP_EST,  /* TCP established or seen mid-stream */
-    TL_TC_CLOSED,   /* TCP closed by FIN both ways or RST: lingering */
+    TL_TC_TCP_SYN, /* TCP not (yet) established */
+    TL_TC_TCP_EST, /* TCP established or seen mid-stream */
+    TL_TC_CLOSED,  /* TCP closed by FIN both ways or RST: lingering */
     TL_TC_UDP,
     TL_TC_ICMP,
     TL_TC_OTHER,
     TL_TC_N
 };
 
-enum tl_end_reason { TL_END_NONE, TL_END_IDLE, TL_END_ACTIVE, TL_END_FIN, TL_END_RST,
-                     TL_END_EVICTED, TL_END_SHUTDOWN };
+enum tl_end_reason {
+    TL_END_NONE,
+    TL_END_IDLE,
+    TL_END_ACTIVE,
+    TL_END_FIN,
+    TL_END_RST,
+    TL_END_EVICTED,
+    TL_END_SHUTDOWN
+};
 
 /* Per-direction TCP and traffic state. Index 0 is the originator, 1 the responder. */
 struct tl_fdir {
-    uint64_t pkts, bytes, ip_bytes;       /* cumulative */
+    uint64_t pkts, bytes, ip_bytes;             /* cumulative */
     uint64_t rep_pkts, rep_bytes, rep_ip_bytes; /* values at the last record */
-    uint32_t isn, seq_hi;                 /* TCP: first and highest sequence seen */
-    uint64_t seq_bytes;                   /* TCP: payload bytes by sequence span */
+    uint32_t isn, seq_hi;                       /* TCP: first and highest sequence seen */
+    uint64_t seq_bytes;                         /* TCP: payload bytes by sequence span */
     bool seq_init;
     uint8_t mac[6];
-    uint16_t flags;                       /* TL_FD_* below */
+    uint16_t flags; /* TL_FD_* below */
 };
 
 enum {
@@ -56,12 +63,12 @@ enum {
 };
 
 struct tl_flow {
-    struct tl_flow *hnext;           /* hash chain */
-    struct tl_flow *prev, *next;     /* LRU list of its class */
+    struct tl_flow *hnext;       /* hash chain */
+    struct tl_flow *prev, *next; /* LRU list of its class */
     struct tl_fkey key;
     uint64_t hash;
     uint64_t first_us, last_us;
-    uint64_t rec_start_us;           /* start of the current (interim) record */
+    uint64_t rec_start_us; /* start of the current (interim) record */
     struct tl_fdir dir[2];
     struct ndpi_flow_struct *ndpi;   /* freed once classification ends */
     struct tl_l7 *l7;                /* dissector state, while a dissector follows the flow */
@@ -70,13 +77,13 @@ struct tl_flow {
     uint64_t app_risk;
     uint16_t ndpi_pkts;
     bool ndpi_done;
-    bool l7_done;                    /* a dissector was attached (or refused) once */
-    bool orig_is_a;                  /* the originator is the key's side a */
-    bool flipped;                    /* originator corrected by SYN/SYN-ACK */
+    bool l7_done;   /* a dissector was attached (or refused) once */
+    bool orig_is_a; /* the originator is the key's side a */
+    bool flipped;   /* originator corrected by SYN/SYN-ACK */
     bool has_mac;
-    uint8_t tclass;                  /* enum tl_tclass */
+    uint8_t tclass; /* enum tl_tclass */
     uint8_t ipv;
-    uint8_t icmp_type, icmp_code;    /* of the originator's first ICMP packet */
+    uint8_t icmp_type, icmp_code; /* of the originator's first ICMP packet */
     uint16_t ether_type;
     uint8_t nvlan;
     uint8_t tunnel, outer_ipv;

@@ -17,9 +17,9 @@
 #include "worker.h"
 
 enum {
-    WORKER_SHIP_BYTES = 64 * 1024,   /* events are handed over in chunks this big */
-    WORKER_OUT_RING = 256,           /* chunks in flight to the output thread */
-    WORKER_SCAN_US = 1000000,        /* expiry scan and stats snapshot period */
+    WORKER_SHIP_BYTES = 64 * 1024, /* events are handed over in chunks this big */
+    WORKER_OUT_RING = 256,         /* chunks in flight to the output thread */
+    WORKER_SCAN_US = 1000000,      /* expiry scan and stats snapshot period */
 };
 
 static void worker_idle_wait(unsigned *spins)
@@ -49,7 +49,8 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
     pthread_mutex_init(&w->snap_lock, NULL);
     if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
-        tl_ring_init(&w->out, WORKER_OUT_RING) < 0 || tl_ring_init(&w->ident, WORKER_OUT_RING) < 0 ||
+        tl_ring_init(&w->out, WORKER_OUT_RING) < 0 ||
+        tl_ring_init(&w->ident, WORKER_OUT_RING) < 0 ||
         tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
         snprintf(errbuf, n, "worker %d: out of memory", id);
         return -1;
@@ -238,7 +239,8 @@ static void worker_names(struct tl_worker *w, const struct tl_flow *f, struct tl
     if (!w->ndpi)
         return;
     if (f->app_master != NDPI_PROTOCOL_UNKNOWN || f->app_proto != NDPI_PROTOCOL_UNKNOWN) {
-        ndpi_protocol p = { f->app_master, f->app_proto, (ndpi_protocol_category_t)f->app_category };
+        ndpi_protocol p = { f->app_master, f->app_proto,
+                            (ndpi_protocol_category_t)f->app_category };
         nm->app_proto = ndpi_protocol2name(w->ndpi, p, proto_buf, (u_int)proto_len);
         nm->app_category = ndpi_category_get_name(w->ndpi, p.category);
     }

@@ -25,56 +25,82 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, snaplen, "capture.snaplen", 65535, "live capture: bytes kept per packet")               \
     X(BOOL, promisc, "capture.promisc", true, "live capture: promiscuous mode")                    \
     X(U64, buffer_mb, "capture.buffer_mb", 64, "live capture: kernel buffer size in MiB")          \
-    X(U64, ring_batches, "capture.ring_batches", 64, "batches in flight per worker ring")           \
+    X(U64, ring_batches, "capture.ring_batches", 64, "batches in flight per worker ring")          \
     X(U64, batch_bytes, "capture.batch_bytes", 262144, "bytes per packet batch")                   \
     X(BOOL, progress, "capture.progress", true, "progress line on stderr when it is a terminal")   \
-    X(U64, max_flows, "flows.max_per_worker", 500000, "concurrent flows per worker; oldest idle evicted past it") \
+    X(U64, max_flows, "flows.max_per_worker", 500000,                                              \
+      "concurrent flows per worker; oldest idle evicted past it")                                  \
     X(SECS, tcp_idle, "flows.tcp_idle_timeout", 300, "established TCP flow idle timeout (s)")      \
-    X(SECS, tcp_syn, "flows.tcp_syn_timeout", 30, "unanswered or unestablished TCP flow idle timeout (s)") \
-    X(SECS, tcp_linger, "flows.tcp_close_linger", 5, "time a closed TCP flow is kept for late packets (s)") \
+    X(SECS, tcp_syn, "flows.tcp_syn_timeout", 30,                                                  \
+      "unanswered or unestablished TCP flow idle timeout (s)")                                     \
+    X(SECS, tcp_linger, "flows.tcp_close_linger", 5,                                               \
+      "time a closed TCP flow is kept for late packets (s)")                                       \
     X(SECS, udp_idle, "flows.udp_timeout", 60, "UDP flow idle timeout (s)")                        \
     X(SECS, icmp_idle, "flows.icmp_timeout", 60, "ICMP flow idle timeout (s)")                     \
     X(SECS, other_idle, "flows.other_timeout", 60, "other IP protocols idle timeout (s)")          \
     X(SECS, active, "flows.active_timeout", 1800, "interim record after this long (s)")            \
     X(U64, cid_seed, "flows.community_id_seed", 0, "Community ID v1 seed")                         \
     X(STR, home_nets, "flows.home_nets", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",       \
-      "home networks for local_orig/local_resp (comma list or YAML list)")                          \
+      "home networks for local_orig/local_resp (comma list or YAML list)")                         \
     X(BOOL, ndpi, "ndpi.enabled", true, "classify flows with nDPI")                                \
-    X(U64, ndpi_max_packets, "ndpi.max_packets", 32, "packets per flow given to nDPI before giving up") \
-    X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap", "application protocols to dissect") \
-    X(U64, max_l7_flows, "dissect.max_flows", 262144, "flows per worker with dissector state at once") \
-    X(U64, max_identities, "identity.max_entries", 65536, "addresses the identity table remembers") \
-    X(SECS, identity_timeout, "identity.timeout", 86400, "an address's identity is forgotten after this long unconfirmed (s)") \
-    X(U64, max_value_len, "dissect.max_value_len", 8192, "longest field value kept (URI, header, name); longer ones are cut and flagged") \
-    X(U64, max_items, "dissect.max_items", 64, "items kept per message (answers, headers, attributes); the rest are counted") \
-    X(U64, max_pending, "dissect.max_pending", 16, "requests awaiting a response per flow; the oldest is written alone past it") \
-    X(SECS, pending_timeout, "dissect.pending_timeout", 10, "an unanswered request is written alone after this long (s)") \
-    X(U64, max_body_hash, "http.max_body_hash", 10485760, "HTTP bodies are hashed (md5, sha256) up to this many bytes") \
-    X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144, "TCP bytes buffered per flow direction (out of order or unconsumed)") \
-    X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, "TCP bytes buffered per worker, all flows together") \
+    X(U64, ndpi_max_packets, "ndpi.max_packets", 32,                                               \
+      "packets per flow given to nDPI before giving up")                                           \
+    X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap",                               \
+      "application protocols to dissect")                                                          \
+    X(U64, max_l7_flows, "dissect.max_flows", 262144,                                              \
+      "flows per worker with dissector state at once")                                             \
+    X(U64, max_identities, "identity.max_entries", 65536,                                          \
+      "addresses the identity table remembers")                                                    \
+    X(SECS, identity_timeout, "identity.timeout", 86400,                                           \
+      "an address's identity is forgotten after this long unconfirmed (s)")                        \
+    X(U64, max_value_len, "dissect.max_value_len", 8192,                                           \
+      "longest field value kept (URI, header, name); longer ones are cut and flagged")             \
+    X(U64, max_items, "dissect.max_items", 64,                                                     \
+      "items kept per message (answers, headers, attributes); the rest are counted")               \
+    X(U64, max_pending, "dissect.max_pending", 16,                                                 \
+      "requests awaiting a response per flow; the oldest is written alone past it")                \
+    X(SECS, pending_timeout, "dissect.pending_timeout", 10,                                        \
+      "an unanswered request is written alone after this long (s)")                                \
+    X(U64, max_body_hash, "http.max_body_hash", 10485760,                                          \
+      "HTTP bodies are hashed (md5, sha256) up to this many bytes")                                \
+    X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144,                                     \
+      "TCP bytes buffered per flow direction (out of order or unconsumed)")                        \
+    X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456,                              \
+      "TCP bytes buffered per worker, all flows together")                                         \
     X(U64, max_frag_datagrams, "defrag.max_datagrams", 4096, "datagrams in reassembly at once")    \
     X(U64, max_frag_bytes, "defrag.max_bytes", 16777216, "bytes held by fragment reassembly")      \
     X(SECS, frag_timeout, "defrag.timeout", 30, "incomplete datagram lifetime (s)")                \
-    X(SECS, stats_interval, "stats.interval", 60, "live capture: stats event period (s)")      \
-    X(STR, output_types, "output.types", NULL, "event types written to output.path, comma list; unset: all") \
-    X(U64, rotate_bytes, "output.rotate_bytes", 0, "rotate the output file before it passes this size; 0: never") \
-    X(SECS, rotate_secs, "output.rotate_seconds", 0, "rotate the output file this long after opening it (wall clock, s); 0: never") \
-    X(U64, compress_level, "output.compress_level", 0, "zstd level for rotated files (.jsonl.zst); 0: keep them plain") \
-    X(STR, kafka_brokers, "kafka.brokers", NULL, "Kafka bootstrap servers, host:port,...; unset: no Kafka output") \
-    X(STR, kafka_topic, "kafka.topic", "tapline.{type}", "Kafka topic; {type} becomes the event type") \
-    X(STR, kafka_key, "kafka.key", "community_id", "message key: community_id, uid or none") \
-    X(STR, kafka_types, "kafka.types", NULL, "event types sent to Kafka, comma list; unset: all") \
-    X(STR, kafka_props, "kafka.properties", NULL, "librdkafka properties: name=value,... or a YAML mapping") \
-    X(STR, kafka_spool, "kafka.spool_dir", "/var/spool/tapline", "where events wait while Kafka cannot take them") \
-    X(U64, max_spool_bytes, "kafka.max_spool_bytes", 1073741824, "spool size on disk; past it the oldest segment is dropped") \
-    X(SECS, kafka_flush, "kafka.flush_timeout", 10, "at exit, wait this long for deliveries, then spool the rest (s)") \
-    X(STR, kafka_dead_letter, "kafka.dead_letter", NULL, "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")
+    X(SECS, stats_interval, "stats.interval", 60, "live capture: stats event period (s)")          \
+    X(STR, output_types, "output.types", NULL,                                                     \
+      "event types written to output.path, comma list; unset: all")                                \
+    X(U64, rotate_bytes, "output.rotate_bytes", 0,                                                 \
+      "rotate the output file before it passes this size; 0: never")                               \
+    X(SECS, rotate_secs, "output.rotate_seconds", 0,                                               \
+      "rotate the output file this long after opening it (wall clock, s); 0: never")               \
+    X(U64, compress_level, "output.compress_level", 0,                                             \
+      "zstd level for rotated files (.jsonl.zst); 0: keep them plain")                             \
+    X(STR, kafka_brokers, "kafka.brokers", NULL,                                                   \
+      "Kafka bootstrap servers, host:port,...; unset: no Kafka output")                            \
+    X(STR, kafka_topic, "kafka.topic", "tapline.{type}",                                           \
+      "Kafka topic; {type} becomes the event type")                                                \
+    X(STR, kafka_key, "kafka.key", "community_id", "message key: community_id, uid or none")       \
+    X(STR, kafka_types, "kafka.types", NULL, "event types sent to Kafka, comma list; unset: all")  \
+    X(STR, kafka_props, "kafka.properties", NULL,                                                  \
+      "librdkafka properties: name=value,... or a YAML mapping")                                   \
+    X(STR, kafka_spool, "kafka.spool_dir", "/var/spool/tapline",                                   \
+      "where events wait while Kafka cannot take them")                                            \
+    X(U64, max_spool_bytes, "kafka.max_spool_bytes", 1073741824,                                   \
+      "spool size on disk; past it the oldest segment is dropped")                                 \
+    X(SECS, kafka_flush, "kafka.flush_timeout", 10,                                                \
+      "at exit, wait this long for deliveries, then spool the rest (s)")                           \
+    X(STR, kafka_dead_letter, "kafka.dead_letter", NULL,                                           \
+      "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")
 
 struct tl_config {
-#define TL_CFG_MEMBER_U64(m) uint64_t m;
-#define TL_CFG_MEMBER_BOOL(m) bool m;
-#define TL_CFG_MEMBER_STR(m) char *m;
-#define TL_CFG_MEMBER_SECS(m) uint64_t m;
+#define TL_CFG_MEMBER_U64(m)         uint64_t m;
+#define TL_CFG_MEMBER_BOOL(m)        bool m;
+#define TL_CFG_MEMBER_STR(m)         char *m;
+#define TL_CFG_MEMBER_SECS(m)        uint64_t m;
 #define TL_X(type, m, key, def, doc) TL_CFG_MEMBER_##type(m)
     TL_CONFIG_KEYS(TL_X)
 #undef TL_X

@@ -101,8 +101,8 @@ static inline uint32_t tl_cur_be32(struct tl_cursor *c)
 {
     if (!tl_cur_need(c, 4))
         return 0;
-    uint32_t v = (uint32_t)c->pos[0] << 24 | (uint32_t)c->pos[1] << 16 |
-                 (uint32_t)c->pos[2] << 8 | c->pos[3];
+    uint32_t v = (uint32_t)c->pos[0] << 24 | (uint32_t)c->pos[1] << 16 | (uint32_t)c->pos[2] << 8 |
+                 c->pos[3];
     c->pos += 4;
     return v;
 }
@@ -111,8 +111,8 @@ static inline uint32_t tl_cur_le32(struct tl_cursor *c)
 {
     if (!tl_cur_need(c, 4))
         return 0;
-    uint32_t v = (uint32_t)c->pos[3] << 24 | (uint32_t)c->pos[2] << 16 |
-                 (uint32_t)c->pos[1] << 8 | c->pos[0];
+    uint32_t v = (uint32_t)c->pos[3] << 24 | (uint32_t)c->pos[2] << 16 | (uint32_t)c->pos[1] << 8 |
+                 c->pos[0];
     c->pos += 4;
     return v;
 }

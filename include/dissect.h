@@ -45,13 +45,13 @@ enum tl_msg_status { TL_MSG_OK, TL_MSG_TRUNCATED, TL_MSG_MALFORMED };
 
 /* Per-dissector counters, in the stats event as "<name>.<counter>". */
 enum tl_dcounter {
-    TL_DC_MESSAGES,  /* messages parsed */
-    TL_DC_MALFORMED, /* messages flagged malformed */
-    TL_DC_TRUNCATED, /* messages flagged truncated */
-    TL_DC_CAPPED,    /* values or items cut by a configured cap */
-    TL_DC_GAPS,      /* stream gaps seen */
-    TL_DC_GIVEUP,    /* flows given up */
-    TL_DC_ENCRYPTED, /* units (TLS records, sealed SASL buffers) that could not be read */
+    TL_DC_MESSAGES,        /* messages parsed */
+    TL_DC_MALFORMED,       /* messages flagged malformed */
+    TL_DC_TRUNCATED,       /* messages flagged truncated */
+    TL_DC_CAPPED,          /* values or items cut by a configured cap */
+    TL_DC_GAPS,            /* stream gaps seen */
+    TL_DC_GIVEUP,          /* flows given up */
+    TL_DC_ENCRYPTED,       /* units (TLS records, sealed SASL buffers) that could not be read */
     TL_DC_ENCRYPTED_BYTES, /* their bytes */
     TL_DC_N
 };
@@ -60,13 +60,13 @@ struct tl_dissector;
 
 struct tl_parse_ctx {
     /* Set by the caller for each call. */
-    uint8_t transport;        /* TL_UDP or TL_TCP */
-    uint8_t dir;              /* 0: bytes from the originator, 1: from the responder */
-    bool capture_cut;         /* UDP: the capture cut this datagram short */
-    uint64_t ts_us;           /* packet time */
-    void *state;              /* state_size bytes for this flow, zeroed when it starts */
-    struct tl_arena *arena;   /* scratch for this packet's records */
-    uint64_t *counters;       /* TL_DC_N counters of this dissector on this worker */
+    uint8_t transport;      /* TL_UDP or TL_TCP */
+    uint8_t dir;            /* 0: bytes from the originator, 1: from the responder */
+    bool capture_cut;       /* UDP: the capture cut this datagram short */
+    uint64_t ts_us;         /* packet time */
+    void *state;            /* state_size bytes for this flow, zeroed when it starts */
+    struct tl_arena *arena; /* scratch for this packet's records */
+    uint64_t *counters;     /* TL_DC_N counters of this dissector on this worker */
     const struct tl_dissect_limits *limits;
     /*
      * Writes one record now (it is serialised before emit returns, so it may
@@ -140,7 +140,8 @@ extern const size_t tl_ndissectors;
 const struct tl_dissector *tl_dissector_by_port(unsigned transport, uint16_t a, uint16_t b);
 const struct tl_dissector *tl_dissector_by_name(const char *name);
 
-/* The record's status: SHORT on a packet the capture cut -> truncated; other failures -> malformed. */
+/* The record's status: SHORT on a packet the capture cut -> truncated; other failures -> malformed.
+ */
 static inline enum tl_msg_status tl_parse_status(const struct tl_parse_ctx *ctx,
                                                  const struct tl_cursor *c)
 {

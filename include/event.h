@@ -31,7 +31,7 @@ void tl_buf_free(struct tl_buf *b);
 void tl_json_string(struct tl_buf *b, const char *s, size_t n); /* quoted, escaped, UTF-8 safe */
 void tl_json_key(struct tl_buf *b, bool *first, const char *key);
 void tl_json_u64(struct tl_buf *b, uint64_t v);
-void tl_json_ts(struct tl_buf *b, uint64_t ts_us);  /* "2026-11-25T10:51:17.123456Z" */
+void tl_json_ts(struct tl_buf *b, uint64_t ts_us);   /* "2026-11-25T10:51:17.123456Z" */
 void tl_json_dur(struct tl_buf *b, uint64_t dur_us); /* 1.500000 */
 void tl_json_ip(struct tl_buf *b, const uint8_t ip[16]);
 void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec);

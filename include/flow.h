@@ -18,26 +18,27 @@
 enum { TL_UID_LEN = 20, TL_CID_LEN = 32 };
 
 struct tl_flow_ids {
-    uint64_t ts;                     /* flow start, or the event's own time */
-    char uid[TL_UID_LEN];            /* "C" + base62, from a seeded hash of key and start */
-    char community_id[TL_CID_LEN];   /* "1:" + base64(SHA-1) */
+    uint64_t ts;                   /* flow start, or the event's own time */
+    char uid[TL_UID_LEN];          /* "C" + base62, from a seeded hash of key and start */
+    char community_id[TL_CID_LEN]; /* "1:" + base64(SHA-1) */
     struct tl_ip orig_h, resp_h;
     uint16_t orig_p, resp_p;
-    const char *proto;               /* "tcp", "udp", "icmp", or the IANA number as text */
+    const char *proto; /* "tcp", "udp", "icmp", or the IANA number as text */
     uint16_t vlan[TL_MAX_VLANS];
     uint8_t nvlan;
 };
 
 #define TL_FLOW_ID_FIELDS(rec)                                                                     \
     TL_FIELD(rec, ids.ts, TS, "ts", "time of the first packet (flow) or of the message"),          \
-    TL_FIELD(rec, ids.uid, CHARS, "uid", "flow identifier shared by all events of a flow"),        \
-    TL_FIELD(rec, ids.community_id, CHARS, "community_id", "Community ID v1 of the flow"),         \
-    TL_FIELD(rec, ids.orig_h, IP, "id.orig_h", "originator address"),                             \
-    TL_FIELD(rec, ids.orig_p, U16, "id.orig_p", "originator port (ICMP: type)"),                  \
-    TL_FIELD(rec, ids.resp_h, IP, "id.resp_h", "responder address"),                              \
-    TL_FIELD(rec, ids.resp_p, U16, "id.resp_p", "responder port (ICMP: code)"),                   \
-    TL_FIELD(rec, ids.proto, CSTR, "proto", "transport protocol: tcp, udp, icmp, or its number"), \
-    TL_FIELD_LIST(rec, ids.vlan, ids.nvlan, "vlan", "VLAN ids, outermost first")
+        TL_FIELD(rec, ids.uid, CHARS, "uid", "flow identifier shared by all events of a flow"),    \
+        TL_FIELD(rec, ids.community_id, CHARS, "community_id", "Community ID v1 of the flow"),     \
+        TL_FIELD(rec, ids.orig_h, IP, "id.orig_h", "originator address"),                          \
+        TL_FIELD(rec, ids.orig_p, U16, "id.orig_p", "originator port (ICMP: type)"),               \
+        TL_FIELD(rec, ids.resp_h, IP, "id.resp_h", "responder address"),                           \
+        TL_FIELD(rec, ids.resp_p, U16, "id.resp_p", "responder port (ICMP: code)"),                \
+        TL_FIELD(rec, ids.proto, CSTR, "proto",                                                    \
+                 "transport protocol: tcp, udp, icmp, or its number"),                             \
+        TL_FIELD_LIST(rec, ids.vlan, ids.nvlan, "vlan", "VLAN ids, outermost first")
 
 /*
  * Community ID v1 (https://github.com/corelight/community-id-spec): writes

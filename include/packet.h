@@ -15,10 +15,10 @@ enum { TL_SNAPLEN = 65535, TL_MAX_VLANS = 2 };
 
 /* Link types we decode: libpcap's DLT/LINKTYPE numbers. */
 enum tl_linktype {
-    TL_LINK_NULL = 0,       /* BSD loopback: 4-byte host-order family */
+    TL_LINK_NULL = 0, /* BSD loopback: 4-byte host-order family */
     TL_LINK_ETHERNET = 1,
-    TL_LINK_RAW = 101,      /* LINKTYPE_RAW: raw IPv4/IPv6 */
-    TL_LINK_LOOP = 108,     /* OpenBSD loopback: 4-byte network-order family */
+    TL_LINK_RAW = 101,  /* LINKTYPE_RAW: raw IPv4/IPv6 */
+    TL_LINK_LOOP = 108, /* OpenBSD loopback: 4-byte network-order family */
     TL_LINK_LINUX_SLL = 113,
     TL_LINK_IPV4 = 228,
     TL_LINK_IPV6 = 229,
@@ -42,7 +42,7 @@ enum tl_tunnel {
  * stats counter names under "decode.".
  */
 #define TL_DECODE_ERRORS(X)                                                                        \
-    X(OK, "ok") /* also counted: packets decoded */                                    \
+    X(OK, "ok") /* also counted: packets decoded */                                                \
     X(LINK_SHORT, "link_short")                                                                    \
     X(LINK_UNSUPPORTED, "link_unsupported")                                                        \
     X(NOT_IP, "not_ip")                                                                            \
@@ -110,16 +110,16 @@ struct tl_decoded {
     uint8_t ip_proto;
     uint8_t ttl;
     struct tl_ip src, dst;
-    uint32_t l3_off;  /* offset of the innermost IP header in the packet bytes */
-    uint32_t ip_len;  /* IP total length from the header (header + payload) */
-    uint32_t l4_off;  /* offset of the transport header */
+    uint32_t l3_off; /* offset of the innermost IP header in the packet bytes */
+    uint32_t ip_len; /* IP total length from the header (header + payload) */
+    uint32_t l4_off; /* offset of the transport header */
 
     /* Fragments: set when the innermost IP packet is a fragment. */
     bool is_fragment;
     bool more_frags;
-    uint32_t frag_off;   /* bytes */
-    uint32_t frag_id;    /* IPv4 id or IPv6 identification */
-    uint8_t frag_proto;  /* next header of the fragmented payload */
+    uint32_t frag_off;  /* bytes */
+    uint32_t frag_id;   /* IPv4 id or IPv6 identification */
+    uint8_t frag_proto; /* next header of the fragmented payload */
 
     /* Transport. */
     uint16_t sport, dport; /* ICMP: type and code */
@@ -129,12 +129,12 @@ struct tl_decoded {
     uint16_t icmp_id;
     uint8_t icmp_type, icmp_code;
 
-    uint32_t payload_off; /* offset of the L4 payload */
-    uint32_t payload_len; /* captured payload bytes */
+    uint32_t payload_off;  /* offset of the L4 payload */
+    uint32_t payload_len;  /* captured payload bytes */
     uint32_t payload_wire; /* payload bytes per the headers (may exceed captured) */
 
-    uint8_t err;      /* enum tl_decode_err */
-    bool truncated;   /* the capture cut the packet before the headers said it ended */
+    uint8_t err;    /* enum tl_decode_err */
+    bool truncated; /* the capture cut the packet before the headers said it ended */
 };
 
 #endif

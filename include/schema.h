@@ -55,13 +55,23 @@ struct tl_field {
 };
 
 #define TL_FIELD(rec, member, ftype, jname, docstr)                                                \
-    { jname, TL_F_##ftype, 0, 0, offsetof(rec, member), docstr }
+    {                                                                                              \
+        jname, TL_F_##ftype, 0, 0, offsetof(rec, member), docstr                                   \
+    }
 #define TL_FIELD_OPT(rec, member, ftype, jname, docstr)                                            \
-    { jname, TL_F_##ftype, TL_FF_OPT, 0, offsetof(rec, member), docstr }
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_OPT, 0, offsetof(rec, member), docstr                           \
+    }
 #define TL_FIELD_IF(rec, member, ftype, present, jname, docstr)                                    \
-    { jname, TL_F_##ftype, TL_FF_IF, (uint16_t)offsetof(rec, present), offsetof(rec, member), docstr }
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_IF, (uint16_t)offsetof(rec, present), offsetof(rec, member),    \
+            docstr                                                                                 \
+    }
 #define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \
-    { jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member), docstr }
+    {                                                                                              \
+        jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member),     \
+            docstr                                                                                 \
+    }
 
 /* An event type: the name written as event_type, and its fields in output order. */
 struct tl_event_type {

@@ -15,59 +15,69 @@
 
 #define TL_STAT_COUNTERS(X)                                                                        \
     X(PKTS, "capture.packets", "packets read from all sources")                                    \
-    X(BYTES, "capture.bytes", "bytes on the wire of the packets read")                              \
-    X(KERNEL_DROPS, "capture.kernel_drops", "packets the kernel dropped (pcap_stats ps_drop)")      \
-    X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")   \
+    X(BYTES, "capture.bytes", "bytes on the wire of the packets read")                             \
+    X(KERNEL_DROPS, "capture.kernel_drops", "packets the kernel dropped (pcap_stats ps_drop)")     \
+    X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")  \
     X(RING_DROPS, "capture.ring_drops", "packets dropped because a worker ring was full (live)")   \
     X(TRUNCATED, "capture.truncated_packets", "packets the capture cut short of their headers")    \
     X(FRAGS, "defrag.fragments", "IP fragments seen")                                              \
     X(FRAG_DONE, "defrag.reassembled", "datagrams reassembled")                                    \
     X(FRAG_EXPIRED, "defrag.expired", "incomplete datagrams dropped at timeout")                   \
-    X(FRAG_OVERLAP, "defrag.overlaps", "fragments overlapping earlier data (first copy kept)")      \
+    X(FRAG_OVERLAP, "defrag.overlaps", "fragments overlapping earlier data (first copy kept)")     \
     X(FRAG_BAD, "defrag.invalid", "fragments with impossible offsets or lengths")                  \
-    X(FRAG_CAPPED, "defrag.max_datagrams_capped", "datagrams dropped: defrag.max_datagrams reached") \
-    X(FRAG_BYTES_CAPPED, "defrag.max_bytes_capped", "fragments dropped: defrag.max_bytes reached")  \
-    X(WORKER_PKTS, "flows.packets", "packets processed by workers")                                 \
+    X(FRAG_CAPPED, "defrag.max_datagrams_capped",                                                  \
+      "datagrams dropped: defrag.max_datagrams reached")                                           \
+    X(FRAG_BYTES_CAPPED, "defrag.max_bytes_capped", "fragments dropped: defrag.max_bytes reached") \
+    X(WORKER_PKTS, "flows.packets", "packets processed by workers")                                \
     X(FLOWS_CREATED, "flows.created", "flows created")                                             \
     X(FLOWS_IDLE, "flows.expired_idle", "flows ended by idle timeout")                             \
     X(FLOWS_CLOSED, "flows.closed", "TCP flows ended by FIN or RST")                               \
     X(FLOWS_ACTIVE_REC, "flows.interim_records", "interim records at the active timeout")          \
-    X(FLOWS_EVICTED, "flows.max_per_worker_capped", "flows evicted early: flows.max_per_worker reached") \
+    X(FLOWS_EVICTED, "flows.max_per_worker_capped",                                                \
+      "flows evicted early: flows.max_per_worker reached")                                         \
     X(FLOWS_ACTIVE, "flows.active", "flows open now (a gauge)")                                    \
     X(NDPI_HELD, "ndpi.states_held", "flows holding nDPI state now (a gauge)")                     \
-    X(L7_STATES, "dissect.flows", "flows holding dissector state now (a gauge)")                  \
-    X(L7_CAPPED, "dissect.max_flows_capped", "flows not dissected: dissect.max_flows reached")    \
-    X(REASM_SEGMENTS, "reassembly.segments", "TCP segments given to reassembly")                  \
-    X(REASM_OOO, "reassembly.out_of_order", "segments held because a hole came before them")      \
-    X(REASM_RETX, "reassembly.retransmitted", "segments carrying bytes already seen")             \
-    X(REASM_CONFLICTS, "reassembly.overlap_conflicts", "overlaps whose bytes differ from the first copy") \
-    X(REASM_GAPS, "reassembly.gaps", "holes declared lost (delivered to dissectors as gaps)")     \
-    X(REASM_GAP_BYTES, "reassembly.gap_bytes", "bytes in those holes")                            \
-    X(REASM_WINDOW, "reassembly.out_of_window", "segments far outside the stream, ignored")       \
-    X(REASM_FLOW_CAPPED, "reassembly.max_per_flow_capped", "holes given up: reassembly.max_per_flow reached") \
-    X(REASM_WORKER_CAPPED, "reassembly.max_per_worker_capped", "holes given up: reassembly.max_per_worker reached") \
-    X(REASM_HELD, "reassembly.bytes_held", "bytes held for reassembly and dissectors now (a gauge)") \
+    X(L7_STATES, "dissect.flows", "flows holding dissector state now (a gauge)")                   \
+    X(L7_CAPPED, "dissect.max_flows_capped", "flows not dissected: dissect.max_flows reached")     \
+    X(REASM_SEGMENTS, "reassembly.segments", "TCP segments given to reassembly")                   \
+    X(REASM_OOO, "reassembly.out_of_order", "segments held because a hole came before them")       \
+    X(REASM_RETX, "reassembly.retransmitted", "segments carrying bytes already seen")              \
+    X(REASM_CONFLICTS, "reassembly.overlap_conflicts",                                             \
+      "overlaps whose bytes differ from the first copy")                                           \
+    X(REASM_GAPS, "reassembly.gaps", "holes declared lost (delivered to dissectors as gaps)")      \
+    X(REASM_GAP_BYTES, "reassembly.gap_bytes", "bytes in those holes")                             \
+    X(REASM_WINDOW, "reassembly.out_of_window", "segments far outside the stream, ignored")        \
+    X(REASM_FLOW_CAPPED, "reassembly.max_per_flow_capped",                                         \
+      "holes given up: reassembly.max_per_flow reached")                                           \
+    X(REASM_WORKER_CAPPED, "reassembly.max_per_worker_capped",                                     \
+      "holes given up: reassembly.max_per_worker reached")                                         \
+    X(REASM_HELD, "reassembly.bytes_held",                                                         \
+      "bytes held for reassembly and dissectors now (a gauge)")                                    \
     X(IDENT_OBS, "identity.sightings", "identities seen by dissectors (Kerberos, LDAP binds)")     \
-    X(IDENT_CHANGES, "identity.changes", "identity events: an address's user or host changed")   \
-    X(IDENT_ENTRIES, "identity.entries", "addresses in the identity table now (a gauge)")         \
-    X(IDENT_CAPPED, "identity.max_entries_capped", "addresses forgotten early: identity.max_entries reached") \
-    X(IDENT_DROPPED, "identity.ring_full", "sightings dropped: the coordinator was behind")      \
+    X(IDENT_CHANGES, "identity.changes", "identity events: an address's user or host changed")     \
+    X(IDENT_ENTRIES, "identity.entries", "addresses in the identity table now (a gauge)")          \
+    X(IDENT_CAPPED, "identity.max_entries_capped",                                                 \
+      "addresses forgotten early: identity.max_entries reached")                                   \
+    X(IDENT_DROPPED, "identity.ring_full", "sightings dropped: the coordinator was behind")        \
     X(FLOWS_SHUTDOWN, "flows.flushed_at_shutdown", "flows open at shutdown")                       \
     X(NDPI_CLASSIFIED, "ndpi.classified", "flows nDPI classified")                                 \
     X(NDPI_GIVEUP, "ndpi.given_up", "flows nDPI gave up on")                                       \
     X(EVENTS, "events.written", "events written to the outputs")                                   \
     X(EVENT_BYTES, "events.bytes", "bytes of JSON written")                                        \
-    X(OUTPUT_ERRORS, "events.write_errors", "events a sink failed to write")                    \
+    X(OUTPUT_ERRORS, "events.write_errors", "events a sink failed to write")                       \
     X(OUTPUT_ROTATED, "output.rotated", "output files rotated")                                    \
     X(OUTPUT_REOPENED, "output.reopened", "output file reopened on SIGHUP")                        \
-    X(KAFKA_PRODUCED, "kafka.produced", "events handed to librdkafka (first sends and replays)")    \
+    X(KAFKA_PRODUCED, "kafka.produced", "events handed to librdkafka (first sends and replays)")   \
     X(KAFKA_DELIVERED, "kafka.delivered", "events the Kafka broker acknowledged")                  \
-    X(KAFKA_RETRIED, "kafka.retried", "deliveries that failed for a passing reason; the event went back to the spool") \
-    X(KAFKA_FAILED, "kafka.failed", "events Kafka refused for good (too large, unknown topic): dead-lettered") \
-    X(KAFKA_OUTAGES, "kafka.outages", "times every broker became unreachable")                    \
+    X(KAFKA_RETRIED, "kafka.retried",                                                              \
+      "deliveries that failed for a passing reason; the event went back to the spool")             \
+    X(KAFKA_FAILED, "kafka.failed",                                                                \
+      "events Kafka refused for good (too large, unknown topic): dead-lettered")                   \
+    X(KAFKA_OUTAGES, "kafka.outages", "times every broker became unreachable")                     \
     X(KAFKA_SPOOLED, "kafka.spooled", "events written to the disk spool")                          \
     X(KAFKA_REPLAYED, "kafka.replayed", "spooled events sent to Kafka again")                      \
-    X(KAFKA_SPOOL_CAPPED, "kafka.max_spool_bytes_capped", "spooled events dropped with the oldest segment: kafka.max_spool_bytes reached") \
+    X(KAFKA_SPOOL_CAPPED, "kafka.max_spool_bytes_capped",                                          \
+      "spooled events dropped with the oldest segment: kafka.max_spool_bytes reached")             \
     X(KAFKA_SPOOL_BYTES, "kafka.spool_bytes", "bytes in the spool now (a gauge)")
 
 enum tl_stat {
@@ -81,7 +91,10 @@ enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 8 };
 
 /* Per-dissector counter names ("<dissector>.<name>"), indexed like enum tl_dcounter. */
 #define TL_DSTAT_NAMES                                                                             \
-    { "messages", "malformed", "truncated", "capped", "gaps", "given_up", "encrypted", "encrypted_bytes" }
+    {                                                                                              \
+        "messages", "malformed", "truncated", "capped", "gaps", "given_up", "encrypted",           \
+            "encrypted_bytes"                                                                      \
+    }
 
 /* Gauges (current values, not sums of increments) are computed at report time. */
 struct tl_stats {

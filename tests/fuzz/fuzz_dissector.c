@@ -20,7 +20,7 @@
 #error "build with -DTARGET=<dissector name>"
 #endif
 #define TL_STR2(x) #x
-#define TL_STR(x) TL_STR2(x)
+#define TL_STR(x)  TL_STR2(x)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

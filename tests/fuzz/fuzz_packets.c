@@ -21,17 +21,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int links[8] = {
-    TL_LINK_ETHERNET, TL_LINK_RAW, TL_LINK_LINUX_SLL, TL_LINK_LINUX_SLL2,
-    TL_LINK_NULL,     TL_LINK_LOOP, TL_LINK_IPV6,     TL_LINK_ETHERNET,
+    TL_LINK_ETHERNET, TL_LINK_RAW,  TL_LINK_LINUX_SLL, TL_LINK_LINUX_SLL2,
+    TL_LINK_NULL,     TL_LINK_LOOP, TL_LINK_IPV6,      TL_LINK_ETHERNET,
 };
 
 static void fuzz_config(struct tl_config *cfg)
 {
     static const char *const set[][2] = {
-        { "sensor", "fuzz" },           { "ndpi.enabled", "false" },
-        { "capture.ring_batches", "2" }, { "capture.batch_bytes", "70000" },
-        { "flows.max_per_worker", "64" }, { "defrag.max_datagrams", "8" },
-        { "defrag.max_bytes", "65536" }, { "flows.active_timeout", "40" },
+        { "sensor", "fuzz" },
+        { "ndpi.enabled", "false" },
+        { "capture.ring_batches", "2" },
+        { "capture.batch_bytes", "70000" },
+        { "flows.max_per_worker", "64" },
+        { "defrag.max_datagrams", "8" },
+        { "defrag.max_bytes", "65536" },
+        { "flows.active_timeout", "40" },
     };
     char err[256];
     tl_config_defaults(cfg);

@@ -77,8 +77,7 @@ static void test_set_each_type(void)
     CHECK_EQ(c.max_frag_bytes, 16 << 20);
     CHECK_EQ(tl_config_set(&c, "defrag.max_bytes", "2G", err, sizeof(err)), 0);
     CHECK_EQ(c.max_frag_bytes, 2ULL << 30);
-    CHECK_EQ(tl_config_set(&c, "flows.community_id_seed", "18446744073709551615", err,
-                           sizeof(err)),
+    CHECK_EQ(tl_config_set(&c, "flows.community_id_seed", "18446744073709551615", err, sizeof(err)),
              0);
     CHECK_EQ(c.cid_seed, UINT64_MAX);
 
@@ -129,15 +128,17 @@ static void test_bad_values(void)
         { "threads", "17179869184G", "threads: '17179869184G' is too large" },
         { "capture.promisc", "maybe",
           "capture.promisc: 'maybe' is not a boolean (true/false, yes/no, on/off, 1/0)" },
-        { "capture.promisc", "", "capture.promisc: '' is not a boolean (true/false, yes/no, "
-                                 "on/off, 1/0)" },
+        { "capture.promisc", "",
+          "capture.promisc: '' is not a boolean (true/false, yes/no, "
+          "on/off, 1/0)" },
         { "flows.udp_timeout", "1.", "flows.udp_timeout: '1.' is not a number of seconds" },
         { "flows.udp_timeout", ".", "flows.udp_timeout: '.' is not a number of seconds" },
         { "flows.udp_timeout", "-3", "flows.udp_timeout: '-3' is not a number of seconds" },
         { "flows.udp_timeout", "3s", "flows.udp_timeout: '3s' is not a number of seconds" },
         { "flows.udp_timeout", "1e3", "flows.udp_timeout: '1e3' is not a number of seconds" },
-        { "flows.udp_timeout", "18446744073710", "flows.udp_timeout: '18446744073710' seconds "
-                                                 "is too large" },
+        { "flows.udp_timeout", "18446744073710",
+          "flows.udp_timeout: '18446744073710' seconds "
+          "is too large" },
         { "flows.udp_timeout", "18446744073709.551616",
           "flows.udp_timeout: '18446744073709.551616' seconds is too large" },
         { "flows.nope", "1", "unknown option 'flows.nope'" },
@@ -171,23 +172,24 @@ static void test_yaml_file(void)
     struct tl_config c;
     char err[256] = "";
     tl_config_defaults(&c);
-    int rc = load_text(&c, "# tapline\n"
-                           "sensor: edge-1\n"
-                           "threads: 4\n"
-                           "capture:\n"
-                           "  snaplen: 1500\n"
-                           "  promisc: no\n"
-                           "  filter: \"tcp port 80\"\n"
-                           "flows:\n"
-                           "  udp_timeout: 30\n"
-                           "  tcp_syn_timeout: 2.5\n"
-                           "  home_nets:\n"
-                           "    - 10.1.0.0/16\n"
-                           "    - 2001:db8::/32\n"
-                           "output: {path: /var/log/tapline.jsonl}\n"
-                           "defrag:\n"
-                           "  max_bytes: 1M\n"
-                           "ndpi: {enabled: off, max_packets: 8}\n",
+    int rc = load_text(&c,
+                       "# tapline\n"
+                       "sensor: edge-1\n"
+                       "threads: 4\n"
+                       "capture:\n"
+                       "  snaplen: 1500\n"
+                       "  promisc: no\n"
+                       "  filter: \"tcp port 80\"\n"
+                       "flows:\n"
+                       "  udp_timeout: 30\n"
+                       "  tcp_syn_timeout: 2.5\n"
+                       "  home_nets:\n"
+                       "    - 10.1.0.0/16\n"
+                       "    - 2001:db8::/32\n"
+                       "output: {path: /var/log/tapline.jsonl}\n"
+                       "defrag:\n"
+                       "  max_bytes: 1M\n"
+                       "ndpi: {enabled: off, max_packets: 8}\n",
                        err, sizeof(err));
     CHECK_EQ(rc, 0);
     CHECK_STR(err, "");
@@ -210,8 +212,9 @@ static void test_yaml_file(void)
     CHECK_STR(c.home_nets, "a,b,c");
     CHECK_EQ(load_text(&c, "flows:\n  home_nets: []\n", err, sizeof(err)), 0);
     CHECK_STR(c.home_nets, "");
-    CHECK_EQ(load_text(&c, "capture:\n  filter: ~\nsensor:\noutput:\n  path: null\n"
-                           "flows: {home_nets: Null}\n",
+    CHECK_EQ(load_text(&c,
+                       "capture:\n  filter: ~\nsensor:\noutput:\n  path: null\n"
+                       "flows: {home_nets: Null}\n",
                        err, sizeof(err)),
              0);
     CHECK(c.filter == NULL);
@@ -244,8 +247,7 @@ static void test_yaml_errors(void)
         { "just text\n", ":1: not a mapping of options" },
         { "flows:\n  home_nets:\n    - a\n    - {b: c}\n",
           ":4: 'flows.home_nets': a list may hold only plain values" },
-        { "sensor: &s x\noutput:\n  path: *s\n",
-          ":3: 'output.path': aliases are not supported" },
+        { "sensor: &s x\noutput:\n  path: *s\n", ":3: 'output.path': aliases are not supported" },
         { "? [a]\n: 1\n", ":1: keys must be plain names" },
         { "threads: [1\n", ":2: did not find expected ',' or ']' while parsing a flow sequence" },
     };
@@ -310,9 +312,9 @@ static void test_help(void)
     CHECK_EQ(help_col(text, "sensor", "(unset)"), def);
     CHECK_EQ(help_col(text, "output.path", "- "), def);
     /* A default too long for its column pushes the meaning onto the next line. */
-    CHECK_EQ(help_col(text, "flows.home_nets",
-                      "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7\n"),
-             def);
+    CHECK_EQ(
+        help_col(text, "flows.home_nets", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7\n"),
+        def);
     const char *wrapped = strstr(text, "fc00::/7\n");
     CHECK(wrapped && strspn(wrapped + 9, " ") == (size_t)mean &&
           strncmp(wrapped + 9 + mean, "home networks", 13) == 0);

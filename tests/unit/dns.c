@@ -10,7 +10,6 @@
 #include "check.h"
 #include "dtest.h"
 
-
 /* ---- a message builder ---- */
 
 struct mb {

@@ -274,8 +274,8 @@ static void test_icmp_echo_pairs(void)
 {
     struct run r;
     static const uint8_t req[] = {
-        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
-        8, 0, 0, 0, 0x12, 0x34, 0, 1,
+        0x45, 0, 0,   28, 0, 1, 0, 0, 64, 1, 0,    0,    192, 0,
+        2,    1, 192, 0,  2, 2, 8, 0, 0,  0, 0x12, 0x34, 0,   1,
     };
     uint8_t rep[sizeof(req)];
     memcpy(rep, req, sizeof(req));
@@ -287,7 +287,8 @@ static void test_icmp_echo_pairs(void)
     tl_pipeline_packet(r.p, TL_LINK_RAW, 1100000, rep, sizeof(rep), sizeof(rep));
     run_end(&r);
     CHECK_EQ(count(r.text, FLOW), 1);
-    CHECK(count(r.text, "\"id.orig_p\":8,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":0,\"proto\":\"icmp\""));
+    CHECK(count(r.text,
+                "\"id.orig_p\":8,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":0,\"proto\":\"icmp\""));
     CHECK(count(r.text, "\"conn_state\":\"OTH\"")); /* as Zeek says of ICMP */
     CHECK_EQ(field(r.text, FLOW, 0, "resp_pkts"), 1);
     free(r.text);
@@ -297,8 +298,10 @@ static void test_icmp_echo_pairs(void)
 static void test_fragments_reach_the_flow(void)
 {
     struct run r;
-    uint8_t f1[20 + 16] = { 0x45, 0, 0, 36, 0xab, 0xcd, 0x20, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2 };
-    uint8_t f2[20 + 8] = { 0x45, 0, 0, 28, 0xab, 0xcd, 0x00, 2, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2 };
+    uint8_t f1[20 + 16] = { 0x45, 0, 0,  36, 0xab, 0xcd, 0x20, 0, 64, 17,
+                            0,    0, 10, 0,  0,    1,    10,   0, 0,  2 };
+    uint8_t f2[20 + 8] = { 0x45, 0, 0,  28, 0xab, 0xcd, 0x00, 2, 64, 17,
+                           0,    0, 10, 0,  0,    1,    10,   0, 0,  2 };
     /* UDP header: 1234 -> 53, length 8 + 16 payload bytes */
     memcpy(f1 + 20, "\x04\xd2\x00\x35\x00\x18\x00\x00", 8);
     memset(f1 + 28, 'a', 8);

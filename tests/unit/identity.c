@@ -36,11 +36,11 @@ static void test_changes(void)
     uint64_t capped = 0;
     uint8_t a1[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = 1 };
 
-    CHECK(update(t, obs(1000, 1, "alice", ""), &capped));      /* new address */
-    CHECK(!update(t, obs(2000, 1, "alice", ""), &capped));     /* the same */
-    CHECK(update(t, obs(3000, 1, "", "WS01$"), &capped));      /* a host joins */
-    CHECK(!update(t, obs(2500, 1, "bob", ""), &capped));       /* older: ignored */
-    CHECK(update(t, obs(4000, 1, "bob", ""), &capped));        /* another user */
+    CHECK(update(t, obs(1000, 1, "alice", ""), &capped));  /* new address */
+    CHECK(!update(t, obs(2000, 1, "alice", ""), &capped)); /* the same */
+    CHECK(update(t, obs(3000, 1, "", "WS01$"), &capped));  /* a host joins */
+    CHECK(!update(t, obs(2500, 1, "bob", ""), &capped));   /* older: ignored */
+    CHECK(update(t, obs(4000, 1, "bob", ""), &capped));    /* another user */
     const struct tl_identity *e = tl_identity_lookup(t, a1, 5000);
     CHECK(e != NULL);
     if (e) {

@@ -75,19 +75,23 @@ static void test_escapes(void)
 
 static void test_invalid_utf8(void)
 {
-    CHECK_JSTR("\x80", "\"\\ufffd\"");                                /* lone continuation */
-    CHECK_JSTR("a\xbf" "b", "\"a\\ufffdb\"");
-    CHECK_JSTR("a\xe2\x82", "\"a\\ufffd\\ufffd\"");                   /* truncated at end */
+    CHECK_JSTR("\x80", "\"\\ufffd\""); /* lone continuation */
+    CHECK_JSTR("a\xbf"
+               "b",
+               "\"a\\ufffdb\"");
+    CHECK_JSTR("a\xe2\x82", "\"a\\ufffd\\ufffd\""); /* truncated at end */
     CHECK_JSTR("\xf0\x9f\x98", "\"\\ufffd\\ufffd\\ufffd\"");
     CHECK_JSTR("\xc3", "\"\\ufffd\"");
-    CHECK_JSTR("\xe2\x28\xa1", "\"\\ufffd(\\ufffd\"");                /* bad continuation */
-    CHECK_JSTR("\xc3" "a", "\"\\ufffda\"");
-    CHECK_JSTR("\xc0\x80", "\"\\ufffd\\ufffd\"");                     /* overlong NUL */
+    CHECK_JSTR("\xe2\x28\xa1", "\"\\ufffd(\\ufffd\""); /* bad continuation */
+    CHECK_JSTR("\xc3"
+               "a",
+               "\"\\ufffda\"");
+    CHECK_JSTR("\xc0\x80", "\"\\ufffd\\ufffd\""); /* overlong NUL */
     CHECK_JSTR("\xc1\xbf", "\"\\ufffd\\ufffd\"");
-    CHECK_JSTR("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");          /* overlong '/' */
+    CHECK_JSTR("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""); /* overlong '/' */
     CHECK_JSTR("\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
-    CHECK_JSTR("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");          /* U+D800 */
-    CHECK_JSTR("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\"");          /* U+DFFF */
+    CHECK_JSTR("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");            /* U+D800 */
+    CHECK_JSTR("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\"");            /* U+DFFF */
     CHECK_JSTR("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* U+110000 */
     for (int c = 0xf5; c <= 0xff; c++) {
         struct tl_buf b = { 0 };
@@ -100,17 +104,17 @@ static void test_invalid_utf8(void)
 
 static void test_valid_utf8(void)
 {
-    CHECK_JSTR("caf\xc3\xa9", "\"caf\xc3\xa9\"");         /* U+00E9 */
-    CHECK_JSTR("\xc2\x80", "\"\xc2\x80\"");               /* U+0080, smallest 2-byte */
-    CHECK_JSTR("\xe0\xa0\x80", "\"\xe0\xa0\x80\"");       /* U+0800, smallest 3-byte */
-    CHECK_JSTR("\xe2\x82\xac", "\"\xe2\x82\xac\"");       /* U+20AC */
-    CHECK_JSTR("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");       /* U+D7FF, below the surrogates */
-    CHECK_JSTR("\xee\x80\x80", "\"\xee\x80\x80\"");       /* U+E000, above them */
-    CHECK_JSTR("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");       /* U+FFFF */
-    CHECK_JSTR("\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\""); /* U+10000 */
+    CHECK_JSTR("caf\xc3\xa9", "\"caf\xc3\xa9\"");             /* U+00E9 */
+    CHECK_JSTR("\xc2\x80", "\"\xc2\x80\"");                   /* U+0080, smallest 2-byte */
+    CHECK_JSTR("\xe0\xa0\x80", "\"\xe0\xa0\x80\"");           /* U+0800, smallest 3-byte */
+    CHECK_JSTR("\xe2\x82\xac", "\"\xe2\x82\xac\"");           /* U+20AC */
+    CHECK_JSTR("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");           /* U+D7FF, below the surrogates */
+    CHECK_JSTR("\xee\x80\x80", "\"\xee\x80\x80\"");           /* U+E000, above them */
+    CHECK_JSTR("\xef\xbf\xbf", "\"\xef\xbf\xbf\"");           /* U+FFFF */
+    CHECK_JSTR("\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\"");   /* U+10000 */
     CHECK_JSTR("\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\""); /* U+1F600 */
-    CHECK_JSTR("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\""); /* U+10FFFF */
-    CHECK_JSTR("\xe2\x80\xa8", "\"\xe2\x80\xa8\"");       /* U+2028 is valid JSON */
+    CHECK_JSTR("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");   /* U+10FFFF */
+    CHECK_JSTR("\xe2\x80\xa8", "\"\xe2\x80\xa8\"");           /* U+2028 is valid JSON */
     CHECK_JSTR("\xc3\xa9\n\xff\xc3\xa9", "\"\xc3\xa9\\n\\ufffd\xc3\xa9\"");
 }
 
@@ -122,8 +126,8 @@ static void test_every_position(void)
         const char *esc; /* NULL: copied as is */
     } cases[] = {
         { 0x00, "\\u0000" }, { 0x1f, "\\u001f" }, { '"', "\\\"" }, { '\\', "\\\\" },
-        { 0x80, "\\ufffd" }, { 0xff, "\\ufffd" },  { 0x20, NULL },     { 0x21, NULL },
-        { 0x23, NULL },      { 0x5b, NULL },       { 0x5d, NULL },    { 0x7f, NULL },
+        { 0x80, "\\ufffd" }, { 0xff, "\\ufffd" }, { 0x20, NULL },  { 0x21, NULL },
+        { 0x23, NULL },      { 0x5b, NULL },      { 0x5d, NULL },  { 0x7f, NULL },
     };
     struct tl_buf b = { 0 };
     char in[40], want[64];
@@ -190,8 +194,8 @@ static void test_ts(void)
         { 1, "\"1970-01-01T00:00:00.000001Z\"" },
         { 1258531221512500ULL, "\"2009-11-18T08:00:21.512500Z\"" },
         { 1709210096000001ULL, "\"2024-02-29T12:34:56.000001Z\"" }, /* leap year */
-        { 951868799999999ULL, "\"2000-02-29T23:59:59.999999Z\"" },   /* 400-year leap */
-        { 4107542400000010ULL, "\"2100-03-01T00:00:00.000010Z\"" },  /* 2100 is not leap */
+        { 951868799999999ULL, "\"2000-02-29T23:59:59.999999Z\"" },  /* 400-year leap */
+        { 4107542400000010ULL, "\"2100-03-01T00:00:00.000010Z\"" }, /* 2100 is not leap */
         { 94694399000000ULL, "\"1972-12-31T23:59:59.000000Z\"" },
         { 253402300799999999ULL, "\"9999-12-31T23:59:59.999999Z\"" },
     };
@@ -210,8 +214,10 @@ static void test_dur(void)
         uint64_t us;
         const char *s;
     } cases[] = {
-        { 0, "0.000000" },           { 123, "0.000123" },
-        { 999999, "0.999999" },      { 1500000, "1.500000" },
+        { 0, "0.000000" },
+        { 123, "0.000123" },
+        { 999999, "0.999999" },
+        { 1500000, "1.500000" },
         { 86400000001ULL, "86400.000001" },
         { UINT64_MAX, "18446744073709.551615" },
     };
@@ -232,15 +238,13 @@ static void test_ip(void)
     } cases[] = {
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 1 }, "\"192.168.0.1\"" },
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0 }, "\"0.0.0.0\"" },
-        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255 },
-          "\"255.255.255.255\"" },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255 }, "\"255.255.255.255\"" },
         { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, "\"2001:db8::1\"" },
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, "\"::1\"" },
         { { 0 }, "\"::\"" },
         { { 0xfe, 0x80 }, "\"fe80::\"" },
         /* RFC 5952 4.2.3: the first of two equal runs */
-        { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1 },
-          "\"2001:db8::1:0:0:1\"" },
+        { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1 }, "\"2001:db8::1:0:0:1\"" },
         /* 4.2.3: the longest run */
         { { 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3 }, "\"1:0:0:2::3\"" },
         /* 4.2.2: one zero group is not shortened */
@@ -290,20 +294,33 @@ struct rec {
 #define O(m, t, n) TL_FIELD_OPT(struct rec, m, t, n, "doc")
 static const struct tl_field rec_fields[] = {
     F(ts, TS, "ts"),
-    F(flag, BOOL, "flag"),       O(oflag, BOOL, "oflag"),
-    F(u8, U8, "u8"),             O(ou8, U8, "ou8"),
-    F(u16, U16, "u16"),          O(ou16, U16, "ou16"),
-    F(u32, U32, "u32"),          O(ou32, U32, "ou32"),
-    F(u64, U64, "u64"),          O(ou64, U64, "ou64"),
-    F(dur, DUR, "dur"),          O(odur, DUR, "odur"),
-    F(str, STR, "str"),          O(ostr, STR, "ostr"),
-    F(cstr, CSTR, "cstr"),       O(ocstr, CSTR, "ocstr"),
-    F(chars, CHARS, "chars"),    O(ochars, CHARS, "ochars"),
-    F(ip, IP, "ip"),             O(oip, IP, "oip"),
-    F(mac, MAC, "mac"),          O(omac, MAC, "omac"),
+    F(flag, BOOL, "flag"),
+    O(oflag, BOOL, "oflag"),
+    F(u8, U8, "u8"),
+    O(ou8, U8, "ou8"),
+    F(u16, U16, "u16"),
+    O(ou16, U16, "ou16"),
+    F(u32, U32, "u32"),
+    O(ou32, U32, "ou32"),
+    F(u64, U64, "u64"),
+    O(ou64, U64, "ou64"),
+    F(dur, DUR, "dur"),
+    O(odur, DUR, "odur"),
+    F(str, STR, "str"),
+    O(ostr, STR, "ostr"),
+    F(cstr, CSTR, "cstr"),
+    O(ocstr, CSTR, "ocstr"),
+    F(chars, CHARS, "chars"),
+    O(ochars, CHARS, "ochars"),
+    F(ip, IP, "ip"),
+    O(oip, IP, "oip"),
+    F(mac, MAC, "mac"),
+    O(omac, MAC, "omac"),
     TL_FIELD_LIST(struct rec, ports, nports, "ports", "doc"),
-    F(names, STRLIST, "names"),  O(onames, STRLIST, "onames"),
-    F(hex, HEX32, "hex"),        O(ohex, HEX32, "ohex"),
+    F(names, STRLIST, "names"),
+    O(onames, STRLIST, "onames"),
+    F(hex, HEX32, "hex"),
+    O(ohex, HEX32, "ohex"),
     { "counts", TL_F_U64LIST, 0, (uint16_t)offsetof(struct rec, ncounts),
       offsetof(struct rec, counts), "doc" },
     { "ocounts", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct rec, ncounts),
@@ -335,14 +352,37 @@ static void test_event_full(void)
 {
     static const struct tl_str names[] = { { "a", 1 }, { "b\"\xff", 3 } };
     struct rec r = {
-        .ts = 1258531221512500ULL, .flag = true, .oflag = true, .u8 = 255, .ou8 = 1,
-        .u16 = 65535, .ou16 = 2, .u32 = 4294967295U, .ou32 = 3, .u64 = UINT64_MAX, .ou64 = 4,
-        .dur = 1500000, .odur = 123, .str = { "x\ny", 3 }, .ostr = { "z", 1 },
-        .cstr = "tcp", .ocstr = "c", .chars = "C1", .ochars = "o",
-        .ip = { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 }, .oip = { 0x20, 0x01, [15] = 1 },
-        .mac = { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff }, .omac = { [5] = 1 },
-        .ports = { 80, 443, 0 }, .nports = 3, .names = { names, 2 }, .onames = { names, 1 },
-        .hex = 0xdeadbeef, .ohex = 0x1f, .ncounts = 3, .counts = { 0, 7, UINT64_MAX },
+        .ts = 1258531221512500ULL,
+        .flag = true,
+        .oflag = true,
+        .u8 = 255,
+        .ou8 = 1,
+        .u16 = 65535,
+        .ou16 = 2,
+        .u32 = 4294967295U,
+        .ou32 = 3,
+        .u64 = UINT64_MAX,
+        .ou64 = 4,
+        .dur = 1500000,
+        .odur = 123,
+        .str = { "x\ny", 3 },
+        .ostr = { "z", 1 },
+        .cstr = "tcp",
+        .ocstr = "c",
+        .chars = "C1",
+        .ochars = "o",
+        .ip = { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 },
+        .oip = { 0x20, 0x01, [15] = 1 },
+        .mac = { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff },
+        .omac = { [5] = 1 },
+        .ports = { 80, 443, 0 },
+        .nports = 3,
+        .names = { names, 2 },
+        .onames = { names, 1 },
+        .hex = 0xdeadbeef,
+        .ohex = 0x1f,
+        .ncounts = 3,
+        .counts = { 0, 7, UINT64_MAX },
     };
     struct tl_buf b = { 0 };
     tl_event_json(&b, &rec_type, "sensor-1", &r);
@@ -488,7 +528,7 @@ static long json_parse_string(const uint8_t *j, size_t n, uint8_t *out)
                 return -1;
             const char *esc = strchr("\"\\/bfnrt", j[i + 1]);
             if (esc && j[i + 1]) {
-                out[o++] = (uint8_t)"\"\\/\b\f\n\r\t"[esc - "\"\\/bfnrt"];
+                out[o++] = (uint8_t) "\"\\/\b\f\n\r\t"[esc - "\"\\/bfnrt"];
                 i += 2;
                 continue;
             }
@@ -524,7 +564,7 @@ static long json_parse_string(const uint8_t *j, size_t n, uint8_t *out)
 /* Bytes drawn to hit the interesting classes often. */
 static uint8_t rng_byte(void)
 {
-    static const uint8_t pick[] = { 0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2,
+    static const uint8_t pick[] = { 0x00, 0x1f, '"',  '\\', 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2,
                                     0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f };
     uint32_t r = rng();
     if (r % 3 == 0)

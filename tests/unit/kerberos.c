@@ -11,7 +11,6 @@
 #include "dtest.h"
 #include "flow.h"
 
-
 /* sv_bug-8278-krb5-03.pcap frame 4 (181 bytes) */
 static const char err_preauth_req[] =
     "000000b16a81ae3081aba103020105a20302010aa31530133011a10402020080a20904073005a0030101ffa4"
