@@ -8,7 +8,7 @@ set -eu
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd" ;;
+    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd" ;;
     bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac
