@@ -112,39 +112,9 @@ for _ in $(seq 50); do
 done
 
 # --- capture helpers ----------------------------------------------------------
-cap_pid=""
-cap_start() { # name filter
-    rm -f "$work/$1.pcap" "$work/$1.log"
-    # started directly (not through a function) so that $! is tcpdump itself
-    ip netns exec $SRV tcpdump -i veth-srv -s 0 -U --immediate-mode -n -Z root -w "$work/$1.pcap" "$2" 2>"$work/$1.log" &
-    cap_pid=$!
-    pids+=("$cap_pid")
-    for _ in $(seq 100); do
-        grep -q "listening on" "$work/$1.log" 2>/dev/null && break
-        sleep 0.05
-    done
-    sleep 0.2
-}
-cap_stop() { # name
-    # let the ring hand over the last packets before stopping tcpdump
-    sleep 1.2
-    kill -TERM "$cap_pid"
-    wait "$cap_pid" || true
-    local p keep=()
-    for p in "${pids[@]}"; do [ "$p" = "$cap_pid" ] || keep+=("$p"); done
-    pids=("${keep[@]}")
-    local got seen
-    got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$work/$1.log")
-    seen=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$work/$1.log")
-    if [ -z "$got" ] || [ "$got" = 0 ] || [ "$got" != "$seen" ]; then
-        echo "mkpcaps.sh: $1: tcpdump captured ${got:-?} of ${seen:-?} packets" >&2
-        cat "$work/$1.log" >&2
-        exit 1
-    fi
-    cp "$work/$1.pcap" "$out/$1.pcap"
-    chmod 644 "$out/$1.pcap"
-    echo "$out/$1.pcap: $got packets" >&2
-}
+CAP_IFACE=veth-srv
+# shellcheck source=tools/lib/capture.sh
+. "$(dirname "$0")/lib/capture.sh"
 
 # --- DNS ----------------------------------------------------------------------
 # all names under tapline.test (RFC 6761 reserved); no upstream, answers only these
