@@ -71,24 +71,9 @@ for ns in $CLI $SRV; do
     fi
 done
 
-work=$(mktemp -d /tmp/tl-mkpcaps-ad.XXXXXX)
-chmod 755 "$work"
-pids=()
-
-cleanup() {
-    set +e
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    ip netns del $CLI 2>/dev/null
-    ip netns del $SRV 2>/dev/null
-    if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=tools/lib/capture.sh
+. "$(dirname "$0")/lib/capture.sh"
+rec_init tl-mkpcaps-ad
 
 # Kerberos and LDAP clients and servers read only files in $work
 export KRB5_CONFIG=$work/krb5.conf
@@ -138,8 +123,6 @@ printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.con
 
 # --- capture helpers ----------------------------------------------------------
 CAP_IFACE=veth-ads
-# shellcheck source=tools/lib/capture.sh
-. "$(dirname "$0")/lib/capture.sh"
 
 # --- Kerberos KDC ---------------------------------------------------------------
 write_krb5_conf() { # file extra-libdefaults

@@ -59,24 +59,9 @@ for ns in $CLI $SRV; do
     fi
 done
 
-work=$(mktemp -d /tmp/tl-mkpcaps.XXXXXX)
-chmod 755 "$work"
-pids=()
-
-cleanup() {
-    set +e
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    ip netns del $CLI 2>/dev/null
-    ip netns del $SRV 2>/dev/null
-    if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+# shellcheck source=tools/lib/capture.sh
+. "$(dirname "$0")/lib/capture.sh"
+rec_init tl-mkpcaps
 
 in_cli() { ip netns exec $CLI "$@"; }
 in_srv() { ip netns exec $SRV "$@"; }
@@ -113,8 +98,6 @@ done
 
 # --- capture helpers ----------------------------------------------------------
 CAP_IFACE=veth-srv
-# shellcheck source=tools/lib/capture.sh
-. "$(dirname "$0")/lib/capture.sh"
 
 # --- DNS ----------------------------------------------------------------------
 # all names under tapline.test (RFC 6761 reserved); no upstream, answers only these

@@ -1,9 +1,34 @@
+# shellcheck shell=bash disable=SC2154  # out, CLI, SRV, CAP_IFACE come from the sourcing script
 # capture.sh - recording helpers shared by tools/mkpcaps*.sh (sourced).
-# The caller sets SRV (server namespace), CAP_IFACE (its veth), work (scratch
-# directory), out (where captures go) and the array pids (processes to kill
-# on exit); cap_start/cap_stop record one capture with tcpdump.
+# rec_init makes the scratch directory and the teardown; the caller sets CLI
+# and SRV (namespaces) before it, CAP_IFACE (the server's veth) and out (where
+# captures go) before cap_start/cap_stop, which record one capture with tcpdump.
 
 cap_pid=""
+
+# rec_init PREFIX: scratch directory $work, process list pids, and a trap that
+# kills the processes, deletes both namespaces and the scratch (KEEP=1 keeps it).
+rec_init() {
+    work=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$work"
+    pids=()
+    trap rec_cleanup EXIT
+    trap 'exit 1' INT TERM
+}
+
+rec_cleanup() {
+    set +e
+    local p
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for p in "${pids[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    ip netns del "$CLI" 2>/dev/null
+    ip netns del "$SRV" 2>/dev/null
+    if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
 
 # cap_start NAME FILTER: tcpdump on the server side, started directly (not
 # through a function) so that $! is tcpdump itself; returns once it listens.
