@@ -84,12 +84,19 @@ void tl_l7_destroy(struct tl_worker *w)
     w->l7.arena.base = NULL;
 }
 
-/* Allocates the flow's L7 state for dissector d; false (counted) when capped. */
-static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
+/* d's index in the registry (tl_ndissectors if it is not there). */
+static size_t l7_index(const struct tl_dissector *d)
 {
     size_t di = 0;
     while (di < tl_ndissectors && tl_dissectors[di] != d)
         di++;
+    return di;
+}
+
+/* Allocates the flow's L7 state for dissector d; false (counted) when capped. */
+static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
+{
+    size_t di = l7_index(d);
     if (w->l7.nstates >= w->cfg->max_l7_flows) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
@@ -117,9 +124,7 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
 
 static void l7_attach(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
 {
-    size_t di = 0;
-    while (di < tl_ndissectors && tl_dissectors[di] != d)
-        di++;
+    size_t di = l7_index(d);
     if (di >= tl_ndissectors || !(w->l7.enabled & (1u << di)) || f->l7_done)
         return;
     if (l7_state_new(w, f, d))

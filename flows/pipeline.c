@@ -46,14 +46,6 @@ struct tl_pipeline {
     _Atomic uint64_t id_changes, id_capped, id_entries;
 };
 
-static void pipe_wait(unsigned *spins)
-{
-    if (++*spins < 64)
-        return;
-    struct timespec ts = { 0, *spins < 1024 ? 20000 : 200000 };
-    nanosleep(&ts, NULL);
-}
-
 static size_t pipe_count_lines(const char *p, size_t n)
 {
     size_t lines = 0;
@@ -160,7 +152,7 @@ static void *pipe_output_main(void *arg)
         if (stop)
             break;
         tl_output_flush(p->out);
-        pipe_wait(&spins);
+        tl_ring_wait(&spins);
     }
     tl_output_flush(p->out);
     return NULL;
@@ -235,7 +227,7 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
     while (!(b = tl_ring_pop(&p->workers[i].free))) {
         if (p->mode == TL_PIPE_LIVE)
             return NULL;
-        pipe_wait(&spins);
+        tl_ring_wait(&spins);
     }
     b->n = b->used = 0;
     b->kind = TL_BATCH_PKTS;
@@ -530,7 +522,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
         unsigned spins = 0;
         struct tl_batch *end;
         while (!(end = tl_ring_pop(&p->workers[i].free)))
-            pipe_wait(&spins); /* the end marker must get through, live or not */
+            tl_ring_wait(&spins); /* the end marker must get through, live or not */
         end->n = end->used = 0;
         end->kind = TL_BATCH_END;
         pipe_send(p, i, end);

@@ -22,14 +22,6 @@ enum {
     WORKER_SCAN_US = 1000000,      /* expiry scan and stats snapshot period */
 };
 
-static void worker_idle_wait(unsigned *spins)
-{
-    if (++*spins < 64)
-        return;
-    struct timespec ts = { 0, *spins < 1024 ? 20000 : 200000 };
-    nanosleep(&ts, NULL);
-}
-
 static struct tl_buf *worker_new_buf(void)
 {
     struct tl_buf *b = calloc(1, sizeof(*b));
@@ -114,7 +106,7 @@ void tl_worker_ship_events(struct tl_worker *w)
     if (w->events->len == 0)
         return;
     while (!tl_ring_push(&w->out, w->events))
-        worker_idle_wait(&spins);
+        tl_ring_wait(&spins);
     w->events = worker_new_buf();
 }
 
@@ -540,7 +532,7 @@ void *tl_worker_main(void *arg)
     for (;;) {
         struct tl_batch *b = tl_ring_pop(&w->in);
         if (!b) {
-            worker_idle_wait(&spins);
+            tl_ring_wait(&spins);
             continue;
         }
         spins = 0;
@@ -550,7 +542,7 @@ void *tl_worker_main(void *arg)
         else
             tl_worker_batch(w, b);
         while (!tl_ring_push(&w->free, b))
-            worker_idle_wait(&spins);
+            tl_ring_wait(&spins);
         if (end)
             break;
     }

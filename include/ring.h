@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct tl_ring {
     _Alignas(64) _Atomic size_t head; /* next slot to pop; written by the consumer */
@@ -61,6 +62,19 @@ static inline void *tl_ring_pop(struct tl_ring *r)
     void *item = r->slot[head & r->mask];
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
     return item;
+}
+
+/*
+ * Backoff for a side that found its ring empty (or full): spin a little, then
+ * sleep 20 us, then 200 us, so an idle thread costs no CPU and a busy one
+ * loses no time. *spins counts consecutive waits; reset it after progress.
+ */
+static inline void tl_ring_wait(unsigned *spins)
+{
+    if (++*spins < 64)
+        return;
+    struct timespec ts = { 0, *spins < 1024 ? 20000 : 200000 };
+    nanosleep(&ts, NULL);
 }
 
 #endif
