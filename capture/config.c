@@ -296,16 +296,29 @@ static bool cfg_is_null(const yaml_event_t *ev)
 }
 
 /*
- * A mapping under a STR option whose key ends in ".properties" (kafka.properties) passes
- * names through: each entry is appended to the option as a "name=value" line.
+ * A mapping under a STR option whose key ends in ".properties" (kafka.properties)
+ * or ".placeholders" (rules.placeholders) passes names through: each entry is
+ * appended to the option as a "name=value" line (a list value joined with commas).
  */
+static bool cfg_is_map_option(const char *k)
+{
+    static const char *const suffixes[] = { ".properties", ".placeholders" };
+    size_t kl = strlen(k);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (kl > sl && strcmp(k + kl - sl, suffixes[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static const struct cfg_opt *cfg_find_property(const char *key, const char **name)
 {
     for (size_t i = 0; i < sizeof(cfg_opts) / sizeof(cfg_opts[0]); i++) {
         const char *k = cfg_opts[i].key;
         size_t kl = strlen(k);
-        if (cfg_opts[i].type == CFG_STR && kl > 11 && strcmp(k + kl - 11, ".properties") == 0 &&
-            strncmp(key, k, kl) == 0 && key[kl] == '.' && key[kl + 1]) {
+        if (cfg_opts[i].type == CFG_STR && cfg_is_map_option(k) && strncmp(key, k, kl) == 0 &&
+            key[kl] == '.' && key[kl + 1]) {
             *name = key + kl + 1;
             return &cfg_opts[i];
         }

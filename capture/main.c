@@ -82,9 +82,10 @@ static void list_fields(void)
         printf("%s: %s\n", t->name, t->doc);
         printf("  %-28s %-16s %s\n", "event_type", "string", "the event type");
         printf("  %-28s %-16s %s\n", "sensor", "string", "the sensor name");
-        for (size_t j = 0; j < t->nfields; j++)
-            printf("  %-28s %-16s %s\n", t->fields[j].name,
-                   tl_ftype_name((enum tl_ftype)t->fields[j].type), t->fields[j].doc);
+        for (const struct tl_event_type *ft = t; ft; ft = ft->ext)
+            for (size_t j = 0; j < ft->nfields; j++)
+                printf("  %-28s %-16s %s\n", ft->fields[j].name,
+                       tl_ftype_name((enum tl_ftype)ft->fields[j].type), ft->fields[j].doc);
         printf("\n");
     }
 }

@@ -8,8 +8,10 @@
  * (RFC 8259 section 7). Numbers, times and addresses are formatted by hand: this
  * is the hot path, and printf with its locale is slow and not needed.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -488,15 +490,14 @@ static void json_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-/* RFC 3339 section 5.6, UTC, always six fraction digits: "2009-11-18T08:00:21.512500Z". */
-void tl_json_ts(struct tl_buf *b, uint64_t ts_us)
+/* RFC 3339 section 5.6, UTC, always six fraction digits: 2009-11-18T08:00:21.512500Z. */
+size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us)
 {
     char tmp[48], *end = tmp + sizeof(tmp), *p = end;
     uint64_t secs = ts_us / 1000000, y;
     unsigned mon, day, sod = (unsigned)(secs % 86400);
 
     json_civil(secs / 86400, &y, &mon, &day);
-    *--p = '"';
     *--p = 'Z';
     p = json_digits(p, ts_us % 1000000, 6);
     *--p = '.';
@@ -511,8 +512,21 @@ void tl_json_ts(struct tl_buf *b, uint64_t ts_us)
     p = json_digits(p, mon, 2);
     *--p = '-';
     p = json_digits(p, y, 4);
-    *--p = '"';
-    tl_buf_put(b, p, (size_t)(end - p));
+    size_t n = (size_t)(end - p);
+    if (n >= TL_TS_TEXT)
+        n = TL_TS_TEXT - 1; /* a year past 9999: cut, never overrun */
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+void tl_json_ts(struct tl_buf *b, uint64_t ts_us)
+{
+    char tmp[TL_TS_TEXT];
+    size_t n = tl_fmt_ts(tmp, ts_us);
+    tl_buf_putc(b, '"');
+    tl_buf_put(b, tmp, n);
+    tl_buf_putc(b, '"');
 }
 
 /* A JSON number of seconds, always six decimals: 0.000123, 1.500000. */
@@ -523,6 +537,24 @@ void tl_json_dur(struct tl_buf *b, uint64_t dur_us)
     *--p = '.';
     p = json_digits(p, dur_us / 1000000, 1);
     tl_buf_put(b, p, (size_t)(end - p));
+}
+
+/* Up to 6 decimals, trailing zeros dropped: 0.25, 12, 0.000001. Not finite: null. */
+void tl_json_f64(struct tl_buf *b, double v)
+{
+    char tmp[64];
+    if (!isfinite(v) || v > 1e18 || v < -1e18) {
+        tl_buf_put(b, "null", 4);
+        return;
+    }
+    int n = snprintf(tmp, sizeof(tmp), "%.6f", v);
+    while (n > 1 && tmp[n - 1] == '0')
+        n--;
+    if (n > 1 && tmp[n - 1] == '.')
+        n--;
+    if (n == 2 && tmp[0] == '-' && tmp[1] == '0')
+        tmp[0] = '0', n = 1;
+    tl_buf_put(b, tmp, (size_t)n);
 }
 
 static bool json_zero(const uint8_t *p, size_t n)
@@ -539,12 +571,11 @@ static bool json_zero(const uint8_t *p, size_t n)
  * zeros (4.1, 4.3), the longest run of two or more zero groups, the first one on
  * a tie, shortened to "::" (4.2). Never the mixed ::a.b.c.d form of inet_ntop.
  */
-void tl_json_ip(struct tl_buf *b, const uint8_t ip[16])
+size_t tl_fmt_ip(char out[TL_IP_TEXT], const uint8_t ip[16])
 {
     static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    char tmp[48], *q = tmp;
+    char *q = out;
 
-    *q++ = '"';
     if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
         for (int i = 12; i < 16; i++) {
             char d[3], *end = d + sizeof(d), *s = json_digits(end, ip[i], 1);
@@ -589,8 +620,17 @@ void tl_json_ip(struct tl_buf *b, const uint8_t ip[16])
                 *q++ = ':';
         }
     }
-    *q++ = '"';
-    tl_buf_put(b, tmp, (size_t)(q - tmp));
+    *q = '\0';
+    return (size_t)(q - out);
+}
+
+void tl_json_ip(struct tl_buf *b, const uint8_t ip[16])
+{
+    char tmp[TL_IP_TEXT];
+    size_t n = tl_fmt_ip(tmp, ip);
+    tl_buf_putc(b, '"');
+    tl_buf_put(b, tmp, n);
+    tl_buf_putc(b, '"');
 }
 
 /* --- fields ------------------------------------------------------------- */
@@ -638,6 +678,13 @@ static uint64_t json_u64v(const void *rec, size_t off)
     return v;
 }
 
+static double json_f64v(const void *rec, size_t off)
+{
+    double v;
+    memcpy(&v, (const char *)rec + off, sizeof(v));
+    return v;
+}
+
 static bool json_bool(const void *rec, size_t off)
 {
     bool v;
@@ -681,6 +728,7 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     case TL_F_U64:
     case TL_F_TS:
     case TL_F_DUR: return json_u64v(rec, f->off) == 0;
+    case TL_F_F64: return json_f64v(rec, f->off) == 0.0;
     case TL_F_STR: return json_str(rec, f->off).len == 0;
     case TL_F_CSTR:
     case TL_F_RAWJSON: {
@@ -697,13 +745,18 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     }
 }
 
+bool tl_field_present(const struct tl_field *f, const void *rec)
+{
+    if ((f->flags & TL_FF_OPT) && json_empty(f, rec))
+        return false;
+    return !(f->flags & TL_FF_IF) || json_bool(rec, f->aux);
+}
+
 void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
 {
     const uint8_t *p = (const uint8_t *)rec + f->off;
 
-    if ((f->flags & TL_FF_OPT) && json_empty(f, rec))
-        return;
-    if ((f->flags & TL_FF_IF) && !json_bool(rec, f->aux))
+    if (!tl_field_present(f, rec))
         return;
     tl_json_key(b, first, f->name);
     switch (f->type) {
@@ -769,6 +822,7 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
         break;
     }
     case TL_F_HEX32: json_hex32(b, json_u32(rec, f->off)); break;
+    case TL_F_F64: tl_json_f64(b, json_f64v(rec, f->off)); break;
     case TL_F_RAWJSON: { /* the producer vouches for its validity */
         const char *s = json_cstr(rec, f->off);
         if (s && *s)
@@ -791,10 +845,10 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
 /*
  * ts first, then event_type and sensor, then the other fields in table order.
  * A table whose first field is not the "ts" TS field is written whole after
- * sensor. A NULL sensor is written as null.
+ * sensor. A NULL sensor is written as null. The object is left open.
  */
-void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
-                   const void *rec)
+void tl_event_json_begin(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
+                         const void *rec)
 {
     bool first = true;
     size_t i = 0;
@@ -811,7 +865,25 @@ void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *
         tl_buf_put(b, "null", 4);
     for (; i < t->nfields; i++)
         tl_json_field(b, &first, &t->fields[i], rec);
+}
+
+void tl_event_json_more(struct tl_buf *b, const struct tl_event_type *fields, const void *rec)
+{
+    bool first = false;
+    for (size_t i = 0; i < fields->nfields; i++)
+        tl_json_field(b, &first, &fields->fields[i], rec);
+}
+
+void tl_event_json_end(struct tl_buf *b)
+{
     tl_buf_put(b, "}\n", 2);
+}
+
+void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
+                   const void *rec)
+{
+    tl_event_json_begin(b, t, sensor, rec);
+    tl_event_json_end(b);
 }
 
 /* Zeek-like type names for --list-fields. */
@@ -836,6 +908,7 @@ const char *tl_ftype_name(enum tl_ftype t)
         [TL_F_U64LIST] = "vector[uint64]",
         [TL_F_STATUS] = "enum(ok,truncated,malformed)",
         [TL_F_RAWJSON] = "object",
+        [TL_F_F64] = "double",
     };
     if ((unsigned)t < TL_ARRAY_LEN(names) && names[t])
         return names[t];

@@ -16,6 +16,11 @@
 
 enum { TL_MAX_WORKERS = 64 };
 
+/* The rule content the project ships; `make install` points it at PREFIX/share/tapline/rules. */
+#ifndef TL_RULES_DIR
+#define TL_RULES_DIR "detect/rules"
+#endif
+
 /* X(type, member, "yaml.key", default, "meaning") ; types: U64, BOOL, STR, SECS (stored as us) */
 #define TL_CONFIG_KEYS(X)                                                                          \
     X(STR, sensor, "sensor", NULL, "sensor name written in every event (default: host name)")      \
@@ -94,7 +99,50 @@ enum { TL_MAX_WORKERS = 64 };
     X(SECS, kafka_flush, "kafka.flush_timeout", 10,                                                \
       "at exit, wait this long for deliveries, then spool the rest (s)")                           \
     X(STR, kafka_dead_letter, "kafka.dead_letter", NULL,                                           \
-      "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")
+      "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")                \
+    X(U64, max_held, "coordinator.max_held", 262144,                                               \
+      "events, sightings and rule matches held to be applied in packet-time order")                \
+    X(BOOL, domains, "domains.enabled", true,                                                      \
+      "keep domain-usage statistics and put them on dns, http and tls events")                     \
+    X(STR, internal_zones, "domains.internal_zones", NULL,                                         \
+      "zones whose names are not counted (comma list, e.g. corp.example.com)")                     \
+    X(STR, psl_file, "domains.psl_file", NULL,                                                     \
+      "public_suffix_list.dat to load; unset: libpsl's built-in list")                             \
+    X(STR, resolvers, "domains.resolvers", NULL,                                                   \
+      "resolver addresses or networks not counted as requesting hosts (comma list)")               \
+    X(U64, max_domains, "domains.max_entries", 200000,                                             \
+      "registered domains tracked; the least recently seen is forgotten past it")                  \
+    X(U64, new_days, "domains.new_days", 7, "a domain first seen fewer days ago than this is new") \
+    X(SECS, domain_report, "domains.report_interval", 3600,                                        \
+      "a domain event per active domain this often (packet time, s) and at the end")               \
+    X(STR, domain_state, "domains.state_file", NULL,                                               \
+      "statistics snapshot: read at start, written at exit and every snapshot_interval")           \
+    X(SECS, domain_snapshot, "domains.snapshot_interval", 300,                                     \
+      "how often the snapshot is written (packet time, s)")                                        \
+    X(STR, redis_url, "redis.url", NULL,                                                           \
+      "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH: share domain statistics with a fleet")   \
+    X(STR, redis_password, "redis.password", NULL, "Redis password (AUTH), if not in the url")     \
+    X(STR, redis_prefix, "redis.prefix", "tapline", "prefix of every Redis key")                   \
+    X(U64, redis_max_backlog, "redis.max_backlog", 1048576,                                        \
+      "updates held while Redis is unreachable; past it the oldest are dropped (counted)")         \
+    X(SECS, redis_interval, "redis.sync_interval", 1,                                              \
+      "how often updates are written and fleet counts read (wall clock, s)")                       \
+    X(SECS, redis_timeout, "redis.timeout", 2, "Redis connect and command timeout (s)")            \
+    X(STR, hmac_key_file, "privacy.hmac_key_file", NULL,                                           \
+      "key file: user names are written as HMAC-SHA-256 pseudonyms; unset: in clear")              \
+    X(STR, pseudonymise, "privacy.pseudonymise",                                                   \
+      "identity.user,domain.users,kerberos.client,ldap.bind_name,http.username",                   \
+      "fields written as pseudonyms when privacy.hmac_key_file is set (type.field, comma list)")   \
+    X(U64, pseudonym_len, "privacy.pseudonym_hex_len", 32,                                         \
+      "hex digits of a pseudonym kept (8 to 64)")                                                  \
+    X(STR, rule_paths, "rules.paths", TL_RULES_DIR,                                                \
+      "Sigma rule files or folders (comma list; *.yml below a folder); empty: no rules")           \
+    X(STR, placeholders, "rules.placeholders", NULL,                                               \
+      "values of Sigma %placeholders%: a YAML mapping name: [values] (or name: @file)")            \
+    X(U64, max_rule_state, "rules.max_state", 100000,                                              \
+      "correlation groups tracked at once; the oldest is forgotten past it")                       \
+    X(U64, max_alert_uids, "rules.max_alert_uids", 32,                                             \
+      "uids of contributing events listed on a correlation alert; the rest are counted")
 
 struct tl_config {
 #define TL_CFG_MEMBER_U64(m)         uint64_t m;

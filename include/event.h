@@ -27,12 +27,18 @@ void tl_buf_puts(struct tl_buf *b, const char *s);
 void tl_buf_putc(struct tl_buf *b, char c);
 void tl_buf_free(struct tl_buf *b);
 
+/* Text forms, unquoted and NUL-terminated: 2026-11-25T10:51:17.123456Z, 192.0.2.1, 2001:db8::1. */
+enum { TL_TS_TEXT = 32, TL_IP_TEXT = 48 };
+size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us);
+size_t tl_fmt_ip(char out[TL_IP_TEXT], const uint8_t ip[16]);
+
 /* JSON building blocks. */
 void tl_json_string(struct tl_buf *b, const char *s, size_t n); /* quoted, escaped, UTF-8 safe */
 void tl_json_key(struct tl_buf *b, bool *first, const char *key);
 void tl_json_u64(struct tl_buf *b, uint64_t v);
 void tl_json_ts(struct tl_buf *b, uint64_t ts_us);   /* "2026-11-25T10:51:17.123456Z" */
 void tl_json_dur(struct tl_buf *b, uint64_t dur_us); /* 1.500000 */
+void tl_json_f64(struct tl_buf *b, double v);        /* 0.25; not finite: null */
 void tl_json_ip(struct tl_buf *b, const uint8_t ip[16]);
 void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec);
 
@@ -42,6 +48,12 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
  */
 void tl_event_json(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
                    const void *rec);
+/* The same in steps: begin writes "{" and the record's fields, more appends the
+ * fields of another table (an event type's `ext`) from its record, end "}\n". */
+void tl_event_json_begin(struct tl_buf *b, const struct tl_event_type *t, const char *sensor,
+                         const void *rec);
+void tl_event_json_more(struct tl_buf *b, const struct tl_event_type *fields, const void *rec);
+void tl_event_json_end(struct tl_buf *b);
 
 /*
  * The output: the sinks JSON lines go to (export/), from cfg: the file or stdout

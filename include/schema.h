@@ -9,6 +9,7 @@
 #ifndef TL_SCHEMA_H
 #define TL_SCHEMA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,11 +34,13 @@ enum tl_ftype {
     TL_F_U64LIST, /* uint64_t[]; `aux` is the offset of its uint16_t count */
     TL_F_STATUS,  /* uint8_t enum tl_msg_status -> "ok", "truncated", "malformed" */
     TL_F_RAWJSON, /* const char * already holding one valid JSON value, written verbatim */
+    TL_F_F64,     /* double, written with up to 6 decimals */
 };
 
 enum {
-    TL_FF_OPT = 1 << 0, /* omitted when zero, empty or NULL */
-    TL_FF_IF = 1 << 1,  /* written only when the bool at offset `aux` is true (zero is a value) */
+    TL_FF_OPT = 1 << 0,  /* omitted when zero, empty or NULL */
+    TL_FF_IF = 1 << 1,   /* written only when the bool at offset `aux` is true (zero is a value) */
+    TL_FF_LATE = 1 << 2, /* filled by the coordinator, after the worker wrote the rest */
 };
 
 struct tl_strlist {
@@ -67,21 +70,36 @@ struct tl_field {
         jname, TL_F_##ftype, TL_FF_IF, (uint16_t)offsetof(rec, present), offsetof(rec, member),    \
             docstr                                                                                 \
     }
+#define TL_FIELD_LATE(rec, member, ftype, present, jname, docstr)                                  \
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_IF | TL_FF_LATE, (uint16_t)offsetof(rec, present),              \
+            offsetof(rec, member), docstr                                                          \
+    }
 #define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \
     {                                                                                              \
         jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member),     \
             docstr                                                                                 \
     }
 
-/* An event type: the name written as event_type, and its fields in output order. */
+/*
+ * An event type: the name written as event_type, and its fields in output order.
+ * `ext`, when set, lists fields the pipeline adds after the record's own (the
+ * domain names and statistics on dns, http and tls events); they live in a
+ * separate record that the writer and rules are handed beside the first. An
+ * ext table may have an ext of its own, read from the same separate record.
+ */
 struct tl_event_type {
     const char *name;
     const char *doc;
     const struct tl_field *fields;
     size_t nfields;
+    const struct tl_event_type *ext;
 };
 
-/* Every event type the binary knows, for --list-fields (capture/main.c builds it). */
+/* Zeek-like type names for --list-fields. */
 const char *tl_ftype_name(enum tl_ftype t);
+
+/* Whether the JSON writer writes field f of rec (TL_FF_OPT and TL_FF_IF may leave it out). */
+bool tl_field_present(const struct tl_field *f, const void *rec);
 
 #endif

@@ -78,7 +78,42 @@
     X(KAFKA_REPLAYED, "kafka.replayed", "spooled events sent to Kafka again")                      \
     X(KAFKA_SPOOL_CAPPED, "kafka.max_spool_bytes_capped",                                          \
       "spooled events dropped with the oldest segment: kafka.max_spool_bytes reached")             \
-    X(KAFKA_SPOOL_BYTES, "kafka.spool_bytes", "bytes in the spool now (a gauge)")
+    X(KAFKA_SPOOL_BYTES, "kafka.spool_bytes", "bytes in the spool now (a gauge)")                  \
+    X(COORD_HELD, "coordinator.held", "items waiting to be applied in time order now (a gauge)")   \
+    X(COORD_CAPPED, "coordinator.max_held_capped",                                                 \
+      "items applied early, out of time order: coordinator.max_held reached")                      \
+    X(COORD_LATE, "coordinator.late",                                                              \
+      "items that arrived after later ones were applied (applied at once)")                        \
+    X(DOM_OBSERVED, "domains.observed", "uses of counted names (queries, requests, server names)") \
+    X(DOM_NOT_COUNTED, "domains.not_counted",                                                      \
+      "names seen but not counted: IP literals, single labels, .arpa, .local, internal zones")     \
+    X(DOM_RESOLVER, "domains.from_resolvers", "uses by a configured resolver, not counted")        \
+    X(DOM_ENTRIES, "domains.entries", "registered domains tracked now (a gauge)")                  \
+    X(DOM_BYTES, "domains.bytes", "memory held by domain statistics now (a gauge)")                \
+    X(DOM_CAPPED, "domains.max_entries_capped",                                                    \
+      "domains forgotten early: domains.max_entries reached")                                      \
+    X(DOM_EVENTS, "domains.reports", "domain events written")                                      \
+    X(DOM_SNAPSHOTS, "domains.snapshots", "statistics snapshots written")                          \
+    X(DOM_SNAPSHOT_ERRORS, "domains.snapshot_errors",                                              \
+      "snapshots that could not be read or written")                                               \
+    X(REDIS_WRITES, "redis.writes", "updates written to Redis")                                    \
+    X(REDIS_READS, "redis.reads", "fleet-wide domain views read from Redis")                       \
+    X(REDIS_ERRORS, "redis.errors", "Redis commands or connections that failed")                   \
+    X(REDIS_BACKLOG, "redis.backlog", "updates waiting for Redis now (a gauge)")                   \
+    X(REDIS_CAPPED, "redis.max_backlog_capped",                                                    \
+      "updates dropped while Redis was unreachable: redis.max_backlog reached")                    \
+    X(REDIS_CONNECTED, "redis.connected", "1 while connected to Redis (a gauge)")                  \
+    X(RULES_ACTIVE, "rules.active", "rules loaded and matching (a gauge)")                         \
+    X(RULES_INACTIVE, "rules.inactive", "rule files loaded but inactive (a gauge)")                \
+    X(RULES_REJECTED, "rules.rejected", "rule files rejected at the last load (a gauge)")          \
+    X(RULES_RELOADS, "rules.reloads", "rule sets replaced on SIGHUP")                              \
+    X(RULES_RELOAD_FAILED, "rules.reload_failures",                                                \
+      "reloads refused because a file was rejected (the old set stays)")                           \
+    X(RULES_EVENTS, "rules.events", "events rules were evaluated on")                              \
+    X(RULES_MATCHES, "rules.matches", "rule matches (correlation inputs included)")                \
+    X(ALERTS, "rules.alerts", "alert events written")                                              \
+    X(RULES_STATE_CAPPED, "rules.max_state_capped",                                                \
+      "correlation groups forgotten early: rules.max_state reached")
 
 enum tl_stat {
 #define TL_X(sym, name, doc) TL_STAT_##sym,

@@ -5,10 +5,11 @@
 # and python3), `deps.sh bench` what `make bench` needs, `deps.sh fuzz` what `make fuzz` needs.
 set -eu
 
-pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev jq"
+pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev
+    libpsl-dev libhiredis-dev libpcre2-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd" ;;
+    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server" ;;
     bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac

@@ -330,7 +330,7 @@ static const struct tl_field rec_fields[] = {
 #undef O
 
 static const struct tl_event_type rec_type = { "test", "a test record", rec_fields,
-                                               TL_ARRAY_LEN(rec_fields) };
+                                               TL_ARRAY_LEN(rec_fields), NULL };
 
 static void test_event_empty(void)
 {
