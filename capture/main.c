@@ -69,14 +69,9 @@ static void usage(FILE *out)
 
 static void list_fields(void)
 {
-    const struct tl_event_type *types[3 + TL_MAX_DISSECTORS];
-    size_t ntypes = 0;
+    const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
 
-    types[ntypes++] = &tl_flow_event;
-    for (size_t i = 0; i < tl_ndissectors && i < TL_MAX_DISSECTORS; i++)
-        types[ntypes++] = tl_dissectors[i]->event;
-    types[ntypes++] = &tl_identity_event;
-    types[ntypes++] = tl_stats_event();
     for (size_t i = 0; i < ntypes; i++) {
         const struct tl_event_type *t = types[i];
         printf("%s: %s\n", t->name, t->doc);

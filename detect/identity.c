@@ -23,9 +23,7 @@ struct tl_identity_table {
     struct id_entry **bucket;
     size_t nbuckets, max, count, fresh; /* entries[fresh..] were never used */
     struct id_entry *head, *tail;
-    struct id_entry *free_list;    /* forgotten entries, through hnext */
-    struct tl_identity_obs **held; /* min-heap by (time, address, names) */
-    size_t nheld;
+    struct id_entry *free_list; /* forgotten entries, through hnext */
     uint64_t timeout;
 };
 
@@ -62,9 +60,8 @@ struct tl_identity_table *tl_identity_new(size_t max_entries, uint64_t timeout_u
         t->nbuckets <<= 1;
     t->entries = calloc(t->max, sizeof(*t->entries));
     t->bucket = calloc(t->nbuckets, sizeof(*t->bucket));
-    t->held = calloc(TL_ID_HELD_MAX, sizeof(*t->held));
     t->timeout = timeout_us;
-    if (!t->entries || !t->bucket || !t->held) {
+    if (!t->entries || !t->bucket) {
         tl_identity_free(t);
         return NULL;
     }
@@ -75,9 +72,6 @@ void tl_identity_free(struct tl_identity_table *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; t->held && i < t->nheld; i++)
-        free(t->held[i]);
-    free(t->held);
     free(t->entries);
     free(t->bucket);
     free(t);
@@ -217,71 +211,4 @@ const struct tl_identity *tl_identity_lookup(struct tl_identity_table *t, const 
 size_t tl_identity_count(const struct tl_identity_table *t)
 {
     return t->count;
-}
-
-/* Sighting order: time, then address and names, so ties break the same way every run. */
-static int id_obs_cmp(const struct tl_identity_obs *a, const struct tl_identity_obs *b)
-{
-    int c;
-    if (a->ts_us != b->ts_us)
-        return a->ts_us < b->ts_us ? -1 : 1;
-    if ((c = memcmp(a->addr.b, b->addr.b, 16)) != 0)
-        return c;
-    if ((c = strcmp(a->user, b->user)) != 0)
-        return c;
-    return strcmp(a->host, b->host);
-}
-
-static void id_heap_swap(struct tl_identity_table *t, size_t i, size_t j)
-{
-    struct tl_identity_obs *x = t->held[i];
-    t->held[i] = t->held[j];
-    t->held[j] = x;
-}
-
-static struct tl_identity_obs *id_heap_pop(struct tl_identity_table *t)
-{
-    struct tl_identity_obs *top = t->held[0];
-    t->held[0] = t->held[--t->nheld];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < t->nheld && id_obs_cmp(t->held[l], t->held[m]) < 0)
-            m = l;
-        if (r < t->nheld && id_obs_cmp(t->held[r], t->held[m]) < 0)
-            m = r;
-        if (m == i)
-            break;
-        id_heap_swap(t, i, m);
-        i = m;
-    }
-    return top;
-}
-
-static void id_apply(struct tl_identity_table *t, struct tl_identity_obs *o,
-                     tl_identity_changed_fn changed, void *arg, uint64_t *capped)
-{
-    struct tl_identity now;
-    if (tl_identity_update(t, o, &now, capped) && changed)
-        changed(arg, &now);
-    free(o);
-}
-
-void tl_identity_hold(struct tl_identity_table *t, struct tl_identity_obs *o,
-                      tl_identity_changed_fn changed, void *arg, uint64_t *capped)
-{
-    if (t->nheld == TL_ID_HELD_MAX)
-        id_apply(t, id_heap_pop(t), changed, arg, capped);
-    size_t i = t->nheld++;
-    t->held[i] = o;
-    while (i > 0 && id_obs_cmp(t->held[i], t->held[(i - 1) / 2]) < 0) {
-        id_heap_swap(t, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-void tl_identity_release(struct tl_identity_table *t, uint64_t upto, tl_identity_changed_fn changed,
-                         void *arg, uint64_t *capped)
-{
-    while (t->nheld > 0 && t->held[0]->ts_us <= upto)
-        id_apply(t, id_heap_pop(t), changed, arg, capped);
 }

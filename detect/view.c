@@ -6,6 +6,7 @@
  * rule written against the JSON an analyst sees matches the same text here.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "event.h"
@@ -219,4 +220,84 @@ void tl_field_values(const struct tl_field *f, const void *rec, struct tl_values
 void tl_view_values(const struct tl_view *v, struct tl_fref ref, struct tl_values *vs)
 {
     tl_field_values(ref.f, ref.in_ext ? v->ext : v->rec, vs);
+}
+
+/* Bytes a clone needs beyond the record for field f, 8-aligned pieces. */
+static size_t view_clone_extra(const struct tl_field *f, const void *rec)
+{
+    size_t n = 0;
+    switch (f->type) {
+    case TL_F_STR: n = view_ld_str(rec, f->off).len; break;
+    case TL_F_CSTR:
+    case TL_F_RAWJSON: {
+        const char *s = view_ld_cstr(rec, f->off);
+        n = s ? strlen(s) + 1 : 0;
+        break;
+    }
+    case TL_F_STRLIST: {
+        struct tl_strlist l = view_ld_strlist(rec, f->off);
+        n = (size_t)l.n * sizeof(struct tl_str);
+        for (uint32_t i = 0; i < l.n; i++)
+            n += (l.v[i].len + 7) & ~(size_t)7;
+        break;
+    }
+    default: break;
+    }
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Copies n bytes to *at (advancing it, 8-aligned) and returns where they went. */
+static void *view_clone_put(char **at, const void *p, size_t n)
+{
+    char *dst = *at;
+    if (n)
+        memcpy(dst, p, n);
+    *at += (n + 7) & ~(size_t)7;
+    return dst;
+}
+
+void *tl_record_clone(const struct tl_event_type *t, const void *rec, size_t size)
+{
+    size_t base = (size + 7) & ~(size_t)7, extra = 0;
+    for (size_t i = 0; i < t->nfields; i++)
+        extra += view_clone_extra(&t->fields[i], rec);
+    char *copy = malloc(base + extra);
+    if (!copy)
+        return NULL;
+    memcpy(copy, rec, size);
+    char *at = copy + base;
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct tl_field *f = &t->fields[i];
+        char *slot = copy + f->off;
+        switch (f->type) {
+        case TL_F_STR: {
+            struct tl_str s = view_ld_str(rec, f->off);
+            s.ptr = s.len ? view_clone_put(&at, s.ptr, s.len) : "";
+            memcpy(slot, &s, sizeof(s));
+            break;
+        }
+        case TL_F_CSTR:
+        case TL_F_RAWJSON: {
+            const char *s = view_ld_cstr(rec, f->off);
+            if (s)
+                s = view_clone_put(&at, s, strlen(s) + 1);
+            memcpy(slot, &s, sizeof(s));
+            break;
+        }
+        case TL_F_STRLIST: {
+            struct tl_strlist l = view_ld_strlist(rec, f->off);
+            struct tl_str *v = (struct tl_str *)(void *)at;
+            at += (size_t)l.n * sizeof(struct tl_str);
+            for (uint32_t j = 0; j < l.n; j++) {
+                v[j].len = l.v[j].len;
+                v[j].ptr = l.v[j].len ? view_clone_put(&at, l.v[j].ptr, l.v[j].len) : "";
+            }
+            l.v = v;
+            memcpy(slot, &l, sizeof(l));
+            break;
+        }
+        default: break;
+        }
+    }
+    return copy;
 }

@@ -24,6 +24,7 @@
 
 #include "cursor.h"
 #include "dissect.h"
+#include "domain.h"
 #include "flow.h"
 #include "schema.h"
 
@@ -164,6 +165,7 @@ const struct tl_event_type tl_dns_event = {
     .doc = "one DNS transaction: a query and its response, or either alone",
     .fields = dns_fields,
     .nfields = TL_ARRAY_LEN(dns_fields),
+    .ext = &tl_domain_names_fields,
 };
 
 /* ---- names and tables (Zeek's base/protocols/dns/consts.zeek) ---- */
@@ -1066,6 +1068,12 @@ static void dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     }
 }
 
+/* The queried name, as the domain statistics count it. */
+static struct tl_str dns_domain(const void *record)
+{
+    return ((const struct dns_rec *)record)->query;
+}
+
 static bool dns_idle(const void *state)
 {
     return ((const struct dns_state *)state)->npending == 0;
@@ -1077,9 +1085,11 @@ const struct tl_dissector tl_dns_dissector = {
     .transports = TL_UDP | TL_TCP,
     .ports = { 53, 5353, 5355 },
     .state_size = sizeof(struct dns_state),
+    .record_size = sizeof(struct dns_rec),
     .parse = dns_parse,
     .gap = dns_gap,
     .flush = dns_flush,
     .event = &tl_dns_event,
+    .domain = dns_domain,
     .idle = dns_idle,
 };

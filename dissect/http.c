@@ -44,6 +44,7 @@
 
 #include "cursor.h"
 #include "dissect.h"
+#include "domain.h"
 #include "flow.h"
 #include "hash.h"
 
@@ -1657,7 +1658,14 @@ const struct tl_event_type tl_http_event = {
     .doc = "one HTTP/1.x request and its response",
     .fields = http_fields,
     .nfields = TL_ARRAY_LEN(http_fields),
+    .ext = &tl_domain_names_fields,
 };
+
+/* The Host the request names, as the domain statistics count it. */
+static struct tl_str http_domain(const void *record)
+{
+    return ((const struct http_rec *)record)->host;
+}
 
 const struct tl_dissector tl_http_dissector = {
     .name = "http",
@@ -1665,8 +1673,10 @@ const struct tl_dissector tl_http_dissector = {
     .transports = TL_TCP,
     .ports = { 80, 8080, 8000, 3128 },
     .state_size = sizeof(struct http_state),
+    .record_size = sizeof(struct http_rec),
     .parse = http_parse,
     .gap = http_gap,
     .flush = http_flush,
     .event = &tl_http_event,
+    .domain = http_domain,
 };

@@ -1164,6 +1164,7 @@ const struct tl_dissector tl_kerberos_dissector = {
     .transports = TL_UDP | TL_TCP,
     .ports = { 88 },
     .state_size = sizeof(struct krb_state),
+    .record_size = sizeof(struct krb_rec),
     .parse = krb_parse,
     .flush = krb_flush,
     .event = &tl_kerberos_event,

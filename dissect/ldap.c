@@ -1261,6 +1261,7 @@ const struct tl_dissector tl_ldap_dissector = {
     .transports = TL_TCP | TL_UDP,
     .ports = { 389, 3268 },
     .state_size = sizeof(struct ldap_state),
+    .record_size = sizeof(struct ldap_rec),
     .parse = ldap_parse,
     .gap = ldap_gap,
     .flush = ldap_flush,

@@ -165,7 +165,8 @@ void tl_l7_ndpi_named(struct tl_worker *w, struct tl_flow *f, uint16_t master, u
 }
 
 /* Passes what a record says about who works from an address to the coordinator. */
-static void l7_identity(struct tl_worker *w, const struct tl_dissector *d, const void *record)
+static void l7_identity(struct tl_worker *w, const struct tl_flow *f, const struct tl_dissector *d,
+                        const void *record, uint64_t order_us)
 {
     struct tl_identity_obs *o = malloc(sizeof(*o));
     if (!o || !d->identity(record, o)) {
@@ -173,23 +174,32 @@ static void l7_identity(struct tl_worker *w, const struct tl_dissector *d, const
         return;
     }
     w->st.v[TL_STAT_IDENT_OBS]++;
-    if (!tl_ring_push(&w->ident, o)) {
+    struct tl_cmsg *m = calloc(1, sizeof(*m));
+    if (!m) {
         w->st.v[TL_STAT_IDENT_DROPPED]++;
         free(o);
+        return;
     }
+    m->kind = TL_CMSG_IDENTITY;
+    m->order_us = order_us;
+    m->u.ident = o;
+    tl_worker_send(w, f, m);
 }
 
 static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
 {
     struct l7_call *c = ctx->emit_arg;
     struct tl_flow_ids *ids = record;
+    const struct tl_dissector *d = c->f->l7->d;
+    struct tl_str none = { "", 0 };
 
     tl_flow_ids_fill(ids, c->f, (uint16_t)c->w->cfg->cid_seed);
     ids->ts = ts_us;
-    tl_event_json(c->w->events, c->f->l7->d->event, c->w->cfg->sensor, record);
-    c->w->st.v[TL_STAT_EVENTS]++;
-    if (c->f->l7->d->identity)
-        l7_identity(c->w, c->f->l7->d, record);
+    /* Sightings first: what is written may carry pseudonyms, the identity table never does. */
+    if (d->identity)
+        l7_identity(c->w, c->f, d, record, tl_worker_order(c->w, ts_us));
+    tl_worker_emit(c->w, c->f, d->event, record, d->record_size,
+                   d->domain ? d->domain(record) : none);
 }
 
 static struct tl_parse_ctx l7_ctx(struct l7_call *c, int dir, uint64_t ts_us)

@@ -16,12 +16,16 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "coord.h"
 #include "defrag.h"
 #include "dissect.h"
 #include "event.h"
 #include "identity.h"
 #include "key.h"
 #include "pipeline.h"
+#include "privacy.h"
+#include "record.h"
+#include "rules.h"
 #include "worker.h"
 
 enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64 };
@@ -41,9 +45,9 @@ struct tl_pipeline {
     pthread_t out_thread;
     _Atomic bool out_stop;
     _Atomic uint64_t out_events, out_bytes, out_errors;
-    /* The coordinator's (output thread's) identity table and its counters. */
-    struct tl_identity_table *identity;
-    _Atomic uint64_t id_changes, id_capped, id_entries;
+    struct tl_detect det; /* shared with the workers */
+    struct tl_rules_summary rules_sum;
+    struct tl_coord *coord; /* runs on the output thread */
 };
 
 static size_t pipe_count_lines(const char *p, size_t n)
@@ -65,26 +69,12 @@ static void pipe_write(struct tl_pipeline *p, struct tl_buf *b)
     free(b);
 }
 
-/* A change in the identity table becomes an `identity` event. */
-static void pipe_identity_changed(void *arg, const struct tl_identity *now)
-{
-    struct tl_pipeline *p = arg;
-    struct tl_buf *b = calloc(1, sizeof(*b));
-    if (b) {
-        tl_event_json(b, &tl_identity_event, p->cfg->sensor, now);
-        pipe_write(p, b);
-    }
-    atomic_fetch_add(&p->id_changes, 1);
-}
-
 /*
- * How far held identity sightings may be applied: the slowest worker's clock,
- * less the time a reply may take to pair with its request
- * (dissect.pending_timeout), since a sighting carries the request's time but
- * is sent when the reply comes. Read it before draining the rings: a worker
- * pushes its sightings before it publishes its clock.
+ * How far the coordinator may apply what workers sent: the slowest worker's
+ * clock less the hold (coord.h). Read it before draining the rings: a worker
+ * pushes its messages before it publishes its clock.
  */
-static uint64_t pipe_identity_watermark(struct tl_pipeline *p)
+static uint64_t pipe_watermark(struct tl_pipeline *p)
 {
     uint64_t upto = UINT64_MAX;
     for (unsigned i = 0; i < p->nworkers; i++) {
@@ -92,26 +82,18 @@ static uint64_t pipe_identity_watermark(struct tl_pipeline *p)
         if (c < upto)
             upto = c;
     }
-    return upto > p->cfg->pending_timeout ? upto - p->cfg->pending_timeout : 0;
+    return upto > TL_COORD_HOLD_US ? upto - TL_COORD_HOLD_US : 0;
 }
 
-/* Applies held sightings up to `upto` (UINT64_MAX: all of them). */
-static void pipe_identity_release(struct tl_pipeline *p, uint64_t upto)
+/* Writes what the coordinator produced (identity, domain and alert events). */
+static void pipe_write_coord(struct tl_pipeline *p)
 {
-    uint64_t capped = 0;
-    tl_identity_release(p->identity, upto, pipe_identity_changed, p, &capped);
-    atomic_fetch_add(&p->id_capped, capped);
-    atomic_store(&p->id_entries, tl_identity_count(p->identity));
+    struct tl_buf *b = tl_coord_output(p->coord);
+    if (b)
+        pipe_write(p, b);
 }
 
-static void pipe_identity(struct tl_pipeline *p, struct tl_identity_obs *o)
-{
-    uint64_t capped = 0;
-    tl_identity_hold(p->identity, o, pipe_identity_changed, p, &capped);
-    atomic_fetch_add(&p->id_capped, capped);
-}
-
-/* Drains a worker's rings to the coordinator: events, then identity sightings. */
+/* Drains a worker's rings: events to the output, messages to the coordinator. */
 static bool pipe_drain_worker(struct tl_pipeline *p, struct tl_worker *w)
 {
     bool any = false;
@@ -120,8 +102,8 @@ static bool pipe_drain_worker(struct tl_pipeline *p, struct tl_worker *w)
         pipe_write(p, item);
         any = true;
     }
-    while ((item = tl_ring_pop(&w->ident))) {
-        pipe_identity(p, item);
+    while ((item = tl_ring_pop(&w->coord))) {
+        tl_coord_take(p->coord, item);
         any = true;
     }
     return any;
@@ -137,10 +119,12 @@ static void *pipe_output_main(void *arg)
         bool stop = atomic_load_explicit(&p->out_stop, memory_order_acquire);
         bool any = false;
         struct tl_buf *b;
-        uint64_t upto = stop ? UINT64_MAX : pipe_identity_watermark(p);
+        uint64_t upto = pipe_watermark(p);
         for (unsigned i = 0; i < p->nworkers; i++)
             any |= pipe_drain_worker(p, &p->workers[i]);
-        pipe_identity_release(p, upto);
+        if (!stop)
+            tl_coord_release(p->coord, upto);
+        pipe_write_coord(p);
         while ((b = tl_ring_pop(&p->main_out))) {
             pipe_write(p, b);
             any = true;
@@ -164,6 +148,68 @@ static unsigned pipe_default_threads(void)
     return cores > 2 ? (unsigned)(cores - 1) : 1;
 }
 
+size_t tl_event_types(const struct tl_event_type **out, size_t max)
+{
+    size_t n = 0;
+#define PIPE_TYPE(t)                                                                               \
+    do {                                                                                           \
+        if (n < max)                                                                               \
+            out[n++] = (t);                                                                        \
+    } while (0)
+    PIPE_TYPE(&tl_flow_event);
+    for (size_t i = 0; i < tl_ndissectors; i++)
+        PIPE_TYPE(tl_dissectors[i]->event);
+    PIPE_TYPE(&tl_identity_event);
+    PIPE_TYPE(&tl_domain_event);
+    PIPE_TYPE(&tl_alert_event);
+    PIPE_TYPE(tl_stats_event());
+#undef PIPE_TYPE
+    return n;
+}
+
+/* A rule file that cannot be used is said once on stderr; the others still load. */
+static void pipe_rules_report(void *arg, const char *path, enum tl_rule_verdict v, unsigned line,
+                              const char *reason)
+{
+    (void)arg;
+    if (v == TL_RULE_REJECTED)
+        fprintf(stderr, "tapline: rules: %s:%u: rejected: %s\n", path, line, reason);
+}
+
+/* Domain names, pseudonyms and rules: built once, read by every worker. */
+static int pipe_detect_init(struct tl_pipeline *p, char *errbuf, size_t n)
+{
+    static const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    const struct tl_config *cfg = p->cfg;
+    struct tl_detect *det = &p->det;
+    size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+
+    if (cfg->domains && !(det->domains = tl_domain_ctx_new(cfg, errbuf, n)))
+        return -1;
+    if (tl_privacy_open(cfg, types, ntypes, &det->privacy, errbuf, n) < 0)
+        return -1;
+    det->env.types = types;
+    det->env.ntypes = ntypes;
+    det->env.placeholders = cfg->placeholders;
+    det->env.max_state = cfg->max_rule_state;
+    det->env.max_alert_uids = cfg->max_alert_uids;
+    if (cfg->rule_paths && *cfg->rule_paths) {
+        struct tl_ruleset *rs = tl_rules_load(&det->env, cfg->rule_paths, pipe_rules_report, p,
+                                              &p->rules_sum, errbuf, n);
+        if (!rs)
+            return -1;
+        atomic_store(&det->rules, rs);
+    }
+    return 0;
+}
+
+static void pipe_detect_free(struct tl_detect *det)
+{
+    tl_rules_free(atomic_load(&det->rules));
+    tl_privacy_free(det->privacy);
+    tl_domain_ctx_free(det->domains);
+}
+
 struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out,
                                     enum tl_pipe_mode mode, char *errbuf, size_t n)
 {
@@ -180,18 +226,18 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         p->nworkers = 1;
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
+    if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
+        goto fail;
     p->defrag = tl_defrag_new(cfg, &p->st);
-    p->identity = tl_identity_new(cfg->max_identities, cfg->identity_timeout);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
-    if (!p->defrag || !p->identity || !p->workers || !p->cur ||
-        tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
+    if (!p->defrag || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
         snprintf(errbuf, n, "out of memory");
         goto fail;
     }
     for (unsigned i = 0; i < p->nworkers; i++) {
         struct tl_worker *w = &p->workers[i];
-        if (tl_worker_init(w, (int)i, cfg, &p->home, errbuf, n) < 0)
+        if (tl_worker_init(w, (int)i, cfg, &p->home, &p->det, errbuf, n) < 0)
             goto fail;
         for (uint64_t j = 0; j < cfg->ring_batches; j++) {
             struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
@@ -234,10 +280,13 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
     return b;
 }
 
-/* Inline mode: the worker's events go straight to the output. */
+/* Inline mode: the worker's events go straight to the output, the coordinator runs here. */
 static void pipe_drain_inline(struct tl_pipeline *p, struct tl_worker *w)
 {
-    pipe_drain_worker(p, w); /* one worker, in time order: nothing to wait for */
+    uint64_t upto = pipe_watermark(p);
+    pipe_drain_worker(p, w);
+    tl_coord_release(p->coord, upto);
+    pipe_write_coord(p);
 }
 
 static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
@@ -393,6 +442,7 @@ struct stats_rec {
     uint16_t nworker_pkts;
     uint64_t worker_pkts[TL_MAX_WORKERS];
     const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
+    const char *psl_date;     /* the public suffix list's date; NULL without domain statistics */
 };
 const char *tl_output_kafka_topics(struct tl_output *o); /* export/output.c */
 
@@ -410,6 +460,8 @@ static const struct tl_field stats_fixed_fields[] = {
             { "flows.worker_packets", TL_F_U64LIST, 0,
               (uint16_t)offsetof(struct stats_rec, nworker_pkts),
               offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+    TL_FIELD_OPT(struct stats_rec, psl_date, CSTR, "domains.psl_date",
+                 "date of the public suffix list in use (YYYY-MM-DD)"),
     TL_FIELD_OPT(struct stats_rec, kafka_topics, RAWJSON, "kafka.topics",
                  "per Kafka topic: {\"delivered\":N,\"retried\":N,\"failed\":N}"),
 };
@@ -483,9 +535,13 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->st.v[TL_STAT_EVENTS] = atomic_load(&p->out_events);
     r->st.v[TL_STAT_EVENT_BYTES] = atomic_load(&p->out_bytes);
     r->st.v[TL_STAT_OUTPUT_ERRORS] = atomic_load(&p->out_errors);
-    r->st.v[TL_STAT_IDENT_CHANGES] = atomic_load(&p->id_changes);
-    r->st.v[TL_STAT_IDENT_CAPPED] = atomic_load(&p->id_capped);
-    r->st.v[TL_STAT_IDENT_ENTRIES] = atomic_load(&p->id_entries);
+    struct tl_stats coord;
+    tl_coord_stats(p->coord, &coord);
+    tl_stats_add(&r->st, &coord);
+    r->st.v[TL_STAT_RULES_ACTIVE] = p->rules_sum.rules + p->rules_sum.correlations;
+    r->st.v[TL_STAT_RULES_INACTIVE] = p->rules_sum.files_inactive;
+    r->st.v[TL_STAT_RULES_REJECTED] = p->rules_sum.files_rejected;
+    r->psl_date = p->det.domains ? tl_coord_psl_date(p->coord) : NULL;
     tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
     r->kafka_topics = tl_output_kafka_topics(p->out);
 }
@@ -515,7 +571,6 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     if (p->mode == TL_PIPE_INLINE) {
         tl_worker_flush_all(&p->workers[0], p->now_us);
         pipe_drain_inline(p, &p->workers[0]);
-        pipe_identity_release(p, UINT64_MAX);
         goto stats;
     }
     for (unsigned i = 0; i < p->nworkers; i++) {
@@ -532,6 +587,8 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     atomic_store_explicit(&p->out_stop, true, memory_order_release);
     pthread_join(p->out_thread, NULL);
 stats:
+    tl_coord_finish(p->coord, p->now_us);
+    pipe_write_coord(p);
     tl_output_drain(p->out); /* Kafka deliveries settle, so the final stats count them */
     pipe_stats_total(p, &r, true);
     r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
@@ -567,7 +624,8 @@ void tl_pipeline_free(struct tl_pipeline *p)
     tl_ring_free(&p->main_out);
     if (p->defrag)
         tl_defrag_free(p->defrag);
-    tl_identity_free(p->identity);
+    tl_coord_free(p->coord);
+    pipe_detect_free(&p->det);
     free(p->workers);
     free(p->cur);
     free(p);

@@ -226,7 +226,7 @@ static uint64_t record_delta(uint64_t now, uint64_t *reported)
     return d;
 }
 
-void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f, enum tl_end_reason why,
+void tl_flow_emit(tl_record_fn fn, void *arg, struct tl_flow *f, enum tl_end_reason why,
                   bool interim, const struct tl_flow_names *names, const struct tl_netlist *home,
                   uint16_t cid_seed)
 {
@@ -273,6 +273,6 @@ void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f, enu
     }
     r.local_orig = tl_netlist_contains(home, r.ids.orig_h.b);
     r.local_resp = tl_netlist_contains(home, r.ids.resp_h.b);
-    tl_event_json(out, &tl_flow_event, sensor, &r);
+    fn(arg, &tl_flow_event, &r, sizeof(r));
     f->rec_start_us = f->last_us;
 }

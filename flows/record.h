@@ -26,8 +26,12 @@ struct tl_netlist;
 /* Identifies the flow's endpoints and uid as every event about it does. */
 void tl_flow_ids_fill(struct tl_flow_ids *ids, const struct tl_flow *f, uint16_t cid_seed);
 
-/* Appends the `flow` event of f (deltas since its last record) to out and marks it reported. */
-void tl_flow_emit(struct tl_buf *out, const char *sensor, struct tl_flow *f, enum tl_end_reason why,
+/* Receives a record of type t (size bytes) to write; it may be changed, and is borrowed. */
+typedef void (*tl_record_fn)(void *arg, const struct tl_event_type *t, void *rec, size_t size);
+
+/* Makes the `flow` record of f (deltas since its last record), hands it to fn, marks it reported.
+ */
+void tl_flow_emit(tl_record_fn fn, void *arg, struct tl_flow *f, enum tl_end_reason why,
                   bool interim, const struct tl_flow_names *names, const struct tl_netlist *home,
                   uint16_t cid_seed);
 

@@ -17,32 +17,36 @@
 #include "worker.h"
 
 enum {
-    WORKER_SHIP_BYTES = 64 * 1024, /* events are handed over in chunks this big */
-    WORKER_OUT_RING = 256,         /* chunks in flight to the output thread */
-    WORKER_SCAN_US = 1000000,      /* expiry scan and stats snapshot period */
+    WORKER_OUT_RING = 256,    /* chunks in flight to the output thread */
+    WORKER_COORD_RING = 4096, /* messages in flight to the coordinator */
+    WORKER_SCAN_US = 1000000, /* expiry scan and stats snapshot period */
 };
+
+_Static_assert(2 * WORKER_SCAN_US <= TL_COORD_HOLD_US,
+               "the coordinator's hold covers a deadline found one scan late");
 
 static struct tl_buf *worker_new_buf(void)
 {
     struct tl_buf *b = calloc(1, sizeof(*b));
     if (!b)
         abort();
-    tl_buf_reserve(b, WORKER_SHIP_BYTES + 4096);
+    tl_buf_reserve(b, TL_WORKER_SHIP_BYTES + 4096);
     return b;
 }
 
 int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
-                   const struct tl_netlist *home, char *errbuf, size_t n)
+                   const struct tl_netlist *home, struct tl_detect *det, char *errbuf, size_t n)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->cfg = cfg;
     w->home = home;
+    w->det = det;
     pthread_mutex_init(&w->snap_lock, NULL);
     if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->out, WORKER_OUT_RING) < 0 ||
-        tl_ring_init(&w->ident, WORKER_OUT_RING) < 0 ||
+        tl_ring_init(&w->coord, WORKER_COORD_RING) < 0 || !(w->rscratch = tl_rules_scratch_new()) ||
         tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
         snprintf(errbuf, n, "worker %d: out of memory", id);
         return -1;
@@ -76,9 +80,11 @@ void tl_worker_destroy(struct tl_worker *w)
         tl_buf_free(b);
         free(b);
     }
-    void *obs;
-    while (w->ident.slot && (obs = tl_ring_pop(&w->ident)))
-        free(obs);
+    struct tl_cmsg *m;
+    while (w->coord.slot && (m = tl_ring_pop(&w->coord)))
+        tl_cmsg_free(m);
+    tl_rules_scratch_free(w->rscratch);
+    tl_buf_free(&w->held);
     if (w->events) {
         tl_buf_free(w->events);
         free(w->events);
@@ -96,7 +102,7 @@ void tl_worker_destroy(struct tl_worker *w)
     tl_ring_free(&w->in);
     tl_ring_free(&w->free);
     tl_ring_free(&w->out);
-    tl_ring_free(&w->ident);
+    tl_ring_free(&w->coord);
     pthread_mutex_destroy(&w->snap_lock);
 }
 
@@ -244,18 +250,27 @@ static void worker_names(struct tl_worker *w, const struct tl_flow *f, struct tl
         }
 }
 
+struct worker_call {
+    struct tl_worker *w;
+    const struct tl_flow *f;
+};
+
+static void worker_emit_record(void *arg, const struct tl_event_type *t, void *rec, size_t size)
+{
+    struct worker_call *c = arg;
+    struct tl_str none = { "", 0 };
+    tl_worker_emit(c->w, c->f, t, rec, size, none);
+}
+
 static void worker_record(struct tl_worker *w, struct tl_flow *f, enum tl_end_reason why,
                           bool interim)
 {
     struct tl_flow_names nm;
     char proto_buf[64];
+    struct worker_call c = { w, f };
 
     worker_names(w, f, &nm, proto_buf, sizeof(proto_buf));
-    tl_flow_emit(w->events, w->cfg->sensor, f, why, interim, &nm, w->home,
-                 (uint16_t)w->cfg->cid_seed);
-    w->st.v[TL_STAT_EVENTS]++;
-    if (w->events->len >= WORKER_SHIP_BYTES)
-        tl_worker_ship_events(w);
+    tl_flow_emit(worker_emit_record, &c, f, why, interim, &nm, w->home, (uint16_t)w->cfg->cid_seed);
 }
 
 static void worker_end(struct tl_worker *w, struct tl_flow *f, enum tl_end_reason why)
@@ -431,9 +446,11 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     uint64_t h = s->hash;
     struct tl_flow *f = tl_ftable_find(&w->flows, k, h);
     if (f && worker_expired(w, f, d->ts_us)) {
+        w->order_us = f->last_us + worker_timeout(w, (enum tl_tclass)f->tclass) + 1;
         worker_end(w, f, worker_close_reason(f));
         f = NULL;
     }
+    w->order_us = d->ts_us;
     if (!f && !(f = worker_new_flow(w, d, k, h, from_a)))
         return;
 
@@ -468,12 +485,15 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     }
 }
 
+/* A flow that expired ends, for the coordinator, at its deadline rather than at this scan. */
 static void worker_expire(struct tl_worker *w, uint64_t now)
 {
     for (int c = 0; c < TL_TC_N; c++) {
         struct tl_flow *f;
-        while ((f = w->flows.head[c]) && worker_expired(w, f, now))
+        while ((f = w->flows.head[c]) && worker_expired(w, f, now)) {
+            w->order_us = f->last_us + worker_timeout(w, (enum tl_tclass)f->tclass) + 1;
             worker_end(w, f, worker_close_reason(f));
+        }
     }
 }
 
@@ -489,6 +509,7 @@ static void worker_snapshot(struct tl_worker *w)
 void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
 {
     uint32_t off = 0;
+    w->rules = atomic_load_explicit(&w->det->rules, memory_order_acquire);
     for (uint32_t i = 0; i < b->n; i++) {
         const struct tl_slot *s = (const struct tl_slot *)(const void *)(b->data + off);
         if (s->d.ts_us > w->now_us)
@@ -502,6 +523,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
     atomic_store_explicit(&w->clock_us, w->now_us, memory_order_release);
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
+        w->order_us = 0; /* each expired request at its own deadline */
         tl_l7_expire(w, w->now_us);
         tl_worker_ship_events(w);
         worker_snapshot(w);
@@ -511,6 +533,8 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
 
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
 {
+    w->rules = atomic_load_explicit(&w->det->rules, memory_order_acquire);
+    w->order_us = now_us;
     for (int c = 0; c < TL_TC_N; c++) {
         struct tl_flow *f;
         while ((f = w->flows.head[c])) {

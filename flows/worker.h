@@ -11,6 +11,7 @@
 
 #include "batch.h"
 #include "config.h"
+#include "coord.h"
 #include "event.h"
 #include "l7.h"
 #include "netlist.h"
@@ -19,6 +20,8 @@
 #include "table.h"
 
 struct ndpi_detection_module_struct;
+
+enum { TL_WORKER_SHIP_BYTES = 64 * 1024 }; /* events are handed over in chunks this big */
 struct ndpi_flow_struct;
 
 struct tl_worker {
@@ -28,12 +31,18 @@ struct tl_worker {
     struct tl_ring in;    /* batches from the dispatcher */
     struct tl_ring free;  /* batches back to the dispatcher */
     struct tl_ring out;   /* struct tl_buf * of JSON lines to the output thread */
-    struct tl_ring ident; /* struct tl_identity_obs * to the coordinator */
+    struct tl_ring coord; /* struct tl_cmsg * to the coordinator */
     struct tl_ftable flows;
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *ndpi_scratch; /* for guesses about flows without nDPI state */
     struct tl_buf *events;                 /* being filled */
-    uint64_t now_us;                       /* packet clock */
+    struct tl_detect *det;                 /* shared: domain names, pseudonyms, rules */
+    struct tl_ruleset *rules;              /* the rule set of the batch being processed */
+    struct tl_rules_scratch *rscratch;
+    struct tl_buf held; /* scratch: the JSON of an event going to the coordinator */
+    uint64_t order_us;  /* order time of what is emitted now; 0: the record's own deadline */
+    uint64_t cseq;      /* messages sent to the coordinator */
+    uint64_t now_us;    /* packet clock */
     uint64_t next_scan_us;
     struct tl_l7_worker l7;
     struct tl_stats st; /* written by this thread only */
@@ -45,7 +54,7 @@ struct tl_worker {
 };
 
 int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
-                   const struct tl_netlist *home, char *errbuf, size_t n);
+                   const struct tl_netlist *home, struct tl_detect *det, char *errbuf, size_t n);
 void tl_worker_destroy(struct tl_worker *w);
 void *tl_worker_main(void *arg);
 
@@ -55,5 +64,19 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b);
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us);
 /* Moves the events built so far to the output ring (waits while it is full). */
 void tl_worker_ship_events(struct tl_worker *w);
+
+/*
+ * Everything a worker records goes through here (flows/emit.c): pseudonyms,
+ * the domain name the event is about (`domain`, empty when none), the
+ * single-event rules, then either the output, or the coordinator when the
+ * domain statistics count the name. rec is a record of type t, size bytes,
+ * starting with its struct tl_flow_ids (filled); f is its flow.
+ */
+void tl_worker_emit(struct tl_worker *w, const struct tl_flow *f, const struct tl_event_type *t,
+                    void *rec, size_t size, struct tl_str domain);
+/* The order time (coord.h) of a record with time rec_ts emitted now. */
+uint64_t tl_worker_order(const struct tl_worker *w, uint64_t rec_ts);
+/* Hands a message to the coordinator (waits while its ring is full: nothing is dropped). */
+void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg *m);
 
 #endif

@@ -92,6 +92,7 @@ struct tl_dissector {
     unsigned transports; /* TL_UDP | TL_TCP */
     uint16_t ports[4];   /* default ports (0 = none); either side matches */
     size_t state_size;   /* per-flow state */
+    size_t record_size;  /* the record emit() receives */
     /*
      * UDP: `in` is one datagram. TCP: `in` is the in-order stream of one
      * direction from the first unconsumed byte; parse consumes by advancing
@@ -111,6 +112,11 @@ struct tl_dissector {
      * bind - fills an observation for the identity table and returns true.
      */
     bool (*identity)(const void *record, struct tl_identity_obs *out);
+    /*
+     * Optional: the name the record is about, whose use the domain statistics
+     * count (a DNS query, an HTTP Host). Empty when it has none.
+     */
+    struct tl_str (*domain)(const void *record);
     /*
      * Optional, UDP: the state holds nothing worth keeping (no request waits
      * for its reply). The caller then frees it and starts afresh with the next

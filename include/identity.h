@@ -56,21 +56,6 @@ void tl_identity_free(struct tl_identity_table *t);
 bool tl_identity_update(struct tl_identity_table *t, const struct tl_identity_obs *o,
                         struct tl_identity *out, uint64_t *capped);
 
-/*
- * Sightings reach the coordinator from several workers out of time order. To
- * give the same events with one worker or many, they are held and applied in
- * packet-time order once every worker's clock has passed them: hold() takes a
- * sighting (and its memory); release() applies those at or before `upto`, in
- * order, calling changed() for each change. Past TL_ID_HELD_MAX held, the
- * oldest is applied at once.
- */
-enum { TL_ID_HELD_MAX = 65536 };
-typedef void (*tl_identity_changed_fn)(void *arg, const struct tl_identity *now);
-void tl_identity_hold(struct tl_identity_table *t, struct tl_identity_obs *o,
-                      tl_identity_changed_fn changed, void *arg, uint64_t *capped);
-void tl_identity_release(struct tl_identity_table *t, uint64_t upto, tl_identity_changed_fn changed,
-                         void *arg, uint64_t *capped);
-
 /* The entry for an address at packet time now_us, or NULL (unknown or expired). */
 const struct tl_identity *tl_identity_lookup(struct tl_identity_table *t, const uint8_t addr[16],
                                              uint64_t now_us);

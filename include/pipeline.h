@@ -19,6 +19,11 @@
 
 struct tl_pipeline;
 struct tl_output;
+struct tl_event_type;
+
+/* Every event type the binary writes (for --list-fields, rules and pseudonyms). */
+enum { TL_MAX_EVENT_TYPES = 24 };
+size_t tl_event_types(const struct tl_event_type **out, size_t max);
 
 enum tl_pipe_mode {
     TL_PIPE_OFFLINE, /* replay: a full ring makes the reader wait */

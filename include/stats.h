@@ -58,7 +58,7 @@
     X(IDENT_ENTRIES, "identity.entries", "addresses in the identity table now (a gauge)")          \
     X(IDENT_CAPPED, "identity.max_entries_capped",                                                 \
       "addresses forgotten early: identity.max_entries reached")                                   \
-    X(IDENT_DROPPED, "identity.ring_full", "sightings dropped: the coordinator was behind")        \
+    X(IDENT_DROPPED, "identity.ring_full", "sightings dropped: no memory to pass them on")         \
     X(FLOWS_SHUTDOWN, "flows.flushed_at_shutdown", "flows open at shutdown")                       \
     X(NDPI_CLASSIFIED, "ndpi.classified", "flows nDPI classified")                                 \
     X(NDPI_GIVEUP, "ndpi.given_up", "flows nDPI gave up on")                                       \

@@ -49,38 +49,20 @@ ADMINPW=secret
 ALICEPW=alice-pw-1
 URI=ldap://$HOST/
 
-need="krb5-kdc krb5-admin-server krb5-user slapd ldap-utils libsasl2-modules-gssapi-mit tcpdump iproute2 iputils-ping ethtool util-linux"
-missing=""
-for p in $need; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "installing:$missing" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    # slapd: no default database, no questions (we run slapd with our own config)
-    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
-    apt-get update -qq >&2
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >&2
-fi
-
-for ns in $CLI $SRV; do
-    if ip netns list | grep -qw "$ns"; then
-        echo "mkpcaps-ad.sh: namespace $ns already exists (another run?); remove it with: ip netns del $ns" >&2
-        exit 1
-    fi
-done
-
 # shellcheck source=tools/lib/capture.sh
 . "$(dirname "$0")/lib/capture.sh"
+# shellcheck source=tools/lib/kdc.sh
+. "$(dirname "$0")/lib/kdc.sh"
+
+# slapd: no default database, no questions (we run slapd with our own config)
+dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed" ||
+    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+rec_need krb5-kdc krb5-admin-server krb5-user slapd ldap-utils libsasl2-modules-gssapi-mit \
+    tcpdump iproute2 iputils-ping ethtool util-linux
+
 rec_init tl-mkpcaps-ad
 
-# Kerberos and LDAP clients and servers read only files in $work
-export KRB5_CONFIG=$work/krb5.conf
-export KRB5_KDC_PROFILE=$work/kdc.conf
-export KRB5CCNAME=FILE:$work/ccache
-export KRB5RCACHEDIR=$work
-export KRB5_TRACE=$work/krb5-trace.log
+# Kerberos and LDAP clients and servers read only files in $work (kdc.sh sets KRB5_*)
 export LDAPCONF=$work/ldap.conf
 export LDAPRC=$work/ldaprc-none
 export SASL_PATH=/usr/lib/x86_64-linux-gnu/sasl2
@@ -97,26 +79,7 @@ in_cli() {
 }
 
 # --- network ------------------------------------------------------------------
-ip netns add $CLI
-ip netns add $SRV
-for ns in $CLI $SRV; do
-    ip -n "$ns" link set lo up
-    # IPv4 only: no router solicitations, MLD or neighbour discovery on the link
-    ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add veth-adc netns $CLI type veth peer name veth-ads netns $SRV
-ip -n $CLI link set veth-adc address $CLIMAC
-ip -n $SRV link set veth-ads address $SRVMAC
-ip -n $CLI addr add $CLI4/24 dev veth-adc
-ip -n $SRV addr add $SRV4/24 dev veth-ads
-in_cli ethtool -K veth-adc tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-in_srv ethtool -K veth-ads tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-ip -n $CLI link set veth-adc up
-ip -n $SRV link set veth-ads up
-for _ in $(seq 50); do
-    ip netns exec $CLI ping -c 1 -W 1 -q $SRV4 >/dev/null 2>&1 && break
-    sleep 0.1
-done
+rec_link veth-adc veth-ads $CLIMAC $SRVMAC $CLI4/24 $SRV4/24
 
 printf '127.0.0.1\tlocalhost\n%s\t%s ldap\n%s\tclient.tapline.test client\n' $SRV4 $HOST $CLI4 >"$work/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.conf"
@@ -125,59 +88,9 @@ printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.con
 CAP_IFACE=veth-ads
 
 # --- Kerberos KDC ---------------------------------------------------------------
-write_krb5_conf() { # file extra-libdefaults
-    cat >"$1" <<EOF
-[libdefaults]
-    default_realm = $REALM
-    dns_lookup_kdc = false
-    dns_lookup_realm = false
-    dns_canonicalize_hostname = false
-    rdns = false
-    noaddresses = true
-    forwardable = true
-    renew_lifetime = 7d
-    ticket_lifetime = 10h
-    $2
-[realms]
-    $REALM = {
-        kdc = $SRV4
-    }
-[domain_realm]
-    .tapline.test = $REALM
-    tapline.test = $REALM
-[logging]
-    kdc = FILE:$work/kdc.log
-EOF
-}
-write_krb5_conf "$work/krb5.conf" ""
-write_krb5_conf "$work/krb5-tcp.conf" "udp_preference_limit = 1"
-mkdir -p "$work/krb5kdc"
-cat >"$work/kdc.conf" <<EOF
-[kdcdefaults]
-    kdc_ports = 88
-    kdc_tcp_ports = 88
-[realms]
-    $REALM = {
-        database_name = $work/krb5kdc/principal
-        key_stash_file = $work/krb5kdc/stash
-        acl_file = $work/krb5kdc/kadm5.acl
-        max_life = 10h 0m 0s
-        max_renewable_life = 7d 0h 0m 0s
-        supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
-    }
-EOF
-: >"$work/krb5kdc/kadm5.acl"
-kdb5_util create -s -P pass -r $REALM >"$work/kdb5_util.log" 2>&1
-kadm() { kadmin.local -r $REALM -q "$1" >>"$work/kadmin.log" 2>&1; }
-kadm "addprinc -pw $ALICEPW +requires_preauth alice"
-kadm "addprinc -randkey +requires_preauth host/$HOST"
-kadm "addprinc -randkey ldap/$HOST"
-kadm "ktadd -k $work/ldap.keytab ldap/$HOST"
-grep -q "Principal \"alice@$REALM\" created" "$work/kadmin.log" || { cat "$work/kadmin.log" >&2; exit 1; }
-
-# directly (not through in_srv) so that $! is krb5kdc itself
-ip netns exec $SRV krb5kdc -n -r $REALM &
-pids+=($!)
+kdc_start $REALM $SRV4 "alice:$ALICEPW" "host/$HOST" "ldap/$HOST:nopreauth"
+kdc_config "$work/krb5-tcp.conf" $REALM $SRV4 "udp_preference_limit = 1"
+kadm $REALM "ktadd -k $work/ldap.keytab ldap/$HOST"
 
 # --- OpenLDAP slapd -------------------------------------------------------------
 mkdir -p "$work/ldap-db"
@@ -259,10 +172,6 @@ EOF
 
 for _ in $(seq 50); do
     in_cli ldapsearch -x -LLL -s base -b "" namingContexts >/dev/null 2>&1 && break
-    sleep 0.1
-done
-for _ in $(seq 50); do
-    grep -q "commencing" "$work/kdc.log" 2>/dev/null && break
     sleep 0.1
 done
 

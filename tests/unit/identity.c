@@ -70,40 +70,8 @@ static void test_cap_evicts_least_recent(void)
     tl_identity_free(t);
 }
 
-struct seen {
-    char users[8][TL_ID_NAME];
-    int n;
-};
-
-static void record_change(void *arg, const struct tl_identity *now)
-{
-    struct seen *s = arg;
-    if (s->n < 8)
-        snprintf(s->users[s->n++], sizeof(s->users[0]), "%s", now->user);
-}
-
-/* Sightings from two workers arrive interleaved; release applies them in time order. */
-static void test_hold_orders_by_time(void)
-{
-    struct tl_identity_table *t = tl_identity_new(16, 0);
-    struct seen s = { 0 };
-    uint64_t capped = 0;
-    tl_identity_hold(t, obs(1000, 1, "x", ""), record_change, &s, &capped);
-    tl_identity_hold(t, obs(3000, 1, "x", ""), record_change, &s, &capped);
-    tl_identity_hold(t, obs(2000, 1, "y", ""), record_change, &s, &capped);
-    tl_identity_release(t, 1500, record_change, &s, &capped);
-    CHECK_EQ(s.n, 1);
-    tl_identity_release(t, UINT64_MAX, record_change, &s, &capped);
-    CHECK_EQ(s.n, 3);
-    CHECK_STR(s.users[0], "x");
-    CHECK_STR(s.users[1], "y");
-    CHECK_STR(s.users[2], "x");
-    tl_identity_free(t);
-}
-
 const struct tl_test tl_tests_identity[] = {
     { "changes", test_changes },
     { "cap_evicts_least_recent", test_cap_evicts_least_recent },
-    { "hold_orders_by_time", test_hold_orders_by_time },
     { 0 },
 };

@@ -67,3 +67,51 @@ cap_stop() {
     chmod 644 "$out/$1.pcap"
     echo "$out/$1.pcap: $got packets" >&2
 }
+
+# rec_need PKG...: installs the Debian packages that are missing.
+rec_need() {
+    local p missing=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    echo "installing:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+# rec_link CLI_IF SRV_IF CLI_MAC SRV_MAC CLI_ADDR/LEN SRV_ADDR/LEN: namespaces $CLI and
+# $SRV joined by a veth pair, IPv4 only (no router solicitations, MLD or neighbour
+# discovery on the link), checksum and segmentation offloads off; returns once the
+# server answers a ping.
+rec_link() {
+    local ns
+    for ns in $CLI $SRV; do
+        if ip netns list | grep -qw "$ns"; then
+            echo "$(basename "$0"): namespace $ns already exists (another run?); remove it with: ip netns del $ns" >&2
+            exit 1
+        fi
+    done
+    ip netns add "$CLI"
+    ip netns add "$SRV"
+    for ns in $CLI $SRV; do
+        ip -n "$ns" link set lo up
+        ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    done
+    ip link add "$1" netns "$CLI" type veth peer name "$2" netns "$SRV"
+    ip -n "$CLI" link set "$1" address "$3"
+    ip -n "$SRV" link set "$2" address "$4"
+    ip -n "$CLI" addr add "$5" dev "$1"
+    ip -n "$SRV" addr add "$6" dev "$2"
+    ip netns exec "$CLI" ethtool -K "$1" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip netns exec "$SRV" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip -n "$CLI" link set "$1" up
+    ip -n "$SRV" link set "$2" up
+    for _ in $(seq 50); do
+        ip netns exec "$CLI" ping -c 1 -W 1 -q "${6%/*}" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+}

@@ -1,0 +1,375 @@
+/*
+ * coord.c - the coordinator: identity, domain statistics and correlations in
+ * packet-time order (see coord.h).
+ *
+ * Messages wait in a binary min-heap keyed by (order time, flow hash, worker
+ * sequence). Two messages of one flow come from one worker in the order it
+ * made them; two flows' messages at the same microsecond are ordered by their
+ * key hash, which does not depend on the number of workers. Past
+ * coordinator.max_held the earliest is applied at once (counted).
+ *
+ * Everything here runs on one thread (the output thread, or the caller in
+ * inline mode); only the counters snapshot is shared, under a mutex.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "coord.h"
+#include "privacy.h"
+
+enum { COORD_ARENA_BYTES = 64 * 1024 };
+
+struct tl_coord {
+    const struct tl_config *cfg;
+    struct tl_detect *det;
+    struct tl_cmsg **heap;
+    size_t nheap, capheap;
+    uint64_t released; /* order time up to which everything was applied */
+    bool any_released;
+    struct tl_identity_table *identity;
+    struct tl_domstats *domstats;
+    struct tl_fleet *fleet;
+    struct tl_corr *corr;
+    struct tl_rules_scratch *scratch;
+    struct tl_arena arena; /* pseudonyms of coordinator-written events */
+    struct tl_buf *out;    /* lines not yet handed to the output */
+    struct tl_stats st;
+    pthread_mutex_t snap_lock;
+    struct tl_stats snap;
+    char psl_date[16];
+};
+
+void tl_cmsg_free(struct tl_cmsg *m)
+{
+    if (!m)
+        return;
+    switch (m->kind) {
+    case TL_CMSG_IDENTITY: free(m->u.ident); break;
+    case TL_CMSG_EVENT:
+        if (m->u.ev)
+            free(m->u.ev->clone);
+        free(m->u.ev);
+        break;
+    case TL_CMSG_CORR:
+        while (m->u.corr) {
+            struct tl_corr_input *next = tl_corr_input_next(m->u.corr);
+            tl_corr_input_free(m->u.corr);
+            m->u.corr = next;
+        }
+        break;
+    default: break;
+    }
+    free(m);
+}
+
+static struct tl_buf *coord_new_buf(void)
+{
+    struct tl_buf *b = calloc(1, sizeof(*b));
+    if (!b)
+        abort(); /* event memory is bounded upstream; out of memory here is fatal */
+    return b;
+}
+
+struct tl_coord *tl_coord_new(const struct tl_config *cfg, struct tl_detect *det, char *errbuf,
+                              size_t n)
+{
+    struct tl_coord *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(errbuf, n, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->det = det;
+    pthread_mutex_init(&c->snap_lock, NULL);
+    c->out = coord_new_buf();
+    c->identity = tl_identity_new(cfg->max_identities, cfg->identity_timeout);
+    c->scratch = tl_rules_scratch_new();
+    c->arena.base = malloc(COORD_ARENA_BYTES);
+    c->arena.cap = COORD_ARENA_BYTES;
+    if (!c->identity || !c->scratch || !c->arena.base) {
+        snprintf(errbuf, n, "out of memory");
+        goto fail;
+    }
+    if (det->domains) {
+        snprintf(c->psl_date, sizeof(c->psl_date), "%s", tl_domain_psl_date(det->domains));
+        if (cfg->redis_url && !(c->fleet = tl_fleet_open(cfg, errbuf, n)))
+            goto fail;
+        if (!(c->domstats = tl_domstats_new(cfg, c->fleet, errbuf, n)))
+            goto fail;
+    }
+    struct tl_ruleset *rs = atomic_load(&det->rules);
+    if (rs && !(c->corr = tl_corr_new(rs, &det->env))) {
+        snprintf(errbuf, n, "out of memory for correlation state");
+        goto fail;
+    }
+    return c;
+fail:
+    tl_coord_free(c);
+    return NULL;
+}
+
+void tl_coord_free(struct tl_coord *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nheap; i++)
+        tl_cmsg_free(c->heap[i]);
+    free(c->heap);
+    tl_corr_free(c->corr);
+    tl_domstats_free(c->domstats);
+    tl_fleet_close(c->fleet);
+    tl_identity_free(c->identity);
+    tl_rules_scratch_free(c->scratch);
+    free(c->arena.base);
+    if (c->out) {
+        tl_buf_free(c->out);
+        free(c->out);
+    }
+    pthread_mutex_destroy(&c->snap_lock);
+    free(c);
+}
+
+/* ---- the heap ---- */
+
+static bool coord_before(const struct tl_cmsg *a, const struct tl_cmsg *b)
+{
+    if (a->order_us != b->order_us)
+        return a->order_us < b->order_us;
+    if (a->flow_hash != b->flow_hash)
+        return a->flow_hash < b->flow_hash;
+    return a->seq < b->seq;
+}
+
+static void coord_swap(struct tl_cmsg **h, size_t i, size_t j)
+{
+    struct tl_cmsg *t = h[i];
+    h[i] = h[j];
+    h[j] = t;
+}
+
+static void coord_push(struct tl_coord *c, struct tl_cmsg *m)
+{
+    if (c->nheap == c->capheap) {
+        size_t cap = c->capheap ? c->capheap * 2 : 1024;
+        struct tl_cmsg **h = realloc(c->heap, cap * sizeof(*h));
+        if (!h)
+            abort(); /* bounded by coordinator.max_held */
+        c->heap = h;
+        c->capheap = cap;
+    }
+    size_t i = c->nheap++;
+    c->heap[i] = m;
+    while (i > 0 && coord_before(c->heap[i], c->heap[(i - 1) / 2])) {
+        coord_swap(c->heap, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct tl_cmsg *coord_pop(struct tl_coord *c)
+{
+    struct tl_cmsg *top = c->heap[0];
+    c->heap[0] = c->heap[--c->nheap];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < c->nheap && coord_before(c->heap[l], c->heap[m]))
+            m = l;
+        if (r < c->nheap && coord_before(c->heap[r], c->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        coord_swap(c->heap, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* ---- applying messages ---- */
+
+static void coord_identity_changed(struct tl_coord *c, const struct tl_identity *now)
+{
+    struct tl_identity copy = *now;
+    tl_arena_reset(&c->arena);
+    tl_privacy_apply(c->det->privacy, &tl_identity_event, &copy, &c->arena);
+    tl_event_json(c->out, &tl_identity_event, c->cfg->sensor, &copy);
+    c->st.v[TL_STAT_IDENT_CHANGES]++;
+}
+
+static void coord_apply_identity(struct tl_coord *c, const struct tl_identity_obs *o)
+{
+    struct tl_identity now;
+    uint64_t capped = 0;
+    if (tl_identity_update(c->identity, o, &now, &capped))
+        coord_identity_changed(c, &now);
+    c->st.v[TL_STAT_IDENT_CAPPED] += capped;
+}
+
+static void coord_feed_corr(struct tl_coord *c, struct tl_corr_input *in)
+{
+    while (in) {
+        struct tl_corr_input *next = tl_corr_input_next(in);
+        if (c->corr)
+            tl_corr_feed(c->corr, in, c->out, c->cfg->sensor);
+        else
+            tl_corr_input_free(in);
+        in = next;
+    }
+}
+
+static void coord_late_hit(void *arg, const struct tl_rule *r, const struct tl_view *v)
+{
+    struct tl_coord *c = arg;
+    struct tl_ruleset *rs = atomic_load(&c->det->rules);
+    c->st.v[TL_STAT_RULES_MATCHES]++;
+    if (tl_rule_alerts(r)) {
+        tl_alert_json(c->out, c->cfg->sensor, r, v, c->scratch);
+        c->st.v[TL_STAT_ALERTS]++;
+    }
+    if (rs)
+        coord_feed_corr(c, tl_corr_inputs(rs, r, v, c->scratch));
+}
+
+/* The user working from host at ts, as the domain statistics should record it. */
+static const char *coord_user(struct tl_coord *c, const struct tl_ip *host, uint64_t ts,
+                              char pseudonym[TL_PSEUDONYM_MAX])
+{
+    const struct tl_identity *id = tl_identity_lookup(c->identity, host->b, ts);
+    if (!id || !id->user[0])
+        return NULL;
+    if (!tl_privacy_field(c->det->privacy, "domain", "users"))
+        return id->user;
+    tl_privacy_pseudonym(c->det->privacy, id->user, strlen(id->user), pseudonym);
+    return pseudonym;
+}
+
+static void coord_apply_event(struct tl_coord *c, struct tl_cmsg_event *ev)
+{
+    struct tl_domain_name nm;
+    char pseudonym[TL_PSEUDONYM_MAX];
+
+    memset(&nm, 0, sizeof(nm));
+    memcpy(nm.name, ev->name, sizeof(nm.name));
+    memcpy(nm.registered, ev->enrich.registered_domain, sizeof(nm.registered));
+    memcpy(nm.suffix, ev->enrich.public_suffix, sizeof(nm.suffix));
+    nm.kind = TL_DOM_COUNTED;
+    const char *user = coord_user(c, &ev->host, ev->ts_us, pseudonym);
+    tl_domstats_observe(c->domstats, ev->ts_us, &nm, &ev->host, user, &ev->enrich);
+
+    tl_buf_put(c->out, ev->json, ev->json_len);
+    for (const struct tl_event_type *x = tl_domain_names_fields.ext; x; x = x->ext)
+        tl_event_json_more(c->out, x, &ev->enrich);
+    tl_event_json_end(c->out);
+
+    struct tl_ruleset *rs = atomic_load(&c->det->rules);
+    if (rs && ev->clone) {
+        struct tl_view v = { ev->type, ev->clone, &ev->enrich };
+        c->st.v[TL_STAT_RULES_EVENTS]++;
+        tl_rules_match(rs, &v, TL_PHASE_LATE, c->scratch, coord_late_hit, c);
+    }
+}
+
+static void coord_apply(struct tl_coord *c, struct tl_cmsg *m)
+{
+    switch (m->kind) {
+    case TL_CMSG_IDENTITY: coord_apply_identity(c, m->u.ident); break;
+    case TL_CMSG_EVENT:
+        if (c->domstats)
+            coord_apply_event(c, m->u.ev);
+        break;
+    case TL_CMSG_CORR:
+        coord_feed_corr(c, m->u.corr);
+        m->u.corr = NULL; /* taken */
+        break;
+    default: break;
+    }
+    tl_cmsg_free(m);
+}
+
+void tl_coord_take(struct tl_coord *c, struct tl_cmsg *m)
+{
+    if (c->any_released && m->order_us < c->released) {
+        c->st.v[TL_STAT_COORD_LATE]++;
+        coord_apply(c, m);
+        return;
+    }
+    coord_push(c, m);
+    if (c->nheap > c->cfg->max_held) {
+        struct tl_cmsg *first = coord_pop(c);
+        c->st.v[TL_STAT_COORD_CAPPED]++;
+        if (!c->any_released || first->order_us > c->released)
+            c->released = first->order_us;
+        c->any_released = true;
+        coord_apply(c, first);
+    }
+}
+
+/* A `domain` record from the statistics becomes an event. */
+static void coord_domain_event(void *arg, const void *rec)
+{
+    struct tl_coord *c = arg;
+    tl_event_json(c->out, &tl_domain_event, c->cfg->sensor, rec);
+}
+
+static void coord_snapshot(struct tl_coord *c)
+{
+    struct tl_stats st = c->st;
+    st.v[TL_STAT_COORD_HELD] = c->nheap;
+    st.v[TL_STAT_IDENT_ENTRIES] = tl_identity_count(c->identity);
+    if (c->domstats)
+        tl_domstats_counters(c->domstats, &st);
+    if (c->fleet)
+        tl_fleet_counters(c->fleet, &st);
+    if (c->corr)
+        tl_corr_counters(c->corr, &st);
+    pthread_mutex_lock(&c->snap_lock);
+    c->snap = st;
+    pthread_mutex_unlock(&c->snap_lock);
+}
+
+void tl_coord_release(struct tl_coord *c, uint64_t upto)
+{
+    while (c->nheap && c->heap[0]->order_us <= upto)
+        coord_apply(c, coord_pop(c));
+    if (!c->any_released || upto > c->released)
+        c->released = upto;
+    c->any_released = true;
+    if (c->domstats)
+        tl_domstats_tick(c->domstats, upto, coord_domain_event, c);
+    if (c->corr)
+        tl_corr_tick(c->corr, upto, c->out, c->cfg->sensor);
+    coord_snapshot(c);
+}
+
+void tl_coord_finish(struct tl_coord *c, uint64_t now_us)
+{
+    while (c->nheap)
+        coord_apply(c, coord_pop(c));
+    if (c->domstats)
+        tl_domstats_finish(c->domstats, now_us, coord_domain_event, c);
+    if (c->corr)
+        tl_corr_tick(c->corr, UINT64_MAX, c->out, c->cfg->sensor);
+    coord_snapshot(c);
+}
+
+struct tl_buf *tl_coord_output(struct tl_coord *c)
+{
+    if (c->out->len == 0)
+        return NULL;
+    struct tl_buf *b = c->out;
+    c->out = coord_new_buf();
+    return b;
+}
+
+void tl_coord_stats(struct tl_coord *c, struct tl_stats *st)
+{
+    pthread_mutex_lock(&c->snap_lock);
+    *st = c->snap;
+    pthread_mutex_unlock(&c->snap_lock);
+}
+
+const char *tl_coord_psl_date(const struct tl_coord *c)
+{
+    return c->psl_date;
+}

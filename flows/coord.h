@@ -1,0 +1,100 @@
+/*
+ * coord.h - the coordinator: what must be seen across flows, in packet-time order.
+ *
+ * Workers share nothing, but some work needs every worker's view: the identity
+ * table, the domain statistics, and correlation rules. Workers hand that work
+ * to the coordinator (the output thread) as messages over a ring each. The
+ * coordinator holds them in a heap ordered by (order time, flow hash, worker
+ * sequence) and applies them once every worker's clock has passed their time
+ * by TL_COORD_HOLD_US, so the results do not depend on how flows were spread
+ * over workers nor on when the rings were drained.
+ *
+ * The order time of a message is when the worker produced it, in packet time:
+ * the packet that completed it, or the deadline that expired it (a flow's idle
+ * timeout, a request's dissect.pending_timeout). A worker's order times never
+ * fall more than one expiry scan behind its clock, which the hold covers; a
+ * message that still arrives after later ones were applied is applied at once
+ * and counted (coordinator.late).
+ */
+#ifndef TL_FLOWS_COORD_H
+#define TL_FLOWS_COORD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain.h"
+#include "event.h"
+#include "identity.h"
+#include "rules.h"
+#include "stats.h"
+
+struct tl_config;
+struct tl_privacy;
+
+/* Covers a worker's expiry scan period twice (flows/worker.c) and capture jitter. */
+enum { TL_COORD_HOLD_US = 3000000 };
+
+/* What workers read and the coordinator owns; set up before any thread starts. */
+struct tl_detect {
+    struct tl_domain_ctx *domains;      /* NULL: no domain names, no statistics */
+    struct tl_privacy *privacy;         /* NULL: user names in clear */
+    _Atomic(struct tl_ruleset *) rules; /* NULL: no rules */
+    struct tl_rules_env env;            /* event types and limits the rules were loaded with */
+};
+
+enum tl_cmsg_kind {
+    TL_CMSG_IDENTITY, /* a sighting for the identity table */
+    TL_CMSG_EVENT,    /* an event whose name the domain statistics count */
+    TL_CMSG_CORR,     /* base-rule matches for correlations */
+};
+
+/* An event held for the domain statistics: its JSON so far, its name, its record for late rules. */
+struct tl_cmsg_event {
+    const struct tl_event_type *type;
+    void *clone;       /* a copy of the record when late-phase rules want it, else NULL */
+    struct tl_ip host; /* the requesting host: the originator */
+    uint64_t ts_us;    /* the event's own time */
+    struct tl_domain_enrich enrich;
+    char name[TL_DOMAIN_MAX]; /* the canonical name */
+    size_t json_len;          /* json: "{...fields so far" without the closing brace */
+    char json[];
+};
+
+struct tl_cmsg {
+    uint64_t order_us;
+    uint64_t flow_hash;
+    uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
+    uint8_t kind; /* enum tl_cmsg_kind */
+    union {
+        struct tl_identity_obs *ident;
+        struct tl_corr_input *corr;
+        struct tl_cmsg_event *ev;
+    } u;
+};
+
+void tl_cmsg_free(struct tl_cmsg *m);
+
+struct tl_coord;
+struct tl_output;
+
+/* NULL with errbuf on failure (a bad domains.state_file, redis.url...). */
+struct tl_coord *tl_coord_new(const struct tl_config *cfg, struct tl_detect *det, char *errbuf,
+                              size_t n);
+void tl_coord_free(struct tl_coord *c);
+
+/* Takes a message from a worker (and its memory): held, or applied at once when late. */
+void tl_coord_take(struct tl_coord *c, struct tl_cmsg *m);
+/* Applies every held message with order time <= upto, then the periodic work due by then. */
+void tl_coord_release(struct tl_coord *c, uint64_t upto);
+/* End of the run: everything held, the last domain events and snapshot, open correlations. */
+void tl_coord_finish(struct tl_coord *c, uint64_t now_us);
+/* JSON lines the coordinator produced since the last call (identity, domain, alert events). */
+struct tl_buf *tl_coord_output(struct tl_coord *c);
+
+/* Counters: a copy any thread may read (refreshed by the coordinator after each release). */
+void tl_coord_stats(struct tl_coord *c, struct tl_stats *st);
+/* The public suffix list's date, for the stats event ("" without domain statistics). */
+const char *tl_coord_psl_date(const struct tl_coord *c);
+
+#endif

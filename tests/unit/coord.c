@@ -1,0 +1,157 @@
+/*
+ * coord.c - the coordinator applies workers' messages in (time, flow, sequence) order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "coord.h"
+
+struct fixture {
+    struct tl_config cfg;
+    struct tl_detect det;
+    struct tl_coord *c;
+};
+
+static void setup(struct fixture *fx, uint64_t max_held)
+{
+    char err[256];
+    memset(fx, 0, sizeof(*fx));
+    tl_config_defaults(&fx->cfg);
+    fx->cfg.max_held = max_held;
+    fx->c = tl_coord_new(&fx->cfg, &fx->det, err, sizeof(err));
+    CHECK(fx->c != NULL);
+}
+
+static void teardown(struct fixture *fx)
+{
+    tl_coord_free(fx->c);
+    tl_config_free(&fx->cfg);
+}
+
+/* A sighting of user at 10.0.0.1, made at order time `order` on flow `hash` as message `seq`. */
+static struct tl_cmsg *sighting(uint64_t order, uint64_t hash, uint64_t seq, const char *user)
+{
+    struct tl_cmsg *m = calloc(1, sizeof(*m));
+    struct tl_identity_obs *o = calloc(1, sizeof(*o));
+    o->ts_us = order;
+    o->addr.b[10] = o->addr.b[11] = 0xff;
+    o->addr.b[12] = 10;
+    o->addr.b[15] = 1;
+    snprintf(o->user, sizeof(o->user), "%s", user);
+    o->source = TL_ID_KERBEROS;
+    m->kind = TL_CMSG_IDENTITY;
+    m->order_us = order;
+    m->flow_hash = hash;
+    m->seq = seq;
+    m->u.ident = o;
+    return m;
+}
+
+/* The users of the identity events written since the last call, joined by spaces. */
+static void users_written(struct tl_coord *c, char *out, size_t n)
+{
+    struct tl_buf *b = tl_coord_output(c);
+    out[0] = '\0';
+    if (!b)
+        return;
+    tl_buf_putc(b, '\0');
+    for (const char *p = b->p; (p = strstr(p, "\"user\":\"")); p++) {
+        const char *u = p + 8, *end = strchr(u, '"');
+        size_t used = strlen(out);
+        snprintf(out + used, n - used, "%s%.*s", used ? " " : "", (int)(end - u), u);
+    }
+    tl_buf_free(b);
+    free(b);
+}
+
+static uint64_t counter(struct tl_coord *c, enum tl_stat s)
+{
+    struct tl_stats st;
+    tl_coord_stats(c, &st);
+    return st.v[s];
+}
+
+/* Two workers' messages arrive interleaved; release applies them in time order. */
+static void test_orders_by_time(void)
+{
+    struct fixture fx;
+    char users[128];
+    setup(&fx, 1000);
+    tl_coord_take(fx.c, sighting(1000, 7, 0, "x"));
+    tl_coord_take(fx.c, sighting(3000, 7, 1, "x"));
+    tl_coord_take(fx.c, sighting(2000, 9, 0, "y"));
+    tl_coord_release(fx.c, 1500);
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "x");
+    CHECK_EQ(counter(fx.c, TL_STAT_COORD_HELD), 2);
+    tl_coord_release(fx.c, 3000);
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "y x");
+    CHECK_EQ(counter(fx.c, TL_STAT_COORD_HELD), 0);
+    CHECK_EQ(counter(fx.c, TL_STAT_IDENT_CHANGES), 3);
+    teardown(&fx);
+}
+
+/* At the same microsecond, the flow hash decides, then the worker's sequence. */
+static void test_ties(void)
+{
+    struct fixture fx;
+    char users[128];
+    setup(&fx, 1000);
+    tl_coord_take(fx.c, sighting(1000, 9, 0, "c"));
+    tl_coord_take(fx.c, sighting(1000, 5, 1, "b"));
+    tl_coord_take(fx.c, sighting(1000, 5, 0, "a"));
+    tl_coord_finish(fx.c, 2000);
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "a b c");
+    teardown(&fx);
+}
+
+/* A message older than what was already applied is applied at once, and counted. */
+static void test_late(void)
+{
+    struct fixture fx;
+    char users[128];
+    setup(&fx, 1000);
+    tl_coord_take(fx.c, sighting(1000, 1, 0, "a"));
+    tl_coord_release(fx.c, 5000);
+    tl_coord_take(fx.c, sighting(4000, 2, 0, "b"));
+    tl_coord_take(fx.c, sighting(6000, 3, 0, "c"));
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "a b");
+    tl_coord_release(fx.c, 6000);
+    CHECK_EQ(counter(fx.c, TL_STAT_COORD_LATE), 1);
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "c");
+    teardown(&fx);
+}
+
+/* Past coordinator.max_held the earliest is applied early; later ones stay in order. */
+static void test_cap(void)
+{
+    struct fixture fx;
+    char users[128];
+    setup(&fx, 2);
+    tl_coord_take(fx.c, sighting(3000, 1, 0, "c"));
+    tl_coord_take(fx.c, sighting(1000, 1, 1, "a"));
+    tl_coord_take(fx.c, sighting(2000, 1, 2, "b"));
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "a");
+    tl_coord_take(fx.c, sighting(1500, 1, 3, "z")); /* the earliest again: applied early too */
+    tl_coord_finish(fx.c, 9000);
+    CHECK_EQ(counter(fx.c, TL_STAT_COORD_CAPPED), 2);
+    CHECK_EQ(counter(fx.c, TL_STAT_COORD_LATE), 0);
+    users_written(fx.c, users, sizeof(users));
+    CHECK_STR(users, "z b c");
+    teardown(&fx);
+}
+
+const struct tl_test tl_tests_coord[] = {
+    { "orders_by_time", test_orders_by_time },
+    { "ties", test_ties },
+    { "late", test_late },
+    { "cap", test_cap },
+    { 0 },
+};
