@@ -28,7 +28,7 @@
 #define TL_VERSION "0.1.0"
 #endif
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 static struct tl_source_ctx *live_ctx;
 static struct tl_output *hup_output;
 
@@ -37,6 +37,18 @@ static void on_hup(int sig)
 {
     (void)sig;
     tl_output_hup(hup_output);
+    reload_requested = 1;
+}
+
+/* SIGHUP also reloads the rules, on the capture thread between two packets. */
+static void reload_rules(struct tl_pipeline *p)
+{
+    char err[512];
+    reload_requested = 0;
+    if (tl_pipeline_reload_rules(p, err, sizeof(err)) < 0)
+        fprintf(stderr, "tapline: %s\n", err);
+    else
+        fprintf(stderr, "tapline: rules reloaded\n");
 }
 
 static void on_signal(int sig)
@@ -99,12 +111,16 @@ static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *p
                       uint32_t wirelen)
 {
     struct run *r = user;
+    if (reload_requested)
+        reload_rules(r->pipe);
     tl_pipeline_packet(r->pipe, linktype, ts_us, pkt, caplen, wirelen);
 }
 
 static void on_idle(void *user, uint64_t wall_us)
 {
     struct run *r = user;
+    if (reload_requested)
+        reload_rules(r->pipe);
     tl_pipeline_flush(r->pipe);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
         if (r->next_stats_us)

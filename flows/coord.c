@@ -32,7 +32,9 @@ struct tl_coord {
     struct tl_identity_table *identity;
     struct tl_domstats *domstats;
     struct tl_fleet *fleet;
-    struct tl_corr *corr;
+    struct tl_ruleset *rules; /* taken at each release (tl_detect_rules) */
+    _Atomic uint64_t rules_epoch;
+    struct tl_corr *corr; /* correlation state of `rules`; a reload starts it afresh */
     struct tl_rules_scratch *scratch;
     struct tl_arena arena; /* pseudonyms of coordinator-written events */
     struct tl_buf *out;    /* lines not yet handed to the output */
@@ -100,8 +102,8 @@ struct tl_coord *tl_coord_new(const struct tl_config *cfg, struct tl_detect *det
         if (!(c->domstats = tl_domstats_new(cfg, c->fleet, errbuf, n)))
             goto fail;
     }
-    struct tl_ruleset *rs = atomic_load(&det->rules);
-    if (rs && !(c->corr = tl_corr_new(rs, &det->env))) {
+    c->rules = tl_detect_rules(det, &c->rules_epoch);
+    if (c->rules && !(c->corr = tl_corr_new(c->rules, &det->env))) {
         snprintf(errbuf, n, "out of memory for correlation state");
         goto fail;
     }
@@ -221,14 +223,12 @@ static void coord_feed_corr(struct tl_coord *c, struct tl_corr_input *in)
 static void coord_late_hit(void *arg, const struct tl_rule *r, const struct tl_view *v)
 {
     struct tl_coord *c = arg;
-    struct tl_ruleset *rs = atomic_load(&c->det->rules);
     c->st.v[TL_STAT_RULES_MATCHES]++;
     if (tl_rule_alerts(r)) {
         tl_alert_json(c->out, c->cfg->sensor, r, v, c->scratch);
         c->st.v[TL_STAT_ALERTS]++;
     }
-    if (rs)
-        coord_feed_corr(c, tl_corr_inputs(rs, r, v, c->scratch));
+    coord_feed_corr(c, tl_corr_inputs(c->rules, r, v, c->scratch));
 }
 
 /* The user working from host at ts, as the domain statistics should record it. */
@@ -262,11 +262,10 @@ static void coord_apply_event(struct tl_coord *c, struct tl_cmsg_event *ev)
         tl_event_json_more(c->out, x, &ev->enrich);
     tl_event_json_end(c->out);
 
-    struct tl_ruleset *rs = atomic_load(&c->det->rules);
-    if (rs && ev->clone) {
+    if (c->rules && ev->clone) {
         struct tl_view v = { ev->type, ev->clone, &ev->enrich };
         c->st.v[TL_STAT_RULES_EVENTS]++;
-        tl_rules_match(rs, &v, TL_PHASE_LATE, c->scratch, coord_late_hit, c);
+        tl_rules_match(c->rules, &v, TL_PHASE_LATE, c->scratch, coord_late_hit, c);
     }
 }
 
@@ -279,8 +278,10 @@ static void coord_apply(struct tl_coord *c, struct tl_cmsg *m)
             coord_apply_event(c, m->u.ev);
         break;
     case TL_CMSG_CORR:
-        coord_feed_corr(c, m->u.corr);
-        m->u.corr = NULL; /* taken */
+        if (m->rules == c->rules) { /* inputs of a replaced set do not fit the new state */
+            coord_feed_corr(c, m->u.corr);
+            m->u.corr = NULL; /* taken */
+        }
         break;
     default: break;
     }
@@ -328,8 +329,25 @@ static void coord_snapshot(struct tl_coord *c)
     pthread_mutex_unlock(&c->snap_lock);
 }
 
+/* Takes the current rule set; after a reload, correlations start afresh with the new one. */
+static void coord_take_rules(struct tl_coord *c)
+{
+    struct tl_ruleset *rs = tl_detect_rules(c->det, &c->rules_epoch);
+    if (rs == c->rules)
+        return;
+    tl_corr_free(c->corr);
+    c->corr = rs ? tl_corr_new(rs, &c->det->env) : NULL;
+    c->rules = rs;
+}
+
+uint64_t tl_coord_rules_epoch(struct tl_coord *c)
+{
+    return atomic_load_explicit(&c->rules_epoch, memory_order_acquire);
+}
+
 void tl_coord_release(struct tl_coord *c, uint64_t upto)
 {
+    coord_take_rules(c);
     while (c->nheap && c->heap[0]->order_us <= upto)
         coord_apply(c, coord_pop(c));
     if (!c->any_released || upto > c->released)

@@ -35,13 +35,27 @@ struct tl_privacy;
 /* Covers a worker's expiry scan period twice (flows/worker.c) and capture jitter. */
 enum { TL_COORD_HOLD_US = 3000000 };
 
-/* What workers read and the coordinator owns; set up before any thread starts. */
+/*
+ * What workers read and the coordinator owns; set up before any thread starts.
+ * A rule reload stores the new set, then bumps the epoch; each thread takes
+ * the set with tl_detect_rules() at the start of a unit of work and publishes
+ * the epoch it saw, so a replaced set is freed once every thread has moved on.
+ */
 struct tl_detect {
     struct tl_domain_ctx *domains;      /* NULL: no domain names, no statistics */
     struct tl_privacy *privacy;         /* NULL: user names in clear */
     _Atomic(struct tl_ruleset *) rules; /* NULL: no rules */
-    struct tl_rules_env env;            /* event types and limits the rules were loaded with */
+    _Atomic uint64_t epoch;             /* rule sets stored so far */
+    struct tl_rules_env env;            /* event types and limits the rules are loaded with */
 };
+
+static inline struct tl_ruleset *tl_detect_rules(struct tl_detect *det, _Atomic uint64_t *seen)
+{
+    uint64_t e = atomic_load_explicit(&det->epoch, memory_order_acquire);
+    struct tl_ruleset *rs = atomic_load_explicit(&det->rules, memory_order_acquire);
+    atomic_store_explicit(seen, e, memory_order_release);
+    return rs;
+}
 
 enum tl_cmsg_kind {
     TL_CMSG_IDENTITY, /* a sighting for the identity table */
@@ -66,6 +80,7 @@ struct tl_cmsg {
     uint64_t flow_hash;
     uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
     uint8_t kind; /* enum tl_cmsg_kind */
+    const struct tl_ruleset *rules; /* CORR: the set the inputs were made with */
     union {
         struct tl_identity_obs *ident;
         struct tl_corr_input *corr;
@@ -92,6 +107,8 @@ void tl_coord_finish(struct tl_coord *c, uint64_t now_us);
 /* JSON lines the coordinator produced since the last call (identity, domain, alert events). */
 struct tl_buf *tl_coord_output(struct tl_coord *c);
 
+/* The rule epoch the coordinator works with (see struct tl_detect). */
+uint64_t tl_coord_rules_epoch(struct tl_coord *c);
 /* Counters: a copy any thread may read (refreshed by the coordinator after each release). */
 void tl_coord_stats(struct tl_coord *c, struct tl_stats *st);
 /* The public suffix list's date, for the stats event ("" without domain statistics). */

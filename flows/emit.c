@@ -63,6 +63,7 @@ static void emit_hit(void *arg, const struct tl_rule *r, const struct tl_view *v
     if (in) {
         struct tl_cmsg *m = emit_cmsg(TL_CMSG_CORR, c->order_us);
         m->u.corr = in;
+        m->rules = w->rules;
         tl_worker_send(w, c->f, m);
     }
 }

@@ -28,7 +28,13 @@
 #include "rules.h"
 #include "worker.h"
 
-enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64 };
+enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64, PIPE_RETIRED_MAX = 4 };
+
+/* A rule set replaced by a reload, freed once no thread uses it (struct tl_detect). */
+struct pipe_retired {
+    struct tl_ruleset *rules;
+    uint64_t epoch; /* the epoch that replaced it */
+};
 
 struct tl_pipeline {
     const struct tl_config *cfg;
@@ -47,6 +53,9 @@ struct tl_pipeline {
     _Atomic uint64_t out_events, out_bytes, out_errors;
     struct tl_detect det; /* shared with the workers */
     struct tl_rules_summary rules_sum;
+    struct pipe_retired retired[PIPE_RETIRED_MAX];
+    size_t nretired;
+    uint64_t reloads, reload_failures;
     struct tl_coord *coord; /* runs on the output thread */
 };
 
@@ -203,6 +212,59 @@ static int pipe_detect_init(struct tl_pipeline *p, char *errbuf, size_t n)
     return 0;
 }
 
+/* Frees the replaced rule sets every thread has moved past. */
+static void pipe_reap_rules(struct tl_pipeline *p)
+{
+    uint64_t seen = tl_coord_rules_epoch(p->coord);
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        uint64_t e = atomic_load_explicit(&p->workers[i].rules_epoch, memory_order_acquire);
+        if (e < seen)
+            seen = e;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nretired; i++) {
+        if (p->retired[i].epoch <= seen)
+            tl_rules_free(p->retired[i].rules);
+        else
+            p->retired[kept++] = p->retired[i];
+    }
+    p->nretired = kept;
+}
+
+int tl_pipeline_reload_rules(struct tl_pipeline *p, char *errbuf, size_t n)
+{
+    struct tl_detect *det = &p->det;
+    struct tl_rules_summary sum = { 0 };
+
+    pipe_reap_rules(p);
+    if (p->nretired == PIPE_RETIRED_MAX) {
+        p->reload_failures++;
+        snprintf(errbuf, n, "rules: the sets replaced by earlier reloads are still in use");
+        return -1;
+    }
+    struct tl_ruleset *rs = NULL;
+    if (p->cfg->rule_paths && *p->cfg->rule_paths &&
+        !(rs = tl_rules_load(&det->env, p->cfg->rule_paths, pipe_rules_report, p, &sum, errbuf,
+                             n))) {
+        p->reload_failures++;
+        return -1;
+    }
+    if (sum.files_rejected) {
+        tl_rules_free(rs);
+        p->reload_failures++;
+        snprintf(errbuf, n, "rules: %u file(s) rejected; the rules loaded before stay in force",
+                 sum.files_rejected);
+        return -1;
+    }
+    struct tl_ruleset *old = atomic_exchange_explicit(&det->rules, rs, memory_order_acq_rel);
+    uint64_t epoch = atomic_fetch_add_explicit(&det->epoch, 1, memory_order_acq_rel) + 1;
+    if (old)
+        p->retired[p->nretired++] = (struct pipe_retired){ old, epoch };
+    p->rules_sum = sum;
+    p->reloads++;
+    return 0;
+}
+
 static void pipe_detect_free(struct tl_detect *det)
 {
     tl_rules_free(atomic_load(&det->rules));
@@ -348,6 +410,8 @@ void tl_pipeline_flush(struct tl_pipeline *p)
 static void pipe_tick(struct tl_pipeline *p)
 {
     tl_pipeline_flush(p);
+    if (p->nretired)
+        pipe_reap_rules(p);
     tl_defrag_expire(p->defrag, p->now_us);
     p->next_tick_us = p->now_us + PIPE_TICK_US;
 }
@@ -541,6 +605,8 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->st.v[TL_STAT_RULES_ACTIVE] = p->rules_sum.rules + p->rules_sum.correlations;
     r->st.v[TL_STAT_RULES_INACTIVE] = p->rules_sum.files_inactive;
     r->st.v[TL_STAT_RULES_REJECTED] = p->rules_sum.files_rejected;
+    r->st.v[TL_STAT_RULES_RELOADS] = p->reloads;
+    r->st.v[TL_STAT_RULES_RELOAD_FAILED] = p->reload_failures;
     r->psl_date = p->det.domains ? tl_coord_psl_date(p->coord) : NULL;
     tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
     r->kafka_topics = tl_output_kafka_topics(p->out);
@@ -625,6 +691,8 @@ void tl_pipeline_free(struct tl_pipeline *p)
     if (p->defrag)
         tl_defrag_free(p->defrag);
     tl_coord_free(p->coord);
+    for (size_t i = 0; i < p->nretired; i++)
+        tl_rules_free(p->retired[i].rules);
     pipe_detect_free(&p->det);
     free(p->workers);
     free(p->cur);

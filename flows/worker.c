@@ -509,7 +509,7 @@ static void worker_snapshot(struct tl_worker *w)
 void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
 {
     uint32_t off = 0;
-    w->rules = atomic_load_explicit(&w->det->rules, memory_order_acquire);
+    w->rules = tl_detect_rules(w->det, &w->rules_epoch);
     for (uint32_t i = 0; i < b->n; i++) {
         const struct tl_slot *s = (const struct tl_slot *)(const void *)(b->data + off);
         if (s->d.ts_us > w->now_us)
@@ -533,7 +533,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
 
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
 {
-    w->rules = atomic_load_explicit(&w->det->rules, memory_order_acquire);
+    w->rules = tl_detect_rules(w->det, &w->rules_epoch);
     w->order_us = now_us;
     for (int c = 0; c < TL_TC_N; c++) {
         struct tl_flow *f;

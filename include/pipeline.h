@@ -48,6 +48,13 @@ void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p);
 uint64_t tl_pipeline_flows(const struct tl_pipeline *p);
 
+/*
+ * Loads rules.paths again (the capture thread, on SIGHUP). The new set replaces
+ * the old one atomically for every worker; if any file is rejected, the old set
+ * stays, the errors are logged and counted, and -1 returns with errbuf.
+ */
+int tl_pipeline_reload_rules(struct tl_pipeline *p, char *errbuf, size_t n);
+
 /* Emits a `stats` event now with the counters so far (live: periodic). */
 void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us);
 
