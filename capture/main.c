@@ -255,18 +255,41 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
     return 0;
 }
 
-static uint64_t total_size(char **files, int n)
+static uint64_t total_size(const struct tl_inputs *in)
 {
     uint64_t sum = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < in->n; i++) {
         struct stat st;
-        if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0)
+        if (strcmp(in->path[i], "-") != 0 && stat(in->path[i], &st) == 0)
             sum += (uint64_t)st.st_size;
     }
     return sum;
 }
 
-static void summary(const struct tl_stats *s, unsigned files)
+/*
+ * Reads every file; a bad one is reported and the next one read. A file found
+ * in a folder that is not a capture (a README) is skipped with a warning.
+ * Returns the number of files that failed.
+ */
+static unsigned read_files(struct tl_source_ctx *ctx, const struct tl_inputs *in,
+                           unsigned *not_captures)
+{
+    unsigned failed = 0;
+    for (int i = 0; i < in->n && !stop_requested; i++) {
+        char err[512] = "";
+        int rc = tl_source_read_file(ctx, in->path[i], err, sizeof(err));
+        if (rc == TL_SOURCE_NOT_CAPTURE && in->from_dir[i]) {
+            fprintf(stderr, "tapline: warning: %s, skipped\n", err);
+            (*not_captures)++;
+        } else if (rc < 0) {
+            fprintf(stderr, "tapline: %s\n", err);
+            failed++;
+        }
+    }
+    return failed;
+}
+
+static void summary(const struct tl_stats *s, unsigned files, unsigned failed, unsigned skipped)
 {
     uint64_t bad = 0;
     for (int i = 1; i < TL_DECODE_NERR; i++)
@@ -278,6 +301,9 @@ static void summary(const struct tl_stats *s, unsigned files)
             (unsigned long long)s->v[TL_STAT_FLOWS_CREATED],
             (unsigned long long)s->v[TL_STAT_EVENTS],
             (unsigned long long)s->v[TL_STAT_OUTPUT_ERRORS]);
+    if (failed || skipped)
+        fprintf(stderr, "tapline: %u file(s) could not be read, %u not captures skipped\n", failed,
+                skipped);
 }
 
 int main(int argc, char **argv)
@@ -287,8 +313,9 @@ int main(int argc, char **argv)
     struct tl_output *out = NULL;
     struct tl_source_ctx ctx = { 0 };
     struct tl_stats total;
-    char **files = NULL;
-    int nfiles = 0, rc = 1;
+    struct tl_inputs files = { 0 };
+    unsigned failed = 0, not_captures = 0;
+    int rc = 1;
 
     tl_config_defaults(&r.cfg);
     int pa = parse_args(argc, argv, &r, err, sizeof(err));
@@ -296,12 +323,12 @@ int main(int argc, char **argv)
         rc = pa > 0 ? 0 : 2;
         goto done;
     }
-    if (r.nreads && (nfiles = tl_source_expand(r.reads, r.nreads, &files, err, sizeof(err))) < 0)
+    if (r.nreads && tl_source_expand(r.reads, r.nreads, &files, err, sizeof(err)) < 0)
         goto done;
-    /* Open every file before any output, so a bad argument fails fast. */
-    for (int i = 0; i < nfiles; i++)
-        if (strcmp(files[i], "-") != 0 && access(files[i], R_OK) != 0) {
-            snprintf(err, sizeof(err), "%s: %s", files[i], strerror(errno));
+    /* Check every named file before any output, so a mistyped argument fails fast. */
+    for (int i = 0; i < files.n; i++)
+        if (strcmp(files.path[i], "-") != 0 && access(files.path[i], R_OK) != 0) {
+            snprintf(err, sizeof(err), "%s: %s", files.path[i], strerror(errno));
             goto done;
         }
     if (!(out = tl_output_open(&r.cfg, err, sizeof(err))))
@@ -326,7 +353,7 @@ int main(int argc, char **argv)
     ctx.user = &r;
     ctx.stop = &stop_requested;
     ctx.progress = r.cfg.progress && isatty(STDERR_FILENO);
-    ctx.total_bytes = total_size(files, nfiles);
+    ctx.total_bytes = total_size(&files);
 
     int src_rc = 0;
     if (r.iface) {
@@ -335,20 +362,20 @@ int main(int argc, char **argv)
         live_ctx = NULL;
         tl_pipeline_add_capture_stats(r.pipe, ctx.kernel_drops, ctx.iface_drops);
     } else {
-        for (int i = 0; i < nfiles && !stop_requested && src_rc == 0; i++)
-            src_rc = tl_source_read_file(&ctx, files[i], err, sizeof(err));
+        failed = read_files(&ctx, &files, &not_captures);
     }
     tl_pipeline_finish(r.pipe, &total);
     if (!r.iface)
-        summary(&total, ctx.files);
-    rc = src_rc < 0 ? 1 : 0;
+        summary(&total, ctx.files, failed, not_captures);
+    rc = src_rc < 0 || failed ? 1 : 0;
 done:
     if (err[0])
         fprintf(stderr, "tapline: %s\n", err);
     tl_pipeline_free(r.pipe);
     hup_output = NULL;
     tl_output_close(out);
-    tl_source_free_list(files, nfiles > 0 ? nfiles : 0);
+    tl_source_free_inputs(&files);
+    tl_source_free_filters(&ctx);
     free(r.reads);
     tl_config_free(&r.cfg);
     return rc;

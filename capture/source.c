@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dissect.h"
+#include "pcapfile.h"
 #include "source.h"
 
 static uint64_t source_wall_us(void)
@@ -30,81 +31,96 @@ static int source_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int source_push(char ***files, int *n, int *cap, char *path)
+/* Appends path (taken) to the list; -1 when out of memory (path freed). */
+static int source_push(struct tl_inputs *in, char *path, bool from_dir)
 {
     if (!path)
         return -1;
-    if (*n == *cap) {
-        int ncap = *cap ? *cap * 2 : 16;
-        char **nf = realloc(*files, (size_t)ncap * sizeof(*nf));
-        if (!nf) {
+    if (in->n == in->cap) {
+        int ncap = in->cap ? in->cap * 2 : 16;
+        char **np = realloc(in->path, (size_t)ncap * sizeof(*np));
+        bool *nd = np ? realloc(in->from_dir, (size_t)ncap * sizeof(*nd)) : NULL;
+        if (np)
+            in->path = np;
+        if (!nd) {
             free(path);
             return -1;
         }
-        *files = nf;
-        *cap = ncap;
+        in->from_dir = nd;
+        in->cap = ncap;
     }
-    (*files)[(*n)++] = path;
+    in->path[in->n] = path;
+    in->from_dir[in->n++] = from_dir;
     return 0;
 }
 
-static int source_expand_dir(const char *dir, char ***files, int *n, int *cap, char *errbuf,
-                             size_t en)
+/* Adds the regular files under dir and its subfolders (hidden ones skipped), unsorted. */
+static int source_walk_dir(const char *dir, struct tl_inputs *in, int depth, char *errbuf,
+                           size_t en)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    int first = *n;
+    int dlen = (int)strlen(dir);
 
     if (!d) {
         snprintf(errbuf, en, "%s: %s", dir, strerror(errno));
         return -1;
     }
+    if (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--; /* "dir/" and "dir" give the same paths, without a double slash */
     while ((e = readdir(d))) {
         char *path;
         struct stat st;
-        if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+        if (e->d_name[0] == '.' || asprintf(&path, "%.*s/%s", dlen, dir, e->d_name) < 0)
             continue;
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int rc = 0;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth < TL_SOURCE_MAX_DEPTH) {
+            rc = source_walk_dir(path, in, depth + 1, errbuf, en);
             free(path);
-            continue;
+        } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            rc = source_push(in, path, true);
+            if (rc < 0)
+                snprintf(errbuf, en, "out of memory");
+        } else {
+            free(path);
         }
-        if (source_push(files, n, cap, path) < 0) {
+        if (rc < 0) {
             closedir(d);
-            snprintf(errbuf, en, "out of memory");
             return -1;
         }
     }
     closedir(d);
-    qsort(*files + first, (size_t)(*n - first), sizeof(char *), source_cmp);
     return 0;
 }
 
-int tl_source_expand(char **args, int nargs, char ***files, char *errbuf, size_t n)
+int tl_source_expand(char **args, int nargs, struct tl_inputs *in, char *errbuf, size_t n)
 {
-    int count = 0, cap = 0;
-    *files = NULL;
+    memset(in, 0, sizeof(*in));
     for (int i = 0; i < nargs; i++) {
         struct stat st;
+        int first = in->n;
         if (strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (source_expand_dir(args[i], files, &count, &cap, errbuf, n) < 0)
+            if (source_walk_dir(args[i], in, 0, errbuf, n) < 0)
                 goto fail;
-        } else if (source_push(files, &count, &cap, strdup(args[i])) < 0) {
+            qsort(in->path + first, (size_t)(in->n - first), sizeof(char *), source_cmp);
+        } else if (source_push(in, strdup(args[i]), false) < 0) {
             snprintf(errbuf, n, "out of memory");
             goto fail;
         }
     }
-    return count;
+    return in->n;
 fail:
-    tl_source_free_list(*files, count);
-    *files = NULL;
+    tl_source_free_inputs(in);
     return -1;
 }
 
-void tl_source_free_list(char **files, int n)
+void tl_source_free_inputs(struct tl_inputs *in)
 {
-    for (int i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
+    for (int i = 0; i < in->n; i++)
+        free(in->path[i]);
+    free(in->path);
+    free(in->from_dir);
+    memset(in, 0, sizeof(*in));
 }
 
 static int source_filter(pcap_t *h, const char *expr, const char *name, char *errbuf, size_t n)
@@ -135,16 +151,6 @@ static int source_check_link(pcap_t *h, const char *name, char *errbuf, size_t n
     return -1;
 }
 
-/* Is f a classic pcap (not pcapng)? Reads the magic number and rewinds. */
-static bool source_is_classic(FILE *f)
-{
-    uint8_t m[4];
-    bool classic = fread(m, 1, 4, f) == 4 &&
-                   ((m[0] == 0xa1 && m[1] == 0xb2) || (m[2] == 0xb2 && m[3] == 0xa1));
-    rewind(f);
-    return classic;
-}
-
 static void source_progress(struct tl_source_ctx *ctx, uint64_t file_pos, uint64_t pkts,
                             uint64_t start_us, bool last)
 {
@@ -156,76 +162,124 @@ static void source_progress(struct tl_source_ctx *ctx, uint64_t file_pos, uint64
             (unsigned long long)pkts, secs > 0 ? (double)pkts / secs : 0.0, last ? "\n" : "");
 }
 
+/* A compiled capture.filter per link type (a pcapng may mix them); NULL without a filter. */
+static const struct bpf_program *source_file_filter(struct tl_source_ctx *ctx, int linktype,
+                                                    const char *name, char *errbuf, size_t n)
+{
+    const char *expr = ctx->cfg->filter;
+    if (!expr || !*expr)
+        return NULL;
+    for (unsigned i = 0; i < ctx->nfilters; i++)
+        if (ctx->filters[i].linktype == linktype)
+            return &ctx->filters[i].prog;
+    if (ctx->nfilters == TL_SOURCE_MAX_FILTERS) {
+        snprintf(errbuf, n, "%s: more than %d link types in one run", name, TL_SOURCE_MAX_FILTERS);
+        return NULL;
+    }
+    pcap_t *dead = pcap_open_dead(linktype, TL_PCAP_MAX_PACKET);
+    struct tl_source_filter *sf = &ctx->filters[ctx->nfilters];
+    if (!dead || pcap_compile(dead, &sf->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        snprintf(errbuf, n, "%s: bad filter '%s': %s", name, expr,
+                 dead ? pcap_geterr(dead) : "out of memory");
+        if (dead)
+            pcap_close(dead);
+        return NULL;
+    }
+    pcap_close(dead);
+    sf->linktype = linktype;
+    ctx->nfilters++;
+    return &sf->prog;
+}
+
+void tl_source_free_filters(struct tl_source_ctx *ctx)
+{
+    for (unsigned i = 0; i < ctx->nfilters; i++)
+        pcap_freecode(&ctx->filters[i].prog);
+    ctx->nfilters = 0;
+}
+
+/* Whether the filter (if any) keeps the packet; *err set when the filter cannot be compiled. */
+static bool source_keep(struct tl_source_ctx *ctx, const struct tl_pkt *pkt, const char *name,
+                        char *errbuf, size_t n, bool *err)
+{
+    if (!ctx->cfg->filter || !*ctx->cfg->filter)
+        return true;
+    const struct bpf_program *prog = source_file_filter(ctx, pkt->linktype, name, errbuf, n);
+    if (!prog) {
+        *err = true;
+        return false;
+    }
+    struct pcap_pkthdr h = { .caplen = pkt->caplen, .len = pkt->wirelen };
+    return pcap_offline_filter(prog, &h, pkt->data) != 0;
+}
+
+/* Says once, at the end of a file, how many packets had a link type nobody decodes. */
+static void source_report_skipped(const char *name, uint64_t skipped, int linktype)
+{
+    const char *lname = pcap_datalink_val_to_name(linktype);
+    if (skipped)
+        fprintf(stderr,
+                "tapline: warning: %s: %llu packet(s) of unsupported link type %s (%d) skipped\n",
+                name, (unsigned long long)skipped, lname ? lname : "unknown", linktype);
+}
+
 int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n)
 {
-    char perr[PCAP_ERRBUF_SIZE] = "";
-    bool is_stdin = strcmp(path, "-") == 0;
-    const char *name = is_stdin ? "stdin" : path;
-    pcap_t *h;
+    bool not_capture = false, filter_err = false;
+    struct tl_pcapfile *pf = tl_pcapfile_open(path, &not_capture, errbuf, n);
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    struct tl_pkt pkt;
+    uint64_t pkts = 0, skipped = 0, start = source_wall_us(), next_progress = start;
+    int skipped_type = 0, result = 0;
+    enum tl_pcap_next r = TL_PCAP_END;
 
-    FILE *in = is_stdin ? stdin : fopen(path, "rb");
-    if (!in) {
-        snprintf(errbuf, n, "%s: %s", name, strerror(errno));
+    if (!pf)
+        return not_capture ? TL_SOURCE_NOT_CAPTURE : -1;
+    if (!tl_pcapfile_is_ng(pf) && !tl_link_supported(tl_pcapfile_linktype(pf))) {
+        int dlt = tl_pcapfile_linktype(pf);
+        const char *dname = pcap_datalink_val_to_name(dlt);
+        snprintf(errbuf, n, "%s: unsupported link type %s (%d)", name, dname ? dname : "unknown",
+                 dlt);
+        tl_pcapfile_close(pf);
         return -1;
     }
-    /* Where the next record starts is known for classic pcap without asking
-     * the stream (an ftell per packet is a system call); pcapng blocks vary. */
-    bool classic = !is_stdin && source_is_classic(in);
-    h = pcap_fopen_offline_with_tstamp_precision(in, PCAP_TSTAMP_PRECISION_MICRO, perr);
-    if (!h) {
-        if (!is_stdin)
-            fclose(in);
-        /* libpcap says "unknown file format" for a file that is not a capture. */
-        snprintf(errbuf, n, "%s: %s", name,
-                 strstr(perr, "unknown file format") ? "not a pcap or pcapng capture file" : perr);
-        return -1;
-    }
-    if (source_check_link(h, name, errbuf, n) < 0 ||
-        source_filter(h, ctx->cfg->filter, name, errbuf, n) < 0) {
-        pcap_close(h);
-        return -1;
-    }
-    int dlt = pcap_datalink(h);
-    FILE *f = pcap_file(h);
-    struct pcap_pkthdr *hdr;
-    const u_char *data;
-    uint64_t pkts = 0, start = source_wall_us(), next_progress = start;
-    uint64_t pos = 24; /* classic pcap: offset of the next record */
-    int rc = 0;
-
-    while (!*ctx->stop && (rc = pcap_next_ex(h, &hdr, &data)) >= 0) {
-        uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
-        ctx->on_packet(ctx->user, dlt, ts, data, hdr->caplen, hdr->len);
+    while (!*ctx->stop && (r = tl_pcapfile_next(pf, &pkt)) == TL_PCAP_PACKET) {
+        if (!tl_link_supported(pkt.linktype)) {
+            skipped++;
+            skipped_type = pkt.linktype;
+            continue;
+        }
+        if (!source_keep(ctx, &pkt, name, errbuf, n, &filter_err)) {
+            if (filter_err)
+                break;
+            continue;
+        }
+        ctx->on_packet(ctx->user, pkt.linktype, pkt.ts_us, pkt.data, pkt.caplen, pkt.wirelen);
         pkts++;
         if (ctx->progress && (pkts & 4095) == 0 && source_wall_us() >= next_progress) {
-            source_progress(ctx, f ? (uint64_t)ftell(f) : 0, pkts, start, false);
+            source_progress(ctx, tl_pcapfile_offset(pf), pkts, start, false);
             next_progress = source_wall_us() + 500000;
         }
-        pos += 16 + (uint64_t)hdr->caplen;
     }
-    int result = 0;
-    if (!*ctx->stop && rc == PCAP_ERROR) {
-        /* A record cut short by the end of the file: keep what came before it. Any
-         * other read error is an error, after the packets before it were processed. */
-        const char *why = pcap_geterr(h);
-        char where[64];
-        if (classic)
-            snprintf(where, sizeof(where), "in the record at byte %llu", (unsigned long long)pos);
-        else
-            snprintf(where, sizeof(where), "after packet %llu", (unsigned long long)pkts);
-        if (strstr(why, "truncated")) {
-            fprintf(stderr, "tapline: warning: %s: capture cut off %s\n", name, where);
-        } else {
-            snprintf(errbuf, n, "%s: cannot read %s: %s", name, where, why);
-            result = -1;
-        }
+    const char *unit = tl_pcapfile_is_ng(pf) ? "block" : "record";
+    unsigned long long at = (unsigned long long)tl_pcapfile_offset(pf);
+    if (filter_err) {
+        result = -1;
+    } else if (!*ctx->stop && r == TL_PCAP_CUT) {
+        /* A record cut short by the end of the file: keep what came before it. */
+        fprintf(stderr, "tapline: warning: %s: capture cut off in the %s at byte %llu\n", name,
+                unit, at);
+    } else if (!*ctx->stop && r == TL_PCAP_BAD) {
+        snprintf(errbuf, n, "%s: cannot read the %s at byte %llu: %s", name, unit, at,
+                 tl_pcapfile_error(pf));
+        result = -1;
     }
+    source_report_skipped(name, skipped, skipped_type);
     if (ctx->progress)
-        source_progress(ctx, f ? (uint64_t)ftell(f) : 0, pkts, start, true);
-    if (f && !is_stdin)
-        ctx->done_bytes += (uint64_t)ftell(f);
+        source_progress(ctx, tl_pcapfile_offset(pf), pkts, start, true);
+    ctx->done_bytes += tl_pcapfile_offset(pf);
     ctx->files++;
-    pcap_close(h);
+    tl_pcapfile_close(pf);
     return result;
 }
 

@@ -12,11 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pcap/pcap.h>
+
 #include "config.h"
 
 typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
                              uint32_t caplen, uint32_t wirelen);
 typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
+
+enum { TL_SOURCE_MAX_FILTERS = 16, TL_SOURCE_NOT_CAPTURE = -2, TL_SOURCE_MAX_DEPTH = 16 };
+
+struct tl_source_filter {
+    int linktype;
+    struct bpf_program prog;
+};
 
 struct tl_source_ctx {
     const struct tl_config *cfg;
@@ -30,17 +39,32 @@ struct tl_source_ctx {
     uint64_t kernel_drops, iface_drops;
     unsigned files;
     void *live_handle; /* the pcap_t being read live, for pcap_breakloop */
+    struct tl_source_filter
+        filters[TL_SOURCE_MAX_FILTERS]; /* files: capture.filter per link type */
+    unsigned nfilters;
+};
+
+/* The capture files to read: from -r arguments, folders walked. */
+struct tl_inputs {
+    char **path;
+    bool *from_dir; /* found in a folder (not named on the command line) */
+    int n, cap;
 };
 
 /*
- * Expands the -r arguments into capture files: a directory gives its regular
- * files in name order; "-" stays stdin. Returns the count, -1 with errbuf set.
+ * Expands the -r arguments into capture files: a folder gives the regular files
+ * below it (subfolders too, hidden ones skipped, up to TL_SOURCE_MAX_DEPTH
+ * deep) in path order; "-" stays stdin. Returns the count, -1 with errbuf set.
  */
-int tl_source_expand(char **args, int nargs, char ***files, char *errbuf, size_t n);
-void tl_source_free_list(char **files, int n);
+int tl_source_expand(char **args, int nargs, struct tl_inputs *in, char *errbuf, size_t n);
+void tl_source_free_inputs(struct tl_inputs *in);
 
-/* Reads one capture file (or stdin for "-") to its end. -1 with errbuf set. */
+/*
+ * Reads one capture file (or stdin for "-") to its end. -1 with errbuf set;
+ * TL_SOURCE_NOT_CAPTURE (errbuf set) when the file is not a capture at all.
+ */
 int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n);
+void tl_source_free_filters(struct tl_source_ctx *ctx);
 
 /* Captures from an interface until *stop. -1 with errbuf set. */
 int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, size_t n);

@@ -38,7 +38,7 @@ struct tl_worker {
     struct tl_buf *events;                 /* being filled */
     struct tl_detect *det;                 /* shared: domain names, pseudonyms, rules */
     struct tl_ruleset *rules;              /* the rule set of the batch being processed */
-    _Atomic uint64_t rules_epoch; /* the epoch of `rules` (see struct tl_detect) */
+    _Atomic uint64_t rules_epoch;          /* the epoch of `rules` (see struct tl_detect) */
     struct tl_rules_scratch *rscratch;
     struct tl_buf held; /* scratch: the JSON of an event going to the coordinator */
     uint64_t order_us;  /* order time of what is emitted now; 0: the record's own deadline */

@@ -1,0 +1,465 @@
+/*
+ * pcapfile.c - pcap and pcapng files, read through bounds-checked cursors.
+ *
+ * Formats: the classic libpcap format (https://www.tcpdump.org/manpages/pcap-savefile.5.html,
+ * microsecond and nanosecond magics, either byte order) and pcapng
+ * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, SPB, the obsolete PB; other
+ * blocks are skipped by their length).
+ *
+ * Input is a window over the file: the whole mapping for a regular file, a
+ * buffer refilled from the descriptor for stdin and pipes. Every record or
+ * block is first made whole in the window (win_need), then parsed by a cursor
+ * over exactly its bytes; nothing is read past a length before that length
+ * was checked against the window and the caps of pcapfile.h. A file that ends
+ * inside a record or block is "cut" (the caller warns with the offset), any
+ * other inconsistency "bad" (the caller reports an error with the offset).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cursor.h"
+#include "pcapfile.h"
+
+enum {
+    PCAP_HDR = 24,
+    PCAP_REC = 16,
+    NG_SHB = 0x0A0D0D0A,
+    NG_IDB = 1,
+    NG_PB = 2, /* obsolete Packet Block */
+    NG_SPB = 3,
+    NG_EPB = 6,
+    NG_BOM = 0x1A2B3C4D,
+    NG_OPT_TSRESOL = 9,
+    NG_OPT_TSOFFSET = 14,
+    STREAM_CHUNK = 1 << 20,
+};
+
+struct ng_iface {
+    int linktype;
+    uint32_t snaplen;
+    uint64_t per_sec; /* timestamp units per second */
+    int64_t offset_s; /* if_tsoffset */
+};
+
+struct tl_pcapfile {
+    const char *name;
+    int fd;
+    bool mapped;
+    /* the window: bytes [win_off, win_off + win_len) of the file at win */
+    const uint8_t *win;
+    size_t win_len;
+    uint64_t win_off;
+    size_t at;    /* next unread byte, relative to win */
+    bool eof;     /* stream: no more bytes to read */
+    uint8_t *buf; /* stream: the window's storage */
+    size_t buf_cap;
+    uint64_t rec_off; /* offset of the record or block being read */
+    bool ng;
+    bool swapped; /* classic: the other byte order; ng: the section's byte order is big endian */
+    bool nanos;   /* classic: nanosecond timestamps */
+    int linktype; /* classic: the file's; ng: the first interface's, -1 before */
+    uint32_t snaplen;
+    struct ng_iface *ifaces;
+    uint32_t nifaces, cap_ifaces;
+    char error[192];
+};
+
+/* ---- the window ---- */
+
+/* Stream: keeps the bytes from `at` on and reads until n are available or the input ends. */
+static bool win_fill(struct tl_pcapfile *f, size_t n)
+{
+    size_t keep = f->win_len - f->at;
+    if (n > f->buf_cap) {
+        size_t cap = f->buf_cap;
+        while (cap < n)
+            cap *= 2;
+        uint8_t *b = malloc(cap);
+        if (!b)
+            return false;
+        memcpy(b, f->win + f->at, keep);
+        free(f->buf);
+        f->buf = b;
+        f->buf_cap = cap;
+    } else {
+        memmove(f->buf, f->win + f->at, keep);
+    }
+    f->win = f->buf;
+    f->win_off += f->at;
+    f->at = 0;
+    f->win_len = keep;
+    while (f->win_len < n && !f->eof) {
+        ssize_t r = read(f->fd, f->buf + f->win_len, f->buf_cap - f->win_len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            f->eof = true;
+            break;
+        }
+        f->win_len += (size_t)r;
+    }
+    return f->win_len >= n;
+}
+
+/* Are n bytes available from `at`? Reads more from a stream if needed. */
+static bool win_need(struct tl_pcapfile *f, size_t n)
+{
+    if (f->win_len - f->at >= n)
+        return true;
+    return !f->mapped && win_fill(f, n);
+}
+
+/* A cursor over the next n bytes (which win_need checked), consuming them. */
+static struct tl_cursor win_take(struct tl_pcapfile *f, size_t n)
+{
+    struct tl_cursor c = tl_cur_make(f->win + f->at, n);
+    f->at += n;
+    return c;
+}
+
+static bool win_at_end(struct tl_pcapfile *f)
+{
+    return !win_need(f, 1);
+}
+
+static enum tl_pcap_next pcap_bad(struct tl_pcapfile *f, const char *why)
+{
+    snprintf(f->error, sizeof(f->error), "%s", why);
+    return TL_PCAP_BAD;
+}
+
+/* ---- byte order ---- */
+
+static uint32_t rd32(struct tl_cursor *c, bool big)
+{
+    return big ? tl_cur_be32(c) : tl_cur_le32(c);
+}
+
+static uint16_t rd16(struct tl_cursor *c, bool big)
+{
+    return big ? tl_cur_be16(c) : tl_cur_le16(c);
+}
+
+/* ---- classic pcap ---- */
+
+static int pcap_open_classic(struct tl_pcapfile *f, uint32_t magic_le)
+{
+    if (!win_need(f, PCAP_HDR))
+        return -1;
+    struct tl_cursor c = win_take(f, PCAP_HDR);
+    f->swapped = magic_le == 0xd4c3b2a1 || magic_le == 0x4d3cb2a1;
+    f->nanos = magic_le == 0xa1b23c4d || magic_le == 0x4d3cb2a1;
+    tl_cur_skip(&c, 16); /* magic, version, thiszone, sigfigs */
+    f->snaplen = rd32(&c, f->swapped);
+    f->linktype = (int)(rd32(&c, f->swapped) & 0x0fffffff); /* upper bits: FCS length */
+    return 0;
+}
+
+static enum tl_pcap_next pcap_next_classic(struct tl_pcapfile *f, struct tl_pkt *p)
+{
+    f->rec_off = f->win_off + f->at;
+    if (win_at_end(f))
+        return TL_PCAP_END;
+    if (!win_need(f, PCAP_REC))
+        return TL_PCAP_CUT;
+    struct tl_cursor c = tl_cur_make(f->win + f->at, PCAP_REC);
+    uint32_t sec = rd32(&c, f->swapped), frac = rd32(&c, f->swapped);
+    uint32_t caplen = rd32(&c, f->swapped), wirelen = rd32(&c, f->swapped);
+    if (caplen > TL_PCAP_MAX_PACKET)
+        return pcap_bad(f, "captured length larger than 262144 bytes");
+    if (!win_need(f, PCAP_REC + (size_t)caplen))
+        return TL_PCAP_CUT;
+    f->at += PCAP_REC;
+    struct tl_cursor body = win_take(f, caplen);
+    p->data = tl_cur_bytes(&body, caplen);
+    p->caplen = caplen;
+    p->wirelen = wirelen < caplen ? caplen : wirelen;
+    p->ts_us = (uint64_t)sec * 1000000u + (f->nanos ? frac / 1000u : frac);
+    p->linktype = f->linktype;
+    p->iface = 0;
+    return TL_PCAP_PACKET;
+}
+
+/* ---- pcapng ---- */
+
+/* Units per second from if_tsresol: 10^-v, or 2^-v when the top bit is set. */
+static bool ng_resolution(uint8_t v, uint64_t *per_sec)
+{
+    unsigned e = v & 0x7f;
+    if (v & 0x80) {
+        if (e > 63)
+            return false;
+        *per_sec = (uint64_t)1 << e;
+        return true;
+    }
+    if (e > 19)
+        return false;
+    uint64_t r = 1;
+    while (e--)
+        r *= 10;
+    *per_sec = r;
+    return true;
+}
+
+/* The options of an IDB: the cursor holds them; fills resolution and offset. */
+static bool ng_iface_options(struct tl_cursor *c, bool big, struct ng_iface *ifc)
+{
+    while (tl_cur_left(c) >= 4) {
+        uint16_t code = rd16(c, big), len = rd16(c, big);
+        struct tl_cursor val;
+        if (!tl_cur_sub(c, len, &val) || !tl_cur_skip(c, (4 - len % 4) % 4))
+            return false;
+        if (code == 0)
+            break;
+        if (code == NG_OPT_TSRESOL && len >= 1 && !ng_resolution(tl_cur_u8(&val), &ifc->per_sec))
+            return false;
+        if (code == NG_OPT_TSOFFSET && len == 8) {
+            uint64_t hi = rd32(&val, big), lo = rd32(&val, big);
+            uint64_t v = big ? hi << 32 | lo : lo << 32 | hi;
+            ifc->offset_s = (int64_t)v;
+        }
+    }
+    return true;
+}
+
+static enum tl_pcap_next ng_idb(struct tl_pcapfile *f, struct tl_cursor *b)
+{
+    struct ng_iface ifc = { 0, 0, 1000000, 0 };
+    ifc.linktype = rd16(b, f->swapped);
+    tl_cur_skip(b, 2);
+    ifc.snaplen = rd32(b, f->swapped);
+    if (!tl_cur_ok(b) || !ng_iface_options(b, f->swapped, &ifc))
+        return pcap_bad(f, "malformed interface description block");
+    if (f->nifaces == TL_PCAPNG_MAX_IFACES)
+        return pcap_bad(f, "more than 4096 interfaces in one section");
+    if (f->nifaces == f->cap_ifaces) {
+        uint32_t cap = f->cap_ifaces ? f->cap_ifaces * 2 : 4;
+        struct ng_iface *v = realloc(f->ifaces, cap * sizeof(*v));
+        if (!v)
+            return pcap_bad(f, "out of memory");
+        f->ifaces = v;
+        f->cap_ifaces = cap;
+    }
+    f->ifaces[f->nifaces++] = ifc;
+    if (f->linktype < 0)
+        f->linktype = ifc.linktype;
+    return TL_PCAP_END; /* not a packet: the caller reads on */
+}
+
+/* Microseconds since the epoch from a pcapng timestamp in the interface's units. */
+static uint64_t ng_time(const struct ng_iface *ifc, uint64_t units)
+{
+    uint64_t secs = units / ifc->per_sec, rest = units % ifc->per_sec;
+    uint64_t us = (uint64_t)((unsigned __int128)rest * 1000000u / ifc->per_sec);
+    int64_t s = (int64_t)secs + ifc->offset_s;
+    return s < 0 ? 0 : (uint64_t)s * 1000000u + us;
+}
+
+/* EPB, SPB or PB: the packet fields of the block body in b. */
+static enum tl_pcap_next ng_packet(struct tl_pcapfile *f, uint32_t type, struct tl_cursor *b,
+                                   struct tl_pkt *p)
+{
+    uint32_t iface = 0, hi = 0, lo = 0, caplen, wirelen;
+    if (type == NG_SPB) {
+        wirelen = rd32(b, f->swapped);
+        caplen = wirelen;
+    } else {
+        iface = type == NG_PB ? rd16(b, f->swapped) : rd32(b, f->swapped);
+        if (type == NG_PB)
+            tl_cur_skip(b, 2); /* drops count */
+        hi = rd32(b, f->swapped);
+        lo = rd32(b, f->swapped);
+        caplen = rd32(b, f->swapped);
+        wirelen = rd32(b, f->swapped);
+    }
+    if (!tl_cur_ok(b))
+        return pcap_bad(f, "packet block too short");
+    if (iface >= f->nifaces)
+        return pcap_bad(f, "packet of an interface that was never described");
+    const struct ng_iface *ifc = &f->ifaces[iface];
+    if (type == NG_SPB) { /* its captured length is what the block holds, up to the snaplen */
+        if (ifc->snaplen && caplen > ifc->snaplen)
+            caplen = ifc->snaplen;
+        if (caplen > tl_cur_left(b))
+            caplen = (uint32_t)tl_cur_left(b);
+    }
+    if (caplen > TL_PCAP_MAX_PACKET || caplen > tl_cur_left(b))
+        return pcap_bad(f, "captured length larger than the block");
+    p->data = tl_cur_bytes(b, caplen);
+    p->caplen = caplen;
+    p->wirelen = wirelen < caplen ? caplen : wirelen;
+    p->ts_us = type == NG_SPB ? 0 : ng_time(ifc, (uint64_t)hi << 32 | lo);
+    p->linktype = ifc->linktype;
+    p->iface = iface;
+    return TL_PCAP_PACKET;
+}
+
+/* A Section Header Block at `at`: its byte order; a new section forgets the interfaces. */
+static enum tl_pcap_next ng_shb(struct tl_pcapfile *f, uint32_t *len)
+{
+    if (!win_need(f, 12))
+        return TL_PCAP_CUT;
+    struct tl_cursor c = tl_cur_make(f->win + f->at + 8, 4);
+    uint32_t bom = tl_cur_le32(&c);
+    if (bom != NG_BOM && bom != 0x4D3C2B1A)
+        return pcap_bad(f, "section header with an unknown byte-order magic");
+    f->swapped = bom != NG_BOM;
+    c = tl_cur_make(f->win + f->at + 4, 4);
+    *len = rd32(&c, f->swapped);
+    f->nifaces = 0;
+    return TL_PCAP_END;
+}
+
+static enum tl_pcap_next pcap_next_ng(struct tl_pcapfile *f, struct tl_pkt *p)
+{
+    for (;;) {
+        f->rec_off = f->win_off + f->at;
+        if (win_at_end(f))
+            return TL_PCAP_END;
+        if (!win_need(f, 8))
+            return TL_PCAP_CUT;
+        struct tl_cursor h = tl_cur_make(f->win + f->at, 8);
+        uint32_t type = tl_cur_le32(&h), len;
+        if (type == NG_SHB) {
+            enum tl_pcap_next r = ng_shb(f, &len);
+            if (r != TL_PCAP_END)
+                return r;
+        } else {
+            h = tl_cur_make(f->win + f->at, 8);
+            type = rd32(&h, f->swapped);
+            len = rd32(&h, f->swapped);
+        }
+        if (len < 12 || len % 4 || len > TL_PCAPNG_MAX_BLOCK)
+            return pcap_bad(f, "block with an impossible length");
+        if (!win_need(f, len))
+            return TL_PCAP_CUT;
+        struct tl_cursor blk = win_take(f, len), body;
+        tl_cur_skip(&blk, 8);
+        tl_cur_sub(&blk, len - 12, &body);
+        if (rd32(&blk, f->swapped) != len)
+            return pcap_bad(f, "block whose trailing length differs from its leading one");
+        enum tl_pcap_next r = TL_PCAP_END;
+        if (type == NG_IDB)
+            r = ng_idb(f, &body);
+        else if (type == NG_EPB || type == NG_SPB || type == NG_PB)
+            r = ng_packet(f, type, &body, p);
+        if (r != TL_PCAP_END)
+            return r;
+    }
+}
+
+/* ---- opening ---- */
+
+static int pcap_map_or_stream(struct tl_pcapfile *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+        if (m != MAP_FAILED) {
+            madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+            f->mapped = true;
+            f->win = m;
+            f->win_len = (size_t)st.st_size;
+            return 0;
+        }
+    }
+    f->buf_cap = STREAM_CHUNK;
+    f->buf = malloc(f->buf_cap);
+    if (!f->buf)
+        return -1;
+    f->win = f->buf;
+    return 0;
+}
+
+struct tl_pcapfile *tl_pcapfile_open(const char *path, bool *not_capture, char *errbuf, size_t n)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    struct tl_pcapfile *f = calloc(1, sizeof(*f));
+
+    if (not_capture)
+        *not_capture = false;
+    if (!f) {
+        snprintf(errbuf, n, "%s: out of memory", path);
+        return NULL;
+    }
+    f->name = is_stdin ? "stdin" : path;
+    f->linktype = -1;
+    f->fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0) {
+        snprintf(errbuf, n, "%s: %s", f->name, strerror(errno));
+        goto fail;
+    }
+    if (pcap_map_or_stream(f) < 0) {
+        snprintf(errbuf, n, "%s: out of memory", f->name);
+        goto fail;
+    }
+    if (!win_need(f, 4)) {
+        snprintf(errbuf, n, "%s: empty, or too short to be a capture file", f->name);
+        if (not_capture)
+            *not_capture = true;
+        goto fail;
+    }
+    struct tl_cursor c = tl_cur_make(f->win, 4);
+    uint32_t magic = tl_cur_le32(&c);
+    if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d || magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
+        if (pcap_open_classic(f, magic) < 0) {
+            snprintf(errbuf, n, "%s: capture cut off in its file header", f->name);
+            goto fail;
+        }
+        return f;
+    }
+    if (magic == NG_SHB) {
+        f->ng = true;
+        return f;
+    }
+    snprintf(errbuf, n, "%s: not a pcap or pcapng capture file", f->name);
+    if (not_capture)
+        *not_capture = true;
+fail:
+    tl_pcapfile_close(f);
+    return NULL;
+}
+
+enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt)
+{
+    return f->ng ? pcap_next_ng(f, pkt) : pcap_next_classic(f, pkt);
+}
+
+uint64_t tl_pcapfile_offset(const struct tl_pcapfile *f)
+{
+    return f->rec_off;
+}
+
+const char *tl_pcapfile_error(const struct tl_pcapfile *f)
+{
+    return f->error;
+}
+
+bool tl_pcapfile_is_ng(const struct tl_pcapfile *f)
+{
+    return f->ng;
+}
+
+int tl_pcapfile_linktype(const struct tl_pcapfile *f)
+{
+    return f->linktype;
+}
+
+void tl_pcapfile_close(struct tl_pcapfile *f)
+{
+    if (!f)
+        return;
+    if (f->mapped)
+        munmap((void *)(uintptr_t)f->win, f->win_len);
+    free(f->buf);
+    free(f->ifaces);
+    if (f->fd > STDIN_FILENO)
+        close(f->fd);
+    free(f);
+}
