@@ -304,6 +304,13 @@ static void test_bad_options(void)
         CHECK(strstr(err, "hunter2") == NULL); /* never quotes a password */
         tl_fleet_close(fl);
     }
+    static const char *const good[] = { "redis://[::1]:1/0", "redis://localhost:1", "unix:/nowhere",
+                                        "redis://u%40x:p%3Aw@127.0.0.1:1/15" };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct tl_fleet *fl = fleet_try(good[i], "t0", "1", NULL, NULL, err, sizeof(err));
+        CHECK(fl != NULL); /* nobody listens: not an error */
+        tl_fleet_close(fl);
+    }
     CHECK(!fleet_try("redis://h", "a{b", "1", NULL, NULL, err, sizeof(err)));
     CHECK(strstr(err, "redis.prefix") != NULL);
     CHECK(!fleet_try("redis://h", "t0", "1", "redis.max_backlog", "0", err, sizeof(err)));
@@ -538,20 +545,20 @@ static bool works(struct tl_fleet *fl, const char *name)
            stat(fl, TL_STAT_REDIS_CONNECTED) == 1;
 }
 
-/* requirepass: the password in the url (alone, or with the ACL user), or in redis.password;
- * a wrong one is counted and never connects. */
+/* requirepass: the password in the url (percent-encoded, or raw up to the last @, with the
+ * ACL user), or in redis.password; a wrong one is counted and never connects. */
 static void test_auth(void)
 {
-    struct srv s = { .pass = "s3cret" };
+    struct srv s = { .pass = "s3cr@t/:x" };
     if (!srv_start(&s))
         return;
-    struct tl_fleet *fl = fleet(tcp_url(&s, ":s3cret", 0), "t5", "3600", NULL, NULL);
+    struct tl_fleet *fl = fleet(tcp_url(&s, ":s3cr%40t%2F%3ax", 0), "t5", "3600", NULL, NULL);
     CHECK(fl && works(fl, "auth.io"));
     tl_fleet_close(fl);
-    fl = fleet(tcp_url(&s, "default:s3cret", 2), "t5", "3600", NULL, NULL);
+    fl = fleet(tcp_url(&s, "default:s3cr@t/:x", 2), "t5", "3600", NULL, NULL);
     CHECK(fl && works(fl, "acl.io"));
     tl_fleet_close(fl);
-    fl = fleet(tcp_url(&s, NULL, 0), "t5", "3600", "redis.password", "s3cret");
+    fl = fleet(tcp_url(&s, NULL, 0), "t5", "3600", "redis.password", "s3cr@t/:x");
     CHECK(fl && works(fl, "option.io"));
     tl_fleet_close(fl);
 
