@@ -120,7 +120,7 @@ enum { TL_MAX_WORKERS = 64 };
     X(SECS, domain_snapshot, "domains.snapshot_interval", 300,                                     \
       "how often the snapshot is written (packet time, s)")                                        \
     X(STR, redis_url, "redis.url", NULL,                                                           \
-      "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:PATH: share domain statistics with a fleet")   \
+      "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:PATH: share domain statistics (fleet)")  \
     X(STR, redis_password, "redis.password", NULL, "Redis password (AUTH), if not in the url")     \
     X(STR, redis_prefix, "redis.prefix", "tapline", "prefix of every Redis key")                   \
     X(U64, redis_max_backlog, "redis.max_backlog", 1048576,                                        \
@@ -128,6 +128,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(SECS, redis_interval, "redis.sync_interval", 1,                                              \
       "how often updates are written and fleet counts read (wall clock, s)")                       \
     X(SECS, redis_timeout, "redis.timeout", 2, "Redis connect and command timeout (s)")            \
+    X(SECS, redis_refresh, "redis.refresh_interval", 60,                                           \
+      "a domain used again is re-read from Redis at most this often (wall clock, s)")              \
     X(STR, hmac_key_file, "privacy.hmac_key_file", NULL,                                           \
       "key file: user names are written as HMAC-SHA-256 pseudonyms; unset: in clear")              \
     X(STR, pseudonymise, "privacy.pseudonymise",                                                   \

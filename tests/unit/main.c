@@ -6,21 +6,46 @@
 
 #include "check.h"
 
-extern const struct tl_test tl_tests_cursor[], tl_tests_json[], tl_tests_config[],
-    tl_tests_community[], tl_tests_defrag[], tl_tests_decode[], tl_tests_flows[], tl_tests_dns[],
-    tl_tests_ldap[], tl_tests_reasm[], tl_tests_ber[], tl_tests_output[], tl_tests_kerberos[],
-    tl_tests_http[], tl_tests_identity[], tl_tests_coord[];
+/* One line per suite, so suites added side by side merge cleanly. */
+/* clang-format off */
+extern const struct tl_test tl_tests_cursor[];
+extern const struct tl_test tl_tests_json[];
+extern const struct tl_test tl_tests_config[];
+extern const struct tl_test tl_tests_community[];
+extern const struct tl_test tl_tests_defrag[];
+extern const struct tl_test tl_tests_decode[];
+extern const struct tl_test tl_tests_flows[];
+extern const struct tl_test tl_tests_output[];
+extern const struct tl_test tl_tests_dns[];
+extern const struct tl_test tl_tests_ldap[];
+extern const struct tl_test tl_tests_reasm[];
+extern const struct tl_test tl_tests_ber[];
+extern const struct tl_test tl_tests_kerberos[];
+extern const struct tl_test tl_tests_http[];
+extern const struct tl_test tl_tests_identity[];
+extern const struct tl_test tl_tests_coord[];
+extern const struct tl_test tl_tests_redis[];
 
 static const struct tl_suite suites[] = {
-    { "cursor", tl_tests_cursor },     { "json", tl_tests_json },
-    { "config", tl_tests_config },     { "community", tl_tests_community },
-    { "defrag", tl_tests_defrag },     { "decode", tl_tests_decode },
-    { "flows", tl_tests_flows },       { "output", tl_tests_output },
-    { "dns", tl_tests_dns },           { "ldap", tl_tests_ldap },
-    { "reasm", tl_tests_reasm },       { "ber", tl_tests_ber },
-    { "kerberos", tl_tests_kerberos }, { "http", tl_tests_http },
-    { "identity", tl_tests_identity }, { "coord", tl_tests_coord },
+    { "cursor", tl_tests_cursor },
+    { "json", tl_tests_json },
+    { "config", tl_tests_config },
+    { "community", tl_tests_community },
+    { "defrag", tl_tests_defrag },
+    { "decode", tl_tests_decode },
+    { "flows", tl_tests_flows },
+    { "output", tl_tests_output },
+    { "dns", tl_tests_dns },
+    { "ldap", tl_tests_ldap },
+    { "reasm", tl_tests_reasm },
+    { "ber", tl_tests_ber },
+    { "kerberos", tl_tests_kerberos },
+    { "http", tl_tests_http },
+    { "identity", tl_tests_identity },
+    { "coord", tl_tests_coord },
+    { "redis", tl_tests_redis },
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
