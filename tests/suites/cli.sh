@@ -61,6 +61,42 @@ if selected truncated_capture; then
     fi
 fi
 
+# A pcapng cut inside its last block: a warning with the block's byte offset, exit 0.
+if selected truncated_pcapng; then
+    mkpcap 101 "$udp" "$TMP/one.pcap"
+    editcap -F pcapng "$TMP/one.pcap" "$TMP/one.pcapng"
+    size=$(stat -c %s "$TMP/one.pcapng")
+    head -c $((size - 6)) "$TMP/one.pcapng" >"$TMP/cut.pcapng"
+    at=$(sed -n 's/.*capture cut off in the block at byte \([0-9]*\)$/\1/p' \
+        <("$TAPLINE" -r "$TMP/cut.pcapng" --set sensor=t 2>&1 >/dev/null))
+    if [ -n "$at" ] && [ "$at" -gt 0 ] && [ "$at" -lt "$size" ]; then
+        ok truncated_pcapng
+    else
+        not_ok truncated_pcapng "no byte offset: $("$TAPLINE" -r "$TMP/cut.pcapng" 2>&1 >/dev/null)"
+    fi
+fi
+
+# A folder: subfolders are read in path order, a README is skipped with a warning, a
+# corrupt capture is reported and the files after it are still read; the exit is 1.
+if selected folder_replay; then
+    mkdir -p "$TMP/dir/a" "$TMP/dir/b"
+    mkpcap 101 "$udp" "$TMP/dir/a/one.pcap"
+    echo "captures of the lab" >"$TMP/dir/b/README.md"
+    { head -c 24 "$TMP/dir/a/one.pcap"; printf '\0\0\0\0\0\0\0\0\xff\xff\xff\x0f\xff\xff\xff\x0f'; } >"$TMP/dir/c-bad.pcap"
+    mkpcap 101 "$udp" "$TMP/dir/d.pcap"
+    "$TAPLINE" -r "$TMP/dir/" --set sensor=t >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    pkts=$(jq -s '[.[] | select(.event_type=="flow") | .orig_pkts] | add' "$TMP/out")
+    if [ "$rc" = 1 ] && [ "$pkts" = 2 ] &&
+        grep -q "warning: $TMP/dir/b/README.md: not a pcap or pcapng capture file, skipped" "$TMP/err" &&
+        grep -q "$TMP/dir/c-bad.pcap: cannot read the record at byte 24: captured length" "$TMP/err" &&
+        ! grep -q "//" "$TMP/err"; then
+        ok folder_replay
+    else
+        not_ok folder_replay "exit $rc, $pkts packets: $(cat "$TMP/err")"
+    fi
+fi
+
 if selected stdin_and_filter; then
     mkpcap 101 "$udp" "$TMP/one.pcap"
     n_all=$("$TAPLINE" -r - --set sensor=t <"$TMP/one.pcap" 2>/dev/null | jq -r 'select(.event_type=="flow") | .uid' | wc -l)
