@@ -38,6 +38,7 @@ enum {
     NG_OPT_TSRESOL = 9,
     NG_OPT_TSOFFSET = 14,
     STREAM_CHUNK = 1 << 20,
+    MAP_RELEASE = 8 << 20, /* mapped bytes read past are dropped from memory in steps this big */
 };
 
 struct ng_iface {
@@ -55,9 +56,10 @@ struct tl_pcapfile {
     const uint8_t *win;
     size_t win_len;
     uint64_t win_off;
-    size_t at;    /* next unread byte, relative to win */
-    bool eof;     /* stream: no more bytes to read */
-    uint8_t *buf; /* stream: the window's storage */
+    size_t at;       /* next unread byte, relative to win */
+    size_t released; /* mapped: bytes before this were given back (MADV_DONTNEED) */
+    bool eof;        /* stream: no more bytes to read */
+    uint8_t *buf;    /* stream: the window's storage */
     size_t buf_cap;
     uint64_t rec_off; /* offset of the record or block being read */
     bool ng;
@@ -426,8 +428,22 @@ fail:
     return NULL;
 }
 
+/*
+ * The pages of a mapping already read stay resident until unmapped; a long
+ * replay would count the whole file in its RSS. Giving them back keeps the
+ * footprint to what is being read (a page touched again is read again).
+ */
+static void pcap_release(struct tl_pcapfile *f)
+{
+    if (!f->mapped || f->at - f->released < 2 * (size_t)MAP_RELEASE)
+        return;
+    madvise((void *)(uintptr_t)(f->win + f->released), MAP_RELEASE, MADV_DONTNEED);
+    f->released += MAP_RELEASE;
+}
+
 enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt)
 {
+    pcap_release(f);
     return f->ng ? pcap_next_ng(f, pkt) : pcap_next_classic(f, pkt);
 }
 
