@@ -116,15 +116,25 @@ static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *p
     tl_pipeline_packet(r->pipe, linktype, ts_us, pkt, caplen, wirelen);
 }
 
+/* UTC now, in microseconds: the clock live packets are stamped with. */
+static uint64_t utc_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Live, at least every 100 ms: packet time follows the clock even on a quiet link. */
 static void on_idle(void *user, uint64_t wall_us)
 {
     struct run *r = user;
+    uint64_t utc = utc_now_us();
     if (reload_requested)
         reload_rules(r->pipe);
-    tl_pipeline_flush(r->pipe);
+    tl_pipeline_idle(r->pipe, utc);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
         if (r->next_stats_us)
-            tl_pipeline_stats_event(r->pipe, (uint64_t)time(NULL) * 1000000u);
+            tl_pipeline_stats_event(r->pipe, utc);
         r->next_stats_us = wall_us + r->cfg.stats_interval;
     }
 }

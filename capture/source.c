@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,18 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, s
         pcap_close(h);
         return -1;
     }
+    /*
+     * libpcap's own wait on Linux (TPACKET_V3) has no timeout: with no packets
+     * it would never return. Waiting here, non-blocking reads and a poll of
+     * 100 ms keep the clock moving on a quiet link.
+     */
+    int fd = pcap_get_selectable_fd(h);
+    if (fd < 0 || pcap_setnonblock(h, 1, perr) < 0) {
+        snprintf(errbuf, n, "%s: cannot wait for packets: %s", iface,
+                 fd < 0 ? "no descriptor" : perr);
+        pcap_close(h);
+        return -1;
+    }
     ctx->live_handle = h;
     uint64_t next_idle = source_wall_us();
     while (!*ctx->stop) {
@@ -336,10 +349,14 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, s
             snprintf(errbuf, n, "%s: capture failed: %s", iface, pcap_geterr(h));
             break;
         }
+        if (rc == 0) {
+            struct pollfd pfd = { .fd = fd, .events = POLLIN };
+            poll(&pfd, 1, 100);
+        }
         uint64_t now = source_wall_us();
         if (rc == 0 || now >= next_idle) {
             ctx->on_idle(ctx->user, now);
-            next_idle = now + 1000000;
+            next_idle = now + 100000;
         }
     }
     struct pcap_stat ps;

@@ -30,7 +30,7 @@ struct tl_source_filter {
 struct tl_source_ctx {
     const struct tl_config *cfg;
     tl_packet_fn on_packet;
-    tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least once a second */
+    tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least every 100 ms */
     void *user;
     volatile sig_atomic_t *stop;
     bool progress;        /* progress line on stderr */

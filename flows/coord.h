@@ -6,13 +6,15 @@
  * to the coordinator (the output thread) as messages over a ring each. The
  * coordinator holds them in a heap ordered by (order time, flow hash, worker
  * sequence) and applies them once every worker's clock has passed their time
- * by TL_COORD_HOLD_US, so the results do not depend on how flows were spread
- * over workers nor on when the rings were drained.
+ * by TL_COORD_HOLD_TICKS clock ticks, so the results do not depend on how
+ * flows were spread over workers nor on when the rings were drained.
  *
  * The order time of a message is when the worker produced it, in packet time:
  * the packet that completed it, or the deadline that expired it (a flow's idle
- * timeout, a request's dissect.pending_timeout). A worker's order times never
- * fall more than one expiry scan behind its clock, which the hold covers; a
+ * timeout, a request's dissect.pending_timeout). Workers look for expired
+ * deadlines once a tick (1 s of packet time offline, 100 ms live), and every
+ * worker's clock moves at least once a tick, so a worker's order times never
+ * fall more than two ticks behind its clock, which the hold covers; a
  * message that still arrives after later ones were applied is applied at once
  * and counted (coordinator.late).
  */
@@ -32,8 +34,8 @@
 struct tl_config;
 struct tl_privacy;
 
-/* Covers a worker's expiry scan period twice (flows/worker.c) and capture jitter. */
-enum { TL_COORD_HOLD_US = 3000000 };
+/* Ticks of the pipeline's clock (pipeline.c) a message waits behind the slowest worker. */
+enum { TL_COORD_HOLD_TICKS = 3 };
 
 /*
  * What workers read and the coordinator owns; set up before any thread starts.

@@ -28,7 +28,7 @@
 #include "rules.h"
 #include "worker.h"
 
-enum { PIPE_TICK_US = 1000000, PIPE_MAIN_RING = 64, PIPE_RETIRED_MAX = 4 };
+enum { PIPE_MAIN_RING = 64, PIPE_RETIRED_MAX = 4 };
 
 /* A rule set replaced by a reload, freed once no thread uses it (struct tl_detect). */
 struct pipe_retired {
@@ -47,6 +47,7 @@ struct tl_pipeline {
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
     uint64_t now_us, next_tick_us;
+    uint64_t tick_us;        /* TL_TICK_OFFLINE_US or TL_TICK_LIVE_US */
     struct tl_ring main_out; /* stats events from the capture thread to the output thread */
     pthread_t out_thread;
     _Atomic bool out_stop;
@@ -91,7 +92,8 @@ static uint64_t pipe_watermark(struct tl_pipeline *p)
         if (c < upto)
             upto = c;
     }
-    return upto > TL_COORD_HOLD_US ? upto - TL_COORD_HOLD_US : 0;
+    uint64_t hold = TL_COORD_HOLD_TICKS * p->tick_us;
+    return upto > hold ? upto - hold : 0;
 }
 
 /* Writes what the coordinator produced (identity, domain and alert events). */
@@ -283,6 +285,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     p->cfg = cfg;
     p->out = out;
     p->mode = mode;
+    p->tick_us = mode == TL_PIPE_LIVE ? TL_TICK_LIVE_US : TL_TICK_OFFLINE_US;
     p->nworkers = cfg->threads ? (unsigned)cfg->threads : pipe_default_threads();
     if (mode == TL_PIPE_INLINE)
         p->nworkers = 1;
@@ -301,6 +304,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         struct tl_worker *w = &p->workers[i];
         if (tl_worker_init(w, (int)i, cfg, &p->home, &p->det, errbuf, n) < 0)
             goto fail;
+        w->tick_us = p->tick_us;
         for (uint64_t j = 0; j < cfg->ring_batches; j++) {
             struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
             if (!b || !tl_ring_push(&w->free, b)) {
@@ -413,7 +417,7 @@ static void pipe_tick(struct tl_pipeline *p)
     if (p->nretired)
         pipe_reap_rules(p);
     tl_defrag_expire(p->defrag, p->now_us);
-    p->next_tick_us = p->now_us + PIPE_TICK_US;
+    p->next_tick_us = p->now_us + p->tick_us;
 }
 
 /* Keeps the link layer and tunnel of the last fragment on the reassembled datagram. */
@@ -472,6 +476,16 @@ void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, con
     }
     pipe_keep_outer(&whole, &d);
     pipe_enqueue(p, &whole, dg, len);
+}
+
+void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)
+{
+    if (now_us > p->now_us)
+        p->now_us = now_us;
+    if (p->now_us >= p->next_tick_us)
+        pipe_tick(p);
+    else
+        tl_pipeline_flush(p);
 }
 
 void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
@@ -657,6 +671,11 @@ stats:
     pipe_write_coord(p);
     tl_output_drain(p->out); /* Kafka deliveries settle, so the final stats count them */
     pipe_stats_total(p, &r, true);
+    if (!r.ts) { /* no packet at all: the report is made now */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        r.ts = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+    }
     r.st.v[TL_STAT_EVENTS]++; /* this stats event itself */
     tl_event_json(&b, tl_stats_event(), p->cfg->sensor, &r);
     r.st.v[TL_STAT_EVENT_BYTES] += b.len;

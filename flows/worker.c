@@ -19,11 +19,7 @@
 enum {
     WORKER_OUT_RING = 256,    /* chunks in flight to the output thread */
     WORKER_COORD_RING = 4096, /* messages in flight to the coordinator */
-    WORKER_SCAN_US = 1000000, /* expiry scan and stats snapshot period */
 };
-
-_Static_assert(2 * WORKER_SCAN_US <= TL_COORD_HOLD_US,
-               "the coordinator's hold covers a deadline found one scan late");
 
 static struct tl_buf *worker_new_buf(void)
 {
@@ -42,6 +38,7 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
     w->cfg = cfg;
     w->home = home;
     w->det = det;
+    w->tick_us = TL_TICK_OFFLINE_US;
     pthread_mutex_init(&w->snap_lock, NULL);
     if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
@@ -527,7 +524,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
         tl_l7_expire(w, w->now_us);
         tl_worker_ship_events(w);
         worker_snapshot(w);
-        w->next_scan_us = w->now_us + WORKER_SCAN_US;
+        w->next_scan_us = w->now_us + w->tick_us;
     }
 }
 

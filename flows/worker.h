@@ -21,7 +21,11 @@
 
 struct ndpi_detection_module_struct;
 
-enum { TL_WORKER_SHIP_BYTES = 64 * 1024 }; /* events are handed over in chunks this big */
+enum {
+    TL_WORKER_SHIP_BYTES = 64 * 1024, /* events are handed over in chunks this big */
+    TL_TICK_OFFLINE_US = 1000000,     /* the pipeline's tick in a replay */
+    TL_TICK_LIVE_US = 100000,         /* live: events reach the output within a few ticks */
+};
 struct ndpi_flow_struct;
 
 struct tl_worker {
@@ -45,6 +49,7 @@ struct tl_worker {
     uint64_t cseq;      /* messages sent to the coordinator */
     uint64_t now_us;    /* packet clock */
     uint64_t next_scan_us;
+    uint64_t tick_us; /* expiry scan and stats snapshot period: the pipeline's tick */
     struct tl_l7_worker l7;
     struct tl_stats st; /* written by this thread only */
     pthread_mutex_t snap_lock;

@@ -37,8 +37,15 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen);
 
-/* Sends partly filled batches now (live capture calls it when the source is quiet). */
+/* Sends partly filled batches now. */
 void tl_pipeline_flush(struct tl_pipeline *p);
+
+/*
+ * Live: the link is quiet, and the wall clock (UTC, the packets' clock) reads
+ * now_us. Packet time moves on to it, so flows time out, unanswered requests
+ * are written and events reach the output without waiting for the next packet.
+ */
+void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us);
 
 /* Adds capture-side counters (kernel drops...) to the final stats. */
 void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,

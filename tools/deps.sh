@@ -9,7 +9,7 @@ pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl
     libpsl-dev libhiredis-dev libpcre2-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server" ;;
+    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils" ;;
     bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac
