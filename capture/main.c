@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,8 @@ static void usage(FILE *out)
             "usage: tapline -r FILE [-r FILE...] | -i IFACE [options] [BPF filter]\n"
             "  -r FILE        read a pcap/pcapng file; a directory reads its files in name order;\n"
             "                 - reads stdin (repeatable)\n"
-            "  -i IFACE       capture live from an interface\n"
+            "  -i IFACE       capture live from an interface (repeatable)\n"
+            "  --user NAME    live: once open, run as NAME with no capabilities\n"
             "  -f EXPR        BPF filter (or give it as trailing arguments, like tcpdump)\n"
             "  -w PATH        write JSON lines to PATH (- for stdout, the default)\n"
             "  --kafka HOSTS  send events to Kafka (kafka.brokers); without -w, only to Kafka\n"
@@ -101,11 +104,66 @@ struct run {
     struct tl_config cfg;
     char **reads;
     int nreads;
-    const char *iface;
     const char *config_path;
     struct tl_pipeline *pipe;
+    struct tl_source_ctx *src;
     uint64_t next_stats_us;
 };
+
+/* Live: the capture's counters, per interface and in all, for the next stats event. */
+static void capture_stats(struct run *r)
+{
+    struct tl_source_ctx *ctx = r->src;
+    char json[TL_SOURCE_MAX_IFACES * 160 + 2];
+    size_t len = 0;
+
+    tl_source_live_stats(ctx);
+    json[len++] = '{';
+    for (int i = 0; i < ctx->nifaces && len < sizeof(json) - 160; i++) {
+        const struct tl_live_iface *li = &ctx->ifaces[i];
+        char name[160];
+        size_t k = 0;
+        for (const char *c = li->name; *c && k < sizeof(name) - 2; c++)
+            if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20)
+                name[k++] = *c; /* interface names are plain, but never break the JSON */
+        name[k] = '\0';
+        len += (size_t)snprintf(json + len, sizeof(json) - len,
+                                "%s\"%s\":{\"packets\":%llu,\"kernel_drops\":%llu,"
+                                "\"iface_drops\":%llu,\"down\":%llu}",
+                                i ? "," : "", name, (unsigned long long)li->packets,
+                                (unsigned long long)li->kernel_drops,
+                                (unsigned long long)li->iface_drops, (unsigned long long)li->downs);
+    }
+    json[len++] = '}';
+    json[len] = '\0';
+    tl_pipeline_set_capture_stats(r->pipe, ctx->kernel_drops, ctx->iface_drops, json);
+}
+
+/*
+ * Live, once every interface and output is open: capture.user gives up root
+ * for good. setuid() from root to another user clears every capability.
+ */
+static int drop_privileges(void *user, char *errbuf, size_t n)
+{
+    struct run *r = user;
+    const char *name = r->cfg.user;
+    if (!name || !*name)
+        return 0;
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        snprintf(errbuf, n, "capture.user: no such user '%s'", name);
+        return -1;
+    }
+    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        snprintf(errbuf, n, "capture.user: cannot become '%s': %s", name, strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0 && setuid(0) == 0) {
+        snprintf(errbuf, n, "capture.user: could become root again after dropping to '%s'", name);
+        return -1;
+    }
+    return 0;
+}
 
 static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt, uint32_t caplen,
                       uint32_t wirelen)
@@ -133,8 +191,10 @@ static void on_idle(void *user, uint64_t wall_us)
         reload_rules(r->pipe);
     tl_pipeline_idle(r->pipe, utc);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
-        if (r->next_stats_us)
+        if (r->next_stats_us) {
+            capture_stats(r);
             tl_pipeline_stats_event(r->pipe, utc);
+        }
         r->next_stats_us = wall_us + r->cfg.stats_interval;
     }
 }
@@ -152,11 +212,20 @@ static int set_option(struct tl_config *cfg, const char *kv, char *errbuf, size_
     return tl_config_set(cfg, key, eq + 1, errbuf, n);
 }
 
-enum { OPT_THREADS = 256, OPT_SET, OPT_LIST_FIELDS, OPT_HELP_CONFIG, OPT_VERSION, OPT_KAFKA };
+enum {
+    OPT_THREADS = 256,
+    OPT_SET,
+    OPT_LIST_FIELDS,
+    OPT_HELP_CONFIG,
+    OPT_VERSION,
+    OPT_KAFKA,
+    OPT_USER
+};
 
 static const struct option long_opts[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
     { "kafka", required_argument, NULL, OPT_KAFKA },
+    { "user", required_argument, NULL, OPT_USER },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
@@ -164,6 +233,22 @@ static const struct option long_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { 0 },
 };
+
+/* -i NAME, repeatable: the first replaces capture.interfaces from the file, the others add. */
+static int add_interface(struct tl_config *cfg, const char *name, char *errbuf, size_t n)
+{
+    static bool seen;
+    char *list = NULL;
+    if (asprintf(&list, "%s%s%s", seen && cfg->interfaces ? cfg->interfaces : "",
+                 seen && cfg->interfaces ? "," : "", name) < 0) {
+        snprintf(errbuf, n, "out of memory");
+        return -1;
+    }
+    seen = true;
+    int rc = tl_config_set(cfg, "capture.interfaces", list, errbuf, n);
+    free(list);
+    return rc;
+}
 
 /* The configuration file first, so the command line overrides it whatever the order. */
 static int find_config(int argc, char **argv, struct run *r, char *errbuf, size_t n)
@@ -192,7 +277,14 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
             r->reads = realloc(r->reads, (size_t)(r->nreads + 1) * sizeof(*r->reads));
             r->reads[r->nreads++] = optarg;
             break;
-        case 'i': r->iface = optarg; break;
+        case 'i':
+            if (add_interface(&r->cfg, optarg, errbuf, n) < 0)
+                return -1;
+            break;
+        case OPT_USER:
+            if (tl_config_set(&r->cfg, "capture.user", optarg, errbuf, n) < 0)
+                return -1;
+            break;
         case 'f':
             if (tl_config_set(&r->cfg, "capture.filter", optarg, errbuf, n) < 0)
                 return -1;
@@ -243,12 +335,13 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         if (rc < 0)
             return -1;
     }
-    if (!r->nreads && !r->iface) {
+    bool live = r->cfg.interfaces && *r->cfg.interfaces;
+    if (!r->nreads && !live) {
         usage(stderr);
         snprintf(errbuf, n, "nothing to read: give -r FILE or -i IFACE");
         return -1;
     }
-    if (r->nreads && r->iface) {
+    if (r->nreads && live) {
         snprintf(errbuf, n, "-r and -i cannot be combined");
         return -1;
     }
@@ -344,7 +437,8 @@ int main(int argc, char **argv)
     if (!(out = tl_output_open(&r.cfg, err, sizeof(err))))
         goto done;
     hup_output = out;
-    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, r.iface ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err,
+    bool live = !r.nreads;
+    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, live ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err,
                                    sizeof(err))))
         goto done;
 
@@ -360,22 +454,24 @@ int main(int argc, char **argv)
     ctx.cfg = &r.cfg;
     ctx.on_packet = on_packet;
     ctx.on_idle = on_idle;
+    ctx.on_opened = drop_privileges;
     ctx.user = &r;
+    r.src = &ctx;
     ctx.stop = &stop_requested;
     ctx.progress = r.cfg.progress && isatty(STDERR_FILENO);
     ctx.total_bytes = total_size(&files);
 
     int src_rc = 0;
-    if (r.iface) {
+    if (live) {
         live_ctx = &ctx;
-        src_rc = tl_source_live(&ctx, r.iface, err, sizeof(err));
+        src_rc = tl_source_live(&ctx, r.cfg.interfaces, err, sizeof(err));
         live_ctx = NULL;
-        tl_pipeline_add_capture_stats(r.pipe, ctx.kernel_drops, ctx.iface_drops);
+        capture_stats(&r);
     } else {
         failed = read_files(&ctx, &files, &not_captures);
     }
     tl_pipeline_finish(r.pipe, &total);
-    if (!r.iface)
+    if (!live)
         summary(&total, ctx.files, failed, not_captures);
     rc = src_rc < 0 || failed ? 1 : 0;
 done:
@@ -386,6 +482,7 @@ done:
     tl_output_close(out);
     tl_source_free_inputs(&files);
     tl_source_free_filters(&ctx);
+    tl_source_live_close(&ctx);
     free(r.reads);
     tl_config_free(&r.cfg);
     return rc;

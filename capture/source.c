@@ -7,11 +7,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,9 +289,10 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
 
 static void source_live_cb(u_char *user, const struct pcap_pkthdr *hdr, const u_char *data)
 {
-    struct tl_source_ctx *ctx = (struct tl_source_ctx *)(void *)user;
+    struct tl_live_iface *li = (struct tl_live_iface *)(void *)user;
     uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
-    ctx->on_packet(ctx->user, pcap_datalink(ctx->live_handle), ts, data, hdr->caplen, hdr->len);
+    li->packets++;
+    li->ctx->on_packet(li->ctx->user, li->linktype, ts, data, hdr->caplen, hdr->len);
 }
 
 static int source_activate_error(pcap_t *h, int rc, const char *iface, char *errbuf, size_t n)
@@ -304,73 +308,216 @@ static int source_activate_error(pcap_t *h, int rc, const char *iface, char *err
     return -1;
 }
 
-int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, size_t n)
+/*
+ * Opens one interface for reading with our own wait: libpcap's wait on Linux
+ * (TPACKET_V3) has no timeout, so with no packets it would never return; the
+ * handle is non-blocking and the loop polls its descriptor for 100 ms.
+ */
+static int source_live_open(struct tl_source_ctx *ctx, struct tl_live_iface *li, char *errbuf,
+                            size_t n)
 {
     char perr[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *h = pcap_create(iface, perr);
-    int rc = 0;
-
+    pcap_t *h = pcap_create(li->name, perr);
     if (!h) {
-        snprintf(errbuf, n, "%s: %s", iface, perr);
+        snprintf(errbuf, n, "%s: %s", li->name, perr);
         return -1;
     }
     pcap_set_snaplen(h, (int)ctx->cfg->snaplen);
     pcap_set_promisc(h, ctx->cfg->promisc);
     pcap_set_buffer_size(h, (int)(ctx->cfg->buffer_mb << 20));
     pcap_set_timeout(h, 100);
-    rc = pcap_activate(h);
+    int rc = pcap_activate(h);
     if (rc < 0) {
-        source_activate_error(h, rc, iface, errbuf, n);
-        pcap_close(h);
+        source_activate_error(h, rc, li->name, errbuf, n);
+        goto fail;
+    }
+    if (source_check_link(h, li->name, errbuf, n) < 0 ||
+        source_filter(h, ctx->cfg->filter, li->name, errbuf, n) < 0)
+        goto fail;
+    li->fd = pcap_get_selectable_fd(h);
+    if (li->fd < 0 || pcap_setnonblock(h, 1, perr) < 0) {
+        snprintf(errbuf, n, "%s: cannot wait for packets: %s", li->name,
+                 li->fd < 0 ? "no descriptor" : perr);
+        goto fail;
+    }
+    li->h = h;
+    li->linktype = pcap_datalink(h);
+    li->ctx = ctx;
+    return 0;
+fail:
+    pcap_close(h);
+    return -1;
+}
+
+/* Whether the interface is up and running (SIOCGIFFLAGS needs no privilege). */
+static bool source_iface_up(const char *name)
+{
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool up = false;
+    if (s < 0)
+        return true; /* cannot tell: do not claim it is down */
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
+        up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+    close(s);
+    return up;
+}
+
+/* The link went down (said once, counted) or came back (said). */
+static void source_link(struct tl_live_iface *li, bool up)
+{
+    if (li->down == !up)
+        return;
+    li->down = !up;
+    if (up) {
+        fprintf(stderr, "tapline: %s: interface is up again\n", li->name);
+    } else {
+        li->downs++;
+        fprintf(stderr, "tapline: %s: interface went down; waiting for it\n", li->name);
+    }
+}
+
+/*
+ * A read failed. The link going down is not the end: the socket stays bound
+ * and delivers again when the link comes back, so it is said and watched.
+ * Any other failure ends the capture.
+ */
+static int source_live_failed(struct tl_live_iface *li, char *errbuf, size_t n)
+{
+    const char *why = pcap_geterr(li->h);
+    if (strstr(why, "went down") || !source_iface_up(li->name)) {
+        source_link(li, false);
+        return 0;
+    }
+    snprintf(errbuf, n, "%s: capture failed: %s", li->name, why);
+    return -1;
+}
+
+/* Reads what each interface has; false when nothing was read. -1 on a capture error. */
+static int source_live_read(struct tl_source_ctx *ctx, char *errbuf, size_t n)
+{
+    int got = 0;
+    for (int i = 0; i < ctx->nifaces && !*ctx->stop; i++) {
+        struct tl_live_iface *li = &ctx->ifaces[i];
+        int rc = pcap_dispatch(li->h, 256, source_live_cb, (u_char *)li);
+        if (rc > 0) {
+            got += rc;
+            source_link(li, true);
+        } else if (rc < 0 && rc != PCAP_ERROR_BREAK && source_live_failed(li, errbuf, n) < 0) {
+            return -1;
+        }
+    }
+    return got;
+}
+
+/* Once a second: a link that went down without a read error (no traffic), or came back. */
+static void source_live_watch(struct tl_source_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nifaces; i++)
+        source_link(&ctx->ifaces[i], source_iface_up(ctx->ifaces[i].name));
+}
+
+void tl_source_live_stats(struct tl_source_ctx *ctx)
+{
+    ctx->kernel_drops = ctx->iface_drops = 0;
+    for (int i = 0; i < ctx->nifaces; i++) {
+        struct tl_live_iface *li = &ctx->ifaces[i];
+        struct pcap_stat ps;
+        if (li->h && pcap_stats(li->h, &ps) == 0) {
+            li->kernel_drops = ps.ps_drop;
+            li->iface_drops = ps.ps_ifdrop;
+        }
+        ctx->kernel_drops += li->kernel_drops;
+        ctx->iface_drops += li->iface_drops;
+    }
+}
+
+/* The interfaces of a comma list, each once; -1 on an empty or too long list. */
+static int source_live_list(struct tl_source_ctx *ctx, const char *list, char *errbuf, size_t n)
+{
+    ctx->ifaces = calloc(TL_SOURCE_MAX_IFACES, sizeof(*ctx->ifaces));
+    if (!ctx->ifaces) {
+        snprintf(errbuf, n, "out of memory");
         return -1;
     }
-    if (source_check_link(h, iface, errbuf, n) < 0 ||
-        source_filter(h, ctx->cfg->filter, iface, errbuf, n) < 0) {
-        pcap_close(h);
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len) {
+            if (len >= sizeof(ctx->ifaces[0].name)) {
+                snprintf(errbuf, n, "%.*s: interface name too long", (int)len, p);
+                return -1;
+            }
+            bool dup = false;
+            for (int i = 0; i < ctx->nifaces; i++)
+                dup |= strlen(ctx->ifaces[i].name) == len && !memcmp(ctx->ifaces[i].name, p, len);
+            if (!dup && ctx->nifaces == TL_SOURCE_MAX_IFACES) {
+                snprintf(errbuf, n, "more than %d interfaces", TL_SOURCE_MAX_IFACES);
+                return -1;
+            }
+            if (!dup)
+                memcpy(ctx->ifaces[ctx->nifaces++].name, p, len);
+        }
+        p += len + (p[len] != '\0');
+    }
+    if (!ctx->nifaces) {
+        snprintf(errbuf, n, "no interface to capture from");
         return -1;
     }
-    /*
-     * libpcap's own wait on Linux (TPACKET_V3) has no timeout: with no packets
-     * it would never return. Waiting here, non-blocking reads and a poll of
-     * 100 ms keep the clock moving on a quiet link.
-     */
-    int fd = pcap_get_selectable_fd(h);
-    if (fd < 0 || pcap_setnonblock(h, 1, perr) < 0) {
-        snprintf(errbuf, n, "%s: cannot wait for packets: %s", iface,
-                 fd < 0 ? "no descriptor" : perr);
-        pcap_close(h);
+    return 0;
+}
+
+int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n)
+{
+    int rc = 0;
+    if (source_live_list(ctx, ifaces, errbuf, n) < 0)
         return -1;
-    }
-    ctx->live_handle = h;
-    uint64_t next_idle = source_wall_us();
+    for (int i = 0; i < ctx->nifaces; i++)
+        if (source_live_open(ctx, &ctx->ifaces[i], errbuf, n) < 0)
+            return -1;
+    if (ctx->on_opened && ctx->on_opened(ctx->user, errbuf, n) < 0)
+        return -1;
+    struct pollfd pfd[TL_SOURCE_MAX_IFACES];
+    uint64_t next_idle = source_wall_us(), next_watch = next_idle;
     while (!*ctx->stop) {
-        rc = pcap_dispatch(h, 256, source_live_cb, (u_char *)ctx);
-        if (rc < 0 && rc != PCAP_ERROR_BREAK) {
-            snprintf(errbuf, n, "%s: capture failed: %s", iface, pcap_geterr(h));
+        int got = source_live_read(ctx, errbuf, n);
+        if (got < 0) {
+            rc = -1;
             break;
         }
-        if (rc == 0) {
-            struct pollfd pfd = { .fd = fd, .events = POLLIN };
-            poll(&pfd, 1, 100);
+        if (got == 0) {
+            for (int i = 0; i < ctx->nifaces; i++)
+                pfd[i] = (struct pollfd){ .fd = ctx->ifaces[i].fd, .events = POLLIN };
+            poll(pfd, (nfds_t)ctx->nifaces, 100);
         }
         uint64_t now = source_wall_us();
-        if (rc == 0 || now >= next_idle) {
+        if (got == 0 || now >= next_idle) {
             ctx->on_idle(ctx->user, now);
             next_idle = now + 100000;
         }
+        if (now >= next_watch) {
+            source_live_watch(ctx);
+            next_watch = now + 1000000;
+        }
     }
-    struct pcap_stat ps;
-    if (pcap_stats(h, &ps) == 0) {
-        ctx->kernel_drops += ps.ps_drop;
-        ctx->iface_drops += ps.ps_ifdrop;
-    }
-    ctx->live_handle = NULL;
-    pcap_close(h);
-    return rc < 0 && rc != PCAP_ERROR_BREAK ? -1 : 0;
+    tl_source_live_stats(ctx);
+    return rc;
+}
+
+void tl_source_live_close(struct tl_source_ctx *ctx)
+{
+    for (int i = 0; i < ctx->nifaces; i++)
+        if (ctx->ifaces[i].h)
+            pcap_close(ctx->ifaces[i].h);
+    free(ctx->ifaces);
+    ctx->ifaces = NULL;
+    ctx->nifaces = 0;
 }
 
 void tl_source_break(struct tl_source_ctx *ctx)
 {
-    if (ctx->live_handle)
-        pcap_breakloop(ctx->live_handle);
+    for (int i = 0; i < ctx->nifaces; i++)
+        if (ctx->ifaces[i].h)
+            pcap_breakloop(ctx->ifaces[i].h);
 }

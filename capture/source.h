@@ -19,6 +19,23 @@
 typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
                              uint32_t caplen, uint32_t wirelen);
 typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
+/* Live: every interface is open; -1 (errbuf set) stops the capture. */
+typedef int (*tl_opened_fn)(void *user, char *errbuf, size_t n);
+
+enum { TL_SOURCE_MAX_IFACES = 32 };
+
+struct tl_source_ctx;
+
+/* One interface of a live capture, with its own counters. */
+struct tl_live_iface {
+    char name[64];
+    pcap_t *h;
+    int fd;
+    int linktype;
+    bool down; /* said to have gone down, not seen up again */
+    uint64_t packets, kernel_drops, iface_drops, downs;
+    struct tl_source_ctx *ctx;
+};
 
 enum { TL_SOURCE_MAX_FILTERS = 16, TL_SOURCE_NOT_CAPTURE = -2, TL_SOURCE_MAX_DEPTH = 16 };
 
@@ -31,6 +48,7 @@ struct tl_source_ctx {
     const struct tl_config *cfg;
     tl_packet_fn on_packet;
     tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least every 100 ms */
+    tl_opened_fn on_opened; /* live: every interface is open (privileges can be dropped) */
     void *user;
     volatile sig_atomic_t *stop;
     bool progress;        /* progress line on stderr */
@@ -38,7 +56,8 @@ struct tl_source_ctx {
     uint64_t done_bytes;
     uint64_t kernel_drops, iface_drops;
     unsigned files;
-    void *live_handle; /* the pcap_t being read live, for pcap_breakloop */
+    struct tl_live_iface *ifaces; /* live */
+    int nifaces;
     struct tl_source_filter
         filters[TL_SOURCE_MAX_FILTERS]; /* files: capture.filter per link type */
     unsigned nfilters;
@@ -66,8 +85,11 @@ void tl_source_free_inputs(struct tl_inputs *in);
 int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n);
 void tl_source_free_filters(struct tl_source_ctx *ctx);
 
-/* Captures from an interface until *stop. -1 with errbuf set. */
-int tl_source_live(struct tl_source_ctx *ctx, const char *iface, char *errbuf, size_t n);
+/* Captures from the interfaces of a comma list until *stop. -1 with errbuf set. */
+int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n);
+/* Refreshes the interfaces' drop counters and the totals kernel_drops, iface_drops. */
+void tl_source_live_stats(struct tl_source_ctx *ctx);
+void tl_source_live_close(struct tl_source_ctx *ctx);
 
 /* Interrupts a live capture from a signal handler. */
 void tl_source_break(struct tl_source_ctx *ctx);

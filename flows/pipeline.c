@@ -57,6 +57,7 @@ struct tl_pipeline {
     struct pipe_retired retired[PIPE_RETIRED_MAX];
     size_t nretired;
     uint64_t reloads, reload_failures;
+    char *ifaces_json;      /* live: per interface counters, for the stats event */
     struct tl_coord *coord; /* runs on the output thread */
 };
 
@@ -488,11 +489,13 @@ void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)
         tl_pipeline_flush(p);
 }
 
-void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
-                                   uint64_t iface_drops)
+void tl_pipeline_set_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
+                                   uint64_t iface_drops, const char *ifaces_json)
 {
-    p->st.v[TL_STAT_KERNEL_DROPS] += kernel_drops;
-    p->st.v[TL_STAT_IFACE_DROPS] += iface_drops;
+    p->st.v[TL_STAT_KERNEL_DROPS] = kernel_drops;
+    p->st.v[TL_STAT_IFACE_DROPS] = iface_drops;
+    free(p->ifaces_json);
+    p->ifaces_json = ifaces_json ? strdup(ifaces_json) : NULL;
 }
 
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p)
@@ -521,6 +524,7 @@ struct stats_rec {
     uint64_t worker_pkts[TL_MAX_WORKERS];
     const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
     const char *psl_date;     /* the public suffix list's date; NULL without domain statistics */
+    const char *ifaces;       /* JSON object: per interface counters (live) */
 };
 const char *tl_output_kafka_topics(struct tl_output *o); /* export/output.c */
 
@@ -538,6 +542,9 @@ static const struct tl_field stats_fixed_fields[] = {
             { "flows.worker_packets", TL_F_U64LIST, 0,
               (uint16_t)offsetof(struct stats_rec, nworker_pkts),
               offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+    TL_FIELD_OPT(struct stats_rec, ifaces, RAWJSON, "capture.interfaces",
+                 "live, per interface: {\"packets\":N,\"kernel_drops\":N,\"iface_drops\":N,"
+                 "\"down\":N}"),
     TL_FIELD_OPT(struct stats_rec, psl_date, CSTR, "domains.psl_date",
                  "date of the public suffix list in use (YYYY-MM-DD)"),
     TL_FIELD_OPT(struct stats_rec, kafka_topics, RAWJSON, "kafka.topics",
@@ -622,6 +629,7 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->st.v[TL_STAT_RULES_RELOADS] = p->reloads;
     r->st.v[TL_STAT_RULES_RELOAD_FAILED] = p->reload_failures;
     r->psl_date = p->det.domains ? tl_coord_psl_date(p->coord) : NULL;
+    r->ifaces = p->ifaces_json;
     tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
     r->kafka_topics = tl_output_kafka_topics(p->out);
 }
@@ -710,6 +718,7 @@ void tl_pipeline_free(struct tl_pipeline *p)
     if (p->defrag)
         tl_defrag_free(p->defrag);
     tl_coord_free(p->coord);
+    free(p->ifaces_json);
     for (size_t i = 0; i < p->nretired; i++)
         tl_rules_free(p->retired[i].rules);
     pipe_detect_free(&p->det);

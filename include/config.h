@@ -27,6 +27,11 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, threads, "threads", 0, "worker threads; 0 = one per core less one, at least one")       \
     X(STR, output, "output.path", "-", "where JSON lines go: a file path, or - for stdout")        \
     X(STR, filter, "capture.filter", NULL, "BPF filter expression applied to every source")        \
+    X(STR, interfaces, "capture.interfaces", NULL,                                                 \
+      "live: interfaces to capture from (comma list or YAML list); -i adds one")                   \
+    X(STR, user, "capture.user", NULL,                                                             \
+      "live: once the capture and outputs are open, run as this user and its group, no "           \
+      "capabilities")                                                                              \
     X(U64, snaplen, "capture.snaplen", 65535, "live capture: bytes kept per packet")               \
     X(BOOL, promisc, "capture.promisc", true, "live capture: promiscuous mode")                    \
     X(U64, buffer_mb, "capture.buffer_mb", 64, "live capture: kernel buffer size in MiB")          \

@@ -47,9 +47,9 @@ void tl_pipeline_flush(struct tl_pipeline *p);
  */
 void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us);
 
-/* Adds capture-side counters (kernel drops...) to the final stats. */
-void tl_pipeline_add_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
-                                   uint64_t iface_drops);
+/* Live: the capture's counters so far (totals, and a JSON object per interface; copied). */
+void tl_pipeline_set_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
+                                   uint64_t iface_drops, const char *ifaces_json);
 
 /* Totals so far, for the progress line (read without locks: approximate). */
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# live.sh - a live capture whose clock moves without packets: in a network namespace of
-# our own (loopback only), one DNS exchange on an otherwise idle link is written within
-# 2 s, its flow ends by idle timeout, and stats events keep coming with no traffic, with
-# a current, non-decreasing ts. Bounds are generous: they catch a clock that waits for
-# the next packet (seconds to forever), not a slow machine.
+# live.sh - live capture in network namespaces of our own (nothing leaves them).
+# 1. The clock moves without packets: one DNS exchange on an otherwise idle link is
+#    written within 2 s, its flow ends by idle timeout, stats events keep coming with
+#    no traffic, with a current, non-decreasing ts. The bounds are generous: they catch
+#    a clock that waits for the next packet (seconds to forever), not a slow machine.
+# 2. Two interfaces at once, each with its counters; --user drops root and every
+#    capability and the capture goes on; a link going down and up is said and counted.
 SUITE=live
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -67,5 +69,57 @@ if [ "$rc" = 0 ] && [ "$(sort <<<"$ts")" = "$ts" ] && ! grep -q '^1970' <<<"$ts"
     ok stats_ts_current_and_monotonic
 else
     not_ok stats_ts_current_and_monotonic "exit $rc, stats ts: $(tr '\n' ' ' <<<"$ts")"
+fi
+
+# --- two interfaces, --user, link down and up -------------------------------------------
+peer=tl-livep-$$
+ip netns add "$peer"
+for n in "$ns" "$peer"; do # IPv4 only: no neighbour discovery or MLD on the link
+    ip netns exec "$n" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+trap 'kill $tl_pid $dm_pid 2>/dev/null; wait $tl_pid $dm_pid 2>/dev/null; ip netns del "$ns"; ip netns del "$peer"; rm -rf "$TMP"' EXIT
+ip link add tl-v0 netns "$ns" type veth peer name tl-v1 netns "$peer"
+ip -n "$ns" addr add 10.77.0.1/24 dev tl-v0
+ip -n "$peer" addr add 10.77.0.2/24 dev tl-v1
+ip -n "$ns" link set tl-v0 up
+ip -n "$peer" link set tl-v1 up
+: >"$TMP/two.jsonl"
+ip netns exec "$ns" "$TAPLINE" -i lo -i tl-v0 --user nobody -w "$TMP/two.jsonl" --set sensor=t \
+    --set stats.interval=1 2>"$TMP/two.err" &
+tl_pid=$!
+deadline=$((SECONDS + 6))
+until grep -q '"event_type":"stats"' "$TMP/two.jsonl" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+status=$(cat "/proc/$tl_pid/status" 2>/dev/null)
+nobody=$(id -u nobody)
+if grep -qE "^Uid:\s+$nobody\s+$nobody\s+$nobody\s+$nobody\s*$" <<<"$status" &&
+    grep -qE '^CapEff:\s+0+$' <<<"$status" && grep -qE '^CapPrm:\s+0+$' <<<"$status"; then
+    ok user_drops_root
+else
+    not_ok user_drops_root "$(grep -E '^(Uid|Gid|CapEff|CapPrm):' <<<"$status") $(cat "$TMP/two.err")"
+fi
+ip netns exec "$ns" ping -c 2 -i 0.2 -W 1 10.77.0.2 >/dev/null 2>&1
+ip netns exec "$ns" ping -c 2 -i 0.2 -W 1 127.0.0.1 >/dev/null 2>&1
+ip -n "$ns" link set tl-v0 down
+sleep 1.5
+ip -n "$ns" link set tl-v0 up
+sleep 2.5
+kill -TERM "$tl_pid"
+wait "$tl_pid"
+rc=$?
+tl_pid=""
+last=$(jq -c 'select(.event_type=="stats") | .["capture.interfaces"]' "$TMP/two.jsonl" | tail -n 1)
+v0=$(jq -r '.["tl-v0"].packets' <<<"$last")
+lo=$(jq -r '.lo.packets' <<<"$last")
+flows=$(jq -r 'select(.event_type=="flow" and .proto=="icmp") | .["id.resp_h"]' "$TMP/two.jsonl" | sort -u | tr '\n' ' ')
+if [ "$rc" = 0 ] && [ "${v0:-0}" -ge 4 ] && [ "${lo:-0}" -ge 4 ] && [ "$flows" = "10.77.0.2 127.0.0.1 " ]; then
+    ok "two_interfaces (lo $lo, tl-v0 $v0 packets)"
+else
+    not_ok two_interfaces "exit $rc, counters $last, icmp flows to: $flows; $(cat "$TMP/two.err")"
+fi
+if [ "$(jq -r '.["tl-v0"].down' <<<"$last")" = 1 ] && grep -q "tl-v0: interface went down" "$TMP/two.err" &&
+    grep -q "tl-v0: interface is up again" "$TMP/two.err"; then
+    ok link_down_up
+else
+    not_ok link_down_up "counters $last; $(cat "$TMP/two.err")"
 fi
 finish
