@@ -8,6 +8,7 @@
  * Every second of packet time each worker gets a batch, empty if need be, so
  * its clock advances and its idle flows expire even when it sees no traffic.
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #include "rules.h"
 #include "worker.h"
 
-enum { PIPE_MAIN_RING = 64, PIPE_RETIRED_MAX = 4 };
+enum { PIPE_MAIN_RING = 64, PIPE_RETIRED_MAX = 4, PIPE_MAX_CPUS = 256 };
 
 /* A rule set replaced by a reload, freed once no thread uses it (struct tl_detect). */
 struct pipe_retired {
@@ -275,6 +276,58 @@ static void pipe_detect_free(struct tl_detect *det)
     tl_domain_ctx_free(det->domains);
 }
 
+/*
+ * capture.cpus as CPU numbers, checked against the machine before any thread
+ * starts: -1 with errbuf for a bad list, else the count (0 without the option).
+ */
+static int pipe_cpus(const char *list, int cpus[PIPE_MAX_CPUS], char *errbuf, size_t n)
+{
+    long online = sysconf(_SC_NPROCESSORS_CONF);
+    int count = 0;
+    for (const char *q = list; q && *q;) {
+        char *end;
+        long v = strtol(q, &end, 10);
+        if (end == q || (*end && *end != ',') || count == PIPE_MAX_CPUS) {
+            snprintf(errbuf, n, "capture.cpus: '%s' is not a comma list of CPU numbers", list);
+            return -1;
+        }
+        if (v < 0 || v >= online || v >= CPU_SETSIZE) {
+            snprintf(errbuf, n, "capture.cpus: this machine has no CPU %ld (0 to %ld)", v,
+                     online - 1);
+            return -1;
+        }
+        cpus[count++] = (int)v;
+        q = *end ? end + 1 : end;
+    }
+    return count;
+}
+
+/* Names a thread and, with capture.cpus, pins it to the nth CPU of the list (round robin). */
+static void pipe_place(pthread_t t, const char *name, const int *cpus, int ncpus, unsigned nth)
+{
+    pthread_setname_np(t, name);
+    if (!ncpus)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[nth % (unsigned)ncpus], &set);
+    if (pthread_setaffinity_np(t, sizeof(set), &set) != 0)
+        fprintf(stderr, "tapline: capture.cpus: cannot pin %s to CPU %d\n", name,
+                cpus[nth % (unsigned)ncpus]);
+}
+
+/* tl-capture, tl-worker-N, tl-output: in that order on the CPUs of capture.cpus. */
+static void pipe_place_threads(struct tl_pipeline *p, const int *cpus, int ncpus)
+{
+    char name[16];
+    pipe_place(pthread_self(), "tl-capture", cpus, ncpus, 0);
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        snprintf(name, sizeof(name), "tl-worker-%u", i % 100u); /* at most 64 workers */
+        pipe_place(p->workers[i].thread, name, cpus, ncpus, 1 + i);
+    }
+    pipe_place(p->out_thread, "tl-output", cpus, ncpus, 1 + p->nworkers);
+}
+
 struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out,
                                     enum tl_pipe_mode mode, char *errbuf, size_t n)
 {
@@ -318,6 +371,9 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     }
     if (mode == TL_PIPE_INLINE)
         return p;
+    int cpus[PIPE_MAX_CPUS], ncpus = pipe_cpus(cfg->cpus, cpus, errbuf, n);
+    if (ncpus < 0)
+        goto fail;
     for (unsigned i = 0; i < p->nworkers; i++)
         if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
             snprintf(errbuf, n, "cannot start worker thread");
@@ -327,6 +383,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         snprintf(errbuf, n, "cannot start output thread");
         goto fail;
     }
+    pipe_place_threads(p, cpus, ncpus);
     return p;
 fail:
     return NULL;

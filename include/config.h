@@ -29,6 +29,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(STR, filter, "capture.filter", NULL, "BPF filter expression applied to every source")        \
     X(STR, interfaces, "capture.interfaces", NULL,                                                 \
       "live: interfaces to capture from (comma list or YAML list); -i adds one")                   \
+    X(STR, cpus, "capture.cpus", NULL,                                                             \
+      "CPUs to pin threads to, comma list: capture, then workers, then output, round robin")       \
     X(STR, user, "capture.user", NULL,                                                             \
       "live: once the capture and outputs are open, run as this user and its group, no "           \
       "capabilities")                                                                              \
