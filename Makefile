@@ -26,7 +26,7 @@ FUZZ_TARGETS = packets ber $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden
+.PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE
 
 all: $(B)/tapline tapline
 
@@ -35,6 +35,16 @@ tapline: $(B)/tapline
 
 # `make V=1` shows the whole command lines.
 Q         = $(if $(V),,@)
+# The commit --version names: rewritten only when it changes, so nothing rebuilds for nothing.
+$(B)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@v="#define TL_COMMIT \"$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown commit)\""; \
+	  [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" >$@
+FORCE:
+
+$(B)/capture/main.o: $(B)/gen/version.h
+$(B)/capture/main.o: CPPFLAGS += -I$(B)/gen
+
 $(B)/tapline: $(B)/capture/main.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

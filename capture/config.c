@@ -249,11 +249,54 @@ static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char 
     return cfg_err(errbuf, n, "%s: bad option type", o->key);
 }
 
+/* Edit distance (Levenshtein) of two short strings, capped at 9. */
+static unsigned cfg_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned row[CFG_MAX_KEY + 1];
+    if (la > CFG_MAX_KEY || lb > CFG_MAX_KEY)
+        return 9;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb] > 9 ? 9 : row[lb];
+}
+
+/* "unknown option 'x'", with the closest known key when one is a few edits away. */
+static int cfg_unknown(const char *key, char *errbuf, size_t n)
+{
+    const char *best = NULL;
+    unsigned best_d = 4;
+    for (size_t i = 0; i < sizeof(cfg_opts) / sizeof(cfg_opts[0]); i++) {
+        unsigned d = cfg_distance(key, cfg_opts[i].key);
+        if (d < best_d) {
+            best_d = d;
+            best = cfg_opts[i].key;
+        }
+    }
+    if (best)
+        return cfg_err(errbuf, n, "unknown option '%s' (did you mean '%s'?)", key, best);
+    return cfg_err(errbuf, n, "unknown option '%s'", key);
+}
+
 int tl_config_set(struct tl_config *c, const char *key, const char *value, char *errbuf, size_t n)
 {
     const struct cfg_opt *o = cfg_find(key);
     if (!o)
-        return cfg_err(errbuf, n, "unknown option '%s'", key);
+        return cfg_unknown(key, errbuf, n);
     if (!value)
         return cfg_err(errbuf, n, "%s: a value is required", key);
     return cfg_set_opt(c, o, value, errbuf, n);
@@ -352,8 +395,10 @@ static int cfg_apply(struct cfg_yaml *y, const char *value, unsigned long line)
 
     if (!o && (o = cfg_find_property(y->key, &name)))
         return cfg_apply_property(y, o, name, value, line);
-    if (!o)
-        return cfg_err(y->errbuf, y->n, "%s:%lu: unknown option '%s'", y->path, line, y->key);
+    if (!o) {
+        cfg_unknown(y->key, why, sizeof(why));
+        return cfg_err(y->errbuf, y->n, "%s:%lu: %s", y->path, line, why);
+    }
     if (cfg_set_opt(y->c, o, value, why, sizeof(why)))
         return cfg_err(y->errbuf, y->n, "%s:%lu: %s", y->path, line, why);
     return 0;

@@ -7,7 +7,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <grp.h>
+#include <hiredis/hiredis.h>
+#include <libpsl.h>
+#include <librdkafka/rdkafka.h>
+#include <ndpi/ndpi_api.h>
+#include <pcap/pcap.h>
+#include <pcre2.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <yaml.h>
+#include <zstd.h>
 
 #include "config.h"
 #include "dissect.h"
@@ -27,8 +36,9 @@
 #include "stats.h"
 
 #ifndef TL_VERSION
-#define TL_VERSION "0.1.0"
+#define TL_VERSION "0.2.0"
 #endif
+#include "version.h" /* TL_COMMIT, written by the Makefile */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 static struct tl_source_ctx *live_ctx;
@@ -79,6 +89,7 @@ static void usage(FILE *out)
             "  --set KEY=VAL  set any configuration option (see --help-config)\n"
             "  --list-fields  print every event type's fields\n"
             "  --help-config  print every configuration option\n"
+            "  -T, --check-config  check the configuration (-c, --set, rules) and exit\n"
             "  --version      print the version\n");
 }
 
@@ -100,11 +111,52 @@ static void list_fields(void)
     }
 }
 
+/* An event-type list (output.types, kafka.types) names only types tapline writes. */
+static int check_types(const char *key, const char *list, char *errbuf, size_t n)
+{
+    const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ", "), i = 0;
+        while (len && i < ntypes &&
+               !(strlen(types[i]->name) == len && !memcmp(types[i]->name, p, len)))
+            i++;
+        if (len && i == ntypes) {
+            size_t used = (size_t)snprintf(errbuf, n, "%s: unknown event type '%.*s' (known:", key,
+                                           (int)len, p);
+            for (i = 0; i < ntypes && used < n; i++)
+                used += (size_t)snprintf(errbuf + used, n - used, " %s", types[i]->name);
+            if (used < n)
+                snprintf(errbuf + used, n - used, ")");
+            return -1;
+        }
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+/* What --version says: the build, and the libraries it runs with. */
+static void print_version(void)
+{
+    unsigned pcre_len = (unsigned)pcre2_config(PCRE2_CONFIG_VERSION, NULL);
+    char pcre[32] = "?";
+    if (pcre_len && pcre_len <= sizeof(pcre))
+        pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+    printf("tapline %s (%s)\n", TL_VERSION, TL_COMMIT);
+    printf("  nDPI %s, %s, librdkafka %s, zstd %s, hiredis %d.%d.%d, libpsl %s, libyaml %s, "
+           "PCRE2 %s\n",
+           ndpi_revision(), pcap_lib_version(), rd_kafka_version_str(), ZSTD_versionString(),
+           HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, psl_get_version(),
+           yaml_get_version_string(), pcre);
+}
+
 struct run {
     struct tl_config cfg;
     char **reads;
     int nreads;
     const char *config_path;
+    bool check_config;
     struct tl_pipeline *pipe;
     struct tl_source_ctx *src;
     uint64_t next_stats_us;
@@ -226,6 +278,7 @@ static const struct option long_opts[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
     { "kafka", required_argument, NULL, OPT_KAFKA },
     { "user", required_argument, NULL, OPT_USER },
+    { "check-config", no_argument, NULL, 'T' },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
@@ -271,7 +324,7 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
 
     if (find_config(argc, argv, r, errbuf, n) < 0)
         return -1;
-    while ((c = getopt_long(argc, argv, "+r:i:f:w:c:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+r:i:f:w:c:hT", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             r->reads = realloc(r->reads, (size_t)(r->nreads + 1) * sizeof(*r->reads));
@@ -310,7 +363,8 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
             break;
         case OPT_LIST_FIELDS: list_fields(); return 1;
         case OPT_HELP_CONFIG: tl_config_print_help(stdout); return 1;
-        case OPT_VERSION: printf("tapline %s\n", TL_VERSION); return 1;
+        case OPT_VERSION: print_version(); return 1;
+        case 'T': r->check_config = true; break;
         case 'h': usage(stdout); return 1;
         default:
             usage(stderr);
@@ -335,6 +389,11 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         if (rc < 0)
             return -1;
     }
+    if (check_types("output.types", r->cfg.output_types, errbuf, n) < 0 ||
+        check_types("kafka.types", r->cfg.kafka_types, errbuf, n) < 0)
+        return -1;
+    if (r->check_config)
+        return 0;
     bool live = r->cfg.interfaces && *r->cfg.interfaces;
     if (!r->nreads && !live) {
         usage(stderr);
@@ -424,6 +483,15 @@ int main(int argc, char **argv)
     int pa = parse_args(argc, argv, &r, err, sizeof(err));
     if (pa != 0) {
         rc = pa > 0 ? 0 : 2;
+        goto done;
+    }
+    if (r.check_config) { /* every part built once, without threads, inputs or outputs */
+        if (!(r.pipe = tl_pipeline_new(&r.cfg, NULL, TL_PIPE_INLINE, err, sizeof(err)))) {
+            rc = 2;
+            goto done;
+        }
+        fprintf(stderr, "tapline: configuration OK\n");
+        rc = 0;
         goto done;
     }
     if (r.nreads && tl_source_expand(r.reads, r.nreads, &files, err, sizeof(err)) < 0)

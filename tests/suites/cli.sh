@@ -104,6 +104,16 @@ if selected stdin_and_filter; then
     if [ "$n_all" = 1 ] && [ "$n_none" = 0 ]; then ok stdin_and_filter; else not_ok stdin_and_filter "all=$n_all filtered=$n_none"; fi
 fi
 
+expect_error unknown_event_type "output.types: unknown event type 'flows' (known: flow" -r "$TMP/raw.pcap" --set output.types=flows
+expect_error check_config_bad "unknown option 'flows.udp_timout' (did you mean 'flows.udp_timeout'?)" -T --set flows.udp_timout=3
+if selected check_config_ok; then
+    printf 'flows:\n  udp_timeout: 30\noutput:\n  types: [flow, dns]\n' >"$TMP/ok.yaml"
+    check check_config_ok bash -c "\"$TAPLINE\" -T -c \"$TMP/ok.yaml\" 2>&1 | grep -q 'configuration OK'"
+fi
+if selected version_names_libraries; then
+    check version_names_libraries bash -c "\"$TAPLINE\" --version | grep -q 'nDPI 4.*libpcap.*librdkafka.*zstd.*hiredis'"
+fi
+
 if selected list_fields; then
     check list_fields bash -c "\"$TAPLINE\" --list-fields | grep -q 'community_id' && \"$TAPLINE\" --list-fields | grep -q '^stats:' && \"$TAPLINE\" --list-fields | grep -q '^identity:' && \"$TAPLINE\" --list-fields | grep -q '^kerberos:'"
 fi

@@ -291,6 +291,21 @@ static long help_col(const char *text, const char *first, const char *word)
     return -1;
 }
 
+/* A mistyped option names the closest one; a word far from every option does not. */
+static void test_did_you_mean(void)
+{
+    struct tl_config c;
+    char err[256];
+    tl_config_defaults(&c);
+    CHECK(tl_config_set(&c, "flows.udp_timout", "3", err, sizeof(err)) < 0);
+    CHECK_STR(err, "unknown option 'flows.udp_timout' (did you mean 'flows.udp_timeout'?)");
+    CHECK(tl_config_set(&c, "kafka.broker", "h:1", err, sizeof(err)) < 0);
+    CHECK_STR(err, "unknown option 'kafka.broker' (did you mean 'kafka.brokers'?)");
+    CHECK(tl_config_set(&c, "banana", "3", err, sizeof(err)) < 0);
+    CHECK_STR(err, "unknown option 'banana'");
+    tl_config_free(&c);
+}
+
 static void test_help(void)
 {
     char *text = NULL;
@@ -328,6 +343,7 @@ const struct tl_test tl_tests_config[] = {
     { "yaml_file", test_yaml_file },
     { "yaml_errors", test_yaml_errors },
     { "missing_file", test_missing_file },
+    { "did_you_mean", test_did_you_mean },
     { "help", test_help },
     { 0 },
 };
