@@ -72,6 +72,8 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
 
 /* A 64-bit hash of an address or a user name, the same on every sensor (fleet sketches). */
 uint64_t tl_domain_hash(const void *p, size_t n);
+/* Its core, SipHash-2-4 under any key (for the reference vectors in the unit test). */
+uint64_t tl_domain_siphash(uint64_t k0, uint64_t k1, const void *p, size_t n);
 
 /*
  * ---- the enrichment on dns, http and tls events ----
