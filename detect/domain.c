@@ -37,9 +37,11 @@
  * once. ASCII names (nearly all of them) allocate nothing.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <idn2.h>
 #include <libpsl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +58,56 @@ enum {
     DOM_MAX_ZONES = 256, /* domains.internal_zones entries */
 };
 
+struct dom_zone {
+    const char *z;
+    size_t len;
+};
+
+/* What a byte can be in a name. */
+enum { DOM_C_BAD, DOM_C_NAME, DOM_C_UPPER, DOM_C_DOT, DOM_C_HIGH };
+
 struct tl_domain_ctx {
-    psl_ctx_t *owned;     /* the list loaded from domains.psl_file */
+    psl_ctx_t *owned;     /* the list loaded from domains.psl_file (or the built-in's source) */
     const psl_ctx_t *psl; /* owned, or libpsl's built-in list */
+    uint64_t gen;         /* tells this context's memo entries from another's */
     char date[16];        /* YYYY-MM-DD */
-    char *zones[DOM_MAX_ZONES];
+    uint8_t cls[256];     /* DOM_C_* of each byte */
+    struct dom_zone zones[DOM_MAX_ZONES]; /* their text in zone_text */
+    char *zone_text[DOM_MAX_ZONES];
     size_t nzones;
 };
 
+#define DOM_ZONE(z)                                                                                \
+    {                                                                                              \
+        z, sizeof(z) - 1                                                                           \
+    }
 /* Names no public resolver answers for: special use and common private TLDs. */
-static const char *const dom_local_zones[] = {
-    "local",   "localhost", "localdomain", "internal", "intranet", "lan", "home",      "corp",
-    "private", "test",      "invalid",     "example",  "onion",    "alt", "home.arpa",
+static const struct dom_zone dom_local_zones[] = {
+    DOM_ZONE("local"),    DOM_ZONE("localhost"), DOM_ZONE("localdomain"), DOM_ZONE("internal"),
+    DOM_ZONE("intranet"), DOM_ZONE("lan"),       DOM_ZONE("home"),        DOM_ZONE("corp"),
+    DOM_ZONE("private"),  DOM_ZONE("test"),      DOM_ZONE("invalid"),     DOM_ZONE("example"),
+    DOM_ZONE("onion"),    DOM_ZONE("alt"),       DOM_ZONE("home.arpa"),
 };
+
+/*
+ * The memo: libpsl's lookups are most of the cost of a name (several
+ * thousand instructions for four labels) and the same names come back again
+ * and again, so each thread remembers the answers for its recent names, by
+ * canonical name, in a direct-mapped table of its own (72 KiB a thread; no
+ * lock, nothing shared). An entry holds the kind and where the registered
+ * domain and the suffix start in the name, and is valid only for the context
+ * (generation) that computed it.
+ */
+enum { DOM_MEMO_SLOTS = 1024, DOM_MEMO_NAME = 60, DOM_NONE = 0xff };
+
+struct dom_memo {
+    uint64_t gen; /* 0: empty */
+    uint8_t len, kind, reg, suf;
+    char name[DOM_MEMO_NAME];
+};
+
+static _Thread_local struct dom_memo dom_memo[DOM_MEMO_SLOTS];
+static atomic_uint_fast64_t dom_generation;
 
 /* ---- the context ---- */
 
@@ -111,9 +150,12 @@ static int dom_zones(struct tl_domain_ctx *c, const char *text, char *errbuf, si
         if (c->nzones >= DOM_MAX_ZONES) {
             snprintf(errbuf, n, "domains.internal_zones: more than %d zones", DOM_MAX_ZONES);
             rc = -1;
-        } else if (!(c->zones[c->nzones++] = strdup(tok))) {
+        } else if (!(c->zone_text[c->nzones] = strdup(tok))) {
             snprintf(errbuf, n, "domains.internal_zones: out of memory");
             rc = -1;
+        } else {
+            c->zones[c->nzones].z = c->zone_text[c->nzones];
+            c->zones[c->nzones++].len = strlen(tok);
         }
     }
     free(copy);
@@ -125,7 +167,12 @@ static int dom_load_psl(struct tl_domain_ctx *c, const char *path, char *errbuf,
     struct stat st;
 
     if (!path || !*path) {
-        c->psl = psl_builtin();
+        /* The built-in list's source, when it is still there unchanged, is the same rules in
+         * the form libpsl searches two to three times faster (sorted, not a DAFSA). */
+        const char *src = psl_builtin_filename();
+        if (src && stat(src, &st) == 0 && st.st_mtime == psl_builtin_file_time())
+            c->owned = psl_load_file(src);
+        c->psl = c->owned ? c->owned : psl_builtin();
         if (!c->psl) {
             snprintf(errbuf, n, "libpsl has no built-in list: set domains.psl_file");
             return -1;
@@ -147,6 +194,19 @@ static int dom_load_psl(struct tl_domain_ctx *c, const char *path, char *errbuf,
     return 0;
 }
 
+static uint8_t dom_class(int b)
+{
+    if (b >= 0x80)
+        return DOM_C_HIGH;
+    if (b == '.')
+        return DOM_C_DOT;
+    if (b >= 'A' && b <= 'Z')
+        return DOM_C_UPPER;
+    if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '_')
+        return DOM_C_NAME;
+    return DOM_C_BAD;
+}
+
 struct tl_domain_ctx *tl_domain_ctx_new(const struct tl_config *cfg, char *errbuf, size_t n)
 {
     struct tl_domain_ctx *c = calloc(1, sizeof(*c));
@@ -155,6 +215,9 @@ struct tl_domain_ctx *tl_domain_ctx_new(const struct tl_config *cfg, char *errbu
         snprintf(errbuf, n, "out of memory");
         return NULL;
     }
+    c->gen = atomic_fetch_add(&dom_generation, 1) + 1;
+    for (int b = 0; b < 256; b++)
+        c->cls[b] = dom_class(b);
     if (dom_load_psl(c, cfg->psl_file, errbuf, n) != 0 ||
         dom_zones(c, cfg->internal_zones, errbuf, n) != 0) {
         tl_domain_ctx_free(c);
@@ -168,7 +231,7 @@ void tl_domain_ctx_free(struct tl_domain_ctx *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->nzones; i++)
-        free(c->zones[i]);
+        free(c->zone_text[i]);
     psl_free(c->owned);
     free(c);
 }
@@ -195,6 +258,10 @@ static int dom_hex(char ch)
 static size_t dom_unescape(const char *in, size_t n, char *out)
 {
     size_t o = 0;
+    if (n <= DOM_MAX_INPUT && !memchr(in, '\\', n)) { /* nearly always: nothing to decode */
+        memcpy(out, in, n);
+        return n;
+    }
     for (size_t i = 0; i < n; i++) {
         char ch = in[i];
         if (ch == '\\') {
@@ -263,11 +330,10 @@ static enum tl_dom_kind dom_host_port(const char *b, size_t *len, struct tl_doma
             return TL_DOM_INVALID;
         return dom_is_v6(b + 1, in) ? dom_ip(b + 1, in, out) : TL_DOM_INVALID;
     }
-    for (size_t i = 0; i < n; i++)
-        if (b[i] == ':') {
-            colons++;
-            last = i;
-        }
+    for (const char *p = memchr(b, ':', n); p; p = memchr(p + 1, ':', n - (size_t)(p - b) - 1)) {
+        colons++;
+        last = (size_t)(p - b);
+    }
     if (colons > 1)
         return dom_is_v6(b, n) ? dom_ip(b, n, out) : TL_DOM_INVALID;
     if (colons == 1) {
@@ -301,37 +367,46 @@ static size_t dom_utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+/* Whether the label at p (n bytes left) starts "xn--" (the ACE prefix, RFC 5890 2.3.2.5). */
+static bool dom_ace(const char *p, size_t n)
+{
+    return n > 4 && (p[0] | 0x20) == 'x' && (p[1] | 0x20) == 'n' && p[2] == '-' && p[3] == '-';
+}
+
 /*
- * Lowercases ASCII in place and checks the bytes and the label lengths.
- * *utf8 tells whether any byte is not ASCII.
+ * Lowercases ASCII in place and checks the bytes and the label lengths, one
+ * table lookup a byte. *utf8 tells whether any byte is not ASCII, *idn whether
+ * a label starts "xn--".
  */
-static bool dom_check(char *b, size_t n, bool *utf8)
+static bool dom_check(const struct tl_domain_ctx *c, char *b, size_t n, bool *utf8, bool *idn)
 {
     size_t label = 0;
     *utf8 = false;
+    *idn = dom_ace(b, n);
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)b[i];
-        if (c == '.') {
+        uint8_t k = c->cls[(uint8_t)b[i]];
+        if (k == DOM_C_NAME) {
+            if (++label > DOM_MAX_LABEL)
+                return false;
+        } else if (k == DOM_C_UPPER) {
+            b[i] = (char)(b[i] + ('a' - 'A'));
+            if (++label > DOM_MAX_LABEL)
+                return false;
+        } else if (k == DOM_C_DOT) {
             if (label == 0)
                 return false;
             label = 0;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t k = dom_utf8_len((const unsigned char *)b + i, n - i);
-            if (k == 0 || label + k > DOM_MAX_LABEL)
+            *idn |= dom_ace(b + i + 1, n - i - 1);
+        } else if (k == DOM_C_HIGH) {
+            size_t len = dom_utf8_len((const unsigned char *)b + i, n - i);
+            if (len == 0 || label + len > DOM_MAX_LABEL)
                 return false;
             *utf8 = true;
-            label += k;
-            i += k - 1;
-            continue;
+            label += len;
+            i += len - 1;
+        } else {
+            return false;
         }
-        if (c >= 'A' && c <= 'Z')
-            b[i] = (char)(c + ('a' - 'A'));
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return false;
-        if (++label > DOM_MAX_LABEL)
-            return false;
     }
     return label > 0;
 }
@@ -403,6 +478,14 @@ static size_t dom_utf8_lower(char out[TL_DOMAIN_MAX], size_t n)
 
 /* ---- classification ---- */
 
+/* A NUL-terminated copy of at most TL_DOMAIN_MAX - 1 bytes. */
+static void dom_copy(char dst[TL_DOMAIN_MAX], const char *src)
+{
+    size_t n = strnlen(src, TL_DOMAIN_MAX - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static bool dom_under(const char *name, size_t n, const char *zone, size_t zlen)
 {
     if (n == zlen)
@@ -410,18 +493,10 @@ static bool dom_under(const char *name, size_t n, const char *zone, size_t zlen)
     return n > zlen && name[n - zlen - 1] == '.' && memcmp(name + n - zlen, zone, zlen) == 0;
 }
 
-static bool dom_local(const char *name, size_t n)
+static bool dom_under_any(const char *name, size_t n, const struct dom_zone *z, size_t nz)
 {
-    for (size_t i = 0; i < TL_ARRAY_LEN(dom_local_zones); i++)
-        if (dom_under(name, n, dom_local_zones[i], strlen(dom_local_zones[i])))
-            return true;
-    return false;
-}
-
-static bool dom_internal(const struct tl_domain_ctx *c, const char *name, size_t n)
-{
-    for (size_t i = 0; i < c->nzones; i++)
-        if (dom_under(name, n, c->zones[i], strlen(c->zones[i])))
+    for (size_t i = 0; i < nz; i++)
+        if (dom_under(name, n, z[i].z, z[i].len))
             return true;
     return false;
 }
@@ -436,13 +511,68 @@ static bool dom_psl(const struct tl_domain_ctx *c, struct tl_domain_name *out, s
     const char *reg = psl_registrable_domain(c->psl, out->name);
     if (reg) {
         const char *dot = strchr(reg, '.');
-        snprintf(out->registered, TL_DOMAIN_MAX, "%s", reg);
-        snprintf(out->suffix, TL_DOMAIN_MAX, "%s", dot ? dot + 1 : "");
+        dom_copy(out->registered, reg);
+        dom_copy(out->suffix, dot ? dot + 1 : "");
     } else {
         const char *suf = psl_unregistrable_domain(c->psl, out->name);
-        snprintf(out->suffix, TL_DOMAIN_MAX, "%s", suf ? suf : "");
+        dom_copy(out->suffix, suf ? suf : "");
     }
     return true;
+}
+
+/* The kind of a canonical name (out->name, len bytes); fills out->registered and out->suffix. */
+static enum tl_dom_kind dom_classify(const struct tl_domain_ctx *c, struct tl_domain_name *out,
+                                     size_t len)
+{
+    bool known = dom_psl(c, out, len);
+    if (!memchr(out->name, '.', len))
+        return TL_DOM_SINGLE;
+    if (dom_under_any(out->name, len, dom_local_zones, TL_ARRAY_LEN(dom_local_zones)))
+        return TL_DOM_LOCAL;
+    if (dom_under(out->name, len, "arpa", 4))
+        return TL_DOM_ARPA;
+    if (dom_under_any(out->name, len, c->zones, c->nzones))
+        return TL_DOM_INTERNAL;
+    if (!known || !out->registered[0])
+        return TL_DOM_NO_SUFFIX;
+    return TL_DOM_COUNTED;
+}
+
+static uint8_t dom_offset(const char *name, const char *tail)
+{
+    return tail[0] ? (uint8_t)(strlen(name) - strlen(tail)) : DOM_NONE;
+}
+
+static void dom_tail(char dst[TL_DOMAIN_MAX], const struct dom_memo *m, uint8_t off)
+{
+    size_t n = off == DOM_NONE ? 0 : (size_t)(m->len - off);
+    memcpy(dst, m->name + m->len - n, n);
+    dst[n] = '\0';
+}
+
+/* Classifies through this thread's memo (names too long for it are classified each time). */
+static enum tl_dom_kind dom_classify_memo(const struct tl_domain_ctx *c, struct tl_domain_name *out,
+                                          size_t len)
+{
+    if (len >= DOM_MEMO_NAME)
+        return dom_classify(c, out, len);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)out->name[i]) * 1099511628211ULL;
+    struct dom_memo *m = &dom_memo[(h ^ h >> 32) & (DOM_MEMO_SLOTS - 1)];
+    if (m->gen == c->gen && m->len == len && memcmp(m->name, out->name, len) == 0) {
+        dom_tail(out->registered, m, m->reg);
+        dom_tail(out->suffix, m, m->suf);
+        return (enum tl_dom_kind)m->kind;
+    }
+    enum tl_dom_kind kind = dom_classify(c, out, len);
+    m->gen = c->gen;
+    m->len = (uint8_t)len;
+    m->kind = (uint8_t)kind;
+    m->reg = dom_offset(out->name, out->registered);
+    m->suf = dom_offset(out->name, out->suffix);
+    memcpy(m->name, out->name, len);
+    return kind;
 }
 
 enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name, size_t n,
@@ -450,7 +580,7 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
 {
     char b[DOM_MAX_INPUT];
     size_t len;
-    bool utf8;
+    bool utf8, idn;
     struct in_addr v4;
     enum tl_dom_kind kind;
 
@@ -462,7 +592,7 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
         return (enum tl_dom_kind)(out->kind = (uint8_t)kind);
     if (len && b[len - 1] == '.')
         len--;
-    if (len == 0 || len > DOM_MAX_NAME || !dom_check(b, len, &utf8))
+    if (len == 0 || len > DOM_MAX_NAME || !dom_check(c, b, len, &utf8, &idn))
         return TL_DOM_INVALID;
     b[len] = '\0';
     const char *top = memrchr(b, '.', len);
@@ -470,22 +600,13 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
     if (*top >= '0' && *top <= '9' && inet_aton(b, &v4))
         return (enum tl_dom_kind)(out->kind = (uint8_t)dom_ip(b, len, out));
 
-    len = dom_decode_idn(b, len, out->name, &utf8);
+    if (idn)
+        len = dom_decode_idn(b, len, out->name, &utf8);
+    else
+        memcpy(out->name, b, len + 1);
     if (utf8)
         len = dom_utf8_lower(out->name, len);
-    bool known = dom_psl(c, out, len);
-    if (!memchr(out->name, '.', len))
-        kind = TL_DOM_SINGLE;
-    else if (dom_local(out->name, len))
-        kind = TL_DOM_LOCAL;
-    else if (dom_under(out->name, len, "arpa", 4))
-        kind = TL_DOM_ARPA;
-    else if (dom_internal(c, out->name, len))
-        kind = TL_DOM_INTERNAL;
-    else if (!known || !out->registered[0])
-        kind = TL_DOM_NO_SUFFIX;
-    else
-        kind = TL_DOM_COUNTED;
+    kind = dom_classify_memo(c, out, len);
     out->kind = (uint8_t)kind;
     return kind;
 }
@@ -493,55 +614,55 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
 /* ---- the fleet-wide hash: SipHash-2-4 (Aumasson, Bernstein 2012) under a fixed key ---- */
 
 #define DOM_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void dom_sipround(uint64_t v[4])
-{
-    v[0] += v[1];
-    v[1] = DOM_ROTL(v[1], 13) ^ v[0];
-    v[0] = DOM_ROTL(v[0], 32);
-    v[2] += v[3];
-    v[3] = DOM_ROTL(v[3], 16) ^ v[2];
-    v[0] += v[3];
-    v[3] = DOM_ROTL(v[3], 21) ^ v[0];
-    v[2] += v[1];
-    v[1] = DOM_ROTL(v[1], 17) ^ v[2];
-    v[2] = DOM_ROTL(v[2], 32);
-}
+#define DOM_SIPROUND                                                                               \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = DOM_ROTL(v1, 13) ^ v0;                                                                \
+        v0 = DOM_ROTL(v0, 32);                                                                     \
+        v2 += v3;                                                                                  \
+        v3 = DOM_ROTL(v3, 16) ^ v2;                                                                \
+        v0 += v3;                                                                                  \
+        v3 = DOM_ROTL(v3, 21) ^ v0;                                                                \
+        v2 += v1;                                                                                  \
+        v1 = DOM_ROTL(v1, 17) ^ v2;                                                                \
+        v2 = DOM_ROTL(v2, 32);                                                                     \
+    } while (0)
 
 static uint64_t dom_le64(const uint8_t *p)
 {
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    return x;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return le64toh(x);
 }
 
 uint64_t tl_domain_siphash(uint64_t k0, uint64_t k1, const void *p, size_t n)
 {
     const uint8_t *in = p;
-    uint64_t v[4] = { k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-                      k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL };
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
     uint8_t last[8] = { 0 };
     size_t full = n & ~(size_t)7;
 
     for (size_t i = 0; i < full; i += 8) {
         uint64_t m = dom_le64(in + i);
-        v[3] ^= m;
-        dom_sipround(v);
-        dom_sipround(v);
-        v[0] ^= m;
+        v3 ^= m;
+        DOM_SIPROUND;
+        DOM_SIPROUND;
+        v0 ^= m;
     }
     memcpy(last, in + full, n - full);
     last[7] = (uint8_t)n;
     uint64_t m = dom_le64(last);
-    v[3] ^= m;
-    dom_sipround(v);
-    dom_sipround(v);
-    v[0] ^= m;
-    v[2] ^= 0xff;
-    for (int i = 0; i < 4; i++)
-        dom_sipround(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    v3 ^= m;
+    DOM_SIPROUND;
+    DOM_SIPROUND;
+    v0 ^= m;
+    v2 ^= 0xff;
+    DOM_SIPROUND;
+    DOM_SIPROUND;
+    DOM_SIPROUND;
+    DOM_SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /* The key is fixed ("tapline domain h"): every sensor must hash a host the same way. */
@@ -598,8 +719,7 @@ const struct tl_event_type tl_domain_names_fields = {
 
 void tl_domain_enrich_names(struct tl_domain_enrich *e, const struct tl_domain_name *nm)
 {
-    memset(e, 0, sizeof(*e));
-    memcpy(e->registered_domain, nm->registered, sizeof(e->registered_domain));
-    memcpy(e->public_suffix, nm->suffix, sizeof(e->public_suffix));
-    e->registered_domain[TL_DOMAIN_MAX - 1] = e->public_suffix[TL_DOMAIN_MAX - 1] = '\0';
+    dom_copy(e->registered_domain, nm->registered);
+    dom_copy(e->public_suffix, nm->suffix);
+    memset(&e->counted, 0, sizeof(*e) - offsetof(struct tl_domain_enrich, counted));
 }

@@ -22,9 +22,15 @@ enum {
     SK_MIN_PAIRS = 256,
 };
 
-/* The HyperLogLog block: per-window histograms of register values, then the pairs. */
+/*
+ * The HyperLogLog block: per-window histograms of register values; each
+ * register's highest rank at the latest hour added (most adds repeat an item
+ * seen this hour and stop there, without a search); then the pairs.
+ */
 struct sk_hll {
     uint16_t hist[2][SK_RANKS]; /* [0]: 24 h, [1]: 30 d; registers holding each value */
+    uint32_t cur_hour;
+    uint8_t cur[SK_M];
     uint32_t pairs[];
 };
 
@@ -200,8 +206,9 @@ static uint32_t sk_lower(const uint32_t *p, uint32_t n, uint32_t key)
 /* Where register reg's pairs are: [*lo, *hi). */
 static void sk_range(const uint32_t *p, uint32_t n, uint32_t reg, uint32_t *lo, uint32_t *hi)
 {
-    *lo = sk_lower(p, n, reg << 22);
-    *hi = reg + 1 < SK_M ? sk_lower(p, n, (reg + 1) << 22) : n;
+    *lo = *hi = sk_lower(p, n, reg << 22);
+    while (*hi < n && sk_preg(p[*hi]) == reg)
+        (*hi)++;
 }
 
 /* A register's value for "since rel": the rank of its first pair at or after it. */
@@ -223,6 +230,8 @@ static bool sk_hll_reserve(struct tl_sketch *s, uint32_t more)
     struct sk_hll *h = realloc(s->v, sizeof(*h) + (size_t)cap * 4);
     if (!h)
         return false;
+    if (!s->v)
+        memset(h, 0, sizeof(*h));
     s->v = h;
     s->cap = cap;
     return true;
@@ -276,6 +285,8 @@ static bool sk_hll_add(struct tl_sketch *s, uint64_t h48, uint32_t hour)
     struct sk_hll *h = s->v;
     bool keep = s->cached && hour == s->hour;
 
+    if (hour == h->cur_hour && rank <= h->cur[reg])
+        return false; /* a pair of this hour ranks as high */
     if (keep) {
         uint32_t lo, hi;
         sk_range(h->pairs, s->n, reg, &lo, &hi);
@@ -284,10 +295,16 @@ static bool sk_hll_add(struct tl_sketch *s, uint64_t h48, uint32_t hour)
     }
     if (!sk_hll_insert(s, reg, rel, rank))
         return false;
+    h = s->v;
+    if (hour > h->cur_hour) {
+        memset(h->cur, 0, sizeof(h->cur));
+        h->cur_hour = hour;
+    }
+    if (hour == h->cur_hour)
+        h->cur[reg] = (uint8_t)rank;
     s->cached = keep;
     if (!keep)
         return true;
-    h = s->v;
     for (int win = 0; win < 2; win++)
         if (rank > old[win]) {
             h->hist[win][old[win]]--;
@@ -495,7 +512,13 @@ static bool sk_load_exact(struct tl_sketch *s, struct tl_cursor *c, uint32_t n)
 static bool sk_load_hll(struct tl_sketch *s, struct tl_cursor *c, uint32_t n)
 {
     s->hll = true;
-    if (n == 0 || n > (uint32_t)SK_M * SK_RANKS || n > tl_cur_left(c) / 4 || !sk_hll_reserve(s, n))
+    if (n == 0 || n > (uint32_t)SK_M * SK_RANKS)
+        return false;
+    if (n > tl_cur_left(c) / 4) {
+        tl_cur_fail(c, TL_CUR_SHORT);
+        return false;
+    }
+    if (!sk_hll_reserve(s, n))
         return false;
     struct sk_hll *h = s->v;
     for (uint32_t i = 0; i < n; i++) {

@@ -377,6 +377,36 @@ static void test_enrich_names(void)
     tl_domain_ctx_free(c);
 }
 
+/* Each thread remembers recent answers; another context (other zones, another list) never
+ * sees them. */
+static void test_memo(void)
+{
+    struct tl_domain_ctx *a = ctx_with(NULL, NULL);
+    struct tl_domain_ctx *b = ctx_with("domains.internal_zones", "corp.example.com");
+    struct tl_domain_name nm;
+    for (int round = 0; round < 3; round++) {
+        CHECK_EQ(tl_domain_name(a, "dc1.corp.example.com", 20, &nm), TL_DOM_COUNTED);
+        CHECK_STR(nm.registered, "example.com");
+        CHECK_EQ(tl_domain_name(b, "dc1.corp.example.com", 20, &nm), TL_DOM_INTERNAL);
+        CHECK_STR(nm.registered, "example.com");
+        CHECK_STR(nm.suffix, "com");
+    }
+    tl_domain_ctx_free(b);
+    b = ctx_with("domains.internal_zones", "example.com");
+    CHECK_EQ(tl_domain_name(b, "dc1.corp.example.com", 20, &nm), TL_DOM_INTERNAL);
+    tl_domain_ctx_free(b);
+    b = ctx_with(NULL, NULL); /* perhaps at the same address: still its own */
+    CHECK_EQ(tl_domain_name(b, "dc1.corp.example.com", 20, &nm), TL_DOM_COUNTED);
+    /* A name too long for the memo, twice. */
+    const char *longname = "a-rather-long-label-for-the-memo.another-long-label-here.example.net";
+    for (int round = 0; round < 2; round++) {
+        CHECK_EQ(tl_domain_name(b, longname, strlen(longname), &nm), TL_DOM_COUNTED);
+        CHECK_STR(nm.registered, "example.net");
+    }
+    tl_domain_ctx_free(a);
+    tl_domain_ctx_free(b);
+}
+
 struct race {
     const struct tl_domain_ctx *c;
     int bad;
@@ -428,6 +458,7 @@ const struct tl_test tl_tests_domain[] = {
     { "psl_file", test_psl_file },
     { "hash", test_hash },
     { "enrich_names", test_enrich_names },
+    { "memo", test_memo },
     { "threads", test_threads },
     { NULL, NULL },
 };
