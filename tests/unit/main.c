@@ -9,7 +9,7 @@
 extern const struct tl_test tl_tests_cursor[], tl_tests_json[], tl_tests_config[],
     tl_tests_community[], tl_tests_defrag[], tl_tests_decode[], tl_tests_flows[], tl_tests_dns[],
     tl_tests_ldap[], tl_tests_reasm[], tl_tests_ber[], tl_tests_output[], tl_tests_kerberos[],
-    tl_tests_http[], tl_tests_identity[], tl_tests_domain[], tl_tests_sketch[];
+    tl_tests_http[], tl_tests_identity[], tl_tests_domain[], tl_tests_sketch[], tl_tests_domstats[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },     { "json", tl_tests_json },
@@ -20,7 +20,7 @@ static const struct tl_suite suites[] = {
     { "reasm", tl_tests_reasm },       { "ber", tl_tests_ber },
     { "kerberos", tl_tests_kerberos }, { "http", tl_tests_http },
     { "identity", tl_tests_identity }, { "domain", tl_tests_domain },
-    { "sketch", tl_tests_sketch },
+    { "sketch", tl_tests_sketch },     { "domstats", tl_tests_domstats },
 };
 
 int main(int argc, char **argv)
