@@ -9,7 +9,8 @@
 extern const struct tl_test tl_tests_cursor[], tl_tests_json[], tl_tests_config[],
     tl_tests_community[], tl_tests_defrag[], tl_tests_decode[], tl_tests_flows[], tl_tests_dns[],
     tl_tests_ldap[], tl_tests_reasm[], tl_tests_ber[], tl_tests_output[], tl_tests_kerberos[],
-    tl_tests_http[], tl_tests_identity[], tl_tests_domain[], tl_tests_sketch[], tl_tests_domstats[];
+    tl_tests_http[], tl_tests_identity[], tl_tests_domain[], tl_tests_sketch[], tl_tests_domstats[],
+    tl_tests_privacy[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },     { "json", tl_tests_json },
@@ -21,6 +22,7 @@ static const struct tl_suite suites[] = {
     { "kerberos", tl_tests_kerberos }, { "http", tl_tests_http },
     { "identity", tl_tests_identity }, { "domain", tl_tests_domain },
     { "sketch", tl_tests_sketch },     { "domstats", tl_tests_domstats },
+    { "privacy", tl_tests_privacy },
 };
 
 int main(int argc, char **argv)
