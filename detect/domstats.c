@@ -106,6 +106,7 @@ struct tl_domstats {
     uint32_t hour;             /* the hour the tree is for */
     uint64_t new_us, report_every, snapshot_every, sync_timeout;
     uint64_t next_report, next_snapshot;
+    uint64_t interval_start; /* the previous report, or the first use */
     bool scheduled;
     uint32_t max_list;
     struct tl_netlist resolvers;
@@ -452,44 +453,40 @@ static void ds_schedule(struct tl_domstats *ds, uint64_t t)
     ds->scheduled = true;
     if (ds->report_every)
         ds->next_report = (t / ds->report_every + 1) * ds->report_every;
+    ds->interval_start = t;
     if (ds->snapshot_every)
         ds->next_snapshot = (t / ds->snapshot_every + 1) * ds->snapshot_every;
 }
 
-void tl_domstats_observe(struct tl_domstats *ds, uint64_t ts_us, const struct tl_domain_name *nm,
-                         const struct tl_ip *host, const char *user, struct tl_domain_enrich *e)
+/* The entry of a registered domain, now the most recently used; created when new. */
+static struct ds_entry *ds_touch(struct tl_domstats *ds, const char *name, size_t len, uint64_t ts)
 {
-    e->counted = false;
-    size_t len = strnlen(nm->registered, TL_DOMAIN_MAX);
-    if (nm->kind != TL_DOM_COUNTED || len == 0 || len >= TL_DOMAIN_MAX)
-        return;
-    if (tl_netlist_contains(&ds->resolvers, host->b)) {
-        ds->from_resolvers++;
-        return;
-    }
-    ds_schedule(ds, ts_us);
-    uint32_t hour = (uint32_t)(ts_us / DS_HOUR_US);
-    ds_set_hour(ds, hour);
-    hour = ds->hour; /* a late use counts in the current hour */
-
-    uint64_t hash = tl_domain_hash(nm->registered, len);
-    struct ds_entry *d = ds_find(ds, nm->registered, len, hash);
+    uint64_t hash = tl_domain_hash(name, len);
+    struct ds_entry *d = ds_find(ds, name, len, hash);
     if (!d) {
-        if (!(d = ds_insert(ds, nm->registered, len, hash)))
-            return;
-        d->first_seen = d->last_seen = ts_us;
-    } else if (d != ds->tail) {
+        if ((d = ds_insert(ds, name, len, hash)))
+            d->first_seen = d->last_seen = ts;
+        return d;
+    }
+    if (d != ds->tail) {
         ds_unlink(ds, d);
         ds_append(ds, d);
     }
+    d->first_seen = ts < d->first_seen ? ts : d->first_seen;
+    d->last_seen = ts > d->last_seen ? ts : d->last_seen;
+    return d;
+}
+
+/* One use of d by host (and user, when known) in `hour`. */
+static void ds_count(struct tl_domstats *ds, struct ds_entry *d, uint64_t ts, uint32_t hour,
+                     const struct tl_ip *host, const char *user)
+{
+    uint64_t host_hash = tl_domain_hash(host->b, 16), user_hash = 0;
+
     ds->observed++;
     d->dirty = true;
-    d->first_seen = ts_us < d->first_seen ? ts_us : d->first_seen;
-    d->last_seen = ts_us > d->last_seen ? ts_us : d->last_seen;
     ds_ring_add(d->req_hour, DS_HOURS, &d->last_hour, hour);
     ds_ring_add(d->req_day, DS_DAYS, &d->last_day, hour / 24);
-
-    uint64_t host_hash = tl_domain_hash(host->b, 16), user_hash = 0;
     tl_sketch_add(&d->hosts, host_hash, hour);
     tl_sketch_add(&ds->active, host_hash, hour);
     ds_list_host(ds, d, host);
@@ -499,10 +496,29 @@ void tl_domstats_observe(struct tl_domstats *ds, uint64_t ts_us, const struct tl
         ds_list_user(ds, d, user);
     }
     if (ds->fleet)
-        tl_fleet_record(ds->fleet, d->name, ts_us, host_hash, user_hash);
+        tl_fleet_record(ds->fleet, d->name, ts, host_hash, user_hash);
+}
 
+void tl_domstats_observe(struct tl_domstats *ds, uint64_t ts_us, const struct tl_domain_name *nm,
+                         const struct tl_ip *host, const char *user, struct tl_domain_enrich *e)
+{
     struct ds_values v;
-    ds_values(ds, d, ts_us, hour, &v);
+    size_t len = strnlen(nm->registered, TL_DOMAIN_MAX);
+
+    e->counted = false;
+    if (nm->kind != TL_DOM_COUNTED || len == 0 || len >= TL_DOMAIN_MAX)
+        return;
+    if (tl_netlist_contains(&ds->resolvers, host->b)) {
+        ds->from_resolvers++;
+        return;
+    }
+    ds_schedule(ds, ts_us);
+    ds_set_hour(ds, (uint32_t)(ts_us / DS_HOUR_US)); /* a late use counts in the current hour */
+    struct ds_entry *d = ds_touch(ds, nm->registered, len, ts_us);
+    if (!d)
+        return;
+    ds_count(ds, d, ts_us, ds->hour, host, user);
+    ds_values(ds, d, ts_us, ds->hour, &v);
     e->counted = true;
     e->is_new = v.is_new;
     e->first_seen = v.first_seen;
@@ -551,7 +567,7 @@ static void ds_emit_one(struct tl_domstats *ds, struct ds_entry *d, uint64_t at,
     r.age_days = v.age_days;
     r.is_new = v.is_new;
     r.requests_24h = v.r24;
-    r.requests_30d = ds_ring_sum(d->req_day, DS_DAYS, d->last_day, (uint32_t)(at / DS_DAY_US));
+    r.requests_30d = ds_ring_sum(d->req_day, DS_DAYS, d->last_day, hour / 24);
     r.hosts_24h = v.h24;
     r.hosts_30d = v.h30;
     r.users_30d = v.u30;
@@ -575,38 +591,43 @@ static void ds_emit_one(struct tl_domstats *ds, struct ds_entry *d, uint64_t at,
     d->dirty = false;
 }
 
+/* Writes the fleet's backlog and reads back the views of `first` and the entries after it. */
+static void ds_sync(struct tl_domstats *ds, const struct ds_entry *first)
+{
+    size_t n = 0;
+    for (const struct ds_entry *d = first; d; d = d->next)
+        n++;
+    const char **names = malloc(n * sizeof(*names));
+    if (!names)
+        return; /* the events carry what was last read */
+    n = 0;
+    for (const struct ds_entry *d = first; d; d = d->next)
+        names[n++] = d->name;
+    tl_fleet_sync(ds->fleet, names, n, ds->sync_timeout);
+    free(names);
+}
+
 /*
  * One event per domain used since the last report, as of packet time `at`
  * (the interval's end; counts at the hour of its last microsecond).
  */
-static void ds_report(struct tl_domstats *ds, uint64_t at, uint64_t interval, bool sync,
-                      tl_domain_emit_fn emit, void *arg)
+static void ds_report(struct tl_domstats *ds, uint64_t at, bool sync, tl_domain_emit_fn emit,
+                      void *arg)
 {
     struct ds_entry *first = ds_first_dirty(ds);
     uint32_t hour = (uint32_t)((at ? at - 1 : 0) / DS_HOUR_US);
-    uint64_t from = interval && at > interval ? at - interval : 0;
+    uint32_t since = (uint32_t)(ds->interval_start / DS_HOUR_US);
 
     if (!first)
         return;
     ds_set_hour(ds, hour);
     if (hour < ds->hour)
         hour = ds->hour;
-    if (sync && ds->fleet) {
-        size_t n = 0;
-        for (struct ds_entry *d = first; d; d = d->next)
-            n++;
-        const char **names = malloc(n * sizeof(*names));
-        if (names) {
-            n = 0;
-            for (struct ds_entry *d = first; d; d = d->next)
-                names[n++] = d->name;
-            tl_fleet_sync(ds->fleet, names, n, ds->sync_timeout);
-            free(names);
-        }
-    }
+    if (sync && ds->fleet)
+        ds_sync(ds, first);
     for (struct ds_entry *d = first, *next; d; d = next) {
         next = d->next;
-        ds_emit_one(ds, d, at, hour, (uint32_t)(from / DS_HOUR_US), emit, arg);
+        ds_emit_one(ds, d, at, hour, since, emit, arg);
     }
 }
 
@@ -891,7 +912,8 @@ void tl_domstats_tick(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn
     ds_schedule(ds, now_us);
     if (ds->report_every && now_us >= ds->next_report) {
         uint64_t at = now_us / ds->report_every * ds->report_every;
-        ds_report(ds, at, ds->report_every, false, emit, arg);
+        ds_report(ds, at, false, emit, arg);
+        ds->interval_start = at;
         ds->next_report = at + ds->report_every;
     }
     if (ds->state_file && ds->snapshot_every && now_us >= ds->next_snapshot) {
@@ -902,8 +924,8 @@ void tl_domstats_tick(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn
 
 void tl_domstats_finish(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg)
 {
-    uint64_t from = ds->next_report > ds->report_every ? ds->next_report - ds->report_every : 0;
-    ds_report(ds, now_us, now_us > from ? now_us - from : 0, true, emit, arg);
+    ds_report(ds, now_us, true, emit, arg);
+    ds->interval_start = now_us;
     if (ds->state_file)
         ds_snapshot(ds, now_us);
 }

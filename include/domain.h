@@ -126,7 +126,11 @@ void tl_domstats_observe(struct tl_domstats *ds, uint64_t ts_us, const struct tl
 /* A `domain` record to write; borrowed until emit returns. */
 typedef void (*tl_domain_emit_fn)(void *arg, const void *domain_rec);
 
-/* Packet time moved to now_us: writes the domain events and the snapshot that are due. */
+/*
+ * Packet time moved to now_us: writes the domain events and the snapshot that
+ * are due. Reports fall on multiples of domains.report_interval and count as of
+ * the interval's end, so call it before observing any use at or after now_us.
+ */
 void tl_domstats_tick(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);
 /* End of the run: a domain event for every domain used since its last one, then the snapshot. */
 void tl_domstats_finish(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);

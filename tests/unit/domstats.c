@@ -548,6 +548,34 @@ static void test_snapshot_corrupt(void)
     unlink(state);
 }
 
+/* Every domains.snapshot_interval of packet time, and at the end. */
+static void test_snapshot_periodic(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/tapline-domstats-p%d.snap", (int)getpid());
+    unlink(path);
+    struct tl_domstats *ds = ds_new("domains.state_file", path, "domains.snapshot_interval", "300");
+    struct events *evs = calloc(1, sizeof(*evs));
+    uint64_t t = T0 + 10 * 1000000; /* 12:00:10 */
+    use(ds, t, "a.example.com", host(1), NULL);
+    tl_domstats_tick(ds, t + 100 * 1000000ULL, collect, evs);
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOTS), 0);
+    CHECK(access(path, F_OK) != 0);
+    tl_domstats_tick(ds, T0 + 300 * 1000000ULL, collect, evs); /* 12:05:00 */
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOTS), 1);
+    CHECK(access(path, F_OK) == 0);
+    tl_domstats_tick(ds, T0 + 599 * 1000000ULL, collect, evs);
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOTS), 1);
+    tl_domstats_tick(ds, T0 + 1900 * 1000000ULL, collect, evs); /* past several: one */
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOTS), 2);
+    tl_domstats_finish(ds, T0 + 2000 * 1000000ULL, collect, evs);
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOTS), 3);
+    CHECK_EQ(counter(ds, TL_STAT_DOM_SNAPSHOT_ERRORS), 0);
+    tl_domstats_free(ds);
+    free(evs);
+    unlink(path);
+}
+
 static void test_cleanup(void)
 {
     tl_domain_ctx_free(names);
@@ -565,6 +593,7 @@ const struct tl_test tl_tests_domstats[] = {
     { "memory", test_memory },
     { "snapshot_roundtrip", test_snapshot_roundtrip },
     { "snapshot_corrupt", test_snapshot_corrupt },
+    { "snapshot_periodic", test_snapshot_periodic },
     { "cleanup", test_cleanup },
     { NULL, NULL },
 };
