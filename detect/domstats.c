@@ -15,7 +15,7 @@
  * x86-64), its name, a hash bucket and its two sketches: 490 bytes for a
  * domain with three hosts and a user (the unit test measures 10 000 of them
  * and holds domains.bytes / domains.entries under 600). A popular domain's
- * sketch is at most 2 KiB exact and 156 KiB as a HyperLogLog (4-16 KiB in
+ * sketch is at most 2 KiB exact and 157 KiB as a HyperLogLog (5-17 KiB in
  * practice, see sketch.h). The lists for the next event hold up to
  * dissect.max_items hosts (16 bytes each) and users (their names), and are
  * freed at each report. Past domains.max_entries the least recently used
