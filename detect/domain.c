@@ -32,9 +32,14 @@
  * suffix), exceptions (!www.ck makes www.ck registrable) and private suffixes
  * (a.github.io and b.github.io are two registered domains).
  *
+ * The registered domain and the suffix are filled for every kind but IP and
+ * invalid (dc1.corp.example.com in an internal zone still says example.com);
+ * both stay empty when the top-level label is unknown to the list.
+ *
  * The context is read-only after tl_domain_ctx_new(); libpsl and libidn2 keep
- * no state between calls, so any number of workers call tl_domain_name() at
- * once. ASCII names (nearly all of them) allocate nothing.
+ * no state between calls, and the only thing that changes is each thread's
+ * own memo of recent answers (see dom_memo), so any number of workers call
+ * tl_domain_name() at once. ASCII names (nearly all of them) allocate nothing.
  */
 #include <arpa/inet.h>
 #include <endian.h>
