@@ -9,8 +9,8 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual 
 OPT      ?= -O2 -g
 SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS   += $(OPT) $(WARN) -pthread
-PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka libpsl hiredis libpcre2-8
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka -lpsl -lhiredis -lpcre2-8) -lm -pthread
+PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka libpsl libidn2 hiredis libpcre2-8
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka -lpsl -lidn2 -lhiredis -lpcre2-8) -lm -pthread
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DTL_RULES_DIR='"$(CURDIR)/detect/rules"'
 
 LIB_SRC   = $(filter-out $(EXCLUDE),$(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
@@ -59,7 +59,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/dissect/%.o: WARN += -Wconversion -Wsign-conversion
-$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows -Iexport -Idissect
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows -Iexport -Idissect -Idetect
 
 # The Kafka-protocol broker the kafka suite runs against (librdkafka's mock cluster).
 $(B)/tests/kafka-broker: tests/kafka-broker/broker.c

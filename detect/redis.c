@@ -23,6 +23,8 @@
  *   {P:D}:ud:YYYYMMDD    HyperLogLog: users that used D that day           TTL 31 d
  *   {P:D}:req:YYYYMMDD   hash: "00".."23" uses in that hour, "day" uses
  *                        that day (HINCRBY)                                TTL 31 d
+ *   {P:D}:days           hash: "YYYYMMDD" uses that day (HINCRBY; the day
+ *                        31 days back is deleted with each write)           TTL 31 d
  *   {P:D}:seen           sorted set, member "first": its score is the
  *                        earliest use of all sensors, in us (ZADD LT)      TTL 400 d
  *   {P}:active:YYYYMMDD  HyperLogLog: hosts with any counted use that day  TTL 31 d
@@ -38,7 +40,8 @@
  * recorded (the wall clock before any). "24 h" is the hour bucket holding now
  * and the 23 before it (23 to 24 hours of history): hosts_24h is PFCOUNT over
  * those 24 hourly keys (merged), requests_24h the sum of their 24 fields in
- * today's and yesterday's req hashes. "30 d" is the day bucket holding now and
+ * today's and yesterday's req hashes, requests_30d the sum of the days hash's
+ * fields for the 30 day buckets. "30 d" is the day bucket holding now and
  * the 29 before it: hosts_30d, users_30d and the active hosts are PFCOUNT over
  * 30 daily keys. HyperLogLog counts have Redis's 0.81% standard error.
  *
@@ -86,7 +89,7 @@ enum {
     FL_PFADD_MAX = 256,  /* elements per PFADD */
     FL_BATCH = 1024,     /* commands appended before their replies are read */
     FL_READ_BATCH = 128, /* domains per pipelined read */
-    FL_VIEW_CMDS = 6,    /* commands per domain read, at most */
+    FL_VIEW_CMDS = 7,    /* commands per domain read, at most */
     FL_ARGS = FL_PFADD_MAX + 2,
     FL_ARGBUF = 32768, /* bytes of one command's arguments */
     FL_HOURS = 24,     /* "24 h": hour buckets */
@@ -811,6 +814,20 @@ static size_t fl_append_group(struct tl_fleet *fl, struct fl_update **u, size_t 
     fl_cmd_send(fl);
     fl_expire(fl, key, FL_TTL_DAY);
 
+    fl_key(fl, key, g->name, "days", NULL);
+    c = fl_cmd_begin(fl, "HINCRBY", key);
+    fl_cmd_arg(c, day, strlen(day));
+    fl_cmd_argf(c, "%" PRIu64, count);
+    fl_cmd_send(fl);
+    if (g->hour / 24 > FL_DAYS) { /* the day that just left the window, so the hash stays small */
+        char old[32];
+        fl_day_text(g->hour / 24 - FL_DAYS - 1, old);
+        c = fl_cmd_begin(fl, "HDEL", key);
+        fl_cmd_arg(c, old, strlen(old));
+        fl_cmd_send(fl);
+    }
+    fl_expire(fl, key, FL_TTL_DAY);
+
     fl_key(fl, key, g->name, "seen", NULL);
     c = fl_cmd_begin(fl, "ZADD", key);
     fl_cmd_arg(c, "LT", 2);
@@ -854,7 +871,7 @@ static void fl_hmget(struct tl_fleet *fl, const char *name, uint64_t day, unsign
     fl_cmd_send(fl);
 }
 
-/* The commands of one view: 5, or 6 unless now is in the day's last hour. */
+/* The commands of one view: 6, or 7 unless now is in the day's last hour. */
 static size_t fl_append_view(struct tl_fleet *fl, const char *name, uint64_t hour)
 {
     uint64_t day = hour / 24;
@@ -866,11 +883,14 @@ static size_t fl_append_view(struct tl_fleet *fl, const char *name, uint64_t hou
     fl_hmget(fl, name, day, 0, hh);
     if (hh < 23 && day > 0)
         fl_hmget(fl, name, day - 1, hh + 1, 23);
+    fl_key(fl, key, name, "days", NULL);
+    fl_cmd_begin(fl, "HGETALL", key);
+    fl_cmd_send(fl);
     fl_key(fl, key, name, "seen", NULL);
     struct fl_cmd *c = fl_cmd_begin(fl, "ZSCORE", key);
     fl_cmd_arg(c, "first", 5);
     fl_cmd_send(fl);
-    return hh < 23 && day > 0 ? 6 : 5;
+    return hh < 23 && day > 0 ? 7 : 6;
 }
 
 /* ---- the connection (the thread's) ---- */
@@ -1131,12 +1151,29 @@ static uint64_t fl_reply_score(const redisReply *r)
     return v >= 1 && v < 18446744073709551615.0 ? (uint64_t)v : 0;
 }
 
-static void fl_view_parse(redisReply **r, size_t per, struct tl_fleet_domain *d)
+/* The sum of an HGETALL of day fields, for the 30 days up to `day`. */
+static uint64_t fl_reply_days(const redisReply *r, uint64_t day)
+{
+    char lo[32], hi[32];
+    uint64_t sum = 0;
+    fl_day_text(day >= FL_DAYS - 1 ? day - (FL_DAYS - 1) : 0, lo);
+    fl_day_text(day, hi);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *f = r->element[i], *v = r->element[i + 1];
+        if (f->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+            strcmp(f->str, lo) >= 0 && strcmp(f->str, hi) <= 0) /* YYYYMMDD sorts as text */
+            sum += strtoull(v->str, NULL, 10);
+    }
+    return sum;
+}
+
+static void fl_view_parse(redisReply **r, size_t per, uint64_t day, struct tl_fleet_domain *d)
 {
     d->hosts_24h = fl_reply_int(r[0]);
     d->hosts_30d = fl_reply_int(r[1]);
     d->users_30d = fl_reply_int(r[2]);
-    d->requests_24h = fl_reply_sum(r[3]) + (per == 6 ? fl_reply_sum(r[4]) : 0);
+    d->requests_24h = fl_reply_sum(r[3]) + (per == 7 ? fl_reply_sum(r[4]) : 0);
+    d->requests_30d = fl_reply_days(r[per - 2], day);
     d->first_seen = fl_reply_score(r[per - 1]);
 }
 
@@ -1182,7 +1219,7 @@ static bool fl_read_views(struct tl_fleet *fl, char **names, size_t n, uint64_t 
         struct tl_fleet_domain d;
         pthread_mutex_lock(&fl->mu);
         for (size_t i = 0; i < n; i++) {
-            fl_view_parse(r + i * per, per, &d);
+            fl_view_parse(r + i * per, per, hour / 24, &d);
             fl_view_set(fl, names[i], &d);
         }
         pthread_mutex_unlock(&fl->mu);

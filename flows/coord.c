@@ -231,6 +231,13 @@ static void coord_late_hit(void *arg, const struct tl_rule *r, const struct tl_v
     coord_feed_corr(c, tl_corr_inputs(c->rules, r, v, c->scratch));
 }
 
+/* A `domain` record from the statistics becomes an event. */
+static void coord_domain_event(void *arg, const void *rec)
+{
+    struct tl_coord *c = arg;
+    tl_event_json(c->out, &tl_domain_event, c->cfg->sensor, rec);
+}
+
 /* The user working from host at ts, as the domain statistics should record it. */
 static const char *coord_user(struct tl_coord *c, const struct tl_ip *host, uint64_t ts,
                               char pseudonym[TL_PSEUDONYM_MAX])
@@ -255,6 +262,8 @@ static void coord_apply_event(struct tl_coord *c, struct tl_cmsg_event *ev)
     memcpy(nm.suffix, ev->enrich.public_suffix, sizeof(nm.suffix));
     nm.kind = TL_DOM_COUNTED;
     const char *user = coord_user(c, &ev->host, ev->ts_us, pseudonym);
+    /* a report due before this use goes out first: it counts as of its interval's end */
+    tl_domstats_tick(c->domstats, ev->ts_us, coord_domain_event, c);
     tl_domstats_observe(c->domstats, ev->ts_us, &nm, &ev->host, user, &ev->enrich);
 
     tl_buf_put(c->out, ev->json, ev->json_len);
@@ -306,13 +315,6 @@ void tl_coord_take(struct tl_coord *c, struct tl_cmsg *m)
     }
 }
 
-/* A `domain` record from the statistics becomes an event. */
-static void coord_domain_event(void *arg, const void *rec)
-{
-    struct tl_coord *c = arg;
-    tl_event_json(c->out, &tl_domain_event, c->cfg->sensor, rec);
-}
-
 static void coord_snapshot(struct tl_coord *c)
 {
     struct tl_stats st = c->st;
@@ -353,9 +355,9 @@ void tl_coord_release(struct tl_coord *c, uint64_t upto)
     if (!c->any_released || upto > c->released)
         c->released = upto;
     c->any_released = true;
-    if (c->domstats)
+    if (c->domstats && upto) /* 0: no worker has a clock yet */
         tl_domstats_tick(c->domstats, upto, coord_domain_event, c);
-    if (c->corr)
+    if (c->corr && upto)
         tl_corr_tick(c->corr, upto, c->out, c->cfg->sensor);
     coord_snapshot(c);
 }

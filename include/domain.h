@@ -72,6 +72,8 @@ enum tl_dom_kind tl_domain_name(const struct tl_domain_ctx *c, const char *name,
 
 /* A 64-bit hash of an address or a user name, the same on every sensor (fleet sketches). */
 uint64_t tl_domain_hash(const void *p, size_t n);
+/* Its core, SipHash-2-4 under any key (for the reference vectors in the unit test). */
+uint64_t tl_domain_siphash(uint64_t k0, uint64_t k1, const void *p, size_t n);
 
 /*
  * ---- the enrichment on dns, http and tls events ----
@@ -124,7 +126,11 @@ void tl_domstats_observe(struct tl_domstats *ds, uint64_t ts_us, const struct tl
 /* A `domain` record to write; borrowed until emit returns. */
 typedef void (*tl_domain_emit_fn)(void *arg, const void *domain_rec);
 
-/* Packet time moved to now_us: writes the domain events and the snapshot that are due. */
+/*
+ * Packet time moved to now_us: writes the domain events and the snapshot that
+ * are due. Reports fall on multiples of domains.report_interval and count as of
+ * the interval's end, so call it before observing any use at or after now_us.
+ */
 void tl_domstats_tick(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);
 /* End of the run: a domain event for every domain used since its last one, then the snapshot. */
 void tl_domstats_finish(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);
@@ -139,7 +145,7 @@ extern const struct tl_event_type tl_domain_event;
 /* What the fleet knows of one registered domain, as last read. */
 struct tl_fleet_domain {
     uint64_t first_seen; /* earliest of all sensors, us; 0: none yet */
-    uint64_t hosts_24h, hosts_30d, users_30d, requests_24h;
+    uint64_t hosts_24h, hosts_30d, users_30d, requests_24h, requests_30d;
 };
 
 /* Opens redis.url (a bad URL: errbuf, NULL; an unreachable server is not an error). */

@@ -39,8 +39,10 @@ size_t tl_privacy_pseudonym(const struct tl_privacy *pv, const char *name, size_
 
 /*
  * Rewrites the pseudonymised fields of rec, an event of type t, in place:
- * STR and STRLIST values point to pseudonyms in the arena, CHARS are
- * overwritten. Empty values stay empty. pv NULL: nothing.
+ * STR, CSTR and STRLIST values point to pseudonyms in the arena, CHARS are
+ * overwritten (so such an array must hold TL_PSEUDONYM_MAX bytes). Empty
+ * values stay empty; a value the full arena cannot take becomes empty, never
+ * stays clear. pv NULL: nothing.
  */
 void tl_privacy_apply(const struct tl_privacy *pv, const struct tl_event_type *t, void *rec,
                       struct tl_arena *a);

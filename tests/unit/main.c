@@ -25,6 +25,10 @@ extern const struct tl_test tl_tests_http[];
 extern const struct tl_test tl_tests_identity[];
 extern const struct tl_test tl_tests_coord[];
 extern const struct tl_test tl_tests_redis[];
+extern const struct tl_test tl_tests_domain[];
+extern const struct tl_test tl_tests_sketch[];
+extern const struct tl_test tl_tests_domstats[];
+extern const struct tl_test tl_tests_privacy[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -44,6 +48,10 @@ static const struct tl_suite suites[] = {
     { "identity", tl_tests_identity },
     { "coord", tl_tests_coord },
     { "redis", tl_tests_redis },
+    { "domain", tl_tests_domain },
+    { "sketch", tl_tests_sketch },
+    { "domstats", tl_tests_domstats },
+    { "privacy", tl_tests_privacy },
 };
 /* clang-format on */
 

@@ -273,11 +273,13 @@ static void check_view(struct tl_fleet *fl, const char *name, struct tl_fleet_do
     else if (memcmp(&d, &want, sizeof(d)) != 0)
         tl_check_report(__FILE__, line,
                         "%s: hosts_24h %llu/%llu hosts_30d %llu/%llu users_30d %llu/%llu "
-                        "requests_24h %llu/%llu first_seen %llu/%llu (got/want)",
+                        "requests_24h %llu/%llu requests_30d %llu/%llu first_seen %llu/%llu "
+                        "(got/want)",
                         name, (unsigned long long)d.hosts_24h, (unsigned long long)want.hosts_24h,
                         (unsigned long long)d.hosts_30d, (unsigned long long)want.hosts_30d,
                         (unsigned long long)d.users_30d, (unsigned long long)want.users_30d,
                         (unsigned long long)d.requests_24h, (unsigned long long)want.requests_24h,
+                        (unsigned long long)d.requests_30d, (unsigned long long)want.requests_30d,
                         (unsigned long long)d.first_seen, (unsigned long long)want.first_seen);
 }
 
@@ -366,9 +368,9 @@ static void test_record_sync_lookup(void)
     CHECK_EQ(stat(fl, TL_STAT_REDIS_ERRORS), 0);
     CHECK_EQ(stat(fl, TL_STAT_REDIS_CONNECTED), 1);
     CHECK_VIEW(fl, "example.com", .hosts_24h = 6, .hosts_30d = 8, .users_30d = 3,
-               .requests_24h = 15, .first_seen = T0 - 40 * DAY);
+               .requests_24h = 15, .requests_30d = 17, .first_seen = T0 - 40 * DAY);
     CHECK_VIEW(fl, "other.net", .hosts_24h = 2, .hosts_30d = 2, .requests_24h = 2,
-               .first_seen = T0);
+               .requests_30d = 2, .first_seen = T0);
     CHECK(tl_fleet_active_hosts(fl, &active));
     CHECK_EQ(active, 9);
 
@@ -407,7 +409,7 @@ static void test_aggregation(void)
         sync_one(fl, "busy.org");
         CHECK_EQ(stat(fl, TL_STAT_REDIS_WRITES), 1);
         CHECK_VIEW(fl, "busy.org", .hosts_24h = 1, .hosts_30d = 1, .users_30d = 1,
-                   .requests_24h = 1000, .first_seen = T0);
+                   .requests_24h = 1000, .requests_30d = 1000, .first_seen = T0);
         tl_fleet_close(fl);
     }
     srv_done(&s);
@@ -428,11 +430,11 @@ static void test_refresh(void)
         tl_fleet_sync(fl, NULL, 0, SYNC); /* a whole round after the one that wrote */
         CHECK_EQ(stat(fl, TL_STAT_REDIS_READS), 1);
         CHECK_VIEW(fl, "fresh.org", .hosts_24h = 1, .hosts_30d = 1, .requests_24h = 1,
-                   .first_seen = T0);
+                   .requests_30d = 1, .first_seen = T0);
         sync_one(fl, "fresh.org");
         CHECK_EQ(stat(fl, TL_STAT_REDIS_READS), 2);
         CHECK_VIEW(fl, "fresh.org", .hosts_24h = 2, .hosts_30d = 2, .requests_24h = 2,
-                   .first_seen = T0);
+                   .requests_30d = 2, .first_seen = T0);
     }
     tl_fleet_close(fl);
     srv_done(&s);
@@ -458,12 +460,12 @@ static void test_two_sensors(void)
         struct tl_fleet_domain d;
         uint64_t active = 0;
         CHECK_VIEW(a, "shared.org", .hosts_24h = 3, .hosts_30d = 3, .users_30d = 2,
-                   .requests_24h = 4, .first_seen = T0 - 2 * HOUR);
+                   .requests_24h = 4, .requests_30d = 4, .first_seen = T0 - 2 * HOUR);
         CHECK(tl_fleet_active_hosts(a, &active));
         CHECK_EQ(active, 3);
         /* b reads as of its own newest use, T0 - 1 h: a's hour is after it */
         CHECK_VIEW(b, "shared.org", .hosts_24h = 2, .hosts_30d = 3, .users_30d = 2,
-                   .requests_24h = 2, .first_seen = T0 - 2 * HOUR);
+                   .requests_24h = 2, .requests_30d = 4, .first_seen = T0 - 2 * HOUR);
         CHECK(!tl_fleet_lookup(b, "only-a.org", &d));
     }
     tl_fleet_close(a);
@@ -528,7 +530,7 @@ static void test_refused(void)
         EVENTUALLY(stat(fl, TL_STAT_REDIS_WRITES) == 1);
         sync_one(fl, "full.org");
         CHECK_VIEW(fl, "full.org", .hosts_24h = 1, .hosts_30d = 1, .requests_24h = 2,
-                   .first_seen = T0);
+                   .requests_30d = 2, .first_seen = T0);
     }
     if (c)
         redisFree(c);

@@ -1,8 +1,8 @@
 /*
- * netlist.h - a list of IPv4/IPv6 prefixes (home networks).
+ * netlist.h - a list of IPv4/IPv6 prefixes (home networks, domains.resolvers).
  */
-#ifndef TL_FLOWS_NETLIST_H
-#define TL_FLOWS_NETLIST_H
+#ifndef TL_NETLIST_H
+#define TL_NETLIST_H
 
 #include <stdbool.h>
 #include <stddef.h>
