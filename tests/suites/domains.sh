@@ -11,6 +11,8 @@
 #   fleet             against a real redis-server on loopback: two tapline processes replaying
 #                     halves of the capture share counts (hosts of both, earliest first seen)
 #   redis_down        with Redis unreachable the run completes and counts the errors
+#   pseudonyms        privacy.hmac_key_file: alice is the same HMAC-SHA-256 pseudonym on the
+#                     kerberos, identity and domain events, and nowhere in clear
 SUITE=domains
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -123,6 +125,18 @@ if selected redis_down; then
         ok redis_down
     else
         not_ok redis_down "$(jq -c 'select(.event_type=="stats") | with_entries(select(.key|startswith("redis")))' "$TMP/down.jsonl") $(tail -n 3 "$TMP/err")"
+    fi
+fi
+if selected pseudonyms; then
+    printf 's3cret-key\n' >"$TMP/key"
+    want=$(printf alice | openssl dgst -sha256 -hmac s3cret-key | sed 's/.*= //' | cut -c1-32)
+    run -r $PCAP --set privacy.hmac_key_file="$TMP/key" >"$TMP/p.jsonl"
+    got=$(jq -r 'select(.event_type=="kerberos") | .client, (select(.event_type=="identity") | .user),
+        (select(.event_type=="domain" and .registered_domain=="example.org") | .users[])' "$TMP/p.jsonl" | sort -u)
+    if [ "$got" = "$want" ] && ! grep -q alice "$TMP/p.jsonl"; then
+        ok pseudonyms
+    else
+        not_ok pseudonyms "want $want, got: $got"
     fi
 fi
 finish
