@@ -9,8 +9,9 @@ WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual 
 OPT      ?= -O2 -g
 SAN       = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS   += $(OPT) $(WARN) -pthread
-PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka libpsl libidn2 hiredis libpcre2-8
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka -lpsl -lidn2 -lhiredis -lpcre2-8) -lm -pthread
+PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka libpsl libidn2 hiredis libpcre2-8 \
+            libmicrohttpd
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka -lpsl -lidn2 -lhiredis -lpcre2-8 -lmicrohttpd) -lm -pthread
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DTL_RULES_DIR='"$(CURDIR)/detect/rules"'
 
 LIB_SRC   = $(filter-out $(EXCLUDE),$(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \

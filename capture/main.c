@@ -35,9 +35,6 @@
 #include "source.h"
 #include "stats.h"
 
-#ifndef TL_VERSION
-#define TL_VERSION "0.2.0"
-#endif
 #include "version.h" /* TL_COMMIT, written by the Makefile */
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -159,36 +156,26 @@ struct run {
     bool check_config;
     struct tl_pipeline *pipe;
     struct tl_source_ctx *src;
-    uint64_t next_stats_us;
+    uint64_t next_stats_us, next_capture_us;
 };
 
-/* Live: the capture's counters, per interface and in all, for the next stats event. */
+/* Live: the capture's counters, per interface, for the next stats event and the metrics. */
 static void capture_stats(struct run *r)
 {
     struct tl_source_ctx *ctx = r->src;
-    char json[TL_SOURCE_MAX_IFACES * 160 + 2];
-    size_t len = 0;
+    struct tl_iface_counters c[TL_MAX_IFACES];
+    int n = ctx->nifaces < TL_MAX_IFACES ? ctx->nifaces : TL_MAX_IFACES;
 
     tl_source_live_stats(ctx);
-    json[len++] = '{';
-    for (int i = 0; i < ctx->nifaces && len < sizeof(json) - 160; i++) {
+    for (int i = 0; i < n; i++) {
         const struct tl_live_iface *li = &ctx->ifaces[i];
-        char name[160];
-        size_t k = 0;
-        for (const char *c = li->name; *c && k < sizeof(name) - 2; c++)
-            if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20)
-                name[k++] = *c; /* interface names are plain, but never break the JSON */
-        name[k] = '\0';
-        len += (size_t)snprintf(json + len, sizeof(json) - len,
-                                "%s\"%s\":{\"packets\":%llu,\"kernel_drops\":%llu,"
-                                "\"iface_drops\":%llu,\"down\":%llu}",
-                                i ? "," : "", name, (unsigned long long)li->packets,
-                                (unsigned long long)li->kernel_drops,
-                                (unsigned long long)li->iface_drops, (unsigned long long)li->downs);
+        snprintf(c[i].name, sizeof(c[i].name), "%s", li->name);
+        c[i].packets = li->packets;
+        c[i].kernel_drops = li->kernel_drops;
+        c[i].iface_drops = li->iface_drops;
+        c[i].downs = li->downs;
     }
-    json[len++] = '}';
-    json[len] = '\0';
-    tl_pipeline_set_capture_stats(r->pipe, ctx->kernel_drops, ctx->iface_drops, json);
+    tl_pipeline_set_capture_stats(r->pipe, c, n);
 }
 
 /*
@@ -241,12 +228,14 @@ static void on_idle(void *user, uint64_t wall_us)
     uint64_t utc = utc_now_us();
     if (reload_requested)
         reload_rules(r->pipe);
+    if (wall_us >= r->next_capture_us) { /* the interfaces' counters, once a second */
+        capture_stats(r);
+        r->next_capture_us = wall_us + 1000000;
+    }
     tl_pipeline_idle(r->pipe, utc);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
-        if (r->next_stats_us) {
-            capture_stats(r);
+        if (r->next_stats_us)
             tl_pipeline_stats_event(r->pipe, utc);
-        }
         r->next_stats_us = wall_us + r->cfg.stats_interval;
     }
 }

@@ -37,7 +37,9 @@
 #include "event.h"
 #include "sink.h"
 
-#define KAFKA_SCHEMA_VERSION "1"
+#define KAFKA_STR(x)         #x
+#define KAFKA_STR2(x)        KAFKA_STR(x)
+#define KAFKA_SCHEMA_VERSION KAFKA_STR2(TL_SCHEMA_VERSION)
 
 enum {
     KAFKA_MAX_TOPICS = 32,

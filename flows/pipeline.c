@@ -8,6 +8,7 @@
  * Every second of packet time each worker gets a batch, empty if need be, so
  * its clock advances and its idle flows expire even when it sees no traffic.
  */
+#include <ndpi/ndpi_api.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "event.h"
 #include "identity.h"
 #include "key.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "privacy.h"
 #include "record.h"
@@ -36,6 +38,27 @@ struct pipe_retired {
     struct tl_ruleset *rules;
     uint64_t epoch; /* the epoch that replaced it */
 };
+
+/* The stats event's record: every counter, summed over the threads. */
+struct stats_rec {
+    uint64_t ts;
+    uint64_t threads;
+    struct tl_stats st;
+    uint16_t nworker_pkts;
+    uint64_t worker_pkts[TL_MAX_WORKERS];
+    const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
+    const char *psl_date;     /* the public suffix list's date; NULL without domain statistics */
+    const char *ifaces;       /* JSON object: per interface counters (live) */
+    uint64_t uptime;          /* us since start, wall clock */
+    const char *version;
+    uint64_t rss_bytes;
+    uint32_t schema_version;
+};
+
+struct tl_pipeline;
+static uint64_t pipe_mono_us(void);
+static void pipe_metrics_refresh(struct tl_pipeline *p, bool force);
+static void pipe_metrics_text(void *arg, struct tl_buf *out);
 
 struct tl_pipeline {
     const struct tl_config *cfg;
@@ -58,8 +81,18 @@ struct tl_pipeline {
     struct pipe_retired retired[PIPE_RETIRED_MAX];
     size_t nretired;
     uint64_t reloads, reload_failures;
-    char *ifaces_json;      /* live: per interface counters, for the stats event */
-    struct tl_coord *coord; /* runs on the output thread */
+    struct tl_iface_counters ifaces[TL_MAX_IFACES]; /* live */
+    int nifaces;
+    char *ifaces_json; /* the same for the stats event */
+    uint64_t start_us; /* wall clock (monotonic) at start, for the uptime */
+    /* what a metrics scrape reads: refreshed by the capture thread (pipe_metrics_refresh) */
+    pthread_mutex_t metrics_lock;
+    struct stats_rec *msnap;
+    struct tl_iface_counters mifaces[TL_MAX_IFACES];
+    int mnifaces;
+    uint64_t metrics_next_us;
+    struct tl_metrics *metrics; /* metrics.listen */
+    struct tl_coord *coord;     /* runs on the output thread */
 };
 
 static size_t pipe_count_lines(const char *p, size_t n)
@@ -347,6 +380,8 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         goto fail;
     if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
         goto fail;
+    p->start_us = pipe_mono_us();
+    pthread_mutex_init(&p->metrics_lock, NULL);
     p->defrag = tl_defrag_new(cfg, &p->st);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
@@ -374,6 +409,15 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     int cpus[PIPE_MAX_CPUS], ncpus = pipe_cpus(cfg->cpus, cpus, errbuf, n);
     if (ncpus < 0)
         goto fail;
+    if (cfg->metrics_listen && *cfg->metrics_listen) {
+        if (!(p->msnap = calloc(1, sizeof(*p->msnap)))) {
+            snprintf(errbuf, n, "out of memory");
+            goto fail;
+        }
+        pipe_metrics_refresh(p, false);
+        if (!(p->metrics = tl_metrics_start(cfg->metrics_listen, pipe_metrics_text, p, errbuf, n)))
+            goto fail;
+    }
     for (unsigned i = 0; i < p->nworkers; i++)
         if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
             snprintf(errbuf, n, "cannot start worker thread");
@@ -472,6 +516,7 @@ void tl_pipeline_flush(struct tl_pipeline *p)
 static void pipe_tick(struct tl_pipeline *p)
 {
     tl_pipeline_flush(p);
+    pipe_metrics_refresh(p, false);
     if (p->nretired)
         pipe_reap_rules(p);
     tl_defrag_expire(p->defrag, p->now_us);
@@ -546,13 +591,45 @@ void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)
         tl_pipeline_flush(p);
 }
 
-void tl_pipeline_set_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
-                                   uint64_t iface_drops, const char *ifaces_json)
+/* The stats field capture.interfaces: {"eth1":{"packets":N,...},...}. */
+static void pipe_ifaces_json(struct tl_pipeline *p)
 {
-    p->st.v[TL_STAT_KERNEL_DROPS] = kernel_drops;
-    p->st.v[TL_STAT_IFACE_DROPS] = iface_drops;
+    struct tl_buf b = { 0 };
+    tl_buf_putc(&b, '{');
+    for (int i = 0; i < p->nifaces; i++) {
+        const struct tl_iface_counters *c = &p->ifaces[i];
+        bool first = true;
+        if (i)
+            tl_buf_putc(&b, ',');
+        tl_json_string(&b, c->name, strlen(c->name));
+        tl_buf_putc(&b, ':');
+        tl_buf_putc(&b, '{');
+        tl_json_key(&b, &first, "packets");
+        tl_json_u64(&b, c->packets);
+        tl_json_key(&b, &first, "kernel_drops");
+        tl_json_u64(&b, c->kernel_drops);
+        tl_json_key(&b, &first, "iface_drops");
+        tl_json_u64(&b, c->iface_drops);
+        tl_json_key(&b, &first, "down");
+        tl_json_u64(&b, c->downs);
+        tl_buf_putc(&b, '}');
+    }
+    tl_buf_put(&b, "}", 2); /* with the NUL */
     free(p->ifaces_json);
-    p->ifaces_json = ifaces_json ? strdup(ifaces_json) : NULL;
+    p->ifaces_json = b.p;
+}
+
+void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_counters *ifaces,
+                                   int n)
+{
+    p->st.v[TL_STAT_KERNEL_DROPS] = p->st.v[TL_STAT_IFACE_DROPS] = 0;
+    p->nifaces = n < TL_MAX_IFACES ? n : TL_MAX_IFACES;
+    for (int i = 0; i < p->nifaces; i++) {
+        p->ifaces[i] = ifaces[i];
+        p->st.v[TL_STAT_KERNEL_DROPS] += ifaces[i].kernel_drops;
+        p->st.v[TL_STAT_IFACE_DROPS] += ifaces[i].iface_drops;
+    }
+    pipe_ifaces_json(p);
 }
 
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p)
@@ -573,21 +650,16 @@ uint64_t tl_pipeline_flows(const struct tl_pipeline *p)
 
 /* ---- the stats event ---- */
 
-struct stats_rec {
-    uint64_t ts;
-    uint64_t threads;
-    struct tl_stats st;
-    uint16_t nworker_pkts;
-    uint64_t worker_pkts[TL_MAX_WORKERS];
-    const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
-    const char *psl_date;     /* the public suffix list's date; NULL without domain statistics */
-    const char *ifaces;       /* JSON object: per interface counters (live) */
-};
 const char *tl_output_kafka_topics(struct tl_output *o); /* export/output.c */
 
 static const struct tl_field stats_fixed_fields[] = {
     TL_FIELD(struct stats_rec, ts, TS, "ts", "packet time of the report"),
     TL_FIELD(struct stats_rec, threads, U64, "threads", "worker threads"),
+    TL_FIELD(struct stats_rec, version, CSTR, "version", "tapline's version"),
+    TL_FIELD(struct stats_rec, schema_version, U32, "schema_version",
+             "version of the events' fields (also a Kafka header)"),
+    TL_FIELD(struct stats_rec, uptime, DUR, "uptime", "seconds since tapline started"),
+    TL_FIELD(struct stats_rec, rss_bytes, U64, "rss_bytes", "resident memory now (a gauge)"),
 #define TL_X(sym, name, doc) TL_FIELD(struct stats_rec, st.v[TL_STAT_##sym], U64, name, doc),
     TL_STAT_COUNTERS(TL_X)
 #undef TL_X
@@ -658,11 +730,35 @@ const struct tl_event_type *tl_stats_event(void)
     return &stats_event;
 }
 
+static uint64_t pipe_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Resident set size from /proc/self/statm (0 where there is none). */
+static uint64_t pipe_rss(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool final)
 {
     memset(r, 0, sizeof(*r));
     r->ts = p->now_us;
     r->threads = p->nworkers;
+    r->version = TL_VERSION;
+    r->schema_version = TL_SCHEMA_VERSION;
+    r->uptime = pipe_mono_us() - p->start_us;
+    r->rss_bytes = pipe_rss();
     r->st = p->st;
     for (unsigned i = 0; i < p->nworkers; i++) {
         struct tl_worker *w = &p->workers[i];
@@ -689,6 +785,136 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
     r->ifaces = p->ifaces_json;
     tl_output_stats(p->out, &r->st); /* the sinks' own: kafka.*, output.*, their write errors */
     r->kafka_topics = tl_output_kafka_topics(p->out);
+}
+
+/* ---- the metrics endpoint ---- */
+
+/* What a scrape reads, refreshed by the capture thread at most every 200 ms (wall clock). */
+static void pipe_metrics_refresh(struct tl_pipeline *p, bool force)
+{
+    if (!p->msnap)
+        return;
+    uint64_t now = pipe_mono_us();
+    if (!force && now < p->metrics_next_us)
+        return;
+    p->metrics_next_us = now + 200000;
+    struct stats_rec r;
+    pipe_stats_total(p, &r, force);
+    r.kafka_topics = r.ifaces = NULL; /* owned by others: not read off this thread */
+    pthread_mutex_lock(&p->metrics_lock);
+    *p->msnap = r;
+    memcpy(p->mifaces, p->ifaces, sizeof(p->ifaces));
+    p->mnifaces = p->nifaces;
+    pthread_mutex_unlock(&p->metrics_lock);
+}
+
+/* A stats field name as a Prometheus metric name: tapline_capture_packets. */
+static void pipe_metric_name(struct tl_buf *out, const char *field, const char *suffix)
+{
+    tl_buf_puts(out, "tapline_");
+    for (const char *c = field; *c; c++)
+        tl_buf_putc(out, (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_');
+    tl_buf_puts(out, suffix);
+}
+
+/* # HELP and # TYPE lines of one metric (help text escaped as the format says). */
+static void pipe_metric_head(struct tl_buf *out, const char *field, const char *suffix,
+                             const char *help, bool gauge)
+{
+    tl_buf_puts(out, "# HELP ");
+    pipe_metric_name(out, field, suffix);
+    tl_buf_putc(out, ' ');
+    for (const char *c = help; *c; c++) {
+        if (*c == '\\' || *c == '\n')
+            tl_buf_putc(out, '\\');
+        tl_buf_putc(out, *c == '\n' ? 'n' : *c);
+    }
+    tl_buf_puts(out, "\n# TYPE ");
+    pipe_metric_name(out, field, suffix);
+    tl_buf_puts(out, gauge ? " gauge\n" : " counter\n");
+}
+
+/* Prometheus label values: \, " and newline escaped. */
+static void pipe_label(struct tl_buf *out, const char *v)
+{
+    for (const char *c = v; *c; c++) {
+        if (*c == '\\' || *c == '"' || *c == '\n')
+            tl_buf_putc(out, '\\');
+        tl_buf_putc(out, *c == '\n' ? 'n' : *c);
+    }
+}
+
+static void pipe_metric_ifaces(struct tl_buf *out, const struct tl_iface_counters *ifs, int n)
+{
+    static const char *const what[] = { "packets", "kernel_drops", "iface_drops", "down" };
+    static const char *const help[] = { "packets read from the interface",
+                                        "packets the kernel dropped on the interface",
+                                        "packets the interface dropped",
+                                        "times the interface went down" };
+    for (size_t k = 0; k < TL_ARRAY_LEN(what) && n > 0; k++) {
+        char field[48];
+        snprintf(field, sizeof(field), "capture.interface.%s", what[k]);
+        pipe_metric_head(out, field, "_total", help[k], false);
+        for (int i = 0; i < n; i++) {
+            const uint64_t v[] = { ifs[i].packets, ifs[i].kernel_drops, ifs[i].iface_drops,
+                                   ifs[i].downs };
+            pipe_metric_name(out, field, "_total{interface=\"");
+            pipe_label(out, ifs[i].name);
+            tl_buf_puts(out, "\"} ");
+            tl_json_u64(out, v[k]);
+            tl_buf_putc(out, '\n');
+        }
+    }
+}
+
+/* The exposition text of one scrape: every counter of the stats event, per worker and per
+ * interface where there are several, and build information. Runs on the server's thread. */
+static void pipe_metrics_text(void *arg, struct tl_buf *out)
+{
+    struct tl_pipeline *p = arg;
+    struct stats_rec r;
+    struct tl_iface_counters ifs[TL_MAX_IFACES];
+    int nifs;
+
+    pthread_mutex_lock(&p->metrics_lock);
+    r = *p->msnap;
+    memcpy(ifs, p->mifaces, sizeof(ifs));
+    nifs = p->mnifaces;
+    pthread_mutex_unlock(&p->metrics_lock);
+
+    const struct tl_event_type *t = tl_stats_event();
+    for (size_t i = 0; i < t->nfields; i++) {
+        const struct tl_field *f = &t->fields[i];
+        uint64_t v;
+        if (f->type == TL_F_U64 || f->type == TL_F_U32) {
+            v = 0;
+            memcpy(&v, (const char *)&r + f->off, f->type == TL_F_U64 ? 8 : 4);
+            bool gauge = strstr(f->doc, "(a gauge)") || !strcmp(f->name, "threads") ||
+                         !strcmp(f->name, "rss_bytes") || !strcmp(f->name, "schema_version");
+            pipe_metric_head(out, f->name, gauge ? "" : "_total", f->doc, gauge);
+            pipe_metric_name(out, f->name, gauge ? " " : "_total ");
+            tl_json_u64(out, v);
+            tl_buf_putc(out, '\n');
+        } else if (f->type == TL_F_U64LIST) { /* flows.worker_packets */
+            pipe_metric_head(out, f->name, "_total", f->doc, false);
+            for (uint16_t w = 0; w < r.nworker_pkts; w++) {
+                char label[32];
+                snprintf(label, sizeof(label), "_total{worker=\"%u\"} ", w);
+                pipe_metric_name(out, f->name, label);
+                tl_json_u64(out, r.worker_pkts[w]);
+                tl_buf_putc(out, '\n');
+            }
+        }
+    }
+    pipe_metric_ifaces(out, ifs, nifs);
+    pipe_metric_head(out, "uptime", "_seconds", "seconds since tapline started", true);
+    pipe_metric_name(out, "uptime", "_seconds ");
+    tl_json_dur(out, r.uptime);
+    tl_buf_putc(out, '\n');
+    pipe_metric_head(out, "build_info", "", "tapline's version, always 1", true);
+    tl_buf_puts(out, "tapline_build_info{version=\"" TL_VERSION "\",ndpi=\"");
+    pipe_label(out, ndpi_revision());
+    tl_buf_puts(out, "\"} 1\n");
 }
 
 void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
@@ -774,6 +1000,9 @@ void tl_pipeline_free(struct tl_pipeline *p)
     tl_ring_free(&p->main_out);
     if (p->defrag)
         tl_defrag_free(p->defrag);
+    tl_metrics_stop(p->metrics);
+    free(p->msnap);
+    pthread_mutex_destroy(&p->metrics_lock);
     tl_coord_free(p->coord);
     free(p->ifaces_json);
     for (size_t i = 0; i < p->nretired; i++)

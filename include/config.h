@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define TL_VERSION "0.2.0"
+
 enum { TL_MAX_WORKERS = 64 };
 
 /* The rule content the project ships; `make install` points it at PREFIX/share/tapline/rules. */
@@ -107,6 +109,8 @@ enum { TL_MAX_WORKERS = 64 };
       "at exit, wait this long for deliveries, then spool the rest (s)")                           \
     X(STR, kafka_dead_letter, "kafka.dead_letter", NULL,                                           \
       "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")                \
+    X(STR, metrics_listen, "metrics.listen", NULL,                                                 \
+      "serve Prometheus metrics on ADDRESS:PORT (e.g. 127.0.0.1:9108); unset: no endpoint")        \
     X(U64, max_held, "coordinator.max_held", 262144,                                               \
       "events, sightings and rule matches held to be applied in packet-time order")                \
     X(BOOL, domains, "domains.enabled", true,                                                      \

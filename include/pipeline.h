@@ -47,9 +47,16 @@ void tl_pipeline_flush(struct tl_pipeline *p);
  */
 void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us);
 
-/* Live: the capture's counters so far (totals, and a JSON object per interface; copied). */
-void tl_pipeline_set_capture_stats(struct tl_pipeline *p, uint64_t kernel_drops,
-                                   uint64_t iface_drops, const char *ifaces_json);
+/* One live interface's counters. */
+enum { TL_MAX_IFACES = 32 };
+struct tl_iface_counters {
+    char name[64];
+    uint64_t packets, kernel_drops, iface_drops, downs;
+};
+
+/* Live: the capture's counters so far, per interface (copied; the totals are summed). */
+void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_counters *ifaces,
+                                   int n);
 
 /* Totals so far, for the progress line (read without locks: approximate). */
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p);

@@ -15,6 +15,13 @@
 
 #include "cursor.h"
 
+/*
+ * The version of the events' schema (field names, types, meanings), in every
+ * stats event and Kafka message header. Bumped when a field changes meaning or
+ * goes away; fields that are added bump it too, so consumers can tell.
+ */
+#define TL_SCHEMA_VERSION 2
+
 enum tl_ftype {
     TL_F_BOOL,    /* bool */
     TL_F_U8,      /* uint8_t */

@@ -6,10 +6,10 @@
 set -eu
 
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev
-    libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev jq"
+    libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev libmicrohttpd-dev jq"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils" ;;
+    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus" ;;
     bench) pkgs="$pkgs libndpi-bin time" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac

@@ -5,7 +5,9 @@
 #    no traffic, with a current, non-decreasing ts. The bounds are generous: they catch
 #    a clock that waits for the next packet (seconds to forever), not a slow machine.
 # 2. Two interfaces at once, each with its counters; --user drops root and every
-#    capability and the capture goes on; a link going down and up is said and counted.
+#    capability and the capture goes on; a link going down and up is said and counted;
+#    the Prometheus endpoint (metrics.listen) answers in the exposition format
+#    (checked by promtool) with every counter, per worker and per interface.
 SUITE=live
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -85,7 +87,7 @@ ip -n "$ns" link set tl-v0 up
 ip -n "$peer" link set tl-v1 up
 : >"$TMP/two.jsonl"
 ip netns exec "$ns" "$TAPLINE" -i lo -i tl-v0 --user nobody -w "$TMP/two.jsonl" --set sensor=t \
-    --set stats.interval=1 2>"$TMP/two.err" &
+    --set stats.interval=1 --set metrics.listen=127.0.0.1:9108 2>"$TMP/two.err" &
 tl_pid=$!
 deadline=$((SECONDS + 6))
 until grep -q '"event_type":"stats"' "$TMP/two.jsonl" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
@@ -103,6 +105,21 @@ ip -n "$ns" link set tl-v0 down
 sleep 1.5
 ip -n "$ns" link set tl-v0 up
 sleep 2.5
+ip netns exec "$ns" curl -s --max-time 5 http://127.0.0.1:9108/metrics >"$TMP/metrics.txt"
+if ! command -v promtool >/dev/null; then
+    not_ok metrics "no promtool (tools/deps.sh test installs prometheus)"
+elif promtool check metrics <"$TMP/metrics.txt" >"$TMP/promtool.out" 2>&1 &&
+    grep -qE '^tapline_capture_packets_total [1-9]' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_flows_worker_packets_total\{worker="0"\} [0-9]' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_capture_interface_packets_total\{interface="tl-v0"\} [1-9]' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_capture_interface_down_total\{interface="tl-v0"\} 1$' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_rules_matches_total [0-9]' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_uptime_seconds [0-9.]+$' "$TMP/metrics.txt" &&
+    grep -qE '^tapline_build_info\{version="[^"]+",ndpi="[^"]+"\} 1$' "$TMP/metrics.txt"; then
+    ok "metrics ($(grep -c '^# TYPE' "$TMP/metrics.txt") metrics)"
+else
+    not_ok metrics "$(cat "$TMP/promtool.out"; grep -E 'capture_packets|worker|interface|build' "$TMP/metrics.txt")"
+fi
 kill -TERM "$tl_pid"
 wait "$tl_pid"
 rc=$?
