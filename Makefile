@@ -12,7 +12,8 @@ CFLAGS   += $(OPT) $(WARN) -pthread
 PKGS      = libpcap libndpi yaml-0.1 libzstd libcrypto rdkafka libpsl libidn2 hiredis libpcre2-8 \
             libmicrohttpd
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lndpi -lyaml -lzstd -lcrypto -lrdkafka -lpsl -lidn2 -lhiredis -lpcre2-8 -lmicrohttpd) -lm -pthread
-CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DTL_RULES_DIR='"$(CURDIR)/detect/rules"'
+RULES_DIR ?= $(CURDIR)/detect/rules
+CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 LIB_SRC   = $(filter-out $(EXCLUDE),$(sort $(wildcard dissect/*.c flows/*.c detect/*.c export/*.c) \
                    $(filter-out capture/main.c,$(wildcard capture/*.c))))
@@ -27,7 +28,8 @@ FUZZ_TARGETS = packets ber $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE
+.PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE \
+        install
 
 all: $(B)/tapline tapline
 
@@ -36,15 +38,20 @@ tapline: $(B)/tapline
 
 # `make V=1` shows the whole command lines.
 Q         = $(if $(V),,@)
-# The commit --version names: rewritten only when it changes, so nothing rebuilds for nothing.
+# The commit --version names and the rules folder the defaults point at: each header is
+# rewritten only when its text changes, so nothing rebuilds for nothing.
 $(B)/gen/version.h: FORCE
 	@mkdir -p $(dir $@)
 	@v="#define TL_COMMIT \"$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown commit)\""; \
 	  [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" >$@
+$(B)/gen/paths.h: FORCE
+	@mkdir -p $(dir $@)
+	@v="#define TL_RULES_DIR \"$(RULES_DIR)\""; [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" >$@
 FORCE:
 
 $(B)/capture/main.o: $(B)/gen/version.h
-$(B)/capture/main.o: CPPFLAGS += -I$(B)/gen
+$(B)/capture/config.o: $(B)/gen/paths.h
+$(B)/capture/main.o $(B)/capture/config.o: CPPFLAGS += -I$(B)/gen
 
 $(B)/tapline: $(B)/capture/main.o $(LIB_OBJ)
 	@echo "  LD      $@"
@@ -154,6 +161,28 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror $(wildcard include/*.h */*.c */*.h tests/*/*.c tests/*/*.h)
+
+# `make install` (PREFIX=/usr/local, DESTDIR for staging): the binary (built for the
+# installed rules path), the man page, the shipped rules, a commented sample
+# configuration, the systemd unit and the logrotate snippet.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SUBST       = sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+                  -e 's|@RULESDIR@|$(PREFIX)/share/tapline/rules|g'
+install:
+	+@$(MAKE) --no-print-directory B=build/install RULES_DIR=$(PREFIX)/share/tapline/rules \
+	    build/install/tapline
+	install -D -m 0755 build/install/tapline $(DESTDIR)$(PREFIX)/bin/tapline
+	install -D -m 0644 dist/tapline.8 $(DESTDIR)$(PREFIX)/share/man/man8/tapline.8
+	install -d $(DESTDIR)$(PREFIX)/share/tapline/rules
+	cp -R detect/rules/. $(DESTDIR)$(PREFIX)/share/tapline/rules/
+	install -d $(DESTDIR)$(SYSCONFDIR)/tapline $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR)
+	$(SUBST) dist/tapline.yaml >$(DESTDIR)$(SYSCONFDIR)/tapline/tapline.yaml.sample
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tapline/tapline.yaml ] || \
+	    cp $(DESTDIR)$(SYSCONFDIR)/tapline/tapline.yaml.sample $(DESTDIR)$(SYSCONFDIR)/tapline/tapline.yaml
+	$(SUBST) dist/tapline.service >$(DESTDIR)$(UNITDIR)/tapline.service
+	install -m 0644 dist/tapline.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tapline
 
 clean:
 	rm -rf build tapline out

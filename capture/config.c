@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "paths.h" /* TL_RULES_DIR, written by the Makefile */
 
 enum cfg_type { CFG_U64, CFG_BOOL, CFG_STR, CFG_SECS };
 

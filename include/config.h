@@ -18,9 +18,10 @@
 
 enum { TL_MAX_WORKERS = 64 };
 
-/* The rule content the project ships; `make install` points it at PREFIX/share/tapline/rules. */
+/* The rule content the project ships (TL_RULES_DIR: the Makefile writes it for capture/config.c,
+ * pointing at detect/rules in the source tree, or PREFIX/share/tapline/rules when installed). */
 #ifndef TL_RULES_DIR
-#define TL_RULES_DIR "detect/rules"
+#define TL_RULES_DIR NULL
 #endif
 
 /* X(type, member, "yaml.key", default, "meaning") ; types: U64, BOOL, STR, SECS (stored as us) */
