@@ -31,6 +31,7 @@
 #include "event.h"
 #include "flow.h"
 #include "identity.h"
+#include "log.h"
 #include "pipeline.h"
 #include "source.h"
 #include "stats.h"
@@ -378,6 +379,13 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
         if (rc < 0)
             return -1;
     }
+    int level = tl_log_parse_level(r->cfg.log_level);
+    if (level < 0) {
+        snprintf(errbuf, n, "log.level: '%s' is not error, warning, info or debug",
+                 r->cfg.log_level ? r->cfg.log_level : "");
+        return -1;
+    }
+    tl_log_set_level((enum tl_log_level)level);
     if (check_types("output.types", r->cfg.output_types, errbuf, n) < 0 ||
         check_types("kafka.types", r->cfg.kafka_types, errbuf, n) < 0)
         return -1;

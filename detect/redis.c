@@ -78,6 +78,7 @@
 
 #include "config.h"
 #include "domain.h"
+#include "log.h"
 #include "stats.h"
 
 enum {
@@ -900,9 +901,8 @@ static void fl_down(struct tl_fleet *fl, const char *why)
 {
     atomic_store(&fl->connected, false);
     if (!fl->down_logged)
-        fprintf(stderr,
-                "tapline: redis: %s: %s (retrying; updates wait, up to redis.max_backlog)\n",
-                fl->where, why);
+        tl_log(TL_LOG_WARNING, "redis: %s: %s (retrying; updates wait, up to redis.max_backlog)",
+               fl->where, why);
     fl->down_logged = true;
 }
 
@@ -939,8 +939,7 @@ static bool fl_reply_error(struct tl_fleet *fl, const redisReply *r)
     if (fl_transient(r))
         return true;
     if (!fl->error_logged)
-        fprintf(stderr, "tapline: redis: %s: %s (further errors only counted)\n", fl->where,
-                r->str);
+        tl_log(TL_LOG_WARNING, "redis: %s: %s (further errors only counted)", fl->where, r->str);
     fl->error_logged = true;
     return false;
 }
@@ -1000,9 +999,9 @@ static void fl_check_version(struct tl_fleet *fl, const redisReply *r)
         return;
     if (major > 6 || (major == 6 && minor >= 2))
         return;
-    fprintf(stderr,
-            "tapline: redis: %s runs Redis %d.%d; ZADD LT needs 6.2: first seen is not shared\n",
-            fl->where, major, minor);
+    tl_log(TL_LOG_WARNING,
+           "redis: %s runs Redis %d.%d; ZADD LT needs 6.2: first seen is not shared", fl->where,
+           major, minor);
     fl->old_logged = true;
 }
 
@@ -1300,7 +1299,7 @@ static bool fl_round(struct tl_fleet *fl, bool last)
 {
     bool ok = (fl->ctx || fl_connect(fl)) && fl_write(fl) && (last || fl_read(fl));
     if (ok && fl->down_logged) {
-        fprintf(stderr, "tapline: redis: %s reachable again\n", fl->where);
+        tl_log(TL_LOG_INFO, "redis: %s reachable again", fl->where);
         fl->down_logged = false;
     }
     return ok;
@@ -1513,7 +1512,7 @@ void tl_fleet_close(struct tl_fleet *fl)
     pthread_mutex_unlock(&fl->mu);
     pthread_join(fl->thread, NULL);
     if (fl->queue.count)
-        fprintf(stderr, "tapline: redis: %zu update(s) not written to %s\n", fl->queue.count,
-                fl->where);
+        tl_log(TL_LOG_WARNING, "redis: %zu update(s) not written to %s", fl->queue.count,
+               fl->where);
     fl_free(fl);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "log.h"
 #include "sink.h"
 #include "zbuf.h"
 
@@ -134,7 +135,7 @@ static void *file_compressor(void *arg)
         if (tl_file_compress(j->path, dst, f->level, err, sizeof(err)) == 0)
             unlink(j->path);
         else
-            fprintf(stderr, "tapline: compressing a rotated file: %s\n", err);
+            tl_log(TL_LOG_WARNING, "compressing a rotated file: %s", err);
         free(j->path);
         free(j);
         pthread_mutex_lock(&f->lock);
@@ -215,14 +216,14 @@ static void file_rotate(struct tl_file *f)
         tl_count(f->st, TL_STAT_OUTPUT_ERRORS, 1);
     f->f = NULL;
     if (!rotated[0] || rename(f->path, rotated) != 0) {
-        fprintf(stderr, "tapline: rotating %s: %s\n", f->path,
-                rotated[0] ? strerror(errno) : "no free name");
+        tl_log(TL_LOG_WARNING, "rotating %s: %s", f->path,
+               rotated[0] ? strerror(errno) : "no free name");
         file_open_path(f, "a");
         return;
     }
     tl_count(f->st, TL_STAT_OUTPUT_ROTATED, 1);
     if (file_open_path(f, "w") < 0)
-        fprintf(stderr, "tapline: %s: %s\n", f->path, strerror(errno));
+        tl_log(TL_LOG_WARNING, "%s: %s", f->path, strerror(errno));
     if (f->level)
         file_queue(f, rotated);
 }
@@ -291,7 +292,7 @@ void tl_file_reopen(struct tl_file *f)
     if (f->f && fclose(f->f) != 0)
         tl_count(f->st, TL_STAT_OUTPUT_ERRORS, 1);
     if (file_open_path(f, "a") < 0)
-        fprintf(stderr, "tapline: reopening %s: %s\n", f->path, strerror(errno));
+        tl_log(TL_LOG_WARNING, "reopening %s: %s", f->path, strerror(errno));
     tl_count(f->st, TL_STAT_OUTPUT_REOPENED, 1);
 }
 
@@ -300,7 +301,7 @@ void tl_file_close(struct tl_file *f)
     if (!f)
         return;
     if (f->f && (f->is_stdout ? fflush(f->f) : fclose(f->f)) != 0)
-        fprintf(stderr, "tapline: %s: %s\n", f->path, strerror(errno));
+        tl_log(TL_LOG_WARNING, "%s: %s", f->path, strerror(errno));
     if (f->thread_started) {
         pthread_mutex_lock(&f->lock);
         f->stop = true;

@@ -35,6 +35,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "event.h"
+#include "log.h"
 #include "sink.h"
 
 #define KAFKA_STR(x)         #x
@@ -187,7 +188,7 @@ static void kafka_dead_letter(struct tl_kafka *k, const char *topic, const char 
     tl_count(k->st, TL_STAT_KAFKA_FAILED, 1);
     kafka_tcount(k, topic, KAFKA_T_FAILED);
     if (!k->dead && !(k->dead = fopen(k->dead_path, "a"))) {
-        fprintf(stderr, "tapline: kafka.dead_letter: %s: %s\n", k->dead_path, strerror(errno));
+        tl_log(TL_LOG_WARNING, "kafka.dead_letter: %s: %s", k->dead_path, strerror(errno));
         tl_count(k->st, TL_STAT_OUTPUT_ERRORS, 1);
         return;
     }
@@ -275,7 +276,7 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
         tl_count(k->st, TL_STAT_KAFKA_DELIVERED, 1);
         kafka_tcount(k, rd_kafka_topic_name(m->rkt), KAFKA_T_DELIVERED);
         if (k->down)
-            fprintf(stderr, "tapline: kafka: broker reachable again; replaying the spool\n");
+            tl_log(TL_LOG_INFO, "kafka: broker reachable again; replaying the spool");
         k->down = false;
     } else if (kafka_permanent(m->err)) {
         kafka_dead_letter(k, rd_kafka_topic_name(m->rkt), m->payload, m->len, m->err);
@@ -290,6 +291,20 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
         tl_spool_done(k->spool, seq);
 }
 
+/* librdkafka's own lines (syslog levels) through tapline's logger, limited per facility:
+ * a broker that stays down says so once every TL_LOG_LIMIT_US, not every retry. */
+static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    char key[48];
+    (void)rk;
+    enum tl_log_level lv = level <= 3   ? TL_LOG_ERROR
+                           : level == 4 ? TL_LOG_WARNING
+                           : level <= 6 ? TL_LOG_INFO
+                                        : TL_LOG_DEBUG;
+    snprintf(key, sizeof(key), "kafka:%s", fac);
+    tl_log_limited(key, lv, "kafka: %s: %s", fac, buf);
+}
+
 static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct tl_kafka *k = opaque;
@@ -298,7 +313,7 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !k->down) {
         k->down = true;
         tl_count(k->st, TL_STAT_KAFKA_OUTAGES, 1);
-        fprintf(stderr, "tapline: kafka: %s; spooling to %s\n", reason, k->cfg->kafka_spool);
+        tl_log(TL_LOG_WARNING, "kafka: %s; spooling to %s", reason, k->cfg->kafka_spool);
     } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
         k->fatal = true;
     }
@@ -381,6 +396,7 @@ static rd_kafka_t *kafka_connect(struct tl_kafka *k, char *errbuf, size_t n)
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_dr_msg_cb(conf, kafka_on_delivery);
     rd_kafka_conf_set_error_cb(conf, kafka_on_error);
+    rd_kafka_conf_set_log_cb(conf, kafka_on_log);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
     if (!rk) {
         snprintf(errbuf, n, "kafka: %s", why);
@@ -421,11 +437,11 @@ static void kafka_restart(struct tl_kafka *k)
     char why[512] = "";
 
     rd_kafka_fatal_error(k->rk, why, sizeof(why));
-    fprintf(stderr, "tapline: kafka: fatal error: %s; restarting the producer\n", why);
+    tl_log(TL_LOG_WARNING, "kafka: fatal error: %s; restarting the producer", why);
     kafka_disconnect(k);
     k->fatal = false;
     if (!(k->rk = kafka_connect(k, why, sizeof(why))))
-        fprintf(stderr, "tapline: %s; events go to the spool only\n", why);
+        tl_log(TL_LOG_WARNING, "%s; events go to the spool only", why);
 }
 
 static void kafka_hold(struct tl_kafka *k, const char *p, size_t n, uint64_t seq)
@@ -572,8 +588,8 @@ struct tl_kafka *tl_kafka_open(const struct tl_config *cfg, tl_counter *st, char
                                    errbuf, n)))
         goto fail;
     if (tl_spool_unread(k->spool))
-        fprintf(stderr, "tapline: kafka: replaying %" PRIu64 " spooled event(s) from %s\n",
-                tl_spool_unread(k->spool), cfg->kafka_spool);
+        tl_log(TL_LOG_INFO, "kafka: replaying %" PRIu64 " spooled event(s) from %s",
+               tl_spool_unread(k->spool), cfg->kafka_spool);
     if (!(k->rk = kafka_connect(k, errbuf, n)))
         goto fail;
     return k;
@@ -596,8 +612,8 @@ void tl_kafka_close(struct tl_kafka *k)
     kafka_disconnect(k);
     uint64_t left = tl_spool_unread(k->spool);
     if (left)
-        fprintf(stderr, "tapline: kafka: %" PRIu64 " event(s) left in %s for the next run\n", left,
-                k->cfg->kafka_spool);
+        tl_log(TL_LOG_WARNING, "kafka: %" PRIu64 " event(s) left in %s for the next run", left,
+               k->cfg->kafka_spool);
     tl_spool_close(k->spool);
     if (k->dead)
         fclose(k->dead);

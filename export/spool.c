@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "log.h"
 #include "sink.h"
 #include "zbuf.h"
 
@@ -116,7 +117,7 @@ static void spool_remove(struct tl_spool *s, size_t i, bool count_lost)
         spool_reader_close(s);
     spool_path(s, g->seq, path, sizeof(path));
     if (unlink(path) < 0 && errno != ENOENT)
-        fprintf(stderr, "tapline: spool: %s: %s\n", path, strerror(errno));
+        tl_log(TL_LOG_WARNING, "spool: %s: %s", path, strerror(errno));
     uint64_t unread = g->read_all ? 0 : g->lines - g->read;
     s->unread -= unread;
     if (count_lost)
@@ -143,7 +144,7 @@ static int spool_compress(struct tl_spool *s, const void *p, size_t n, ZSTD_EndD
         ZSTD_outBuffer out = { s->wbuf, s->wbuf_size, 0 };
         left = ZSTD_compressStream2(s->cctx, &out, &in, mode);
         if (ZSTD_isError(left)) {
-            fprintf(stderr, "tapline: spool: zstd: %s\n", ZSTD_getErrorName(left));
+            tl_log(TL_LOG_WARNING, "spool: zstd: %s", ZSTD_getErrorName(left));
             return -1;
         }
         if (tl_zout_len(&out) && fwrite(s->wbuf, 1, tl_zout_len(&out), s->wf) != tl_zout_len(&out))
@@ -159,7 +160,7 @@ static void spool_writer_close(struct tl_spool *s)
     if (!s->wf)
         return;
     if (spool_compress(s, NULL, 0, ZSTD_e_end) < 0 || fclose(s->wf) != 0)
-        fprintf(stderr, "tapline: spool: closing a segment: %s\n", strerror(errno));
+        tl_log(TL_LOG_WARNING, "spool: closing a segment: %s", strerror(errno));
     s->wf = NULL;
     s->dirty = false;
     s->segs[s->nsegs - 1].writing = false;
@@ -171,7 +172,7 @@ void tl_spool_sync(struct tl_spool *s)
     if (!s->wf || !s->dirty)
         return;
     if (spool_compress(s, NULL, 0, ZSTD_e_flush) < 0 || fflush(s->wf) != 0)
-        fprintf(stderr, "tapline: spool: %s\n", strerror(errno));
+        tl_log(TL_LOG_WARNING, "spool: %s", strerror(errno));
     s->dirty = false;
 }
 
@@ -196,7 +197,7 @@ int tl_spool_append(struct tl_spool *s, const char *p, size_t n)
         uint64_t seq = s->next_seq;
         spool_path(s, seq, path, sizeof(path));
         if (!(s->wf = fopen(path, "wbx"))) {
-            fprintf(stderr, "tapline: spool: %s: %s\n", path, strerror(errno));
+            tl_log(TL_LOG_WARNING, "spool: %s: %s", path, strerror(errno));
             s->next_seq++; /* do not retry the same name forever */
             tl_count(s->st, TL_STAT_OUTPUT_ERRORS, 1);
             return -1;
@@ -254,8 +255,8 @@ static int spool_fill(struct tl_spool *s)
         ZSTD_outBuffer out = { s->d + s->dlen, s->dcap - s->dlen, 0 };
         size_t r = ZSTD_decompressStream(s->dctx, &out, &s->in);
         if (ZSTD_isError(r)) {
-            fprintf(stderr, "tapline: spool: segment %" PRIu64 ": zstd: %s\n", s->rseq,
-                    ZSTD_getErrorName(r));
+            tl_log(TL_LOG_WARNING, "spool: segment %" PRIu64 ": zstd: %s", s->rseq,
+                   ZSTD_getErrorName(r));
             return -1;
         }
         s->dlen += tl_zout_len(&out);
@@ -292,7 +293,7 @@ int tl_spool_next(struct tl_spool *s, const char **line, size_t *n, uint64_t *se
             if (g->writing)
                 tl_spool_sync(s);
             if (!(s->rf = fopen(path, "rb"))) {
-                fprintf(stderr, "tapline: spool: %s: %s\n", path, strerror(errno));
+                tl_log(TL_LOG_WARNING, "spool: %s: %s", path, strerror(errno));
                 goto lost;
             }
             s->rseq = g->seq;
@@ -323,8 +324,8 @@ int tl_spool_next(struct tl_spool *s, const char **line, size_t *n, uint64_t *se
             break; /* corrupt, or cut short: the rest of this segment is lost */
         }
     lost:
-        fprintf(stderr, "tapline: spool: segment %" PRIu64 ": %" PRIu64 " line(s) unreadable\n",
-                g->seq, g->lines - g->read);
+        tl_log(TL_LOG_WARNING, "spool: segment %" PRIu64 ": %" PRIu64 " line(s) unreadable", g->seq,
+               g->lines - g->read);
         tl_count(s->st, TL_STAT_OUTPUT_ERRORS, g->lines - g->read);
         s->unread -= g->lines - g->read;
         g->read = g->lines;
@@ -375,8 +376,8 @@ static int spool_count(struct tl_spool *s, const char *path, uint64_t *lines)
 done:
     fclose(f);
     if (ZSTD_isError(r) || r != 0)
-        fprintf(stderr, "tapline: spool: %s: %s; reading its %" PRIu64 " whole line(s)\n", path,
-                ZSTD_isError(r) ? ZSTD_getErrorName(r) : "cut short", *lines);
+        tl_log(TL_LOG_WARNING, "spool: %s: %s; reading its %" PRIu64 " whole line(s)", path,
+               ZSTD_isError(r) ? ZSTD_getErrorName(r) : "cut short", *lines);
     return 0;
 }
 

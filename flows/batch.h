@@ -14,7 +14,8 @@
 #include "key.h"
 #include "packet.h"
 
-enum tl_batch_kind { TL_BATCH_PKTS, TL_BATCH_END };
+/* PKTS: packets; END: the capture ended; EPOCH: packet time jumped back (coord.h). */
+enum tl_batch_kind { TL_BATCH_PKTS, TL_BATCH_END, TL_BATCH_EPOCH };
 
 struct tl_batch {
     uint32_t n;      /* packets */
@@ -22,6 +23,7 @@ struct tl_batch {
     uint32_t cap;    /* bytes of data[] */
     uint8_t kind;    /* enum tl_batch_kind */
     uint64_t now_us; /* the dispatcher's packet clock when the batch left */
+    uint32_t epoch;  /* EPOCH: the new epoch */
     _Alignas(16) uint8_t data[];
 };
 

@@ -355,10 +355,11 @@ void tl_coord_release(struct tl_coord *c, uint64_t upto)
     if (!c->any_released || upto > c->released)
         c->released = upto;
     c->any_released = true;
-    if (c->domstats && upto) /* 0: no worker has a clock yet */
-        tl_domstats_tick(c->domstats, upto, coord_domain_event, c);
-    if (c->corr && upto)
-        tl_corr_tick(c->corr, upto, c->out, c->cfg->sensor);
+    uint64_t now_us = tl_vtime_us(upto);
+    if (c->domstats && now_us) /* 0: no worker has a clock yet */
+        tl_domstats_tick(c->domstats, now_us, coord_domain_event, c);
+    if (c->corr && now_us)
+        tl_corr_tick(c->corr, now_us, c->out, c->cfg->sensor);
     coord_snapshot(c);
 }
 

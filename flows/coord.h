@@ -38,6 +38,25 @@ struct tl_privacy;
 enum { TL_COORD_HOLD_TICKS = 3 };
 
 /*
+ * Order times and clocks are "virtual times": an epoch in the top 12 bits, packet
+ * time (us, good to the year 2112) below. A replay whose time jumps back (a folder of
+ * unrelated captures) starts a new epoch (pipeline.c): everything of the earlier
+ * epoch is applied before anything of the next, so the order stays deterministic.
+ */
+enum { TL_VT_SHIFT = 52, TL_VT_EPOCHS = 1 << 12 };
+#define TL_VT_US_MASK ((UINT64_C(1) << TL_VT_SHIFT) - 1)
+
+static inline uint64_t tl_vtime(uint32_t epoch, uint64_t us)
+{
+    return (uint64_t)epoch << TL_VT_SHIFT | (us < TL_VT_US_MASK ? us : TL_VT_US_MASK);
+}
+
+static inline uint64_t tl_vtime_us(uint64_t vt)
+{
+    return vt & TL_VT_US_MASK;
+}
+
+/*
  * What workers read and the coordinator owns; set up before any thread starts.
  * A rule reload stores the new set, then bumps the epoch; each thread takes
  * the set with tl_detect_rules() at the start of a unit of work and publishes
@@ -78,7 +97,7 @@ struct tl_cmsg_event {
 };
 
 struct tl_cmsg {
-    uint64_t order_us;
+    uint64_t order_us; /* a virtual time (tl_vtime) */
     uint64_t flow_hash;
     uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
     uint8_t kind; /* enum tl_cmsg_kind */
@@ -102,7 +121,7 @@ void tl_coord_free(struct tl_coord *c);
 
 /* Takes a message from a worker (and its memory): held, or applied at once when late. */
 void tl_coord_take(struct tl_coord *c, struct tl_cmsg *m);
-/* Applies every held message with order time <= upto, then the periodic work due by then. */
+/* Applies every held message with order time <= upto (virtual), then the work due by then. */
 void tl_coord_release(struct tl_coord *c, uint64_t upto);
 /* End of the run: everything held, the last domain events and snapshot, open correlations. */
 void tl_coord_finish(struct tl_coord *c, uint64_t now_us);

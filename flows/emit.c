@@ -18,10 +18,9 @@
 
 uint64_t tl_worker_order(const struct tl_worker *w, uint64_t rec_ts)
 {
-    if (w->order_us)
-        return w->order_us;
-    /* A request written alone once it expired: its deadline. */
-    return rec_ts + w->cfg->pending_timeout;
+    /* A request written alone once it expired (order_us 0): its deadline. */
+    uint64_t us = w->order_us ? w->order_us : rec_ts + w->cfg->pending_timeout;
+    return tl_vtime(w->epoch, us);
 }
 
 void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg *m)

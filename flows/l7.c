@@ -24,6 +24,7 @@ enum { L7_ARENA_BYTES = 256 * 1024 };
 struct l7_call {
     struct tl_worker *w;
     struct tl_flow *f;
+    uint64_t ts_us; /* the packet that delivered the bytes (the flow's last, at its end) */
 };
 
 int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
@@ -228,7 +229,7 @@ static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
 static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size_t n)
 {
     struct tl_l7 *l = c->f->l7;
-    struct tl_parse_ctx ctx = l7_ctx(c, dir, c->w->now_us);
+    struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
     struct tl_cursor in = tl_cur_make(p, n);
 
     while (!l->gave_up && tl_cur_left(&in) > 0) {
@@ -306,7 +307,7 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     c->w->st.dissect[l->di][TL_DC_GAPS]++;
     l7_keep(c, dir, NULL, 0); /* bytes before a hole cannot complete a message */
     if (l->d->gap) {
-        struct tl_parse_ctx ctx = l7_ctx(c, dir, c->w->now_us);
+        struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
         l->d->gap(&ctx, n);
     } else {
         l7_give_up(c->w, l);
@@ -328,7 +329,7 @@ static void l7_after_packet(struct tl_worker *w, struct tl_flow *f)
 void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
 {
     const struct tl_decoded *d = &s->d;
-    struct l7_call c = { w, f };
+    struct l7_call c = { w, f, d->ts_us };
 
     if (!f->l7 && (d->payload_len == 0 || !l7_state_new(w, f, f->l7_d)))
         return;
@@ -360,7 +361,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
-    struct l7_call c = { w, f };
+    struct l7_call c = { w, f, f->last_us };
 
     if (!l)
         return;
@@ -382,7 +383,7 @@ void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
     for (struct tl_l7 *l = w->l7.head; l; l = l->next) {
         if (!l->d->flush)
             continue;
-        struct l7_call c = { w, l->flow };
+        struct l7_call c = { w, l->flow, now_us };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
         tl_arena_reset(&w->l7.arena);
         l->d->flush(&ctx, now_us);

@@ -71,7 +71,8 @@ struct tl_pipeline {
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
     uint64_t now_us, next_tick_us;
-    uint64_t tick_us;        /* TL_TICK_OFFLINE_US or TL_TICK_LIVE_US */
+    uint32_t epoch;   /* of packet time: a replay that jumps back starts the next (coord.h) */
+    uint64_t tick_us; /* TL_TICK_OFFLINE_US or TL_TICK_LIVE_US */
     struct tl_ring main_out; /* stats events from the capture thread to the output thread */
     pthread_t out_thread;
     _Atomic bool out_stop;
@@ -123,12 +124,13 @@ static uint64_t pipe_watermark(struct tl_pipeline *p)
 {
     uint64_t upto = UINT64_MAX;
     for (unsigned i = 0; i < p->nworkers; i++) {
-        uint64_t c = atomic_load_explicit(&p->workers[i].clock_us, memory_order_acquire);
+        uint64_t c = atomic_load_explicit(&p->workers[i].clock_vt, memory_order_acquire);
         if (c < upto)
             upto = c;
     }
     uint64_t hold = TL_COORD_HOLD_TICKS * p->tick_us;
-    return upto > hold ? upto - hold : 0;
+    /* within the slowest worker's epoch: everything of the earlier ones is done */
+    return tl_vtime_us(upto) > hold ? upto - hold : upto & ~TL_VT_US_MASK;
 }
 
 /* Writes what the coordinator produced (identity, domain and alert events). */
@@ -462,7 +464,10 @@ static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
     struct tl_worker *w = &p->workers[i];
     b->now_us = p->now_us;
     if (p->mode == TL_PIPE_INLINE) {
-        tl_worker_batch(w, b);
+        if (b->kind == TL_BATCH_EPOCH)
+            tl_worker_epoch(w, b);
+        else
+            tl_worker_batch(w, b);
         tl_worker_ship_events(w);
         pipe_drain_inline(p, w);
         tl_ring_push(&w->free, b);
@@ -542,9 +547,38 @@ static void pipe_keep_outer(struct tl_decoded *inner, const struct tl_decoded *f
     inner->outer_dst = frag->outer_dst;
 }
 
+/*
+ * Replay: packet time jumped back further than the coordinator's hold (the next
+ * file of a folder of unrelated captures). Like the end of a capture, every
+ * flow ends and everything held is applied; then time starts afresh in a new
+ * epoch, so what follows is ordered as deterministically as what came before.
+ */
+static void pipe_new_epoch(struct tl_pipeline *p, uint64_t ts_us)
+{
+    tl_pipeline_flush(p);
+    tl_defrag_expire(p->defrag, UINT64_MAX);
+    if (p->epoch + 1 < TL_VT_EPOCHS)
+        p->epoch++;
+    p->st.v[TL_STAT_TIME_JUMPS]++;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        unsigned spins = 0;
+        struct tl_batch *b;
+        while (!(b = tl_ring_pop(&p->workers[i].free)))
+            tl_ring_wait(&spins); /* the marker must get through */
+        b->n = b->used = 0;
+        b->kind = TL_BATCH_EPOCH;
+        b->epoch = p->epoch;
+        p->now_us = ts_us;
+        pipe_send(p, i, b);
+    }
+    p->next_tick_us = ts_us + p->tick_us;
+}
+
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen)
 {
+    if (p->mode != TL_PIPE_LIVE && ts_us + TL_COORD_HOLD_TICKS * p->tick_us < p->now_us)
+        pipe_new_epoch(p, ts_us);
     struct tl_decoded d;
 
     p->st.v[TL_STAT_PKTS]++;

@@ -517,7 +517,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
     }
     if (b->now_us > w->now_us)
         w->now_us = b->now_us;
-    atomic_store_explicit(&w->clock_us, w->now_us, memory_order_release);
+    atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
         w->order_us = 0; /* each expired request at its own deadline */
@@ -545,6 +545,15 @@ void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
     worker_snapshot(w);
 }
 
+void tl_worker_epoch(struct tl_worker *w, const struct tl_batch *b)
+{
+    tl_worker_flush_all(w, w->now_us);
+    w->epoch = b->epoch;
+    w->now_us = b->now_us;
+    w->next_scan_us = b->now_us + w->tick_us;
+    atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
+}
+
 void *tl_worker_main(void *arg)
 {
     struct tl_worker *w = arg;
@@ -560,6 +569,8 @@ void *tl_worker_main(void *arg)
         bool end = b->kind == TL_BATCH_END;
         if (end)
             tl_worker_flush_all(w, b->now_us > w->now_us ? b->now_us : w->now_us);
+        else if (b->kind == TL_BATCH_EPOCH)
+            tl_worker_epoch(w, b);
         else
             tl_worker_batch(w, b);
         while (!tl_ring_push(&w->free, b))

@@ -55,7 +55,8 @@ struct tl_worker {
     pthread_mutex_t snap_lock;
     struct tl_stats snap; /* copy for the stats event, refreshed once a second */
     _Atomic bool done;
-    _Atomic uint64_t clock_us; /* packet time up to which this worker has sent everything */
+    uint32_t epoch;            /* of packet time (coord.h) */
+    _Atomic uint64_t clock_vt; /* virtual time up to which this worker has sent everything */
     pthread_t thread;
 };
 
@@ -66,6 +67,9 @@ void *tl_worker_main(void *arg);
 
 /* Processes one batch (exposed for tests, which drive a worker without threads). */
 void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b);
+/* Packet time jumped back (an EPOCH batch): ends every flow as at shutdown, then takes the
+ * batch's epoch and time. */
+void tl_worker_epoch(struct tl_worker *w, const struct tl_batch *b);
 /* Ends every flow: idle when its timeout has passed by now_us, else shutdown. */
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us);
 /* Moves the events built so far to the output ring (waits while it is full). */
@@ -80,7 +84,7 @@ void tl_worker_ship_events(struct tl_worker *w);
  */
 void tl_worker_emit(struct tl_worker *w, const struct tl_flow *f, const struct tl_event_type *t,
                     void *rec, size_t size, struct tl_str domain);
-/* The order time (coord.h) of a record with time rec_ts emitted now. */
+/* The order time (a virtual time, coord.h) of a record with time rec_ts emitted now. */
 uint64_t tl_worker_order(const struct tl_worker *w, uint64_t rec_ts);
 /* Hands a message to the coordinator (waits while its ring is full: nothing is dropped). */
 void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg *m);

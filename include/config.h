@@ -18,11 +18,9 @@
 
 enum { TL_MAX_WORKERS = 64 };
 
-/* The rule content the project ships (TL_RULES_DIR: the Makefile writes it for capture/config.c,
- * pointing at detect/rules in the source tree, or PREFIX/share/tapline/rules when installed). */
-#ifndef TL_RULES_DIR
-#define TL_RULES_DIR NULL
-#endif
+/* rules.paths defaults to TL_RULES_DIR, the rule content the project ships: the Makefile writes
+ * it into a header only capture/config.c reads (detect/rules in the source tree, or
+ * PREFIX/share/tapline/rules when installed). */
 
 /* X(type, member, "yaml.key", default, "meaning") ; types: U64, BOOL, STR, SECS (stored as us) */
 #define TL_CONFIG_KEYS(X)                                                                          \
@@ -110,6 +108,8 @@ enum { TL_MAX_WORKERS = 64 };
       "at exit, wait this long for deliveries, then spool the rest (s)")                           \
     X(STR, kafka_dead_letter, "kafka.dead_letter", NULL,                                           \
       "file for events Kafka refused for good; unset: spool_dir/dead-letter.jsonl")                \
+    X(STR, log_level, "log.level", "info",                                                         \
+      "lines on stderr: error, warning, info or debug (librdkafka's too)")                         \
     X(STR, metrics_listen, "metrics.listen", NULL,                                                 \
       "serve Prometheus metrics on ADDRESS:PORT (e.g. 127.0.0.1:9108); unset: no endpoint")        \
     X(U64, max_held, "coordinator.max_held", 262144,                                               \

@@ -20,6 +20,8 @@
     X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")  \
     X(RING_DROPS, "capture.ring_drops", "packets dropped because a worker ring was full (live)")   \
     X(TRUNCATED, "capture.truncated_packets", "packets the capture cut short of their headers")    \
+    X(TIME_JUMPS, "capture.time_jumps",                                                            \
+      "replay: times packet time jumped back (a new epoch: flows ended, order kept)")              \
     X(FRAGS, "defrag.fragments", "IP fragments seen")                                              \
     X(FRAG_DONE, "defrag.reassembled", "datagrams reassembled")                                    \
     X(FRAG_EXPIRED, "defrag.expired", "incomplete datagrams dropped at timeout")                   \

@@ -35,7 +35,7 @@ if selected rotation; then
 fi
 
 if selected types; then
-    check types bash -c "\"$TAPLINE\" -r $PCAP --set output.types=stats,nosuchtype -w - 2>/dev/null |
+    check types bash -c "\"$TAPLINE\" -r $PCAP --set output.types=stats -w - 2>/dev/null |
         jq -r .event_type | sort -u | tr '\n' ' ' | grep -qx 'stats '"
 fi
 
