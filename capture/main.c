@@ -69,10 +69,11 @@ static void usage(FILE *out)
 
 static void list_fields(void)
 {
-    const struct tl_event_type *types[3 + TL_MAX_DISSECTORS];
+    const struct tl_event_type *types[4 + TL_MAX_DISSECTORS];
     size_t ntypes = 0;
 
     types[ntypes++] = &tl_flow_event;
+    types[ntypes++] = &tl_tls_event;
     for (size_t i = 0; i < tl_ndissectors && i < TL_MAX_DISSECTORS; i++)
         types[ntypes++] = tl_dissectors[i]->event;
     types[ntypes++] = &tl_identity_event;
