@@ -19,7 +19,7 @@
 # matching server name get the default server's self-signed certificate (EC
 # P-256, CN 10.97.0.1). Both are valid for 365 days from the recording.
 #
-# Writes tls-basic.pcap: eight connections, each one GET / (see pcaps/README.md).
+# Writes tls-basic.pcap: nine connections, each one GET / (see pcaps/README.md).
 # Timestamps, ports, TCP sequence numbers, random values, keys and certificates
 # (so their SHA-1s and validity dates) differ between runs; versions, cipher
 # suites, server names, ALPN, JA3/JA3S and the names in the certificates do not.
@@ -112,6 +112,7 @@ http {
     server {
         listen $SRV4:443 ssl http2;
         listen [$SRV6]:443 ssl http2;
+        listen $SRV4:993 ssl;
         server_name $HOST;
         ssl_certificate $pki/www-chain.crt;
         ssl_certificate_key $pki/www.key;
@@ -130,7 +131,7 @@ done
 # One connection per call; --resolve gives the name (and so the SNI) without DNS.
 c() { in_cli curl -sk --max-time 5 -o /dev/null --resolve "$HOST:443:$SRV4" "$@"; }
 
-cap_start tls-basic "tcp port 443"
+cap_start tls-basic "tcp port 443 or tcp port 993"
 # (1) TLS 1.2, SNI, ALPN h2,http/1.1 -> h2: the CA-signed certificate in the clear
 c --tlsv1.2 --tls-max 1.2 "https://$HOST/"
 # (2) TLS 1.2, SNI, ALPN http/1.1 only, one cipher suite offered
@@ -147,6 +148,9 @@ c --tlsv1.3 "https://$SRV4/"
 c --tlsv1.3 --resolve "$HOST:443:[$SRV6]" -g "https://$HOST/"
 # (8) TLS 1.2, a 98-character server name no server block matches: the default certificate
 c --tlsv1.2 --tls-max 1.2 --resolve "$LONGHOST:443:$SRV4" "https://$LONGHOST/"
+# (9) TLS 1.2 to port 993, which nDPI 4.2 names IMAPS by its port alone (the content is HTTPS):
+# a protocol over TLS, for which nDPI's own extra dissection stops right after the ClientHello
+c --tlsv1.2 --tls-max 1.2 --http1.1 --resolve "$HOST:993:$SRV4" "https://$HOST:993/"
 cap_stop tls-basic
 
 echo "mkpcaps-tls.sh: done" >&2
