@@ -23,7 +23,7 @@
 static const struct tl_field tls_fields[] = {
     TL_FLOW_ID_FIELDS(struct tl_tls_rec),
     TL_FIELD_OPT(struct tl_tls_rec, version, CHARS, "version",
-                 "negotiated version, Zeek's names: TLSv12, TLSv13, DTLSv12... (from the "
+                 "version the server chose, Zeek's names: TLSv12, TLSv13, DTLSv12... (from the "
                  "ServerHello; QUIC: TLSv13)"),
     TL_FIELD_OPT(struct tl_tls_rec, cipher, CHARS, "cipher",
                  "cipher suite the server chose, IANA name (unknown-N when nDPI has none)"),
@@ -118,9 +118,10 @@ static const uint8_t tls_hrr_random[32] = {
 };
 
 enum {
-    TLS_REC_HANDSHAKE = 22,  /* RFC 8446 5.1 ContentType */
-    TLS_HS_SERVER_HELLO = 2, /* RFC 8446 4 HandshakeType */
-    TLS_EXT_ALPN = 16,       /* RFC 7301 3.1 */
+    TLS_REC_HANDSHAKE = 22,          /* RFC 8446 5.1 ContentType */
+    TLS_HS_SERVER_HELLO = 2,         /* RFC 8446 4 HandshakeType */
+    TLS_EXT_ALPN = 16,               /* RFC 7301 3.1 */
+    TLS_EXT_SUPPORTED_VERSIONS = 43, /* RFC 8446 4.2.1 */
 };
 
 /* The first protocol name of an ALPN extension body (RFC 7301 3.1: the server sends exactly one).
@@ -141,7 +142,9 @@ static void tls_read_alpn(struct tl_tls_seen *s, struct tl_cursor *ext)
 /*
  * A ServerHello at the start of a segment (the server's first flight starts
  * with it): record header, handshake header, then RFC 8446 4.1.3 / RFC 5246
- * 7.4.1.3. A record longer than the segment is read as far as it goes.
+ * 7.4.1.3. A record longer than the segment is read as far as it goes. Keeps
+ * the version the server chose (nDPI 4.2 keeps the client's offer unless the
+ * ServerHello has supported_versions) and the ALPN protocol.
  */
 void tl_tls_server_data(struct tl_tls_seen *s, const uint8_t *p, size_t n)
 {
@@ -156,12 +159,14 @@ void tl_tls_server_data(struct tl_tls_seen *s, const uint8_t *p, size_t n)
     uint32_t len = tl_cur_be24(&c);
     if (!tl_cur_sub(&c, len < tl_cur_left(&c) ? len : tl_cur_left(&c), &hs))
         return;
-    tl_cur_skip(&hs, 2); /* legacy_version */
+    uint16_t version = tl_cur_be16(&hs); /* legacy_version */
     const uint8_t *random = tl_cur_bytes(&hs, 32);
     if (random && memcmp(random, tls_hrr_random, sizeof(tls_hrr_random)) == 0) {
         s->server_hello = false; /* a HelloRetryRequest: the ServerHello comes later */
         return;
     }
+    if (tl_cur_ok(&hs))
+        s->version = version;
     tl_cur_skip(&hs, tl_cur_u8(&hs)); /* legacy_session_id_echo */
     tl_cur_skip(&hs, 3);              /* cipher_suite, legacy_compression_method */
     if (!tl_cur_sub(&hs, tl_cur_be16(&hs), &exts))
@@ -172,10 +177,10 @@ void tl_tls_server_data(struct tl_tls_seen *s, const uint8_t *p, size_t n)
         uint16_t type = tl_cur_be16(&exts);
         if (!tl_cur_sub(&exts, tl_cur_be16(&exts), &body))
             return;
-        if (type == TLS_EXT_ALPN) {
+        if (type == TLS_EXT_ALPN)
             tls_read_alpn(s, &body);
-            return;
-        }
+        else if (type == TLS_EXT_SUPPORTED_VERSIONS && tl_cur_left(&body) == 2)
+            s->version = tl_cur_be16(&body); /* RFC 8446 4.2.1: the version chosen */
     }
 }
 
@@ -366,13 +371,14 @@ bool tl_tls_fill(struct tl_tls_rec *r, const struct ndpi_flow_struct *nf,
     if (!tls_family(nf) || !tls_hello_seen(nf))
         return false;
     r->quic = tls_is_quic(nf);
-    /* Before the ServerHello, ssl_version is only what the client offered. */
-    if (nf->protos.tls_quic.ja3_server[0] || r->quic) {
-        if (nf->protos.tls_quic.ssl_version)
-            tls_version_name(r->version, sizeof(r->version), nf->protos.tls_quic.ssl_version);
-        if (nf->protos.tls_quic.ja3_server[0])
-            tls_cipher_name(r->cipher, sizeof(r->cipher), nf->protos.tls_quic.server_cipher);
-    }
+    /* Before the ServerHello, nDPI's ssl_version is only what the client offered. */
+    uint16_t version = seen->version;
+    if (!version && (nf->protos.tls_quic.ja3_server[0] || r->quic))
+        version = nf->protos.tls_quic.ssl_version;
+    if (version)
+        tls_version_name(r->version, sizeof(r->version), version);
+    if (nf->protos.tls_quic.ja3_server[0])
+        tls_cipher_name(r->cipher, sizeof(r->cipher), nf->protos.tls_quic.server_cipher);
     r->server_name = tls_copy(&t, nf->host_server_name,
                               strnlen(nf->host_server_name, sizeof(nf->host_server_name)));
     if (seen->next_protocol_len)

@@ -22,12 +22,15 @@ struct ndpi_flow_struct;
 
 /*
  * What the worker reads itself while nDPI follows a flow, because nDPI 4.2
- * keeps neither: the protocol the ServerHello selected (ALPN, RFC 7301 3.1;
- * nDPI stores only the client's list), and the QUIC version of the first
- * long-header packet (RFC 9000 17.2). Zeroed with the nDPI state.
+ * does not keep it: the protocol the ServerHello selected (ALPN, RFC 7301
+ * 3.1; nDPI stores only the client's list) and the version it selected (nDPI
+ * keeps the ClientHello's unless the ServerHello has supported_versions), and
+ * the QUIC version of the first long-header packet (RFC 9000 17.2). Zeroed
+ * with the nDPI state.
  */
 struct tl_tls_seen {
     uint32_t quic_version;
+    uint16_t version;  /* the ServerHello's; 0: none read */
     bool server_hello; /* a ServerHello was read (or could not be): stop looking */
     uint8_t next_protocol_len;
     char next_protocol[255]; /* an ALPN name is at most 255 bytes: its length is one byte */
@@ -53,7 +56,8 @@ struct tl_tls_rec {
     uint32_t ncapped; /* values and lists cut (not a field: the tls.capped counter) */
 };
 
-/* A responder's TCP payload, while nDPI follows the flow: reads the ServerHello's ALPN. */
+/* A responder's TCP payload, while nDPI follows the flow: reads a ServerHello's version and ALPN.
+ */
 void tl_tls_server_data(struct tl_tls_seen *s, const uint8_t *p, size_t n);
 
 /* An originator's UDP payload, while nDPI follows the flow: notes a QUIC version. */

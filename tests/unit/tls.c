@@ -60,6 +60,7 @@ static void test_server_hello_alpn(void)
     seen_from(&s, rec, n);
     CHECK(s.server_hello);
     CHECK_MEM(s.next_protocol, s.next_protocol_len, "h2");
+    CHECK_EQ(s.version, 0x0303);
     /* Every cut: nothing read past the end, and the name is whole or absent. */
     for (size_t cut = 0; cut < n; cut++) {
         seen_from(&s, rec, cut);
@@ -81,6 +82,7 @@ static void test_server_hello_others(void)
     static const uint8_t no_alpn[] = { 0xff, 0x01, 0, 1, 0 };
     static const uint8_t empty_name[] = { 0, 16, 0, 3, 0, 1, 0 };
     static const uint8_t appdata[] = { 23, 3, 3, 0, 2, 2, 0 };
+    static const uint8_t tls13[] = { 0, 43, 0, 2, 3, 4, 0, 51, 0, 4, 0, 29, 0, 0 };
     uint8_t rec[128], random[32] = { 7 };
     struct tl_tls_seen s;
 
@@ -91,6 +93,8 @@ static void test_server_hello_others(void)
     CHECK_EQ(s.next_protocol_len, 0);
     seen_from(&s, rec, server_hello(rec, random, empty_name, sizeof(empty_name)));
     CHECK_EQ(s.next_protocol_len, 0);
+    seen_from(&s, rec, server_hello(rec, random, tls13, sizeof(tls13)));
+    CHECK_EQ(s.version, 0x0304); /* supported_versions, not legacy_version */
     seen_from(&s, appdata, sizeof(appdata));
     CHECK(!s.server_hello);
     size_t n = server_hello(rec, random, alpn_h2, sizeof(alpn_h2));
@@ -280,6 +284,12 @@ static void test_fill_names(void)
         CHECK(fill(x, &r));
         CHECK_STR(r.version, versions[i].name);
     }
+    /* The ServerHello's version wins over nDPI's (the client's offer in a TLS 1.0 reply). */
+    x->nf->protos.tls_quic.ssl_version = 0x0303;
+    x->seen.version = 0x0301;
+    CHECK(fill(x, &r));
+    CHECK_STR(r.version, "TLSv10");
+    x->seen.version = 0;
     x->nf->protos.tls_quic.server_cipher = 0x1301;
     CHECK(fill(x, &r));
     CHECK_STR(r.cipher, "TLS_AES_128_GCM_SHA256");
