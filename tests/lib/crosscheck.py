@@ -317,7 +317,10 @@ def check_kerberos(pcap, events):
 TLS_FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
               "udp.srcport", "udp.dstport", "tls.handshake.type",
               "tls.handshake.extensions_server_name", "tls.handshake.ja3", "tls.handshake.ja3s",
-              "tls.handshake.extensions_alpn_str", "tls.handshake.certificate"]
+              "tls.handshake.extensions_alpn_str", "tls.handshake.certificate",
+              "tls.handshake.version", "tls.handshake.extensions.supported_version"]
+ZEEK_TLS_VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv10", 0x0302: "TLSv11", 0x0303: "TLSv12",
+                     0x0304: "TLSv13"}
 
 
 def tls_endpoints(row):
@@ -332,8 +335,8 @@ def tls_endpoints(row):
 
 def check_tls(pcap, events):
     """Every ClientHello tshark decodes is in a tls event of its flow: server name (the last
-    79 bytes nDPI 4.2 keeps), ja3, offered ALPN; over TCP, each ServerHello's ja3s and
-    chosen ALPN (TLS <= 1.2: in the clear), and the SHA-1 of each server certificate."""
+    79 bytes nDPI 4.2 keeps), ja3, offered ALPN; over TCP, each ServerHello's ja3s, version
+    and chosen ALPN (TLS <= 1.2: in the clear), and the SHA-1 of each server certificate."""
     import hashlib
     problems = []
     by_flow = {}
@@ -358,7 +361,10 @@ def check_tls(pcap, events):
                                 f" (tapline: {[{f: e.get(f) for f in want} for e in mine]})")
         if "2" in types and k[0] == "tcp":
             alpn = row["tls.handshake.extensions_alpn_str"].split("|")[-1] if "1" not in types else ""
-            want = {"ja3s": row["tls.handshake.ja3s"], "next_protocol": alpn or None}
+            chosen = (row["tls.handshake.extensions.supported_version"] or
+                      row["tls.handshake.version"]).split("|")[-1]
+            want = {"ja3s": row["tls.handshake.ja3s"], "next_protocol": alpn or None,
+                    "version": ZEEK_TLS_VERSIONS.get(int(chosen, 16)) if chosen else None}
             if not any(all(e.get(f) == v for f, v in want.items()) for e in mine):
                 problems.append(f"no tls event for the ServerHello of {k} {want}")
         if "11" in types and k[0] == "tcp" and row["tls.handshake.certificate"]:
