@@ -24,7 +24,7 @@ UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 # One target per dissector (fuzz_dissector.c built with -DTARGET=name), plus the packet path.
 DISSECTORS   = $(patsubst dissect/%.c,%,$(filter-out dissect/decode.c dissect/registry.c \
                  dissect/ber.c dissect/hash.c,$(wildcard dissect/*.c)))
-FUZZ_TARGETS = packets ber $(DISSECTORS)
+FUZZ_TARGETS = packets ber tls $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
@@ -87,11 +87,14 @@ $(B)/tests/fuzz/dissect-%.o: tests/fuzz/fuzz_dissector.c
 
 $(B)/tests/fuzz/fuzz_ber.o: CPPFLAGS += -Idissect
 
-$(B)/tests/fuzz/ber-replay: $(B)/tests/fuzz/fuzz_ber.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
+# Targets with a file of their own, tests/fuzz/fuzz_NAME.c, rather than a dissector.
+OWN_FUZZ = ber tls
+$(OWN_FUZZ:%=$(B)/tests/fuzz/%-replay): $(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/fuzz_%.o \
+    $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/fuzz/ber-fuzzer: $(B)/tests/fuzz/fuzz_ber.o $(LIB_OBJ)
+$(OWN_FUZZ:%=$(B)/tests/fuzz/%-fuzzer): $(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

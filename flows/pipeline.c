@@ -205,6 +205,7 @@ size_t tl_event_types(const struct tl_event_type **out, size_t max)
             out[n++] = (t);                                                                        \
     } while (0)
     PIPE_TYPE(&tl_flow_event);
+    PIPE_TYPE(&tl_tls_event);
     for (size_t i = 0; i < tl_ndissectors; i++)
         PIPE_TYPE(tl_dissectors[i]->event);
     PIPE_TYPE(&tl_identity_event);

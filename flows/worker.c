@@ -14,12 +14,27 @@
 #include <time.h>
 
 #include "record.h"
+#include "tls.h"
 #include "worker.h"
 
 enum {
     WORKER_OUT_RING = 256,    /* chunks in flight to the output thread */
     WORKER_COORD_RING = 4096, /* messages in flight to the coordinator */
 };
+
+/*
+ * A flow's nDPI state and what the worker notes beside it for the tls event,
+ * in one allocation: f->ndpi points at `flow`, so ndpi_free_flow() frees both.
+ */
+struct worker_ndpi {
+    struct ndpi_flow_struct flow;
+    struct tl_tls_seen tls;
+};
+
+static struct worker_ndpi *worker_ndpi_state(const struct tl_flow *f)
+{
+    return (struct worker_ndpi *)(void *)f->ndpi;
+}
 
 static struct tl_buf *worker_new_buf(void)
 {
@@ -162,6 +177,21 @@ static void worker_ndpi_guess(struct tl_worker *w, struct tl_flow *f)
     ndpi_free_flow_data(w->ndpi_scratch);
 }
 
+/* The flow's tls event, while nDPI's state is still there (a TLS-family flow with a hello). */
+static void worker_tls(struct tl_worker *w, struct tl_flow *f)
+{
+    struct worker_ndpi *n = worker_ndpi_state(f);
+    struct tl_tls_rec r;
+
+    tl_arena_reset(&w->l7.arena);
+    if (!tl_tls_fill(&r, &n->flow, &n->tls, &w->l7.limits, &w->l7.arena))
+        return;
+    tl_flow_ids_fill(&r.ids, f, (uint16_t)w->cfg->cid_seed);
+    w->st.v[TL_STAT_TLS_EVENTS]++;
+    w->st.v[TL_STAT_TLS_CAPPED] += r.ncapped;
+    tl_worker_emit(w, f, &tl_tls_event, &r, sizeof(r), r.server_name); /* SNI: a domain's use */
+}
+
 static void worker_ndpi_finish(struct tl_worker *w, struct tl_flow *f)
 {
     if (!f->ndpi) {
@@ -170,6 +200,7 @@ static void worker_ndpi_finish(struct tl_worker *w, struct tl_flow *f)
         f->ndpi_done = true;
         return;
     }
+    worker_tls(w, f);
     if (f->app_master == NDPI_PROTOCOL_UNKNOWN && f->app_proto == NDPI_PROTOCOL_UNKNOWN) {
         uint8_t guessed = 0;
         ndpi_protocol p = ndpi_detection_giveup(w->ndpi, f->ndpi, 1, &guessed);
@@ -187,8 +218,23 @@ static void worker_ndpi_finish(struct tl_worker *w, struct tl_flow *f)
     w->st.v[TL_STAT_NDPI_HELD]--;
 }
 
+/* Notes for the tls event what nDPI 4.2 does not keep (the chosen ALPN, the QUIC version). */
+static void worker_tls_seen(struct tl_flow *f, const struct tl_decoded *d, const uint8_t *bytes,
+                            int dir)
+{
+    struct tl_tls_seen *seen = &worker_ndpi_state(f)->tls;
+    const uint8_t *p = bytes + d->payload_off;
+
+    if (d->payload_len == 0)
+        return;
+    if (dir == 1 && f->key.proto == TL_IPPROTO_TCP)
+        tl_tls_server_data(seen, p, d->payload_len);
+    else if (dir == 0 && f->key.proto == TL_IPPROTO_UDP)
+        tl_tls_quic_data(seen, p, d->payload_len);
+}
+
 static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct tl_decoded *d,
-                            const uint8_t *bytes, uint32_t len)
+                            const uint8_t *bytes, uint32_t len, int dir)
 {
     if (f->ndpi_done)
         return;
@@ -201,14 +247,16 @@ static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct
          * scanned port or an unanswered SYN should cost only the flow record. */
         if (d->payload_len == 0)
             return;
-        f->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
-        if (!f->ndpi) {
+        struct worker_ndpi *n = ndpi_flow_malloc(sizeof(*n));
+        if (!n) {
             f->ndpi_done = true;
             return;
         }
-        memset(f->ndpi, 0, SIZEOF_FLOW_STRUCT);
+        memset(n, 0, sizeof(*n));
+        f->ndpi = &n->flow;
         w->st.v[TL_STAT_NDPI_HELD]++;
     }
+    worker_tls_seen(f, d, bytes, dir);
     uint32_t ip_caplen = len > d->l3_off ? len - d->l3_off : 0;
     if (ip_caplen > d->ip_len)
         ip_caplen = d->ip_len;
@@ -220,7 +268,8 @@ static void worker_classify(struct tl_worker *w, struct tl_flow *f, const struct
         f->app_proto = p.app_protocol;
         f->app_category = (uint16_t)p.category;
         tl_l7_ndpi_named(w, f, p.master_protocol, p.app_protocol);
-        if (!ndpi_extra_dissection_possible(w->ndpi, f->ndpi))
+        if (!ndpi_extra_dissection_possible(w->ndpi, f->ndpi) &&
+            !tl_tls_wants_more(f->ndpi, f->key.proto))
             worker_ndpi_finish(w, f);
     }
     if (!f->ndpi_done && f->ndpi_pkts >= w->cfg->ndpi_max_packets)
@@ -473,7 +522,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
             worker_history(f, dir, TL_FD_DATA, 'D');
     }
     tl_ftable_touch(&w->flows, f, tc);
-    worker_classify(w, f, d, bytes, len);
+    worker_classify(w, f, d, bytes, len, dir);
     if (f->l7_d)
         tl_l7_packet(w, f, s, dir);
     if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {

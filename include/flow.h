@@ -51,6 +51,7 @@ void tl_community_id(char out[TL_CID_LEN], uint16_t seed, int ipv, const uint8_t
 /* Zeek-like uid: "C" followed by base62 of a 64-bit hash. */
 void tl_uid_format(char out[TL_UID_LEN], uint64_t h);
 
-extern const struct tl_event_type tl_flow_event;
+/* The `flow` event (flows/record.c) and the `tls` event (flows/tls.c). */
+extern const struct tl_event_type tl_flow_event, tl_tls_event;
 
 #endif

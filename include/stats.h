@@ -64,6 +64,9 @@
     X(FLOWS_SHUTDOWN, "flows.flushed_at_shutdown", "flows open at shutdown")                       \
     X(NDPI_CLASSIFIED, "ndpi.classified", "flows nDPI classified")                                 \
     X(NDPI_GIVEUP, "ndpi.given_up", "flows nDPI gave up on")                                       \
+    X(TLS_EVENTS, "tls.events", "tls events written (TLS, DTLS, QUIC handshakes nDPI read)")       \
+    X(TLS_CAPPED, "tls.capped",                                                                    \
+      "tls values cut to dissect.max_value_len or lists to dissect.max_items")                     \
     X(EVENTS, "events.written", "events written to the outputs")                                   \
     X(EVENT_BYTES, "events.bytes", "bytes of JSON written")                                        \
     X(OUTPUT_ERRORS, "events.write_errors", "events a sink failed to write")                       \

@@ -28,12 +28,6 @@
 # shellcheck disable=SC2129  # one client command, one log append: clearer than grouping
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/../pcaps}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-[ "$(id -u)" -eq 0 ] || { echo "mkpcaps-ad.sh: run as root" >&2; exit 1; }
 
 CLI=tl-adc
 SRV=tl-ads
@@ -53,12 +47,14 @@ URI=ldap://$HOST/
 . "$(dirname "$0")/lib/capture.sh"
 # shellcheck source=tools/lib/kdc.sh
 . "$(dirname "$0")/lib/kdc.sh"
+rec_outdir "${1:-}"
 
 # slapd: no default database, no questions (we run slapd with our own config)
 dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed" ||
     echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
-rec_need krb5-kdc krb5-admin-server krb5-user slapd ldap-utils libsasl2-modules-gssapi-mit \
+rec_install krb5-kdc krb5-admin-server krb5-user slapd ldap-utils libsasl2-modules-gssapi-mit \
     tcpdump iproute2 iputils-ping ethtool util-linux
+rec_netns_unused
 
 rec_init tl-mkpcaps-ad
 
@@ -79,7 +75,7 @@ in_cli() {
 }
 
 # --- network ------------------------------------------------------------------
-rec_link veth-adc veth-ads $CLIMAC $SRVMAC $CLI4/24 $SRV4/24
+rec_link veth-adc veth-ads
 
 printf '127.0.0.1\tlocalhost\n%s\t%s ldap\n%s\tclient.tapline.test client\n' $SRV4 $HOST $CLI4 >"$work/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.conf"

@@ -20,17 +20,12 @@
 # Timestamps, DNS ids and ports differ between runs; names and counts do not.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/../pcaps}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-
-[ "$(id -u)" -eq 0 ] || { echo "mkpcaps-domains.sh: run as root" >&2; exit 1; }
 
 CLI=tl-dmc
 SRV=tl-dms
 SRV4=10.97.0.1
 ALICE4=10.97.0.10
+CLI4=$ALICE4
 SRVMAC=02:00:00:97:00:01
 CLIMAC=02:00:00:97:00:02
 REALM=TAPLINE.TEST
@@ -40,13 +35,15 @@ ALICEPW=alice-pw-1
 . "$(dirname "$0")/lib/capture.sh"
 # shellcheck source=tools/lib/kdc.sh
 . "$(dirname "$0")/lib/kdc.sh"
-rec_need krb5-kdc krb5-admin-server krb5-user dnsmasq-base bind9-dnsutils tcpdump iproute2 \
+rec_outdir "${1:-}"
+rec_install krb5-kdc krb5-admin-server krb5-user dnsmasq-base bind9-dnsutils tcpdump iproute2 \
     iputils-ping ethtool
+rec_netns_unused
 rec_init tl-mkpcaps-domains
 
 in_cli() { ip netns exec $CLI "$@"; }
 
-rec_link veth-dmc veth-dms $CLIMAC $SRVMAC $ALICE4/24 $SRV4/24
+rec_link veth-dmc veth-dms
 clients=()
 for i in $(seq 10 29); do
     clients+=("10.97.0.$i")

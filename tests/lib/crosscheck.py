@@ -7,6 +7,7 @@ and the project's own pcaps/.
   zeek:   where a Zeek conn.log is shipped beside a capture, every connection in it
           has a tapline flow with the same packets, bytes, conn_state and history.
   ndpi:   tapline's app_proto equals what Debian's ndpiReader (the same nDPI) says.
+  dns, http, ldap, kerberos, tls: every message tshark decodes is in an event.
 
 Prints "ok NAME" / "FAIL NAME: why" per capture and check, then "N passed, N failed".
 Deliberate differences are listed in tests/crosscheck-exceptions.txt (check name,
@@ -313,7 +314,69 @@ def check_kerberos(pcap, events):
     report("kerberos", os.path.basename(pcap), problems)
 
 
-L7_CHECKS = {"dns": check_dns, "http": check_http, "ldap": check_ldap, "kerberos": check_kerberos}
+TLS_FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
+              "udp.srcport", "udp.dstport", "tls.handshake.type",
+              "tls.handshake.extensions_server_name", "tls.handshake.ja3", "tls.handshake.ja3s",
+              "tls.handshake.extensions_alpn_str", "tls.handshake.certificate",
+              "tls.handshake.version", "tls.handshake.extensions.supported_version"]
+ZEEK_TLS_VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv10", 0x0302: "TLSv11", 0x0303: "TLSv12",
+                     0x0304: "TLSv13"}
+
+
+def tls_endpoints(row):
+    """The innermost addresses and the ports of a frame, as an endpoint_key."""
+    last = lambda f: row[f].split("|")[-1]
+    v6 = bool(row["ipv6.src"]) and not row["ip.src"]
+    src, dst = (last("ipv6.src"), last("ipv6.dst")) if v6 else (last("ip.src"), last("ip.dst"))
+    proto = "tcp" if row["tcp.srcport"] else "udp"
+    return endpoint_key(proto, canon_ip(src), int(last(f"{proto}.srcport")), canon_ip(dst),
+                        int(last(f"{proto}.dstport")))
+
+
+def check_tls(pcap, events):
+    """Every ClientHello tshark decodes is in a tls event of its flow: server name (the last
+    79 bytes nDPI 4.2 keeps), ja3, offered ALPN; over TCP, each ServerHello's ja3s, version
+    and chosen ALPN (TLS <= 1.2: in the clear), and the SHA-1 of each server certificate."""
+    import hashlib
+    problems = []
+    by_flow = {}
+    for e in events:
+        k = endpoint_key(e["proto"], canon_ip(e["id.orig_h"]), e["id.orig_p"],
+                         canon_ip(e["id.resp_h"]), e["id.resp_p"])
+        by_flow.setdefault(k, []).append(e)
+    for row in tshark_rows(pcap, "tls.handshake.type == 1 || tls.handshake.type == 2 || "
+                           "tls.handshake.type == 11", TLS_FIELDS):
+        if not (row["tcp.srcport"] or row["udp.srcport"]):
+            continue
+        k = tls_endpoints(row)
+        mine = by_flow.get(k, [])
+        types = row["tls.handshake.type"].split("|")
+        if "1" in types:
+            sni = row["tls.handshake.extensions_server_name"].lower()[-79:]
+            alpn = [a for a in row["tls.handshake.extensions_alpn_str"].split("|") if a]
+            want = {"ja3": row["tls.handshake.ja3"], "server_name": sni or None,
+                    "alpn": alpn or None}
+            if not any(all(e.get(f) == v for f, v in want.items()) for e in mine):
+                problems.append(f"no tls event for the ClientHello of {k} {want}"
+                                f" (tapline: {[{f: e.get(f) for f in want} for e in mine]})")
+        if "2" in types and k[0] == "tcp":
+            alpn = row["tls.handshake.extensions_alpn_str"].split("|")[-1] if "1" not in types else ""
+            chosen = (row["tls.handshake.extensions.supported_version"] or
+                      row["tls.handshake.version"]).split("|")[-1]
+            want = {"ja3s": row["tls.handshake.ja3s"], "next_protocol": alpn or None,
+                    "version": ZEEK_TLS_VERSIONS.get(int(chosen, 16)) if chosen else None}
+            if not any(all(e.get(f) == v for f, v in want.items()) for e in mine):
+                problems.append(f"no tls event for the ServerHello of {k} {want}")
+        if "11" in types and k[0] == "tcp" and row["tls.handshake.certificate"]:
+            der = bytes.fromhex(row["tls.handshake.certificate"].split("|")[0].replace(":", ""))
+            sha1 = hashlib.sha1(der).hexdigest()
+            if not any(e.get("cert_sha1") == sha1 for e in mine):
+                problems.append(f"no tls event with certificate SHA-1 {sha1} for {k}")
+    report("tls", os.path.basename(pcap), problems)
+
+
+L7_CHECKS = {"dns": check_dns, "http": check_http, "ldap": check_ldap, "kerberos": check_kerberos,
+             "tls": check_tls}
 
 # Fields compared with Zeek's logs, and how a Zeek value reads as ours.
 ZEEK_L7 = {

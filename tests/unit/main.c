@@ -29,6 +29,7 @@ extern const struct tl_test tl_tests_domain[];
 extern const struct tl_test tl_tests_sketch[];
 extern const struct tl_test tl_tests_domstats[];
 extern const struct tl_test tl_tests_privacy[];
+extern const struct tl_test tl_tests_tls[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -52,6 +53,7 @@ static const struct tl_suite suites[] = {
     { "sketch", tl_tests_sketch },
     { "domstats", tl_tests_domstats },
     { "privacy", tl_tests_privacy },
+    { "tls", tl_tests_tls },
 };
 /* clang-format on */
 

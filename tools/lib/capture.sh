@@ -1,8 +1,10 @@
-# shellcheck shell=bash disable=SC2154  # out, CLI, SRV, CAP_IFACE come from the sourcing script
+# shellcheck shell=bash disable=SC2153,SC2154  # CLI, SRV, their addresses, out, CAP_IFACE come from the sourcing script
 # capture.sh - recording helpers shared by tools/mkpcaps*.sh (sourced).
 # rec_init makes the scratch directory and the teardown; the caller sets CLI
 # and SRV (namespaces) before it, CAP_IFACE (the server's veth) and out (where
 # captures go) before cap_start/cap_stop, which record one capture with tcpdump.
+# rec_outdir, rec_install, rec_netns_unused and rec_link set up the output
+# folder, the packages and the link.
 
 cap_pid=""
 
@@ -68,14 +70,22 @@ cap_stop() {
     echo "$out/$1.pcap: $got packets" >&2
 }
 
-# rec_need PKG...: installs the Debian packages that are missing.
-rec_need() {
+# rec_outdir [DIR]: $out, where captures go (default: pcaps/ beside tools/),
+# made if missing; exits unless run as root.
+rec_outdir() {
+    out=${1:-$(cd "$(dirname "$0")" && pwd)/../pcaps}
+    mkdir -p "$out"
+    out=$(cd "$out" && pwd)
+    [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): run as root" >&2; exit 1; }
+}
+
+# rec_install PKG...: installs with apt-get those of the packages that are missing.
+rec_install() {
     local p missing=""
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-            missing="$missing $p"
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
-    [ -z "$missing" ] && return 0
+    [ -n "$missing" ] || return 0
     echo "installing:$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
@@ -83,35 +93,47 @@ rec_need() {
     apt-get install -y -qq --no-install-recommends $missing >&2
 }
 
-# rec_link CLI_IF SRV_IF CLI_MAC SRV_MAC CLI_ADDR/LEN SRV_ADDR/LEN: namespaces $CLI and
-# $SRV joined by a veth pair, IPv4 only (no router solicitations, MLD or neighbour
-# discovery on the link), checksum and segmentation offloads off; returns once the
-# server answers a ping.
-rec_link() {
+# rec_netns_unused: exits when namespace $CLI or $SRV exists (another run is
+# recording). Call it before rec_init, whose teardown deletes both.
+rec_netns_unused() {
     local ns
-    for ns in $CLI $SRV; do
+    for ns in "$CLI" "$SRV"; do
         if ip netns list | grep -qw "$ns"; then
             echo "$(basename "$0"): namespace $ns already exists (another run?); remove it with: ip netns del $ns" >&2
             exit 1
         fi
     done
+}
+
+# rec_link CLIIF SRVIF: namespaces $CLI and $SRV joined by a veth pair with
+# MACs $CLIMAC/$SRVMAC, addresses $CLI4/$SRV4 (/24) and, when set, $CLI6/$SRV6
+# (/64, quiet: no router solicitations, no DAD); checksums and segmentation in
+# software, so captures hold correct checksums and wire-sized segments.
+# Returns once the server answers a ping.
+rec_link() {
+    local ns
     ip netns add "$CLI"
     ip netns add "$SRV"
-    for ns in $CLI $SRV; do
+    for ns in "$CLI" "$SRV"; do
         ip -n "$ns" link set lo up
-        ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+        ip netns exec "$ns" sysctl -q -w net.ipv6.conf.default.router_solicitations=0 \
+            net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.use_tempaddr=0
     done
     ip link add "$1" netns "$CLI" type veth peer name "$2" netns "$SRV"
-    ip -n "$CLI" link set "$1" address "$3"
-    ip -n "$SRV" link set "$2" address "$4"
-    ip -n "$CLI" addr add "$5" dev "$1"
-    ip -n "$SRV" addr add "$6" dev "$2"
+    ip -n "$CLI" link set "$1" address "$CLIMAC"
+    ip -n "$SRV" link set "$2" address "$SRVMAC"
+    ip -n "$CLI" addr add "$CLI4/24" dev "$1"
+    ip -n "$SRV" addr add "$SRV4/24" dev "$2"
+    if [ -n "${CLI6:-}" ]; then
+        ip -n "$CLI" addr add "$CLI6/64" dev "$1" nodad
+        ip -n "$SRV" addr add "$SRV6/64" dev "$2" nodad
+    fi
     ip netns exec "$CLI" ethtool -K "$1" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
     ip netns exec "$SRV" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
     ip -n "$CLI" link set "$1" up
     ip -n "$SRV" link set "$2" up
     for _ in $(seq 50); do
-        ip netns exec "$CLI" ping -c 1 -W 1 -q "${6%/*}" >/dev/null 2>&1 && break
+        ip netns exec "$CLI" ping -c 1 -W 1 -q "$SRV4" >/dev/null 2>&1 && break
         sleep 0.1
     done
 }
