@@ -566,7 +566,6 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
     }
     if (b->now_us > w->now_us)
         w->now_us = b->now_us;
-    atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
         w->order_us = 0; /* each expired request at its own deadline */
@@ -575,6 +574,12 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
         worker_snapshot(w);
         w->next_scan_us = w->now_us + w->tick_us;
     }
+    /*
+     * Only now may the coordinator believe this worker is at now_us: what
+     * expired in a quiet stretch was sent above, keyed by deadlines that can
+     * lie far behind now_us (coord.h).
+     */
+    atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
 }
 
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
