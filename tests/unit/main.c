@@ -9,7 +9,7 @@
 extern const struct tl_test tl_tests_cursor[], tl_tests_json[], tl_tests_config[],
     tl_tests_community[], tl_tests_defrag[], tl_tests_decode[], tl_tests_flows[], tl_tests_dns[],
     tl_tests_ldap[], tl_tests_reasm[], tl_tests_ber[], tl_tests_output[], tl_tests_kerberos[],
-    tl_tests_http[], tl_tests_identity[];
+    tl_tests_http[], tl_tests_identity[], tl_tests_sigma[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },     { "json", tl_tests_json },
@@ -19,7 +19,7 @@ static const struct tl_suite suites[] = {
     { "dns", tl_tests_dns },           { "ldap", tl_tests_ldap },
     { "reasm", tl_tests_reasm },       { "ber", tl_tests_ber },
     { "kerberos", tl_tests_kerberos }, { "http", tl_tests_http },
-    { "identity", tl_tests_identity },
+    { "identity", tl_tests_identity }, { "sigma", tl_tests_sigma },
 };
 
 int main(int argc, char **argv)
