@@ -14,6 +14,7 @@
 #include "check.h"
 #include "event.h"
 #include "rules.h"
+#include "stats.h"
 
 /* ---- the tests' event types ---- */
 
@@ -1150,6 +1151,383 @@ static void test_paths(void)
     rmdir(dir);
 }
 
+/* ---- correlations ---- */
+
+/* Matches rec and feeds every correlation input of every hit; alerts appended to out. */
+struct t_corr {
+    struct tl_ruleset *rs;
+    struct tl_corr *c;
+    struct tl_buf out;
+    int single; /* single-event alerts (rules that alert on their own) */
+};
+
+static void t_corr_hit(void *arg, const struct tl_rule *r, const struct tl_view *v)
+{
+    struct t_corr *tc = arg;
+    if (tl_rule_alerts(r))
+        tc->single++;
+    for (struct tl_corr_input *in = tl_corr_inputs(tc->rs, r, v, t_sc), *next; in; in = next) {
+        next = tl_corr_input_next(in);
+        tl_corr_feed(tc->c, in, &tc->out, "s1");
+    }
+}
+
+static void t_corr_event(struct t_corr *tc, const struct tl_event_type *t, const void *rec)
+{
+    struct tl_view v = { t, rec, NULL };
+    tl_rules_match(tc->rs, &v, TL_PHASE_RECORD, t_sc, t_corr_hit, tc);
+}
+
+static bool t_corr_open(struct t_corr *tc, const char *yaml, uint64_t max_state,
+                        struct t_verdicts *tv)
+{
+    struct tl_rules_env env = { t_types, TL_ARRAY_LEN(t_types), NULL, max_state, 2 };
+    struct tl_rules_summary sum;
+    char err[256];
+    memset(tc, 0, sizeof(*tc));
+    if (!t_sc)
+        t_sc = tl_rules_scratch_new();
+    memset(tv, 0, sizeof(*tv));
+    tc->rs = tl_rules_load(&env, t_write("corr.yml", yaml), t_report, tv, &sum, err, sizeof(err));
+    tc->c = tc->rs ? tl_corr_new(tc->rs, &env) : NULL;
+    return tc->c != NULL;
+}
+
+static void t_corr_close(struct t_corr *tc)
+{
+    tl_corr_free(tc->c);
+    tl_rules_free(tc->rs);
+    tl_buf_free(&tc->out);
+    t_unlink("corr.yml");
+}
+
+static int t_lines(const struct tl_buf *b)
+{
+    int n = 0;
+    for (size_t i = 0; i < b->len; i++)
+        n += b->p[i] == '\n';
+    return n;
+}
+
+static bool t_has(struct tl_buf *b, const char *s)
+{
+    tl_buf_putc(b, '\0');
+    b->len--;
+    return strstr(b->p, s) != NULL;
+}
+
+static struct t_dns t_q(uint64_t sec, int host, const char *query, const char *uid)
+{
+    struct t_dns d = t_dnsrec(query);
+    d.ids.ts = sec * 1000000ull;
+    d.ids.orig_h.b[15] = (uint8_t)host;
+    snprintf(d.ids.uid, sizeof(d.ids.uid), "%s", uid);
+    return d;
+}
+
+#define T_BASE                                                                                     \
+    "title: lookups\nname: lookups\nid: 0b5f7d3a-0000-4000-8000-000000000001\n"                    \
+    "logsource:\n  category: dns\ndetection:\n  sel:\n    query|endswith: .example\n"              \
+    "  condition: sel\n---\n"
+
+static void test_corr_event_count(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y = T_BASE "title: many lookups\nid: c0000000-0000-4000-8000-000000000001\n"
+                           "level: medium\ncorrelation:\n  type: event_count\n  rules:\n"
+                           "    - lookups\n  group-by:\n    - src_ip\n  timespan: 60s\n"
+                           "  condition:\n    gte: 3\n";
+    if (!t_corr_open(&tc, y, 1000, &tv))
+        return;
+    CHECK_EQ(tv.n, 2);
+    CHECK_EQ(tv.v[1], TL_RULE_ACTIVE);
+    struct t_dns q[] = {
+        t_q(100, 5, "a.example", "C1"), t_q(110, 6, "b.example", "C2"), /* another host */
+        t_q(120, 5, "c.example", "C3"), t_q(200, 5, "d.example", "C4"), /* C1 left the window */
+        t_q(230, 5, "e.other", "C5"),                                   /* not a match */
+        t_q(250, 5, "f.example", "C6"), /* C3 C4 C6 within 60 s of C6? C3 is 130 s old: no */
+        t_q(255, 5, "g.example", "C7"), /* C4 C6 C7: fires */
+        t_q(256, 5, "h.example", "C8"), /* afresh after the alert: one */
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(q); i++)
+        t_corr_event(&tc, &t_dns_event, &q[i]);
+    CHECK_EQ(tc.single, 0); /* the base rule alerts only through the correlation */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"many lookups\""));
+    CHECK(t_has(&tc.out, "\"correlation.type\":\"event_count\""));
+    CHECK(t_has(&tc.out, "\"correlation.group\":{\"src_ip\":\"10.0.0.5\"}"));
+    CHECK(t_has(&tc.out, "\"correlation.count\":3"));
+    CHECK(t_has(&tc.out, "\"correlation.uids\":[\"C4\",\"C6\"]")); /* max_alert_uids 2 */
+    CHECK(t_has(&tc.out, "\"correlation.uids_more\":1"));
+    CHECK(t_has(&tc.out, "\"correlation.start\":\"1970-01-01T00:03:20.000000Z\""));
+    CHECK(t_has(&tc.out, "\"ts\":\"1970-01-01T00:04:15.000000Z\""));
+    CHECK(t_has(&tc.out, "\"correlation.rules\":[\"lookups\"]"));
+    struct tl_stats st;
+    memset(&st, 0, sizeof(st));
+    tl_corr_counters(tc.c, &st);
+    CHECK_EQ(st.v[TL_STAT_ALERTS], 1);
+    CHECK_EQ(st.v[TL_STAT_RULES_MATCHES], 7);
+    t_corr_close(&tc);
+}
+
+static void test_corr_value_count_and_generate(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y = T_BASE "title: many names\ncorrelation:\n  type: value_count\n"
+                           "  rules: lookups\n  group-by: [src_ip]\n  timespan: 2m\n"
+                           "  generate: true\n  condition:\n    field: query\n    gt: 2\n";
+    if (!t_corr_open(&tc, y, 1000, &tv))
+        return;
+    struct t_dns q[] = {
+        t_q(10, 5, "a.example", "C1"), t_q(11, 5, "A.example", "C2"), /* another text */
+        t_q(12, 5, "a.example", "C3"),                                /* seen: still 2 */
+        t_q(13, 5, "b.example", "C4"),                                /* 3 distinct */
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(q); i++)
+        t_corr_event(&tc, &t_dns_event, &q[i]);
+    CHECK_EQ(tc.single, 4); /* generate: the base rule alerts too */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"correlation.values\":[\"A.example\",\"a.example\",\"b.example\"]"));
+    CHECK(t_has(&tc.out, "\"correlation.count\":3"));
+    t_corr_close(&tc);
+}
+
+static void test_corr_temporal(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y = "title: first\nname: r1\nlogsource:\n  category: dns\ndetection:\n  s:\n"
+                    "    query: one.example\n  condition: s\n---\n"
+                    "title: second\nname: r2\nlogsource:\n  category: dns\ndetection:\n  s:\n"
+                    "    query: two.example\n  condition: s\n---\n"
+                    "title: both\nname: both\ncorrelation:\n  type: temporal\n  rules: [r1, r2]\n"
+                    "  group-by: [src_ip]\n  timespan: 30s\n---\n"
+                    "title: in order\ncorrelation:\n  type: temporal_ordered\n  rules: [r1, r2]\n"
+                    "  group-by: [src_ip]\n  timespan: 30s\n";
+    if (!t_corr_open(&tc, y, 1000, &tv))
+        return;
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(tv.v[i], TL_RULE_ACTIVE);
+    struct t_dns a = t_q(100, 5, "two.example", "C1"), b = t_q(110, 5, "one.example", "C2");
+    t_corr_event(&tc, &t_dns_event, &a);
+    t_corr_event(&tc, &t_dns_event, &b); /* both, but not in order */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"both\""));
+    struct t_dns c = t_q(120, 5, "two.example", "C3"); /* r1 at 110 then r2 at 120: in order */
+    t_corr_event(&tc, &t_dns_event, &c);
+    CHECK_EQ(t_lines(&tc.out), 2);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"in order\""));
+    CHECK(t_has(&tc.out, "\"correlation.type\":\"temporal_ordered\""));
+    struct t_dns d = t_q(200, 5, "one.example", "C4"), e = t_q(240, 5, "two.example", "C5");
+    t_corr_event(&tc, &t_dns_event, &d);
+    t_corr_event(&tc, &t_dns_event, &e); /* 40 s apart: outside the window */
+    CHECK_EQ(t_lines(&tc.out), 2);
+    t_corr_close(&tc);
+}
+
+static void test_corr_sum_avg_and_window_end(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y =
+        "title: flows out\nname: out\nlogsource:\n  category: firewall\ndetection:\n  s:\n"
+        "    dst_port: 53\n  condition: s\n---\n"
+        "title: many bytes\ncorrelation:\n  type: value_sum\n  rules: out\n  group-by: [src_ip]\n"
+        "  timespan: 1m\n  condition:\n    field: orig_bytes\n    gte: 1000\n---\n"
+        "title: big on average\ncorrelation:\n  type: value_avg\n  rules: out\n"
+        "  group-by: [src_ip]\n  timespan: 1m\n  condition:\n    field: orig_bytes\n"
+        "    gt: 600\n---\n"
+        "title: few flows\ncorrelation:\n  type: event_count\n  rules: out\n"
+        "  group-by: [src_ip]\n  timespan: 10s\n  condition:\n    lt: 3\n";
+    if (!t_corr_open(&tc, y, 1000, &tv))
+        return;
+    uint64_t bytes[] = { 400, 500, 700 };
+    for (int i = 0; i < 3; i++) {
+        struct t_flow f;
+        memset(&f, 0, sizeof(f));
+        t_ids(&f.ids, (uint64_t)(100 + i) * 1000000u, "CF");
+        f.ids.resp_p = 53;
+        f.orig_bytes = bytes[i];
+        t_corr_event(&tc, &t_flow_event, &f);
+    }
+    /* sum: 400+500+700 >= 1000 at the third (900 before it); avg 400, 450, 533: never > 600 */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"many bytes\""));
+    CHECK(t_has(&tc.out, "\"correlation.value\":1600"));
+    /* few flows: 3 in the window, not fewer than 3: nothing when it closes */
+    tl_corr_tick(tc.c, 200 * 1000000ull, &tc.out, "s1");
+    CHECK_EQ(t_lines(&tc.out), 1);
+    struct t_flow f;
+    memset(&f, 0, sizeof(f));
+    t_ids(&f.ids, 300 * 1000000ull, "CG");
+    f.ids.resp_p = 53;
+    f.orig_bytes = 1;
+    t_corr_event(&tc, &t_flow_event, &f);
+    tl_corr_tick(tc.c, 305 * 1000000ull, &tc.out, "s1"); /* window still open */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    tl_corr_tick(tc.c, 311 * 1000000ull, &tc.out, "s1");
+    CHECK_EQ(t_lines(&tc.out), 2);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"few flows\""));
+    CHECK(t_has(&tc.out, "\"ts\":\"1970-01-01T00:05:10.000000Z\"")); /* the window's end */
+    t_corr_close(&tc);
+}
+
+static void test_corr_chain_and_aliases(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y =
+        "title: lookup\nname: lookup\nlogsource:\n  category: dns\ndetection:\n  s:\n"
+        "    query: bad.example\n  condition: s\n---\n"
+        "title: download\nname: download\nlogsource:\n  category: proxy\ndetection:\n  s:\n"
+        "    cs-host: bad.example\n  condition: s\n---\n"
+        "title: lookup then download\nname: seq\ncorrelation:\n  type: temporal_ordered\n"
+        "  rules: [lookup, download]\n  group-by: [client, name]\n  timespan: 1m\n"
+        "  aliases:\n    client:\n      lookup: id.orig_h\n      download: id.orig_h\n"
+        "    name:\n      lookup: query\n      download: host\n---\n"
+        "title: repeated\ncorrelation:\n  type: event_count\n  rules: seq\n"
+        "  group-by: [client]\n  timespan: 1h\n  condition:\n    gte: 2\n";
+    if (!t_corr_open(&tc, y, 1000, &tv))
+        return;
+    for (int i = 0; i < 4; i++)
+        if (tv.v[i] != TL_RULE_ACTIVE)
+            tl_check_report(__FILE__, __LINE__, "document %d: %s", i, tv.reason[i]);
+    for (int round = 0; round < 2; round++) {
+        struct t_dns d = t_q(100 + 100 * (uint64_t)round, 5, "bad.example", "CD");
+        struct t_http h = t_httprec("GET", "bad.example", "/x");
+        h.ids.ts = (110 + 100 * (uint64_t)round) * 1000000ull;
+        t_corr_event(&tc, &t_dns_event, &d);
+        t_corr_event(&tc, &t_http_event, &h);
+    }
+    /* the inner correlation feeds the outer and alerts only through it (no generate) */
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"repeated\""));
+    CHECK(t_has(&tc.out, "\"correlation.group\":{\"client\":\"10.0.0.5\"}"));
+    t_corr_close(&tc);
+}
+
+static void test_corr_legacy_and_state_cap(void)
+{
+    struct t_corr tc;
+    struct t_verdicts tv;
+    const char *y = "title: legacy rate\nid: 1e000000-0000-4000-8000-000000000001\n"
+                    "logsource:\n  category: dns\ndetection:\n  selection:\n"
+                    "    record_type: TXT\n  timeframe: 1m\n"
+                    "  condition: selection | count() by src_ip > 2\n";
+    if (!t_corr_open(&tc, y, 6, &tv))
+        return;
+    CHECK_EQ(tv.n, 1);
+    CHECK_EQ(tv.v[0], TL_RULE_ACTIVE);
+    for (int host = 1; host <= 4; host++) /* groups for 4 hosts: the cap forgets some */
+        for (int i = 0; i < 2; i++) {
+            struct t_dns d = t_q(100 + (uint64_t)i, host, "t.example", "CT");
+            d.qtype_name = "TXT";
+            t_corr_event(&tc, &t_dns_event, &d);
+        }
+    CHECK_EQ(tc.single, 0);
+    struct tl_stats st;
+    memset(&st, 0, sizeof(st));
+    tl_corr_counters(tc.c, &st);
+    /* two lookups per host: > 2 needs a third; none fires */
+    CHECK_EQ(t_lines(&tc.out), 0);
+    CHECK(st.v[TL_STAT_RULES_STATE_CAPPED] > 0);
+    for (int i = 0; i < 4; i++) { /* the third fires; the fourth starts afresh */
+        struct t_dns d = t_q(110 + (uint64_t)i, 9, "t.example", "CT");
+        d.qtype_name = "TXT";
+        t_corr_event(&tc, &t_dns_event, &d);
+    }
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"rule.title\":\"legacy rate\""));
+    CHECK(t_has(&tc.out, "\"correlation.group\":{\"src_ip\":\"10.0.0.9\"}"));
+    t_corr_close(&tc);
+}
+
+/* The same inputs in the same order give the same bytes, with one engine or another. */
+static void test_corr_deterministic(void)
+{
+    struct tl_buf outs[2] = { { 0 }, { 0 } };
+    const char *y = T_BASE "title: names\ncorrelation:\n  type: value_count\n  rules: lookups\n"
+                           "  group-by: [src_ip]\n  timespan: 30s\n  condition:\n"
+                           "    field: query\n    gte: 2\n---\n"
+                           "title: quiet\ncorrelation:\n  type: event_count\n  rules: lookups\n"
+                           "  group-by: [src_ip, query]\n  timespan: 5s\n  condition:\n"
+                           "    eq: 1\n";
+    for (int run = 0; run < 2; run++) {
+        struct t_corr tc;
+        struct t_verdicts tv;
+        if (!t_corr_open(&tc, y, 50, &tv))
+            return;
+        for (uint64_t i = 0; i < 200; i++) {
+            char name[32], uid[16];
+            snprintf(name, sizeof(name), "n%llu.example", (unsigned long long)(i * 7 % 13));
+            snprintf(uid, sizeof(uid), "C%llu", (unsigned long long)i);
+            struct t_dns d = t_q(1000 + i / 3, (int)(i % 11), name, uid);
+            t_corr_event(&tc, &t_dns_event, &d);
+            if (i % 20 == 0)
+                tl_corr_tick(tc.c, (1000 + i / 3) * 1000000ull, &tc.out, "s1");
+        }
+        tl_corr_tick(tc.c, UINT64_MAX / 2, &tc.out, "s1");
+        tl_buf_put(&outs[run], tc.out.p, tc.out.len);
+        t_corr_close(&tc);
+    }
+    CHECK(outs[0].len > 0);
+    CHECK_EQ(outs[0].len, outs[1].len);
+    CHECK(outs[0].len == outs[1].len && memcmp(outs[0].p, outs[1].p, outs[0].len) == 0);
+    tl_buf_free(&outs[0]);
+    tl_buf_free(&outs[1]);
+}
+
+static void test_corr_rejections(void)
+{
+    struct {
+        const char *corr;
+        enum tl_rule_verdict v;
+        const char *why;
+    } cases[] = {
+        { "  type: event_count\n  rules: nosuch\n  timespan: 1m\n  condition:\n    gte: 2\n",
+          TL_RULE_REJECTED, "rule 'nosuch' is not loaded" },
+        { "  type: event_count\n  rules: lookups\n  timespan: soon\n  condition:\n    gte: 2\n",
+          TL_RULE_REJECTED, "timespan" },
+        { "  type: event_count\n  rules: lookups\n  timespan: 1m\n", TL_RULE_REJECTED,
+          "missing condition" },
+        { "  type: value_count\n  rules: lookups\n  timespan: 1m\n  condition:\n    gte: 2\n",
+          TL_RULE_REJECTED, "needs a field" },
+        { "  type: temporal\n  rules: lookups\n  timespan: 1m\n", TL_RULE_REJECTED,
+          "two rules or more" },
+        { "  type: sometimes\n  rules: lookups\n  timespan: 1m\n", TL_RULE_REJECTED,
+          "correlation type" },
+        { "  type: event_count\n  rules: lookups\n  timespan: 1m\n  condition:\n    about: 2\n",
+          TL_RULE_REJECTED, "unknown condition 'about'" },
+        { "  type: event_count\n  rules: lookups\n  group-by: [nosuchfield]\n  timespan: 1m\n"
+          "  condition:\n    gte: 2\n",
+          TL_RULE_INACTIVE, "nosuchfield is not on dns events" },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        char y[2048];
+        struct t_verdicts tv;
+        snprintf(y, sizeof(y), T_BASE "title: c\ncorrelation:\n%s", cases[i].corr);
+        struct tl_ruleset *rs = t_load(y, &tv);
+        if (tv.n != 2 || tv.v[1] != cases[i].v || !strstr(tv.reason[1], cases[i].why))
+            tl_check_report(__FILE__, __LINE__, "case %zu: %d '%s'", i,
+                            tv.n > 1 ? (int)tv.v[1] : -1, tv.n > 1 ? tv.reason[1] : "");
+        tl_rules_free(rs);
+    }
+    /* two correlations that use each other */
+    struct t_verdicts tv;
+    struct tl_ruleset *rs =
+        t_load("title: a\nname: a\ncorrelation:\n  type: event_count\n  rules: b\n"
+               "  timespan: 1m\n  condition:\n    gte: 2\n---\n"
+               "title: b\nname: b\ncorrelation:\n  type: event_count\n  rules: a\n"
+               "  timespan: 1m\n  condition:\n    gte: 2\n",
+               &tv);
+    CHECK_EQ(tv.n, 2);
+    CHECK(tv.v[0] != TL_RULE_ACTIVE && tv.v[1] != TL_RULE_ACTIVE);
+    CHECK(strstr(tv.reason[1], "use each other") != NULL || strstr(tv.reason[0], "use each other"));
+    tl_rules_free(rs);
+}
+
 static void test_cleanup(void)
 {
     tl_rules_scratch_free(t_sc);
@@ -1186,6 +1564,14 @@ const struct tl_test tl_tests_sigma[] = {
     { "alert_json", test_alert_json },
     { "filters_and_documents", test_filters_and_documents },
     { "paths", test_paths },
+    { "corr_event_count", test_corr_event_count },
+    { "corr_value_count_and_generate", test_corr_value_count_and_generate },
+    { "corr_temporal", test_corr_temporal },
+    { "corr_sum_avg_and_window_end", test_corr_sum_avg_and_window_end },
+    { "corr_chain_and_aliases", test_corr_chain_and_aliases },
+    { "corr_legacy_and_state_cap", test_corr_legacy_and_state_cap },
+    { "corr_deterministic", test_corr_deterministic },
+    { "corr_rejections", test_corr_rejections },
     { "cleanup", test_cleanup },
     { NULL, NULL },
 };
