@@ -108,10 +108,10 @@ static void check_rules_line(void *arg, const char *path, enum tl_rule_verdict v
 {
     static const char *const names[] = { "active", "inactive", "rejected" };
     (void)arg;
+    printf("%-8s  %s", names[v], path);
     if (line)
-        printf("%-8s  %s:%u  %s\n", names[v], path, line, reason);
-    else
-        printf("%-8s  %s  %s\n", names[v], path, reason);
+        printf(":%u", line);
+    printf("%s%s\n", reason[0] ? "  " : "", reason);
 }
 
 /* --check-rules: the verdict of every file under paths (NULL: rules.paths); 0, 1 (a file was

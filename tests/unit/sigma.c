@@ -1528,6 +1528,118 @@ static void test_corr_rejections(void)
     tl_rules_free(rs);
 }
 
+/* ---- SigmaHQ rules from ../shared/sigma: a positive and a near-miss event each ---- */
+
+#define T_SHARED "../shared/sigma/"
+
+/* Loads one shared rule file; NULL (and nothing checked) when the corpus is not there. */
+static struct tl_ruleset *t_shared(const char *rel, int line)
+{
+    char path[512];
+    struct t_verdicts tv;
+    struct tl_rules_summary sum;
+    snprintf(path, sizeof(path), T_SHARED "%s", rel);
+    if (access(path, R_OK) != 0)
+        return NULL;
+    struct tl_ruleset *rs = t_load_paths(path, &tv, &sum);
+    if (tv.n != 1 || tv.v[0] != TL_RULE_ACTIVE)
+        tl_check_report(__FILE__, line, "%s: not active: %s", rel, tv.n ? tv.reason[0] : "");
+    return rs;
+}
+
+/* Positive and negative event of one type against one shared rule. */
+static void t_pair(const char *rel, int line, const struct tl_event_type *t, const void *yes,
+                   const void *no)
+{
+    struct tl_ruleset *rs = t_shared(rel, line);
+    if (!rs)
+        return;
+    if (t_match(rs, t, yes) != 1)
+        tl_check_report(__FILE__, line, "%s: the positive event did not match", rel);
+    if (t_match(rs, t, no) != 0)
+        tl_check_report(__FILE__, line, "%s: the near miss matched", rel);
+    tl_rules_free(rs);
+}
+
+static void test_shared_samples(void)
+{
+    struct t_dns dy = t_dnsrec("seed3.nkn.org"), dn = t_dnsrec("seed3.nkn.com");
+    t_pair("rules/network/zeek/zeek_dns_nkn.yml", __LINE__, &t_dns_event, &dy, &dn);
+    dy = t_dnsrec("API.Telegram.org");
+    dn = t_dnsrec("api.telegram.org.example.net");
+    t_pair("rules/network/dns/net_dns_susp_telegram_api.yml", __LINE__, &t_dns_event, &dy, &dn);
+    dy = t_dnsrec("aGVsbG8==.evil.example");
+    dn = t_dnsrec("aGVsbG8=.evil.example");
+    t_pair("rules/network/dns/net_dns_susp_b64_queries.yml", __LINE__, &t_dns_event, &dy, &dn);
+
+    struct t_http hy = t_httprec("GET", "x.example", "/"), hn = hy;
+    hy.user_agent = S("Mozilla/5.0 katz-ontop");
+    hn.user_agent = S("Mozilla/5.0 katz-on-top");
+    t_pair("rules-emerging-threats/2025/Malware/Katz-Stealer/"
+           "zeek_http_katz_stealer_susp_useragent.yml",
+           __LINE__, &t_http_event, &hy, &hn);
+    hy = t_httprec("GET", "files.hopto.org", "/d/Invoice.EXE");
+    hn = t_httprec("GET", "files.hopto.org.example", "/d/Invoice.EXE");
+    t_pair("rules/web/proxy_generic/proxy_download_susp_dyndns.yml", __LINE__, &t_http_event, &hy,
+           &hn);
+    hy = t_httprec("GET", "192.0.2.41", "/a");
+    hy.user_agent = S("Microsoft BITS/7.8");
+    hn = hy;
+    hn.host = S("updates.example.com");
+    t_pair("rules/web/proxy_generic/proxy_ua_bitsadmin_susp_ip.yml", __LINE__, &t_http_event, &hy,
+           &hn);
+    hy = t_httprec("GET", "onedrive.live.com", "/x?manifest=wac"); /* \? in the rule: literal */
+    hn = t_httprec("GET", "onedrive.live.com", "/x?manifesto=wac");
+    t_pair("rules/web/proxy_generic/proxy_hktl_cobalt_strike_malleable_c2_requests.yml", __LINE__,
+           &t_http_event, &hy, &hn);
+    hn = t_httprec("GET", "onedrive.live.com", "http://onedrive.live.com/x?manifest=wac");
+    t_pair("rules/web/proxy_generic/proxy_hktl_cobalt_strike_malleable_c2_requests.yml", __LINE__,
+           &t_http_event, &hy, &hn); /* the filter: an absolute onedrive URL is not an alert */
+    hy = t_httprec("GET", "x.example", "/app/Payload.class");
+    hn = t_httprec("GET", "x.example", "/app/Payload.classes");
+    t_pair("rules-threat-hunting/web/proxy_generic/proxy_susp_class_extension_request.yml",
+           __LINE__, &t_http_event, &hy, &hn);
+    hy = t_httprec("GET", "x.example", "/cgi/../../../etc/passwd");
+    hn = t_httprec("GET", "x.example", "/cgi/../etc/passwd");
+    t_pair("rules/web/webserver_generic/web_path_traversal_exploitation_attempt.yml", __LINE__,
+           &t_http_event, &hy, &hn);
+    hy = t_httprec("GET", "x.example", "/");
+    hy.referrer = S("ldap://a/Basic/Command/Base64/Y2FsYw=="); /* keywords: any text field */
+    hn = t_httprec("GET", "x.example", "/Basic/Command/");
+    t_pair("rules/web/webserver_generic/web_jndi_exploit.yml", __LINE__, &t_http_event, &hy, &hn);
+    hy = t_httprec("OPTIONS", "x.example", "/*~1*/a.aspx");
+    hn = hy;
+    hn.status_code = 404;
+    t_pair("rules/web/webserver_generic/web_iis_tilt_shortname_scan.yml", __LINE__, &t_http_event,
+           &hy, &hn);
+
+    /* a legacy aggregation on flows: > 1000 DNS flows from one source in a minute */
+    struct t_corr tc;
+    struct t_verdicts tv;
+    FILE *f = fopen(T_SHARED "unsupported/network/net_firewall_high_dns_requests_rate.yml", "r");
+    if (!f)
+        return;
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    if (!t_corr_open(&tc, text, 100000, &tv))
+        return;
+    for (int host = 1; host <= 2; host++)
+        for (uint64_t i = 0; i < (host == 1 ? 1001u : 1000u); i++) {
+            struct t_flow fl;
+            memset(&fl, 0, sizeof(fl));
+            t_ids(&fl.ids, 1000000000 + i * 50000, "CF"); /* 1001 flows in 50 s */
+            fl.ids.orig_h.b[15] = (uint8_t)host;
+            fl.ids.resp_p = 53;
+            t_corr_event(&tc, &t_flow_event, &fl);
+        }
+    CHECK_EQ(t_lines(&tc.out), 1);
+    CHECK(t_has(&tc.out, "\"correlation.group\":{\"src_ip\":\"10.0.0.1\"}"));
+    CHECK(t_has(&tc.out, "\"correlation.count\":1001"));
+    t_corr_close(&tc);
+}
+
 static void test_cleanup(void)
 {
     tl_rules_scratch_free(t_sc);
@@ -1572,6 +1684,7 @@ const struct tl_test tl_tests_sigma[] = {
     { "corr_legacy_and_state_cap", test_corr_legacy_and_state_cap },
     { "corr_deterministic", test_corr_deterministic },
     { "corr_rejections", test_corr_rejections },
+    { "shared_samples", test_shared_samples },
     { "cleanup", test_cleanup },
     { NULL, NULL },
 };
