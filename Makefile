@@ -22,7 +22,7 @@ UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 # One target per dissector (fuzz_dissector.c built with -DTARGET=name), plus the packet path.
 DISSECTORS   = $(patsubst dissect/%.c,%,$(filter-out dissect/decode.c dissect/registry.c \
                  dissect/ber.c dissect/hash.c,$(wildcard dissect/*.c)))
-FUZZ_TARGETS = packets ber $(DISSECTORS)
+FUZZ_TARGETS = packets ber rules $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
@@ -74,6 +74,16 @@ $(B)/tests/fuzz/ber-replay: $(B)/tests/fuzz/fuzz_ber.o $(B)/tests/fuzz/onefile.o
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/fuzz/ber-fuzzer: $(B)/tests/fuzz/fuzz_ber.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/fuzz/fuzz_rules.o: CPPFLAGS += -Idetect
+
+$(B)/tests/fuzz/rules-replay: $(B)/tests/fuzz/fuzz_rules.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/fuzz/rules-fuzzer: $(B)/tests/fuzz/fuzz_rules.o $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -598,6 +598,8 @@ static int cc_test(struct sg_cc *o, const struct sg_type *ty, struct sg_test *t,
 static void cc_unknown(struct cc *c, const char *name)
 {
     char *u = c->o->unknown;
+    if (!*name)
+        name = "''"; /* a fieldref to an empty name */
     size_t used = strlen(u), nl = strlen(name);
     for (const char *p = u; (p = strstr(p, name)); p += nl)
         if ((p == u || p[-1] == ',') && (p[nl] == ',' || p[nl] == '\0'))

@@ -326,53 +326,54 @@ static int ld_on_doc(void *arg, struct yt_node *doc)
     return 0;
 }
 
-static int ld_read_file(struct ld *L, uint32_t fi)
+/* Adds a rejected document for file fi (where nothing better could be parsed). */
+static int ld_reject_file(struct ld *L, uint32_t fi, unsigned line, const char *why)
 {
-    const char *path = L->files[fi].path;
+    struct ld_doc *d = ld_new_doc(L, line);
+    if (!d)
+        return ld_errf(L, "out of memory");
+    d->file = fi;
+    ld_verdict(d, TL_RULE_REJECTED, line, "%s", why);
+    return 0;
+}
+
+/* The documents of file fi, whose bytes are buf. */
+static int ld_parse(struct ld *L, uint32_t fi, const char *buf, size_t len)
+{
     uint32_t before = L->ndocs;
     unsigned eline = 0;
     char why[LD_REASON] = "";
-    char *buf = NULL;
-    long size = -1;
-    FILE *f = fopen(path, "rb");
+    L->cur_file = fi;
+    if (yt_parse(buf, len, ld_on_doc, L, &eline, why, sizeof(why)))
+        return ld_reject_file(L, fi, eline, why);
+    if (L->ndocs == before)
+        return ld_reject_file(L, fi, 0, "no Sigma document in the file");
+    return 0;
+}
 
+static int ld_read_file(struct ld *L, uint32_t fi)
+{
+    char *buf = NULL, why[LD_REASON];
+    long size = -1;
+    int rc;
+    FILE *f = fopen(L->files[fi].path, "rb");
+
+    errno = 0;
     if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= LD_MAX_FILE &&
         fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
         fread(buf, 1, (size_t)size, f) == (size_t)size) {
-        L->cur_file = fi;
-        if (yt_parse(buf, (size_t)size, ld_on_doc, L, &eline, why, sizeof(why))) {
-            struct ld_doc *d = ld_new_doc(L, eline);
-            if (!d)
-                goto oom;
-            ld_verdict(d, TL_RULE_REJECTED, eline, "%s", why);
-        }
+        rc = ld_parse(L, fi, buf, (size_t)size);
     } else {
-        struct ld_doc *d = ld_new_doc(L, 0);
-        if (!d)
-            goto oom;
-        d->file = fi;
         if (size > LD_MAX_FILE)
-            ld_verdict(d, TL_RULE_REJECTED, 0, "larger than %d MiB", LD_MAX_FILE >> 20);
+            snprintf(why, sizeof(why), "larger than %d MiB", LD_MAX_FILE >> 20);
         else
-            ld_verdict(d, TL_RULE_REJECTED, 0, "cannot read: %s",
-                       errno ? strerror(errno) : "read error");
-    }
-    if (L->ndocs == before) {
-        struct ld_doc *d = ld_new_doc(L, 0);
-        if (!d)
-            goto oom;
-        d->file = fi;
-        ld_verdict(d, TL_RULE_REJECTED, 0, "no Sigma document in the file");
+            snprintf(why, sizeof(why), "cannot read: %s", errno ? strerror(errno) : "read error");
+        rc = ld_reject_file(L, fi, 0, why);
     }
     free(buf);
     if (f)
         fclose(f);
-    return 0;
-oom:
-    free(buf);
-    if (f)
-        fclose(f);
-    return ld_errf(L, "out of memory");
+    return rc;
 }
 
 /* ---- metadata ---- */
@@ -1375,43 +1376,72 @@ static struct tl_ruleset *ld_ruleset(const struct tl_rules_env *env)
     return rs;
 }
 
+/* Every document read: verdicts, rules, filters, correlations, then the set. */
+static int ld_process(struct ld *L, tl_rules_report_fn report, void *arg,
+                      struct tl_rules_summary *sum)
+{
+    for (uint32_t i = 0; i < L->ndocs; i++)
+        ld_classify(L, &L->docs[i]);
+    for (uint32_t i = 0; i < L->ndocs; i++)
+        if (L->docs[i].kind == DOC_RULE && L->docs[i].verdict == TL_RULE_ACTIVE)
+            ld_rule(L, &L->docs[i]);
+    for (uint32_t i = 0; i < L->ndocs; i++)
+        if (L->docs[i].kind == DOC_FILTER && L->docs[i].verdict == TL_RULE_ACTIVE)
+            ld_filter(L, &L->docs[i]);
+    for (uint32_t i = 0; i < L->ndocs; i++)
+        if (L->docs[i].kind == DOC_RULE && L->docs[i].agg.present)
+            ld_legacy(L, &L->docs[i]);
+    for (uint32_t i = 0; i < L->ndocs; i++)
+        if (L->docs[i].kind == DOC_CORR && L->docs[i].verdict == TL_RULE_ACTIVE)
+            ld_corr_resolve(L, &L->docs[i]);
+    if (ld_finish(L))
+        return -1;
+    ld_report(L, report, arg, sum);
+    return 0;
+}
+
+static struct tl_ruleset *ld_done(struct ld *L, int rc)
+{
+    ld_free(L);
+    if (rc == 0)
+        return L->rs;
+    tl_rules_free(L->rs);
+    return NULL;
+}
+
 struct tl_ruleset *tl_rules_load(const struct tl_rules_env *env, const char *paths,
                                  tl_rules_report_fn report, void *arg, struct tl_rules_summary *sum,
                                  char *errbuf, size_t n)
+{
+    struct ld L = { .env = env, .err = errbuf, .n = n };
+    int rc = -1;
+    if (!(L.rs = ld_ruleset(env))) {
+        snprintf(errbuf, n, "out of memory");
+        return NULL;
+    }
+    if (ld_placeholders(&L, env->placeholders) || ld_paths(&L, paths))
+        return ld_done(&L, -1);
+    for (uint32_t f = 0; f < L.nfiles; f++)
+        if (ld_read_file(&L, f))
+            return ld_done(&L, -1);
+    rc = ld_process(&L, report, arg, sum);
+    return ld_done(&L, rc);
+}
+
+struct tl_ruleset *sg_rules_load_mem(const struct tl_rules_env *env, const char *name,
+                                     const char *buf, size_t len, tl_rules_report_fn report,
+                                     void *arg, struct tl_rules_summary *sum, char *errbuf,
+                                     size_t n)
 {
     struct ld L = { .env = env, .err = errbuf, .n = n };
     if (!(L.rs = ld_ruleset(env))) {
         snprintf(errbuf, n, "out of memory");
         return NULL;
     }
-    if (ld_placeholders(&L, env->placeholders) || ld_paths(&L, paths))
-        goto fail;
-    for (uint32_t f = 0; f < L.nfiles; f++)
-        if (ld_read_file(&L, f))
-            goto fail;
-    for (uint32_t i = 0; i < L.ndocs; i++)
-        ld_classify(&L, &L.docs[i]);
-    for (uint32_t i = 0; i < L.ndocs; i++)
-        if (L.docs[i].kind == DOC_RULE && L.docs[i].verdict == TL_RULE_ACTIVE)
-            ld_rule(&L, &L.docs[i]);
-    for (uint32_t i = 0; i < L.ndocs; i++)
-        if (L.docs[i].kind == DOC_FILTER && L.docs[i].verdict == TL_RULE_ACTIVE)
-            ld_filter(&L, &L.docs[i]);
-    for (uint32_t i = 0; i < L.ndocs; i++)
-        if (L.docs[i].kind == DOC_RULE && L.docs[i].agg.present)
-            ld_legacy(&L, &L.docs[i]);
-    for (uint32_t i = 0; i < L.ndocs; i++)
-        if (L.docs[i].kind == DOC_CORR && L.docs[i].verdict == TL_RULE_ACTIVE)
-            ld_corr_resolve(&L, &L.docs[i]);
-    if (ld_finish(&L))
-        goto fail;
-    ld_report(&L, report, arg, sum);
-    ld_free(&L);
-    return L.rs;
-fail:
-    ld_free(&L);
-    tl_rules_free(L.rs);
-    return NULL;
+    if (ld_placeholders(&L, env->placeholders) || ld_add_file(&L, name) ||
+        ld_parse(&L, 0, buf, len))
+        return ld_done(&L, -1);
+    return ld_done(&L, ld_process(&L, report, arg, sum));
 }
 
 static void ld_corr_free(struct sg_corr *c)

@@ -339,6 +339,14 @@ uint32_t sg_slot_resolve(struct sg_type *ty, const char *name);
 int sg_type_finish(struct sg_type *ty);
 void sg_type_free(struct sg_type *ty);
 
+/* ---- sigma.c ---- */
+
+/* tl_rules_load of one file's bytes, named name in verdicts (the fuzz target's way in). */
+struct tl_ruleset *sg_rules_load_mem(const struct tl_rules_env *env, const char *name,
+                                     const char *buf, size_t len, tl_rules_report_fn report,
+                                     void *arg, struct tl_rules_summary *sum, char *errbuf,
+                                     size_t n);
+
 /* ---- match.c ---- */
 
 /* One value of a slot in the event being matched. */
