@@ -1,16 +1,20 @@
 /*
  * ac.c - Aho-Corasick automaton (Aho and Corasick, CACM 18(6), 1975) (see ac.h).
  *
- * Built as a trie with failure links; each state keeps its edges sorted by
- * byte (binary search), and the root a full table, since most bytes of a
- * value that matches nothing are read at the root. Each state points to the
- * nearest state on its failure chain that ends a pattern, so reporting costs
- * only the patterns found.
+ * Built as a trie with failure links; each state points to the nearest
+ * state on its failure chain that ends a pattern, so reporting costs only
+ * the patterns found. Then, when states x byte classes stays under
+ * AC_MAX_DFA, the complete transition table (a DFA: one load per byte) over
+ * byte classes (each byte some pattern holds is a class, case folded in;
+ * every other byte leads to the root). Past that size, the scan walks the
+ * trie: edges sorted by byte, a full table at the root, failure links.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ac.h"
+
+enum { AC_MAX_DFA = 1 << 22 }; /* transitions of a DFA (16 MiB); bigger automata walk the trie */
 
 struct ac_edge {
     uint8_t byte;
@@ -32,6 +36,10 @@ struct ac_state {
 };
 
 struct ac {
+    uint8_t fold;
+    uint8_t cls[256]; /* byte -> class (DFA) */
+    uint32_t nclass;
+    uint32_t *dfa; /* [state * nclass + class]: next state * nclass * 2, +1 if it reports */
     struct ac_state *st;
     size_t nst, capst;
     struct ac_edge *edges;
@@ -85,7 +93,7 @@ static uint32_t ac_new_state(struct ac_build *b)
     return (uint32_t)a->nst++;
 }
 
-struct ac_build *ac_build_new(void)
+struct ac_build *ac_build_new(int fold)
 {
     struct ac_build *b = calloc(1, sizeof(*b));
     if (!b || !(b->a = calloc(1, sizeof(*b->a))) || ac_new_state(b) == AC_NONE) {
@@ -94,6 +102,7 @@ struct ac_build *ac_build_new(void)
         free(b);
         return NULL;
     }
+    b->a->fold = fold != 0;
     return b;
 }
 
@@ -167,13 +176,10 @@ static uint32_t ac_child(const struct ac *a, uint32_t s, uint8_t c)
     return AC_NONE;
 }
 
-/* Failure and dictionary links, breadth first. */
-static int ac_links(struct ac *a)
+/* Failure and dictionary links, breadth first; the states in that order into queue. */
+static int ac_links(struct ac *a, uint32_t *queue)
 {
-    uint32_t *queue = malloc(a->nst * sizeof(*queue));
     size_t head = 0, tail = 0;
-    if (!queue)
-        return -1;
     for (int c = 0; c < 256; c++)
         a->root[c] = 0;
     const struct ac_edge *re = a->edges + a->st[0].edges;
@@ -195,17 +201,58 @@ static int ac_links(struct ac *a)
             queue[tail++] = t;
         }
     }
-    free(queue);
+    return 0;
+}
+
+static uint8_t ac_lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+}
+
+/* The DFA over byte classes, filled in breadth-first order: a state's
+ * transitions are its edges, else those of its failure state (done before it). */
+static int ac_dfa(struct ac *a, const uint32_t *order)
+{
+    uint8_t rep[256]; /* a byte of each class */
+    a->nclass = 1;
+    for (size_t e = 0; e < a->nedges; e++) {
+        uint8_t c = a->edges[e].byte;
+        if (!a->cls[c]) {
+            rep[a->nclass] = c;
+            a->cls[c] = (uint8_t)a->nclass++;
+        }
+    }
+    if (a->nclass > 255 || (uint64_t)a->nst * a->nclass > AC_MAX_DFA)
+        return 0; /* walk the trie instead */
+    for (int c = 0; c < 256; c++)
+        if (a->fold && c != ac_lower((uint8_t)c))
+            a->cls[c] = a->cls[ac_lower((uint8_t)c)];
+    uint32_t k = a->nclass;
+    if (!(a->dfa = calloc((size_t)a->nst * k, sizeof(*a->dfa))))
+        return -1;
+    for (size_t i = 0; i <= a->nst - 1; i++) {
+        uint32_t s = i ? order[i - 1] : 0, f = a->st[s].fail;
+        for (uint32_t x = 1; x < k; x++) {
+            uint32_t t = ac_child(a, s, rep[x]);
+            a->dfa[(size_t)s * k + x] =
+                t != AC_NONE && (s || t)
+                    ? t * k * 2 + (a->st[t].out != AC_NONE || a->st[t].dict != AC_NONE)
+                : s ? a->dfa[(size_t)f * k + x]
+                    : 0;
+        }
+    }
     return 0;
 }
 
 struct ac *ac_finish(struct ac_build *b)
 {
     struct ac *a = b->a;
-    if (ac_pack_edges(b) || ac_links(a)) {
+    uint32_t *order = malloc(a->nst * sizeof(*order));
+    if (!order || ac_pack_edges(b) || ac_links(a, order) || ac_dfa(a, order)) {
         ac_free(a);
         a = NULL;
     }
+    free(order);
     free(b->first);
     free(b->be);
     free(b);
@@ -219,6 +266,7 @@ void ac_free(struct ac *a)
     free(a->st);
     free(a->edges);
     free(a->outs);
+    free(a->dfa);
     free(a);
 }
 
@@ -235,17 +283,34 @@ static void ac_report(const struct ac *a, uint32_t o, size_t end, size_t len, ac
     }
 }
 
+/* Every pattern that ends at state s (its own, then down its dictionary links). */
+static void ac_report_all(const struct ac *a, uint32_t s, size_t end, size_t len, ac_hit_fn hit,
+                          void *arg)
+{
+    if (a->st[s].out != AC_NONE)
+        ac_report(a, a->st[s].out, end, len, hit, arg);
+    for (uint32_t d = a->st[s].dict; d != AC_NONE; d = a->st[d].dict)
+        ac_report(a, a->st[d].out, end, len, hit, arg);
+}
+
 void ac_scan(const struct ac *a, const uint8_t *text, size_t len, ac_hit_fn hit, void *arg)
 {
+    if (a->dfa) {
+        uint32_t e = 0, k = a->nclass;
+        for (size_t i = 0; i < len; i++) {
+            e = a->dfa[(e >> 1) + a->cls[text[i]]];
+            if (e & 1)
+                ac_report_all(a, (e >> 1) / k, i + 1, len, hit, arg);
+        }
+        return;
+    }
     uint32_t s = 0;
     for (size_t i = 0; i < len; i++) {
-        uint32_t t;
-        while (s && (t = ac_child(a, s, text[i])) == AC_NONE)
+        uint32_t t = 0;
+        uint8_t c = a->fold ? ac_lower(text[i]) : text[i];
+        while (s && (t = ac_child(a, s, c)) == AC_NONE)
             s = a->st[s].fail;
-        s = s ? t : a->root[text[i]];
-        if (a->st[s].out != AC_NONE)
-            ac_report(a, a->st[s].out, i + 1, len, hit, arg);
-        for (uint32_t d = a->st[s].dict; d != AC_NONE; d = a->st[d].dict)
-            ac_report(a, a->st[d].out, i + 1, len, hit, arg);
+        s = s ? t : a->root[c];
+        ac_report_all(a, s, i + 1, len, hit, arg);
     }
 }

@@ -4,7 +4,8 @@
  * Every literal pattern rules test on one field (exact values, prefixes,
  * suffixes, substrings) goes into one automaton; a pass over a value reports
  * each pattern found with its anchoring already checked, so the cost per
- * value does not grow with the number of rules.
+ * value does not grow with the number of rules. An automaton built to fold
+ * reads ASCII capitals as small letters (its patterns must be lowered).
  */
 #ifndef TL_AC_H
 #define TL_AC_H
@@ -22,7 +23,7 @@ enum ac_anchor {
 struct ac_build;
 struct ac;
 
-struct ac_build *ac_build_new(void);
+struct ac_build *ac_build_new(int fold);
 /* Adds a pattern (len > 0) reported as id; -1 when memory runs out. */
 int ac_add(struct ac_build *b, const uint8_t *pat, size_t len, uint32_t id, enum ac_anchor anchor);
 /* The automaton (NULL when memory runs out); frees b either way. */

@@ -407,6 +407,31 @@ static int cc_classify(struct cc *c, uint32_t slot, const struct sg_tok *t, bool
         return cc_pat_add(c, &p, NULL, 0, line, pid);
     }
     if (inner_wild) {
+        /* the longest literal run: a value that lacks it cannot match (a trigger) */
+        size_t best = 0, blen = 0;
+        for (size_t i = 0, run = 0; i <= n; i++) {
+            if (i < n && t->t[i] <= 255) {
+                run++;
+                continue;
+            }
+            if (run > blen) {
+                blen = run;
+                best = i - run;
+            }
+            run = 0;
+        }
+        if (blen) {
+            struct sg_tok lit = { t->t + best, blen, blen };
+            struct sg_tok wrapped = { 0 };
+            uint32_t aux;
+            if (sg_tok_copy(&wrapped, &lit) || sg_tok_wrap(&wrapped, true, true) ||
+                cc_classify(c, slot, &wrapped, cased, line, &aux)) {
+                sg_tok_free(&wrapped);
+                return cc_oom(c, line);
+            }
+            sg_tok_free(&wrapped);
+            p.aux1 = aux + 1;
+        }
         p.kind = PK_GLOB;
         if (!(p.glob = malloc(n * sizeof(*p.glob))))
             return cc_oom(c, line);
@@ -1361,6 +1386,91 @@ void sg_cc_free(struct sg_cc *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* ---- triggers ---- */
+
+/* A set of trigger patterns and how rare its commonest member is likely (its shortest literal). */
+struct cc_trig {
+    uint32_t *v;
+    uint32_t n, cap;
+    size_t score;
+    bool ok;
+};
+
+static void cc_trig_node(const struct tl_rule *r, const struct sg_type *ty, uint32_t x, int depth,
+                         struct cc_trig *out)
+{
+    const struct sg_node *nd = &r->nodes[x];
+    memset(out, 0, sizeof(*out));
+    if (depth > 64)
+        return;
+    if (nd->op == OP_TEST) {
+        const struct sg_test *t = &r->tests[nd->a];
+        if (t->kind != TK_PATS || t->neq || !t->npids)
+            return;
+        out->score = SIZE_MAX;
+        if (!(out->v = malloc(t->npids * sizeof(*out->v))))
+            return;
+        for (uint32_t i = 0; i < t->npids; i++) {
+            const struct sg_pat *p = &ty->pats[t->pids[i]];
+            uint32_t pid = p->kind == PK_LIT ? t->pids[i] : p->aux1 ? p->aux1 - 1 : UINT32_MAX;
+            if (pid == UINT32_MAX) { /* a value that no literal stands for */
+                free(out->v);
+                out->v = NULL;
+                return;
+            }
+            if (ty->pats[pid].len < out->score)
+                out->score = ty->pats[pid].len;
+            out->v[i] = pid;
+        }
+        out->n = out->cap = t->npids;
+        out->ok = true;
+        return;
+    }
+    if (nd->op != OP_AND && nd->op != OP_OR)
+        return;
+    bool and = nd->op == OP_AND;
+    out->ok = !and;
+    out->score = SIZE_MAX;
+    for (uint32_t i = 0; i < nd->n; i++) {
+        struct cc_trig k;
+        cc_trig_node(r, ty, r->kids[nd->a + i], depth + 1, &k);
+        if (and) { /* any one kid's set will do: keep the rarest */
+            if (k.ok &&
+                (!out->ok || k.score > out->score || (k.score == out->score && k.n < out->n))) {
+                free(out->v);
+                *out = k;
+                continue;
+            }
+        } else if (k.ok && out->ok &&
+                   !sg_grow((void **)&out->v, &out->cap, out->n + k.n, sizeof(*out->v))) {
+            memcpy(out->v + out->n, k.v, k.n * sizeof(*k.v)); /* every kid's set, together */
+            out->n += k.n;
+            if (k.score < out->score)
+                out->score = k.score;
+        } else {
+            out->ok = false;
+        }
+        free(k.v);
+    }
+    if (!out->ok) {
+        free(out->v);
+        memset(out, 0, sizeof(*out));
+    }
+}
+
+int sg_rule_triggers(const struct tl_rule *r, const struct sg_type *ty, uint32_t **out, uint32_t *n)
+{
+    struct cc_trig t;
+    cc_trig_node(r, ty, r->root, 0, &t);
+    *out = t.v;
+    *n = t.ok ? t.n : 0;
+    if (!t.ok) {
+        free(t.v);
+        *out = NULL;
+    }
+    return 0;
+}
+
 /* ---- the type's automata ---- */
 
 int sg_type_finish(struct sg_type *ty)
@@ -1374,7 +1484,7 @@ int sg_type_finish(struct sg_type *ty)
         if (p->kind != PK_LIT)
             continue;
         struct ac_build **pb = &b[p->slot * 2 + p->cased];
-        if (!*pb && !(*pb = ac_build_new()))
+        if (!*pb && !(*pb = ac_build_new(!p->cased)))
             goto done;
         if (ac_add(*pb, p->lit, p->len, i, (enum ac_anchor)p->anchor))
             goto done;
@@ -1414,6 +1524,11 @@ void sg_type_free(struct sg_type *ty)
     free(ty->slots);
     free(ty->rules[0]);
     free(ty->rules[1]);
+    for (uint32_t i = 0; ty->pid_rules && i < ty->npats; i++)
+        free(ty->pid_rules[i]);
+    free(ty->pid_rules);
+    free(ty->scans[0]);
+    free(ty->scans[1]);
     cc_intern_free(ty->intern);
     memset(ty, 0, sizeof(*ty));
 }

@@ -39,6 +39,8 @@ struct tl_rules_scratch {
     uint32_t *hit, *done; /* per pattern: epoch of the event it matched / was computed in */
     uint8_t *res;
     uint32_t cappats;
+    uint32_t *cand; /* per rule of the type: epoch of the event one of its triggers was found in */
+    uint32_t caprules;
     struct sg_val *vals;
     uint32_t nvals, capvals;
     struct sc_block *blocks, *cur;
@@ -80,6 +82,7 @@ void tl_rules_scratch_free(struct tl_rules_scratch *sc)
     free(sc->hit);
     free(sc->done);
     free(sc->res);
+    free(sc->cand);
     free(sc->vals);
     tl_buf_free(&sc->buf);
     free(sc);
@@ -136,6 +139,12 @@ static void sc_fit(struct tl_rules_scratch *sc, const struct tl_ruleset *rs)
         memset(sc->done + old, 0, (size_t)(cap - old) * sizeof(*sc->done));
         sc->cappats = cap;
     }
+    if (rs->max_rules > sc->caprules) {
+        uint32_t cap = rs->max_rules * 2;
+        sc->cand = sc_must(realloc(sc->cand, (size_t)cap * sizeof(*sc->cand)));
+        memset(sc->cand + sc->caprules, 0, (size_t)(cap - sc->caprules) * sizeof(*sc->cand));
+        sc->caprules = cap;
+    }
 }
 
 const struct sg_type *sg_type_of(const struct tl_ruleset *rs, const struct tl_event_type *t)
@@ -160,6 +169,7 @@ void sg_begin(struct tl_rules_scratch *sc, const struct tl_ruleset *rs, const st
         memset(sc->slots, 0, (size_t)sc->capslots * sizeof(*sc->slots));
         memset(sc->hit, 0, (size_t)sc->cappats * sizeof(*sc->hit));
         memset(sc->done, 0, (size_t)sc->cappats * sizeof(*sc->done));
+        memset(sc->cand, 0, (size_t)sc->caprules * sizeof(*sc->cand));
         sc->epoch = 1;
     }
     sc->rs = rs;
@@ -192,20 +202,29 @@ static void sc_push(struct tl_rules_scratch *sc, uint8_t kind, const char *p, si
         p = c;
     }
     v->raw = len ? p : "";
-    v->low = v->raw;
+    v->low = NULL;
     v->len = len;
     v->kind = kind;
     v->num = num;
     if (ip)
         v->ip = *ip;
-    for (size_t i = 0; i < len; i++)
-        if (p[i] >= 'A' && p[i] <= 'Z') {
-            char *l = sc_alloc(sc, len);
-            for (size_t k = 0; k < len; k++)
-                l[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
+}
+
+const char *sg_lower(struct tl_rules_scratch *sc, const struct sg_val *cv)
+{
+    struct sg_val *v = &sc->vals[cv - sc->vals]; /* the scratch's own, made mutable */
+    if (v->low)
+        return v->low;
+    v->low = v->raw;
+    for (size_t i = 0; i < v->len; i++)
+        if (v->raw[i] >= 'A' && v->raw[i] <= 'Z') {
+            char *l = sc_alloc(sc, v->len);
+            for (size_t k = 0; k < v->len; k++)
+                l[k] = (char)(v->raw[k] >= 'A' && v->raw[k] <= 'Z' ? v->raw[k] + 32 : v->raw[k]);
             v->low = l;
             break;
         }
+    return v->low;
 }
 
 static void sc_push_values(struct tl_rules_scratch *sc, const struct tl_values *vs)
@@ -346,10 +365,13 @@ const struct sg_val *sg_values(struct tl_rules_scratch *sc, const struct sg_type
 
 /* ---- patterns ---- */
 
+/* A literal pattern found: it and the rules it triggers are marked for this event. */
 static void sc_mark(void *arg, uint32_t id)
 {
     struct tl_rules_scratch *sc = arg;
     sc->hit[id] = sc->epoch;
+    for (const uint32_t *r = sc->ty->pid_rules[id]; r && *r != UINT32_MAX; r++)
+        sc->cand[*r] = sc->epoch;
 }
 
 /* Runs the slot's automaton (case-insensitive or cased) over its values, once per event. */
@@ -363,7 +385,7 @@ static void sc_scan(struct tl_rules_scratch *sc, const struct sg_type *ty, uint3
     c->ac_epoch[cased] = sc->epoch;
     const struct ac *a = ty->slots[s].ac[cased];
     for (size_t i = 0; a && i < n; i++)
-        ac_scan(a, (const uint8_t *)(cased ? v[i].raw : v[i].low), v[i].len, sc_mark, sc);
+        ac_scan(a, (const uint8_t *)v[i].raw, v[i].len, sc_mark, sc);
 }
 
 static bool sc_num(const struct sg_val *v, double *out)
@@ -412,7 +434,7 @@ static bool sc_cidr(const struct sg_pat *p, const struct sg_val *v)
 
 static bool sc_one(struct tl_rules_scratch *sc, const struct sg_pat *p, const struct sg_val *v)
 {
-    const uint8_t *s = (const uint8_t *)(p->cased ? v->raw : v->low);
+    const uint8_t *s = (const uint8_t *)(p->cased || p->kind != PK_GLOB ? v->raw : sg_lower(sc, v));
     double x;
     switch (p->kind) {
     case PK_ANY: return true;
@@ -451,9 +473,10 @@ static bool sc_pat(struct tl_rules_scratch *sc, const struct sg_type *ty, uint32
 
 /* ---- tests and nodes ---- */
 
-static bool sc_ref_match(const struct sg_val *a, const struct sg_val *b, const struct sg_test *t)
+static bool sc_ref_match(struct tl_rules_scratch *sc, const struct sg_val *a,
+                         const struct sg_val *b, const struct sg_test *t)
 {
-    const char *x = t->cased ? a->raw : a->low, *y = t->cased ? b->raw : b->low;
+    const char *x = t->cased ? a->raw : sg_lower(sc, a), *y = t->cased ? b->raw : sg_lower(sc, b);
     switch (t->anchor) {
     case AC_EXACT: return a->len == b->len && memcmp(x, y, a->len) == 0;
     case AC_PREFIX: return b->len <= a->len && memcmp(x, y, b->len) == 0;
@@ -480,7 +503,7 @@ static enum sg_tri sc_test(struct tl_rules_scratch *sc, const struct sg_type *ty
         v = sg_values(sc, ty, t->slot, &n); /* fetching slot2 may have moved slot's values */
         for (size_t i = 0; i < n && !any; i++)
             for (size_t k = 0; k < n2 && !any; k++)
-                any = sc_ref_match(&v[i], &w[k], t);
+                any = sc_ref_match(sc, &v[i], &w[k], t);
         return any != t->neq && (n > 0 || !t->neq) ? SG_TRUE : SG_FALSE;
     default: break;
     }
@@ -529,7 +552,13 @@ void tl_rules_match(const struct tl_ruleset *rs, const struct tl_view *v, enum t
     if (!ty || !ty->nrules[k])
         return;
     sg_begin(sc, rs, ty, v, true);
-    for (uint32_t i = 0; i < ty->nrules[k]; i++)
-        if (sg_eval(sc, ty, ty->rules[k][i]) == SG_TRUE)
-            hit(arg, ty->rules[k][i], v);
+    for (uint32_t i = 0; i < ty->nscans[k]; i++) /* the automata that decide which rules run */
+        sc_scan(sc, ty, ty->scans[k][i] / 2, (int)(ty->scans[k][i] % 2));
+    for (uint32_t i = 0; i < ty->nrules[k]; i++) {
+        const struct tl_rule *r = ty->rules[k][i];
+        if (r->ntrig && sc->cand[r->tidx] != sc->epoch)
+            continue; /* none of the literals it needs is in the event */
+        if (sg_eval(sc, ty, r) == SG_TRUE)
+            hit(arg, r, v);
+    }
 }

@@ -1274,6 +1274,66 @@ static void ld_alerts(struct tl_ruleset *rs)
     }
 }
 
+static int ld_scan_add(struct sg_type *ty, int ph, uint32_t scan)
+{
+    for (uint32_t i = 0; i < ty->nscans[ph]; i++)
+        if (ty->scans[ph][i] == scan)
+            return 0;
+    uint32_t *v = realloc(ty->scans[ph], (ty->nscans[ph] + 1) * sizeof(*v));
+    if (!v)
+        return -1;
+    ty->scans[ph] = v;
+    v[ty->nscans[ph]++] = scan;
+    return 0;
+}
+
+/* Each rule's trigger patterns, the rules each pattern triggers, the automata to run first. */
+static int ld_triggers(struct tl_ruleset *rs, struct sg_type *ty)
+{
+    uint32_t tidx = 0, *count = calloc(ty->npats + 1, sizeof(*count));
+    if (!count || !(ty->pid_rules = calloc(ty->npats + 1, sizeof(*ty->pid_rules)))) {
+        free(count);
+        return -1;
+    }
+    for (int ph = 0; ph < 2; ph++)
+        for (uint32_t i = 0; i < ty->nrules[ph]; i++) {
+            struct tl_rule *r = ty->rules[ph][i];
+            r->tidx = tidx++;
+            sg_rule_triggers(r, ty, &r->trig, &r->ntrig);
+            for (uint32_t k = 0; k < r->ntrig; k++) {
+                const struct sg_pat *p = &ty->pats[r->trig[k]];
+                count[r->trig[k]]++;
+                if (ld_scan_add(ty, ph, p->slot * 2 + p->cased)) {
+                    free(count);
+                    return -1;
+                }
+            }
+        }
+    for (uint32_t p = 0; p < ty->npats; p++) {
+        if (!count[p])
+            continue;
+        if (!(ty->pid_rules[p] = malloc((count[p] + 1) * sizeof(**ty->pid_rules)))) {
+            free(count);
+            return -1;
+        }
+        ty->pid_rules[p][0] = UINT32_MAX;
+        count[p] = 0;
+    }
+    for (int ph = 0; ph < 2; ph++)
+        for (uint32_t i = 0; i < ty->nrules[ph]; i++) {
+            const struct tl_rule *r = ty->rules[ph][i];
+            for (uint32_t k = 0; k < r->ntrig; k++) {
+                uint32_t *l = ty->pid_rules[r->trig[k]];
+                l[count[r->trig[k]]++] = r->tidx;
+                l[count[r->trig[k]]] = UINT32_MAX;
+            }
+        }
+    free(count);
+    if (tidx > rs->max_rules)
+        rs->max_rules = tidx;
+    return 0;
+}
+
 static int ld_finish(struct ld *L)
 {
     struct tl_ruleset *rs = L->rs;
@@ -1295,7 +1355,7 @@ static int ld_finish(struct ld *L)
         struct sg_type *ty = &rs->types[t];
         for (int k = 0; k < ID_N; k++)
             ty->has_id[k] = tl_view_find(ty->t, idnames[k], &ty->ids[k]);
-        if (sg_type_finish(ty))
+        if (sg_type_finish(ty) || ld_triggers(rs, ty))
             return ld_errf(L, "out of memory");
         if (ty->npats > rs->max_pats)
             rs->max_pats = ty->npats;
@@ -1473,6 +1533,7 @@ void tl_rules_free(struct tl_ruleset *rs)
         for (uint32_t k = 0; k < r->nuses; k++)
             free(r->uses[k].gslots);
         free(r->uses);
+        free(r->trig);
         ld_meta_free(&r->m);
         free(r);
     }

@@ -74,6 +74,7 @@ struct sg_pat {
     size_t len;
     uint16_t *glob; /* PK_GLOB: tokens */
     size_t nglob;
+    uint32_t aux1;   /* PK_GLOB: 1 + the pid of its longest literal run (a trigger); 0: none */
     double num;      /* PK_CMP */
     pcre2_code *re;  /* PK_RE */
     bool jit;        /* re was JIT-compiled */
@@ -144,6 +145,9 @@ struct tl_rule {
     bool alerts;
     struct sg_use *uses;
     uint32_t nuses;
+    uint32_t tidx;  /* index among its type's rules (candidate marks) */
+    uint32_t *trig; /* literal patterns one of which must be found for a match; none: always run */
+    uint32_t ntrig;
 };
 
 /* Indexes of the flow fields an alert copies from the matched event. */
@@ -157,6 +161,9 @@ struct sg_type {
     uint32_t npats, cappats;
     struct tl_rule **rules[2]; /* by phase: RECORD, LATE; load order */
     uint32_t nrules[2];
+    uint32_t **pid_rules; /* per pattern: the tidx of the rules it triggers, UINT32_MAX-ended */
+    uint32_t *scans[2];   /* per phase: slot * 2 + cased of the automata to run first */
+    uint32_t nscans[2];
     struct tl_fref ids[ID_N];
     bool has_id[ID_N];
     struct sg_intern *intern; /* while loading: patterns by content, so rules share them */
@@ -211,7 +218,7 @@ struct tl_ruleset {
     uint32_t nrules;
     struct sg_corr *corrs;
     uint32_t ncorrs;
-    uint32_t max_pats, max_slots; /* sizes the scratch needs */
+    uint32_t max_pats, max_slots, max_rules; /* sizes the scratch needs */
     uint64_t max_state, max_alert_uids;
     pcre2_match_context *mctx;
 };
@@ -330,6 +337,12 @@ enum sg_cc_rc sg_compile(struct sg_cc *out, struct sg_type *ty, const struct yt_
 int sg_cc_and(struct sg_cc *dst, struct sg_cc *src);
 /* dst becomes dst AND (field == value, any case). */
 int sg_cc_require(struct sg_cc *dst, struct sg_type *ty, const char *field, const char *value);
+/*
+ * Literal patterns (PK_LIT) one of which a match of r needs, so r can be
+ * skipped when none was found; *n = 0 when r has no such set.
+ */
+int sg_rule_triggers(const struct tl_rule *r, const struct sg_type *ty, uint32_t **out,
+                     uint32_t *n);
 /* Whether some values could make the condition true (UNKNOWN tests never are). */
 bool sg_cc_viable(const struct sg_cc *c);
 void sg_cc_free(struct sg_cc *c);
@@ -352,7 +365,7 @@ struct tl_ruleset *sg_rules_load_mem(const struct tl_rules_env *env, const char 
 /* One value of a slot in the event being matched. */
 struct sg_val {
     const char *raw; /* as written */
-    const char *low; /* ASCII-lowered (raw itself when nothing to lower) */
+    const char *low; /* ASCII-lowered, made when first needed (sg_lower) */
     size_t len;
     uint8_t kind; /* enum tl_vkind */
     double num;
@@ -365,6 +378,8 @@ void sg_begin(struct tl_rules_scratch *sc, const struct tl_ruleset *rs, const st
 /* The values of slot s of the current event (fetched once per event). */
 const struct sg_val *sg_values(struct tl_rules_scratch *sc, const struct sg_type *ty, uint32_t s,
                                size_t *n);
+/* v (a value sg_values returned) in ASCII small letters. */
+const char *sg_lower(struct tl_rules_scratch *sc, const struct sg_val *v);
 /* Evaluates a rule on the current event. */
 enum sg_tri sg_eval(struct tl_rules_scratch *sc, const struct sg_type *ty, const struct tl_rule *r);
 /* The type entry of t, or NULL. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ac.h"
 #include "check.h"
 #include "event.h"
 #include "rules.h"
@@ -1640,6 +1641,97 @@ static void test_shared_samples(void)
     t_corr_close(&tc);
 }
 
+/* ---- the automaton against a naive search ---- */
+
+static uint32_t t_rand_state = 12345;
+static uint32_t t_rand(void)
+{
+    t_rand_state = t_rand_state * 1103515245u + 12345u;
+    return t_rand_state >> 8;
+}
+
+struct t_acpat {
+    uint8_t p[8];
+    size_t len;
+    enum ac_anchor anchor;
+};
+
+static void t_ac_hit(void *arg, uint32_t id)
+{
+    ((uint8_t *)arg)[id] = 1;
+}
+
+static bool t_ac_naive(const struct t_acpat *p, const uint8_t *text, size_t n, bool fold)
+{
+    for (size_t at = 0; at + p->len <= n; at++) {
+        if ((p->anchor & AC_PREFIX) && at != 0)
+            continue;
+        if ((p->anchor & AC_SUFFIX) && at + p->len != n)
+            continue;
+        size_t k = 0;
+        for (; k < p->len; k++) {
+            uint8_t c = text[at + k];
+            if (fold && c >= 'A' && c <= 'Z')
+                c |= 0x20;
+            if (c != p->p[k])
+                break;
+        }
+        if (k == p->len)
+            return true;
+    }
+    return false;
+}
+
+/* npat random patterns over alphabet; filler patterns (never in the texts) grow the automaton
+ * past the DFA size when big, so the trie walk is checked too. */
+static void t_ac_run(const char *alphabet, size_t npat, size_t filler, bool fold)
+{
+    size_t na = strlen(alphabet);
+    struct t_acpat *pats = calloc(npat, sizeof(*pats));
+    uint8_t *got = calloc(npat + filler, 1);
+    struct ac_build *b = ac_build_new(fold);
+    for (size_t i = 0; i < npat; i++) {
+        pats[i].len = 1 + t_rand() % 6;
+        for (size_t k = 0; k < pats[i].len; k++) {
+            uint8_t c = (uint8_t)alphabet[t_rand() % na];
+            pats[i].p[k] = fold && c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+        }
+        pats[i].anchor = (enum ac_anchor)(t_rand() % 4);
+        CHECK(ac_add(b, pats[i].p, pats[i].len, (uint32_t)i, pats[i].anchor) == 0);
+    }
+    for (size_t i = 0; i < filler; i++) { /* bytes 0x80-0xff: never in the texts */
+        uint8_t f[64];
+        for (size_t k = 0; k < sizeof(f); k++)
+            f[k] = (uint8_t)(0x80 | (t_rand() % 128));
+        CHECK(ac_add(b, f, sizeof(f), (uint32_t)(npat + i), AC_CONTAINS) == 0);
+    }
+    struct ac *a = ac_finish(b);
+    CHECK(a != NULL);
+    for (int round = 0; a && round < 300; round++) {
+        uint8_t text[40];
+        size_t n = t_rand() % sizeof(text);
+        for (size_t k = 0; k < n; k++)
+            text[k] = (uint8_t)alphabet[t_rand() % na];
+        memset(got, 0, npat + filler);
+        ac_scan(a, text, n, t_ac_hit, got);
+        for (size_t i = 0; i < npat; i++)
+            if (got[i] != t_ac_naive(&pats[i], text, n, fold))
+                tl_check_report(__FILE__, __LINE__, "pattern %zu '%.*s' anchor %d on '%.*s': %d", i,
+                                (int)pats[i].len, pats[i].p, pats[i].anchor, (int)n, text, got[i]);
+    }
+    ac_free(a);
+    free(got);
+    free(pats);
+}
+
+static void test_ac_crosscheck(void)
+{
+    t_ac_run("ab", 40, 0, false);
+    t_ac_run("abcAB./", 300, 0, false);
+    t_ac_run("abcAB./", 300, 0, true);
+    t_ac_run("abcAB./", 300, 2000, true); /* ~128k states x ~135 classes: no DFA */
+}
+
 static void test_cleanup(void)
 {
     tl_rules_scratch_free(t_sc);
@@ -1651,6 +1743,7 @@ static void test_cleanup(void)
 }
 
 const struct tl_test tl_tests_sigma[] = {
+    { "ac_crosscheck", test_ac_crosscheck },
     { "maps_and_lists", test_maps_and_lists },
     { "keywords", test_keywords },
     { "null_and_empty", test_null_and_empty },
