@@ -120,7 +120,33 @@ static void alert_value(struct tl_buf *b, const struct sg_val *v)
         tl_json_string(b, v->raw, v->len);
 }
 
-/* {"field": value or [values] or null, ...} for the fields r tests, NUL-terminated in b. */
+/* "keywords": the keyword patterns of r found in the event (as the rule wrote them, lowered). */
+static void alert_keywords(struct tl_rules_scratch *sc, const struct sg_type *ty,
+                           const struct tl_rule *r, struct tl_buf *b, bool *first)
+{
+    unsigned listed = 0;
+    for (uint32_t i = 0; i < r->ntests; i++) {
+        const struct sg_test *t = &r->tests[i];
+        if (t->kind != TK_PATS || ty->slots[t->slot].kind != SLOT_KEYWORDS)
+            continue;
+        for (uint32_t k = 0; k < t->npids && listed < ALERT_MAX_VALUES; k++) {
+            const struct sg_pat *p = &ty->pats[t->pids[k]];
+            if (p->kind != PK_LIT || !sg_found(sc, ty, t->pids[k]))
+                continue;
+            if (!listed++) {
+                tl_json_key(b, first, "keywords");
+                tl_buf_putc(b, '[');
+            } else {
+                tl_buf_putc(b, ',');
+            }
+            tl_json_string(b, (const char *)p->lit, p->len);
+        }
+    }
+    if (listed)
+        tl_buf_putc(b, ']');
+}
+
+/* {"field": value or [values] or null, ..., "keywords": [...]} for what r tests, NUL-ended. */
 static void alert_matched(struct tl_rules_scratch *sc, const struct sg_type *ty,
                           const struct tl_rule *r, struct tl_buf *b)
 {
@@ -142,6 +168,7 @@ static void alert_matched(struct tl_rules_scratch *sc, const struct sg_type *ty,
         if (n > 1)
             tl_buf_putc(b, ']');
     }
+    alert_keywords(sc, ty, r, b, &first);
     tl_buf_put(b, "}", 2); /* with its NUL */
 }
 

@@ -698,12 +698,13 @@ static int cc_expand(struct cc *c, const char *s, size_t from, unsigned line, st
         a = strchr(a + 1, '%');
     }
     if (!a) {
-        char *x = strdup(s);
         if (out->n >= CC_MAX_EXPAND)
-            return free(x),
-                   cc_err(c, CC_REJECTED, line, "expand: more than %d values", CC_MAX_EXPAND);
-        if (!x || sg_grow((void **)&out->v, &out->cap, out->n + 1, sizeof(*out->v)))
-            return free(x), cc_oom(c, line);
+            return cc_err(c, CC_REJECTED, line, "expand: more than %d values", CC_MAX_EXPAND);
+        char *x = strdup(s);
+        if (!x || sg_grow((void **)&out->v, &out->cap, out->n + 1, sizeof(*out->v))) {
+            free(x);
+            return cc_oom(c, line);
+        }
         out->v[out->n++] = x;
         return 0;
     }

@@ -471,6 +471,11 @@ static bool sc_pat(struct tl_rules_scratch *sc, const struct sg_type *ty, uint32
     return r;
 }
 
+bool sg_found(struct tl_rules_scratch *sc, const struct sg_type *ty, uint32_t pid)
+{
+    return sc_pat(sc, ty, pid);
+}
+
 /* ---- tests and nodes ---- */
 
 static bool sc_ref_match(struct tl_rules_scratch *sc, const struct sg_val *a,

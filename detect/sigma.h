@@ -380,6 +380,8 @@ const struct sg_val *sg_values(struct tl_rules_scratch *sc, const struct sg_type
                                size_t *n);
 /* v (a value sg_values returned) in ASCII small letters. */
 const char *sg_lower(struct tl_rules_scratch *sc, const struct sg_val *v);
+/* Whether pattern pid of ty matches a value of the current event. */
+bool sg_found(struct tl_rules_scratch *sc, const struct sg_type *ty, uint32_t pid);
 /* Evaluates a rule on the current event. */
 enum sg_tri sg_eval(struct tl_rules_scratch *sc, const struct sg_type *ty, const struct tl_rule *r);
 /* The type entry of t, or NULL. */

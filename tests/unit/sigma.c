@@ -1069,6 +1069,22 @@ static void test_alert_json(void)
         tl_buf_free(&b);
     }
     tl_rules_free(rs);
+
+    /* a keyword rule names the keywords it found */
+    rs = t_load(
+        t_rule(LS_HTTP, "    kw:\n        - nothere\n        - Upload\n    condition: kw\n"), &tv);
+    hits.n = 0;
+    tl_rules_match(rs, &v, TL_PHASE_RECORD, t_sc, t_hit, &hits);
+    CHECK_EQ(hits.n, 1);
+    if (hits.n) {
+        struct tl_buf b = { 0 };
+        tl_alert_json(&b, "s1", hits.last, &v, t_sc);
+        tl_buf_putc(&b, '\0');
+        if (!strstr(b.p, "\"matched\":{\"keywords\":[\"upload\"]}"))
+            tl_check_report(__FILE__, __LINE__, "keyword alert: %s", b.p);
+        tl_buf_free(&b);
+    }
+    tl_rules_free(rs);
 }
 
 static void test_filters_and_documents(void)
