@@ -4,6 +4,7 @@
  *
  *   tapline -r FILE|DIR|- [-r ...] | -i IFACE  [-w PATH] [-c CONFIG] [--threads N]
  *           [--set key=value] [-f EXPR | EXPR...]
+ *   tapline --check-rules [PATH...]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +34,7 @@
 #include "identity.h"
 #include "log.h"
 #include "pipeline.h"
+#include "rules.h"
 #include "source.h"
 #include "stats.h"
 
@@ -86,6 +88,8 @@ static void usage(FILE *out)
             "  --threads N    worker threads (default: one per core less one)\n"
             "  --set KEY=VAL  set any configuration option (see --help-config)\n"
             "  --list-fields  print every event type's fields\n"
+            "  --check-rules [PATH...]  load Sigma rules (default: rules.paths), print each\n"
+            "                 file's verdict; exit 1 if any is rejected\n"
             "  --help-config  print every configuration option\n"
             "  -T, --check-config  check the configuration (-c, --set, rules) and exit\n"
             "  --version      print the version\n");
@@ -147,6 +151,63 @@ static void print_version(void)
            ndpi_revision(), pcap_lib_version(), rd_kafka_version_str(), ZSTD_versionString(),
            HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, psl_get_version(),
            yaml_get_version_string(), pcre);
+}
+
+static void check_rules_line(void *arg, const char *path, enum tl_rule_verdict v, unsigned line,
+                             const char *reason)
+{
+    static const char *const names[] = { "active", "inactive", "rejected" };
+    (void)arg;
+    printf("%-8s  %s", names[v], path);
+    if (line)
+        printf(":%u", line);
+    printf("%s%s\n", reason[0] ? "  " : "", reason);
+}
+
+/* --check-rules: the verdict of every file under paths (NULL: rules.paths); 0, 1 (a file was
+ * rejected) or 2 (a path cannot be read). */
+static int check_rules(const struct tl_config *cfg, const char *paths)
+{
+    const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    struct tl_rules_env env = { .types = types,
+                                .placeholders = cfg->placeholders,
+                                .max_state = cfg->max_rule_state,
+                                .max_alert_uids = cfg->max_alert_uids };
+    struct tl_rules_summary sum;
+    char err[512];
+
+    env.ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    struct tl_ruleset *rs = tl_rules_load(&env, paths ? paths : cfg->rule_paths, check_rules_line,
+                                          NULL, &sum, err, sizeof(err));
+    if (!rs) {
+        fprintf(stderr, "tapline: %s\n", err);
+        return 2;
+    }
+    printf("files: %u active, %u inactive, %u rejected; rules: %u, correlations: %u, "
+           "filters: %u\n",
+           sum.files_active, sum.files_inactive, sum.files_rejected, sum.rules, sum.correlations,
+           sum.filters);
+    tl_rules_free(rs);
+    return sum.files_rejected ? 1 : 0;
+}
+
+/* The trailing arguments joined with commas (the paths of --check-rules), or NULL. */
+static char *join_args(int argc, char **argv, int from)
+{
+    char *out = NULL;
+    size_t len = 0;
+    for (int i = from; i < argc; i++) {
+        size_t l = strlen(argv[i]);
+        char *p = realloc(out, len + l + 2);
+        if (!p)
+            abort();
+        out = p;
+        if (len)
+            out[len++] = ',';
+        memcpy(out + len, argv[i], l + 1);
+        len += l;
+    }
+    return out;
 }
 
 struct run {
@@ -261,7 +322,8 @@ enum {
     OPT_HELP_CONFIG,
     OPT_VERSION,
     OPT_KAFKA,
-    OPT_USER
+    OPT_USER,
+    OPT_CHECK_RULES
 };
 
 static const struct option long_opts[] = {
@@ -271,6 +333,7 @@ static const struct option long_opts[] = {
     { "check-config", no_argument, NULL, 'T' },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
+    { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
     { "version", no_argument, NULL, OPT_VERSION },
     { "help", no_argument, NULL, 'h' },
@@ -304,10 +367,12 @@ static int find_config(int argc, char **argv, struct run *r, char *errbuf, size_
     return 0;
 }
 
-/* Returns 0 to run, 1 to exit successfully (help, version...), -1 on error. */
-static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t n)
+/* Returns 0 to run, 1 to exit successfully (help, version...), -1 on error; *exit_rc set
+ * when the command ran and decided the exit status (--check-rules). */
+static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *errbuf, size_t n)
 {
     int c;
+    bool check = false;
     char *filter = NULL;
     size_t flen = 0;
     bool kafka_arg = false, w_arg = false;
@@ -352,6 +417,7 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
                 return -1;
             break;
         case OPT_LIST_FIELDS: list_fields(); return 1;
+        case OPT_CHECK_RULES: check = true; break;
         case OPT_HELP_CONFIG: tl_config_print_help(stdout); return 1;
         case OPT_VERSION: print_version(); return 1;
         case 'T': r->check_config = true; break;
@@ -361,6 +427,12 @@ static int parse_args(int argc, char **argv, struct run *r, char *errbuf, size_t
             snprintf(errbuf, n, "bad command line");
             return -1;
         }
+    }
+    if (check) {
+        char *paths = join_args(argc, argv, optind);
+        *exit_rc = check_rules(&r->cfg, paths);
+        free(paths);
+        return 1;
     }
     if (kafka_arg && !w_arg && tl_config_set(&r->cfg, "output.path", "none", errbuf, n) < 0)
         return -1;
@@ -474,12 +546,12 @@ int main(int argc, char **argv)
     struct tl_stats total;
     struct tl_inputs files = { 0 };
     unsigned failed = 0, not_captures = 0;
-    int rc = 1;
+    int rc = 1, exit_rc = -1;
 
     tl_config_defaults(&r.cfg);
-    int pa = parse_args(argc, argv, &r, err, sizeof(err));
+    int pa = parse_args(argc, argv, &r, &exit_rc, err, sizeof(err));
     if (pa != 0) {
-        rc = pa > 0 ? 0 : 2;
+        rc = exit_rc >= 0 ? exit_rc : pa > 0 ? 0 : 2;
         goto done;
     }
     if (r.check_config) { /* every part built once, without threads, inputs or outputs */

@@ -30,6 +30,7 @@ extern const struct tl_test tl_tests_sketch[];
 extern const struct tl_test tl_tests_domstats[];
 extern const struct tl_test tl_tests_privacy[];
 extern const struct tl_test tl_tests_tls[];
+extern const struct tl_test tl_tests_sigma[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -54,6 +55,7 @@ static const struct tl_suite suites[] = {
     { "domstats", tl_tests_domstats },
     { "privacy", tl_tests_privacy },
     { "tls", tl_tests_tls },
+    { "sigma", tl_tests_sigma },
 };
 /* clang-format on */
 
