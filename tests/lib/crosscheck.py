@@ -318,7 +318,8 @@ L7_CHECKS = {"dns": check_dns, "http": check_http, "ldap": check_ldap, "kerberos
 # Fields compared with Zeek's logs, and how a Zeek value reads as ours.
 ZEEK_L7 = {
     "dns": (("trans_id", "query"), ["qtype_name", "rcode_name", "answers", "rejected"]),
-    "kerberos": (("request_type",), ["service", "success"]),
+    "kerberos": (("request_type",), ["service", "success", "cipher", "error_msg", "forwardable",
+                                     "renewable"]),
     "ldap": (("message_id",), ["diagnostic_message"]),
     "ldap_search": (("message_id",), ["scope", "deref_aliases", "base_object", "result_entries",
                                       "filter", "attributes"]),
