@@ -349,7 +349,8 @@ ZEEK_L7 = {
                                       "result_count", "result", "filter", "attributes"]),
     "http": (("trans_depth",), ["method", "host", "uri", "user_agent", "status_code",
                                 "status_msg", "request_body_len", "response_body_len", "username",
-                                "referrer", "info_code"]),
+                                "referrer", "info_code", "orig_mime_types", "resp_mime_types",
+                                "client_header_names", "server_header_names"]),
 }
 
 
@@ -361,7 +362,8 @@ def zeek_value(name, v):
         return None
     if v == "(empty)":
         return []
-    if name in ("answers", "TTLs", "proxied", "attributes"):
+    if name in ("answers", "TTLs", "proxied", "attributes", "orig_mime_types", "resp_mime_types",
+                "client_header_names", "server_header_names"):
         return v.split(",")
     if v in ("T", "F"):
         return v == "T"
