@@ -6,7 +6,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev
-    libpsl-dev libhiredis-dev libpcre2-dev jq"
+    libpsl-dev libhiredis-dev libpcre2-dev jq wamerican"
 for extra in "$@"; do
     case "$extra" in
     test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server" ;;
