@@ -108,8 +108,16 @@ coursera udemy khanacademy duolingo harvard stanford berkeley nasa noaa usgs cdc
 whitehouse congress senate""".split()
 
 
+def strip_numbers(label):
+    """The label without its all-digit hyphen groups (awsdns-43 -> awsdns), as dns.c scores it."""
+    groups = label.split("-")
+    kept = [g for g in groups if not g.isdigit()]
+    return "-".join(kept) if kept else label
+
+
 def features(label, table):
     """n-gram cost (bits per symbol), length, digit ratio, longest consonant run, entropy."""
+    label = strip_numbers(label)
     bits = n = 0
     for seg in re.findall(r"[a-z]+", label):
         s = [BOUND, BOUND] + [ord(ch) - 97 for ch in seg] + [BOUND]
@@ -139,15 +147,16 @@ def fit(table):
     dga += [rnd("abcdefghijklmnopqrstuvwxyz0123456789", 8, 20) for _ in range(150)]
     dga += [rnd("0123456789abcdef", 12, 32) for _ in range(100)]
     dga += [rnd("bcdfghjklmnpqrstvwxz", 6, 12) for _ in range(50)]
+    sites = SITES + ["awsdns-43", "cdn-77", "s3-eu-west-1", "web-01", "mx-2"]
 
     def vec(label):
-        cost, length, digits, run, ent = features(label, table)
+        cost, length, digits, run, ent = features(label, table)  # of strip_numbers(label)
         ramp = min(1.0, max(0.0, (length - 4) / 6))
         return [1.0, (cost - 4.0) * ramp, digits * ramp, max(0, run - 4) * ramp, (ent - 2.5) * ramp]
 
-    xs = [vec(x) for x in SITES] + [vec(x) for x in dga]
-    ys = [0] * len(SITES) + [1] * len(dga)
-    ks = [1.0] * len(SITES) + [len(SITES) / len(dga)] * len(dga)
+    xs = [vec(x) for x in sites] + [vec(x) for x in dga]
+    ys = [0] * len(sites) + [1] * len(dga)
+    ks = [1.0] * len(sites) + [len(sites) / len(dga)] * len(dga)
     w = [0.0, 0.0, 0.0, RUN_WEIGHT, 0.0]
     for _ in range(4000):
         g = [0.0] * 5
@@ -160,10 +169,10 @@ def fit(table):
     print("weights: bias %.2f, cost %.2f, digits %.2f, consonant run %.2f, entropy %.2f" % tuple(w))
     score = lambda x: 1 / (1 + math.exp(-sum(a * b for a, b in zip(w, vec(x)))))
     for th in (0.5, 0.7, 0.9):
-        fp = [x for x in SITES if score(x) > th]
+        fp = [x for x in sites if score(x) > th]
         tp = sum(score(x) > th for x in dga)
         print("threshold %.1f: %d of %d random labels above, %d of %d sites: %s"
-              % (th, tp, len(dga), len(fp), len(SITES), " ".join(fp)))
+              % (th, tp, len(dga), len(fp), len(sites), " ".join(fp)))
 
 
 def main(argv):

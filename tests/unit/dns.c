@@ -840,6 +840,10 @@ static void test_query_features(void)
         { "a3f9c2e1b7d4e8f06b2c.net", 0.7, 1 },
         { "kq3hv9zt2mwx8p.info", 0.7, 1 },
         { "ssd.yxnkkbfqrcdgvn.ru", 0.7, 1 },
+        { "ns-1372.awsdns-43.org", 0, 0.5 }, /* numbered: scored as awsdns */
+        { "s3-eu-west-1.amazonaws.com", 0, 0.3 },
+        { "x.a!b-\"c-12-x-1-2--.com", 0, 1 }, /* odd bytes and hyphens: any score, no hang */
+        { "123-456.com", 0, 0.5 },
     };
     for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
         struct dtest t;
