@@ -863,6 +863,13 @@ static void http_file_flags(struct http_rec *m, const char *body, struct tl_str 
         m->mime_mismatch = m->mime_mismatch || (declared[i] != FAM_NONE && declared[i] != fb);
 }
 
+/* Does the lower-case token start at s[i] (compared without case)? First byte first: cheap. */
+static bool http_token_at(struct tl_str s, size_t i, const char *token)
+{
+    return http_lower((uint8_t)s.ptr[i]) == (uint8_t)token[0] &&
+           http_iprefix(s.ptr + i, s.len - i, token);
+}
+
 /*
  * The kind of client a User-Agent names. Tools are looked for first: some put
  * "Mozilla/5.0" in front (PowerShell's Invoke-WebRequest does).
@@ -906,18 +913,16 @@ static void http_client_kind(struct http_rec *m, struct tl_str ua)
                                            "firefox/", "safari/",      "edg/" };
     if (ua.len == 0)
         return;
-    for (size_t i = 0; i < ua.len; i++) {
+    for (size_t i = 0; i < ua.len; i++)
         for (size_t k = 0; k < TL_ARRAY_LEN(tools); k++)
-            if (http_lower((uint8_t)ua.ptr[i]) == (uint8_t)tools[k].token[0] &&
-                http_iprefix(ua.ptr + i, ua.len - i, tools[k].token)) {
+            if (http_token_at(ua, i, tools[k].token)) {
                 m->client_kind = "tool";
                 m->client_tool = tools[k].tool;
                 return;
             }
-    }
     for (size_t i = 0; i < ua.len; i++)
         for (size_t k = 0; k < TL_ARRAY_LEN(bots); k++)
-            if (http_iprefix(ua.ptr + i, ua.len - i, bots[k])) {
+            if (http_token_at(ua, i, bots[k])) {
                 m->client_kind = "bot";
                 return;
             }
@@ -926,7 +931,7 @@ static void http_client_kind(struct http_rec *m, struct tl_str ua)
         return;
     for (size_t i = 0; i < ua.len; i++)
         for (size_t k = 0; k < TL_ARRAY_LEN(engines); k++)
-            if (http_iprefix(ua.ptr + i, ua.len - i, engines[k])) {
+            if (http_token_at(ua, i, engines[k])) {
                 m->client_kind = "browser";
                 return;
             }
