@@ -804,14 +804,23 @@ static struct tl_str http_cstr(const char *s)
     return v;
 }
 
-/* The extension of the URI's last path segment (before any query or fragment), or empty. */
+/*
+ * The extension of the URI's last path segment (before any query or fragment),
+ * or empty. An absolute URI's authority is no path (http://example.com has none).
+ */
 static struct tl_str http_uri_ext(struct tl_str uri)
 {
     struct tl_str ext = { "", 0 };
-    size_t end = 0;
+    size_t end = 0, path = 0;
     while (end < uri.len && uri.ptr[end] != '?' && uri.ptr[end] != '#')
         end++;
-    for (size_t i = end; i > 0 && uri.ptr[i - 1] != '/'; i--)
+    for (size_t i = 0; i + 3 <= end && uri.ptr[i] != '/'; i++)
+        if (memcmp(uri.ptr + i, "://", 3) == 0) {
+            const char *slash = memchr(uri.ptr + i + 3, '/', end - i - 3);
+            path = slash ? (size_t)(slash - uri.ptr) : end;
+            break;
+        }
+    for (size_t i = end; i > path && uri.ptr[i - 1] != '/'; i--)
         if (uri.ptr[i - 1] == '.') {
             ext.ptr = uri.ptr + i;
             ext.len = end - i;

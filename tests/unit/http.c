@@ -1302,6 +1302,13 @@ static void test_exe_download(void)
     CHECK(!has(&t, "mime_mismatch"));
     dtest_free(&t);
 
+    dtest_init(&t, &tl_http_dissector); /* a proxy's absolute URI: .com is the host's */
+    http_fetch(&t, "http://example.com", NULL, "", S("0123456789 text"));
+    http_fetch(&t, "http://example.com/get.exe?x=1", NULL, "", S("0123456789 text"));
+    CHECK_EQ(dtest_count(&t, "\"exe_download\":true"), 1);
+    CHECK(has(&t, "\"uri\":\"http://example.com/get.exe?x=1\""));
+    dtest_free(&t);
+
     dtest_init(&t, &tl_http_dissector); /* an image, an error page for a program: neither */
     http_fetch(&t, "/p.png", NULL, "Content-Type: image/png\r\n", S("\211PNG\r\n\032\n\000"));
     tcp(&t, 0, S("GET /x.exe HTTP/1.1\r\n\r\n"));
