@@ -29,7 +29,7 @@ FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE \
-        install
+        install dga-model dga-check
 
 all: $(B)/tapline tapline
 
@@ -139,7 +139,21 @@ test-asan:
 
 test: $(B)/tapline $(B)/tests/unit/run $(FUZZ_REPLAY) $(B)/tests/kafka-broker
 	@tools/deps.sh test
+	@$(MAKE) --no-print-directory B=$(B) dga-check
 	@B=$(B) T=$(T) tests/run.sh
+
+# The letter-trigram model of dns dga_score, generated from Debian's wamerican word list and
+# committed: dga-model rewrites it (review the diff), dga-check fails when it is stale.
+DGA_WORDS ?= /usr/share/dict/american-english
+dga-model:
+	python3 tools/dgagen.py $(DGA_WORDS) > dissect/dga_model.h
+
+dga-check:
+	@mkdir -p $(B)/gen
+	@python3 tools/dgagen.py $(DGA_WORDS) > $(B)/gen/dga_model.h
+	@cmp -s $(B)/gen/dga_model.h dissect/dga_model.h || \
+	  { echo "dga-check: dissect/dga_model.h differs from tools/dgagen.py's output on $(DGA_WORDS); run make dga-model and review" >&2; exit 1; }
+	@echo "dga-check: dissect/dga_model.h is what tools/dgagen.py makes of $(DGA_WORDS)"
 
 golden:
 	@test -n "$(CASE)" || { echo "usage: make golden CASE=name" >&2; exit 2; }

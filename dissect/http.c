@@ -33,6 +33,14 @@
  * - CONNECT answered 2xx and 101 Switching Protocols end parsing: the record is
  *   written and parse() returns TL_PARSE_GIVEUP.
  *
+ * Zeek's http.log fields beside tapline's own: orig_mime_types and
+ * resp_mime_types type the bodies with Zeek's file-magic names (see
+ * http_sniff; a content-encoded response body is not typed, Zeek would type
+ * it decoded), client_header_names and server_header_names list the header
+ * names in order, upper case, as Zeek's header-names policy does. For the
+ * detections: exe_download, mime_mismatch, client_kind and client_tool (see
+ * http_file_flags, http_client_kind), computed when a record is written.
+ *
  * Zeek's conventions: `version` is the response's version when there is one
  * (the request's otherwise, "0.9" for simple requests), `uri` is the request
  * target as sent (absolute for proxies) with %XX escapes decoded, `host` is the
@@ -54,7 +62,11 @@ enum {
     HTTP_RESP_POOL = 1024,   /* strings of the response being read */
     HTTP_MAX_HEAD = 65536,   /* start line + header block (also one chunk or trailer line) */
     HTTP_MAX_PROXIED = 8,    /* proxy headers kept per request */
-    HTTP_SNIFF = 64,         /* first response body bytes kept for resp_mime */
+    HTTP_SNIFF = 64,         /* first body bytes kept to type a body (resp_mime, *_mime_types) */
+    HTTP_MAX_NAMES = 64,     /* header names kept per message (also capped by max_items) */
+    HTTP_NAMES_BUF = 1024,   /* one header block's names, before they go to a pool */
+    HTTP_NAME_MAX = 255,     /* a header name kept (its length is one byte in the list) */
+    HTTP_EXT_LEN = 8,        /* a file extension kept, with its NUL */
     HTTP_SCRATCH = 512,      /* unfolded values that are interpreted, not kept */
     HTTP_VERSION_LEN = 8,    /* "1.1" and a NUL, with room for odd ones */
     HTTP_METHOD_PEEK = 32,   /* start-line bytes checked for binary garbage */
@@ -78,6 +90,9 @@ struct http_rec {
     struct tl_strlist proxied;
     uint8_t status;
     bool value_capped, resynced;
+    struct tl_strlist orig_mime_types, resp_mime_types, client_header_names, server_header_names;
+    bool exe_download, mime_mismatch;
+    const char *client_kind, *client_tool;
 };
 
 static const struct tl_field http_fields[] = {
@@ -106,7 +121,7 @@ static const struct tl_field http_fields[] = {
     TL_FIELD_OPT(struct http_rec, response_content_type, STR, "response_content_type",
                  "response Content-Type"),
     TL_FIELD_OPT(struct http_rec, resp_mime, CSTR, "resp_mime",
-                 "type sniffed from the first response body bytes"),
+                 "type sniffed from the first response body bytes as transferred (Zeek's names)"),
     TL_FIELD_OPT(struct http_rec, resp_md5, STR, "resp_md5",
                  "MD5 of the response body (up to http.max_body_hash)"),
     TL_FIELD_OPT(struct http_rec, resp_sha256, STR, "resp_sha256",
@@ -123,6 +138,26 @@ static const struct tl_field http_fields[] = {
                  "a name or value was cut to its cap"),
     TL_FIELD_OPT(struct http_rec, resynced, BOOL, "resynced",
                  "first message read after skipping to a start line (gap, mid-stream start)"),
+    TL_FIELD_OPT(struct http_rec, orig_mime_types, STRLIST, "orig_mime_types",
+                 "Zeek's: type of the request body, as Zeek's file magic names it"),
+    TL_FIELD_OPT(struct http_rec, resp_mime_types, STRLIST, "resp_mime_types",
+                 "Zeek's: type of the response body (e.g. application/x-dosexec); absent when "
+                 "Content-Encoding hides it"),
+    TL_FIELD_OPT(struct http_rec, client_header_names, STRLIST, "client_header_names",
+                 "Zeek's: request header names in order, upper case (dissect.max_items)"),
+    TL_FIELD_OPT(struct http_rec, server_header_names, STRLIST, "server_header_names",
+                 "Zeek's: response header names in order, 1xx included, upper case"),
+    TL_FIELD_OPT(struct http_rec, exe_download, BOOL, "exe_download",
+                 "a 2xx response body that is a program or script: typed PE, ELF, Mach-O, Java, "
+                 "shell/Perl/Python script, or named .exe .dll .msi .ps1 .vbs .hta .bat .jar..."),
+    TL_FIELD_OPT(struct http_rec, mime_mismatch, BOOL, "mime_mismatch",
+                 "the body is a program, archive, image, PDF or OLE file, but Content-Type or "
+                 "the file extension says another kind"),
+    TL_FIELD_OPT(struct http_rec, client_kind, CSTR, "client_kind",
+                 "the User-Agent: browser, tool (see client_tool), bot or other"),
+    TL_FIELD_OPT(struct http_rec, client_tool, CSTR, "client_tool",
+                 "the non-browser client: powershell, bits, certutil, curl, wget, python, go, "
+                 "java, perl, winhttp, webdav, msiexec, scanner..."),
 };
 
 /* ---- per-flow state ---- */
@@ -145,7 +180,10 @@ struct http_req {
     uint64_t ts, body_len;
     uint32_t depth;
     bool head, connect, v09, capped;
-    bool resynced; /* its request line ended a resync */
+    bool resynced;         /* its request line ended a resync */
+    struct http_ref names; /* header names in the pool: (length byte, name) entries */
+    uint16_t nnames;
+    const char *mime; /* its body's type, once the body is typed */
 };
 
 struct http_resp {
@@ -159,7 +197,11 @@ struct http_resp {
     bool hash_on;    /* hashing this body */
     bool sniff_done; /* the sniff bytes are final (a gap came) */
     bool resynced;   /* its status line ended a resync */
+    bool encoded;    /* a Content-Encoding other than identity: the body is not the file */
     char version[HTTP_VERSION_LEN];
+    char cd_ext[HTTP_EXT_LEN]; /* extension of the Content-Disposition filename, lower case */
+    struct http_ref names;     /* header names in the pool, as in http_req */
+    uint16_t nnames;
     uint64_t ts, body_len;
     struct tl_md5 md5;
     struct tl_sha256 sha256;
@@ -188,6 +230,9 @@ struct http_state {
     uint32_t nreq, nresp; /* requests and final responses seen: trans_depth */
     uint32_t orphans;     /* responses due to requests already written alone */
     uint32_t body_req;    /* depth of the request whose body dir 0 is reading */
+    uint8_t nqsniff;      /* first bytes of that request's body, to type it */
+    bool qsniff_done;     /* they are final (a gap came) */
+    uint8_t qsniff[HTTP_SNIFF];
     struct http_resp r;
     char pool[HTTP_REQ_POOL];
 };
@@ -449,58 +494,482 @@ static void http_malformed(struct tl_parse_ctx *ctx, uint8_t *status)
     *status = TL_MSG_MALFORMED;
 }
 
-/* ---- resp_mime: magic numbers, then markup, then clearly-text ---- */
+/* ---- body types: Zeek's file magic, on the first HTTP_SNIFF bytes ---- */
 
-static const char *http_sniff(const uint8_t *p, size_t n)
+/*
+ * Bodies are typed as Zeek's file analysis types them (the signatures of
+ * base/frameworks/files/magic, by their names), so that resp_mime_types and
+ * orig_mime_types read as in Zeek's http.log: a signature of higher priority
+ * wins; text/plain (any 10 printable ASCII bytes first) is the last resort;
+ * a body that matches nothing has no type. Zeek sees up to 4 KiB where this
+ * sees HTTP_SNIFF bytes, so signatures that look further (a JAR's manifest,
+ * an OOXML part name) are approximated from the first local file header.
+ */
+static bool http_at(const uint8_t *p, size_t n, size_t off, const char *lit, size_t len)
+{
+    return n >= off + len && memcmp(p + off, lit, len) == 0;
+}
+
+static bool http_blank(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Executables, archives, images, documents: fixed bytes at fixed offsets. */
+static const char *http_sniff_magic(const uint8_t *p, size_t n)
 {
     static const struct {
         const char *magic;
-        uint8_t len;
+        uint8_t off, len;
         const char *mime;
     } magic[] = {
-        { "MZ", 2, "application/x-dosexec" },
-        { "\x7f"
-          "ELF",
-          4, "application/x-executable" },
-        { "PK\x03\x04", 4, "application/zip" },
-        { "PK\x05\x06", 4, "application/zip" },
-        { "%PDF-", 5, "application/pdf" },
-        { "\x1f\x8b", 2, "application/gzip" },
-        { "\x89PNG\r\n\x1a\n", 8, "image/png" },
-        { "\xff\xd8\xff", 3, "image/jpeg" },
-        { "GIF87a", 6, "image/gif" },
-        { "GIF89a", 6, "image/gif" },
+        { "MSCF\0\0\0\0", 0, 8, "application/vnd.ms-cab-compressed" },
+        { "\x89PNG", 0, 4, "image/png" },
+        { "\x1f\x8b", 0, 2, "application/x-gzip" },
+        { "\xfd"
+          "7zXZ\0",
+          0, 6, "application/x-xz" },
+        { "GIF8", 0, 4, "image/gif" },
+        { "Rar!", 0, 4, "application/x-rar" },
+        { "\0\0\1\0", 0, 4, "image/x-icon" },
+        { "BZh", 0, 3, "application/x-bzip2" },
+        { "%PDF", 0, 4, "application/pdf" },
+        { "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, 8, "application/msword" }, /* OLE: .doc, .msi */
+        { "\xce\xfa\xed\xfe", 0, 4, "application/x-mach-o-executable" },
+        { "\xcf\xfa\xed\xfe", 0, 4, "application/x-mach-o-executable" },
+        { "7z\xbc\xaf\x27\x1c", 0, 6, "application/x-7z-compressed" },
+        { "\xff\xd8", 0, 2, "image/jpeg" },
+        { "MZ", 0, 2, "application/x-dosexec" },
+        { "%!PS", 0, 4, "application/postscript" },
+        { "{\\rtf1", 0, 6, "text/rtf" },
     };
-    static const char *const html[] = { "<!doctype html", "<html",   "<head",   "<body",
-                                        "<title",         "<script", "<iframe", "<h1",
-                                        "<table",         "<div",    "<!--" };
+    static const char *const elf_types[] = { NULL, "application/x-object",
+                                             "application/x-executable", "application/x-sharedlib",
+                                             "application/x-coredump" };
+    if (http_at(p, n, 0, "RIFF", 4) && http_at(p, n, 8, "WEBP", 4))
+        return "image/webp";
+    if (http_at(p, n, 0, "\xca\xfe\xba\xbe", 4) && n >= 8) /* Mach-O universal, else Java class */
+        return p[6] == 0 && p[7] >= 1 && p[7] <= 0x14 ? "application/x-mach-o-executable"
+               : p[7] >= 0x2d && p[7] <= 0x34         ? "application/x-java-applet"
+                                                      : NULL;
+    if (http_at(p, n, 0,
+                "\x7f"
+                "ELF",
+                4) &&
+        n >= 18 && (p[5] == 1 || p[5] == 2)) {
+        unsigned type = p[5] == 1 ? p[16] | (unsigned)p[17] << 8 : (unsigned)p[16] << 8 | p[17];
+        return type < TL_ARRAY_LEN(elf_types) ? elf_types[type] : NULL;
+    }
+    if (http_at(p, n, 0, "PK\x03\x04", 4)) {
+        if (http_at(p, n, 4, "\x14\x00\x06\x00", 4))
+            return "application/vnd.openxmlformats-officedocument";
+        return http_at(p, n, 30, "META-INF/", 9) ? "application/java-archive" : "application/zip";
+    }
+    for (size_t i = 0; i < TL_ARRAY_LEN(magic); i++)
+        if (http_at(p, n, magic[i].off, magic[i].magic, magic[i].len))
+            return magic[i].mime;
+    return NULL;
+}
+
+/* "#!" and an interpreter path (general.sig): shell first, as Zeek ranks them. */
+static const char *http_sniff_shebang(const uint8_t *p, size_t n)
+{
+    static const struct {
+        const char *name;
+        const char *mime;
+    } interp[] = {
+        { "sh", "text/x-shellscript" },   { "bash", "text/x-shellscript" },
+        { "zsh", "text/x-shellscript" },  { "ksh", "text/x-shellscript" },
+        { "csh", "text/x-shellscript" },  { "tcsh", "text/x-shellscript" },
+        { "dash", "text/x-shellscript" }, { "perl", "text/x-perl" },
+        { "python", "text/x-python" },    { "ruby", "text/x-ruby" },
+        { "php", "text/x-php" },          { "node", "application/javascript" },
+        { "awk", "text/x-awk" },          { "lua", "text/x-lua" },
+    };
+    if (!http_at(p, n, 0, "#!", 2))
+        return NULL;
+    size_t i = 2, end = n;
+    while (i < n && p[i] != '\n')
+        i++;
+    end = i;
+    for (i = 2; i + 4 <= end && i <= 17; i++) {
+        if (memcmp(p + i, "bin/", 4) != 0)
+            continue;
+        size_t k = i + 4;
+        if (end - k >= 4 && memcmp(p + k, "env", 3) == 0 && http_blank(p[k + 3]))
+            for (k += 3; k < end && http_blank(p[k]);)
+                k++;
+        size_t w = k;
+        while (w < end && !http_blank(p[w]))
+            w++;
+        for (size_t t = 0; t < TL_ARRAY_LEN(interp); t++) {
+            size_t len = strlen(interp[t].name);
+            if (w - k >= len && memcmp(p + k, interp[t].name, len) == 0)
+                return interp[t].mime;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Markup after a BOM, blank lines and comments (general.sig's html, xml, rss signatures). */
+static const char *http_sniff_markup(const uint8_t *p, size_t n)
+{
+    size_t i = http_at(p, n, 0, "\xef\xbb\xbf", 3) ? 3 : 0;
+    bool xml = false;
+    for (;;) {
+        while (i < n && http_blank(p[i]))
+            i++;
+        if (http_at(p, n, i, "<!--", 4)) {
+            const uint8_t *end = memmem(p + i + 4, n - i - 4, "-->", 3);
+            if (!end)
+                return NULL;
+            i = (size_t)(end - p) + 3;
+        } else if (http_at(p, n, i, "<?xml ", 6)) {
+            const uint8_t *end = memmem(p + i, n - i, "?>", 2);
+            if (!end)
+                return "application/xml";
+            xml = true;
+            i = (size_t)(end - p) + 2;
+        } else {
+            break;
+        }
+    }
+    const char *t = (const char *)p + i;
+    size_t left = n - i;
+    static const char *const html[] = { "<!doctype html", "<html",  "<meta http-equiv",
+                                        "<head",          "<title", "<body" };
+    for (size_t k = 0; k < TL_ARRAY_LEN(html); k++)
+        if (http_iprefix(t, left, html[k]))
+            return "text/html";
+    if (http_iprefix(t, left, "<rss"))
+        return "text/rss";
+    if (http_iprefix(t, left, "<?php"))
+        return "text/x-php";
+    if (http_iprefix(t, left, "<script") && left > 7 && (http_blank(p[i + 7]) || p[i + 7] == '>'))
+        return "application/javascript";
+    return xml ? "application/xml" : NULL;
+}
+
+/* JSON (general.sig): an object with a first key, or an array of values. */
+static const char *http_sniff_json(const uint8_t *p, size_t n)
+{
+    size_t i = http_at(p, n, 0, "\xef\xbb\xbf", 3) ? 3 : 0;
+    while (i < n && http_blank(p[i]))
+        i++;
+    if (i + 1 >= n || (p[i] != '{' && p[i] != '['))
+        return NULL;
+    uint8_t open = p[i++];
+    while (i < n && http_blank(p[i]))
+        i++;
+    if (i >= n)
+        return NULL;
+    if (open == '[')
+        return strchr("{[\"-0123456789tfn]", p[i]) ? "text/json" : NULL;
+    if (p[i] == '}')
+        return "text/json";
+    if (p[i] != '"')
+        return NULL;
+    const uint8_t *q = memchr(p + i + 1, '"', n - i - 1);
+    if (!q)
+        return NULL;
+    for (i = (size_t)(q - p) + 1; i < n && http_blank(p[i]);)
+        i++;
+    return i < n && p[i] == ':' ? "text/json" : NULL;
+}
+
+/* The first n bytes of a body, typed by Zeek's name; NULL when nothing matches. */
+static const char *http_sniff(const uint8_t *p, size_t n)
+{
+    const char *t;
     if (n == 0)
         return NULL;
-    for (size_t i = 0; i < TL_ARRAY_LEN(magic); i++)
-        if (n >= magic[i].len && memcmp(p, magic[i].magic, magic[i].len) == 0)
-            return magic[i].mime;
+    if ((t = http_sniff_shebang(p, n)) || (t = http_sniff_magic(p, n)) ||
+        (t = http_sniff_markup(p, n)) || (t = http_sniff_json(p, n)))
+        return t;
+    size_t i = http_at(p, n, 0, "\xef\xbb\xbf", 3) ? 3 : 0;
+    if (n < i + 10)
+        return NULL;
+    for (size_t k = i; k < i + 10; k++)
+        if ((p[k] < 0x20 || p[k] > 0x7e) && !http_blank(p[k]) && p[k] != '\v' && p[k] != '\f')
+            return NULL;
+    return "text/plain";
+}
 
-    bool text = true;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f')
-            text = false;
-    size_t i = 0;
-    if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-        i++;
-    const char *t = (const char *)p + i;
-    for (size_t k = 0; k < TL_ARRAY_LEN(html); k++)
-        if (http_iprefix(t, n - i, html[k]))
-            return "text/html";
-    if (http_iprefix(t, n - i, "<?xml"))
-        return "text/xml";
-    if (text && i < n && (p[i] == '{' || p[i] == '['))
-        return "text/json";
-    for (size_t k = 0; k < n; k++)
-        if (p[k] == 0x7f || p[k] >= 0x80) /* only ASCII counts as clearly text */
-            text = false;
-    return text ? "text/plain" : NULL;
+/* ---- detection features ---- */
+
+/* What kind of file a type, a Content-Type or an extension names. */
+enum http_family { FAM_NONE, FAM_EXE, FAM_ARCHIVE, FAM_IMAGE, FAM_PDF, FAM_OLE, FAM_TEXT };
+
+struct http_kind {
+    const char *name;
+    uint8_t family; /* enum http_family */
+    bool prefix;    /* name is a prefix */
+    bool program;   /* a program or script (exe_download) */
+};
+
+/* Body types (http_sniff's names), Content-Types and extensions, lower case. */
+static const struct http_kind http_kinds[] = {
+    { "application/x-dosexec", FAM_EXE, false, true },
+    { "application/x-executable", FAM_EXE, false, true },
+    { "application/x-sharedlib", FAM_EXE, false, true },
+    { "application/x-mach-o-executable", FAM_EXE, false, true },
+    { "application/x-java-applet", FAM_EXE, false, true },
+    { "application/java-archive", FAM_ARCHIVE, false, true },
+    { "text/x-shellscript", FAM_TEXT, false, true },
+    { "text/x-perl", FAM_TEXT, false, true },
+    { "text/x-python", FAM_TEXT, false, true },
+    { "text/x-ruby", FAM_TEXT, false, true },
+    { "application/x-msdownload", FAM_EXE, false, false },
+    { "application/x-msdos-program", FAM_EXE, false, false },
+    { "application/vnd.microsoft.portable-executable", FAM_EXE, false, false },
+    { "application/x-object", FAM_EXE, false, false },
+    { "application/x-coredump", FAM_EXE, false, false },
+    { "application/zip", FAM_ARCHIVE, false, false },
+    { "application/x-zip-compressed", FAM_ARCHIVE, false, false },
+    { "application/x-gzip", FAM_ARCHIVE, false, false },
+    { "application/gzip", FAM_ARCHIVE, false, false },
+    { "application/x-tar", FAM_ARCHIVE, false, false },
+    { "application/x-bzip2", FAM_ARCHIVE, false, false },
+    { "application/x-xz", FAM_ARCHIVE, false, false },
+    { "application/x-7z-compressed", FAM_ARCHIVE, false, false },
+    { "application/x-rar", FAM_ARCHIVE, true, false }, /* and x-rar-compressed */
+    { "application/vnd.rar", FAM_ARCHIVE, false, false },
+    { "application/vnd.ms-cab-compressed", FAM_ARCHIVE, false, false },
+    { "application/vnd.openxmlformats-officedocument", FAM_ARCHIVE, true, false },
+    { "application/vnd.oasis.opendocument", FAM_ARCHIVE, true, false },
+    { "application/vnd.android.package-archive", FAM_ARCHIVE, false, false },
+    { "application/epub+zip", FAM_ARCHIVE, false, false },
+    { "image/svg", FAM_TEXT, true, false },
+    { "image/", FAM_IMAGE, true, false },
+    { "application/pdf", FAM_PDF, false, false },
+    { "application/msword", FAM_OLE, false, false },
+    { "application/vnd.ms-excel", FAM_OLE, false, false },
+    { "application/vnd.ms-powerpoint", FAM_OLE, false, false },
+    { "application/x-msi", FAM_OLE, false, false },
+    { "application/x-ms-installer", FAM_OLE, false, false },
+    { "text/", FAM_TEXT, true, false },
+    { "application/json", FAM_TEXT, false, false },
+    { "application/javascript", FAM_TEXT, false, false },
+    { "application/xml", FAM_TEXT, false, false },
+    { "application/xhtml+xml", FAM_TEXT, false, false },
+};
+
+static const struct http_kind http_exts[] = {
+    { "exe", FAM_EXE, false, true },       { "dll", FAM_EXE, false, true },
+    { "scr", FAM_EXE, false, true },       { "com", FAM_EXE, false, true },
+    { "pif", FAM_EXE, false, true },       { "cpl", FAM_EXE, false, true },
+    { "sys", FAM_EXE, false, true },       { "ocx", FAM_EXE, false, true },
+    { "elf", FAM_EXE, false, true },       { "msi", FAM_OLE, false, true },
+    { "msp", FAM_OLE, false, true },       { "msix", FAM_ARCHIVE, false, true },
+    { "appx", FAM_ARCHIVE, false, true },  { "jar", FAM_ARCHIVE, false, true },
+    { "apk", FAM_ARCHIVE, false, true },   { "ps1", FAM_TEXT, false, true },
+    { "psm1", FAM_TEXT, false, true },     { "vbs", FAM_TEXT, false, true },
+    { "vbe", FAM_TEXT, false, true },      { "jse", FAM_TEXT, false, true },
+    { "wsf", FAM_TEXT, false, true },      { "wsh", FAM_TEXT, false, true },
+    { "hta", FAM_TEXT, false, true },      { "bat", FAM_TEXT, false, true },
+    { "cmd", FAM_TEXT, false, true },      { "sh", FAM_TEXT, false, true },
+    { "lnk", FAM_NONE, false, true },      { "zip", FAM_ARCHIVE, false, false },
+    { "gz", FAM_ARCHIVE, false, false },   { "tgz", FAM_ARCHIVE, false, false },
+    { "tar", FAM_ARCHIVE, false, false },  { "7z", FAM_ARCHIVE, false, false },
+    { "rar", FAM_ARCHIVE, false, false },  { "bz2", FAM_ARCHIVE, false, false },
+    { "xz", FAM_ARCHIVE, false, false },   { "cab", FAM_ARCHIVE, false, false },
+    { "docx", FAM_ARCHIVE, false, false }, { "xlsx", FAM_ARCHIVE, false, false },
+    { "pptx", FAM_ARCHIVE, false, false }, { "odt", FAM_ARCHIVE, false, false },
+    { "png", FAM_IMAGE, false, false },    { "jpg", FAM_IMAGE, false, false },
+    { "jpeg", FAM_IMAGE, false, false },   { "gif", FAM_IMAGE, false, false },
+    { "bmp", FAM_IMAGE, false, false },    { "ico", FAM_IMAGE, false, false },
+    { "webp", FAM_IMAGE, false, false },   { "pdf", FAM_PDF, false, false },
+    { "doc", FAM_OLE, false, false },      { "xls", FAM_OLE, false, false },
+    { "ppt", FAM_OLE, false, false },      { "html", FAM_TEXT, false, false },
+    { "htm", FAM_TEXT, false, false },     { "txt", FAM_TEXT, false, false },
+    { "css", FAM_TEXT, false, false },     { "js", FAM_TEXT, false, false },
+    { "json", FAM_TEXT, false, false },    { "xml", FAM_TEXT, false, false },
+    { "svg", FAM_TEXT, false, false },
+};
+
+/* The entry of t naming s (compared without case; a prefix entry matches its start), or NULL. */
+static const struct http_kind *http_kind_of(const struct http_kind *t, size_t n, struct tl_str s)
+{
+    for (size_t i = 0; s.len && i < n; i++) {
+        bool hit = t[i].prefix ? http_iprefix(s.ptr, s.len, t[i].name) : http_ieq(s, t[i].name);
+        if (hit)
+            return &t[i];
+    }
+    return NULL;
+}
+
+static struct tl_str http_cstr(const char *s)
+{
+    struct tl_str v = { s ? s : "", s ? strlen(s) : 0 };
+    return v;
+}
+
+/*
+ * The extension of the URI's last path segment (before any query or fragment),
+ * or empty. An absolute URI's authority is no path (http://example.com has none).
+ */
+static struct tl_str http_uri_ext(struct tl_str uri)
+{
+    struct tl_str ext = { "", 0 };
+    size_t end = 0, path = 0;
+    while (end < uri.len && uri.ptr[end] != '?' && uri.ptr[end] != '#')
+        end++;
+    for (size_t i = 0; i + 3 <= end && uri.ptr[i] != '/'; i++)
+        if (memcmp(uri.ptr + i, "://", 3) == 0) {
+            const char *slash = memchr(uri.ptr + i + 3, '/', end - i - 3);
+            path = slash ? (size_t)(slash - uri.ptr) : end;
+            break;
+        }
+    for (size_t i = end; i > path && uri.ptr[i - 1] != '/'; i--)
+        if (uri.ptr[i - 1] == '.') {
+            ext.ptr = uri.ptr + i;
+            ext.len = end - i;
+            break;
+        }
+    return ext;
+}
+
+/* The media type of a Content-Type value: before any parameter, trimmed. */
+static struct tl_str http_media_type(struct tl_str ctype)
+{
+    size_t n = 0;
+    while (n < ctype.len && ctype.ptr[n] != ';')
+        n++;
+    ctype.len = n;
+    return http_trim(ctype);
+}
+
+static uint8_t http_family(const struct http_kind *k)
+{
+    return k ? k->family : FAM_NONE;
+}
+
+/*
+ * exe_download and mime_mismatch of a response: body is its type (NULL when
+ * unknown or content-encoded), ctype its Content-Type, exts the extensions of
+ * the URI and of the Content-Disposition filename.
+ */
+static void http_file_flags(struct http_rec *m, const char *body, struct tl_str ctype,
+                            const struct tl_str exts[2])
+{
+    const struct http_kind *b = http_kind_of(http_kinds, TL_ARRAY_LEN(http_kinds), http_cstr(body));
+    const struct http_kind *x[2] = {
+        http_kind_of(http_exts, TL_ARRAY_LEN(http_exts), exts[0]),
+        http_kind_of(http_exts, TL_ARRAY_LEN(http_exts), exts[1]),
+    };
+    bool ok = m->status_code >= 200 && m->status_code < 300 && m->response_body_len > 0;
+    m->exe_download =
+        ok && ((b && b->program) || (x[0] && x[0]->program) || (x[1] && x[1]->program));
+    uint8_t fb = http_family(b);
+    if (fb == FAM_NONE || fb == FAM_TEXT)
+        return; /* text bodies under other names are error pages more often than not */
+    uint8_t declared[3] = {
+        http_family(http_kind_of(http_kinds, TL_ARRAY_LEN(http_kinds), http_media_type(ctype))),
+        http_family(x[0]),
+        http_family(x[1]),
+    };
+    for (size_t i = 0; i < 3; i++)
+        m->mime_mismatch = m->mime_mismatch || (declared[i] != FAM_NONE && declared[i] != fb);
+}
+
+/* Does the lower-case token start at s[i] (compared without case)? First byte first: cheap. */
+static bool http_token_at(struct tl_str s, size_t i, const char *token)
+{
+    return http_lower((uint8_t)s.ptr[i]) == (uint8_t)token[0] &&
+           http_iprefix(s.ptr + i, s.len - i, token);
+}
+
+/*
+ * The kind of client a User-Agent names. Tools are looked for first: some put
+ * "Mozilla/5.0" in front (PowerShell's Invoke-WebRequest does).
+ */
+static void http_client_kind(struct http_rec *m, struct tl_str ua)
+{
+    static const struct {
+        const char *token, *tool;
+    } tools[] = {
+        { "powershell", "powershell" },
+        { "microsoft bits", "bits" },
+        { "microsoft-cryptoapi", "certutil" },
+        { "certutil", "certutil" },
+        { "curl/", "curl" },
+        { "wget", "wget" },
+        { "python", "python" },
+        { "aiohttp", "python" },
+        { "go-http-client", "go" },
+        { "java/", "java" },
+        { "apache-httpclient", "java" },
+        { "okhttp", "java" },
+        { "libwww-perl", "perl" },
+        { "lwp::", "perl" },
+        { "winhttp", "winhttp" },
+        { "microsoft-webdav-miniredir", "webdav" },
+        { "windows installer", "msiexec" },
+        { "node-fetch", "node" },
+        { "axios/", "node" },
+        { "httpie", "httpie" },
+        { "nmap", "scanner" },
+        { "masscan", "scanner" },
+        { "zgrab", "scanner" },
+        { "sqlmap", "scanner" },
+        { "nikto", "scanner" },
+        { "nuclei", "scanner" },
+        { "gobuster", "scanner" },
+    };
+    static const char *const bots[] = { "bot", "crawler", "spider", "slurp" };
+    static const char *const engines[] = { "gecko/",   "applewebkit/", "trident/",
+                                           "msie ",    "presto/",      "chrome/",
+                                           "firefox/", "safari/",      "edg/" };
+    if (ua.len == 0)
+        return;
+    for (size_t i = 0; i < ua.len; i++)
+        for (size_t k = 0; k < TL_ARRAY_LEN(tools); k++)
+            if (http_token_at(ua, i, tools[k].token)) {
+                m->client_kind = "tool";
+                m->client_tool = tools[k].tool;
+                return;
+            }
+    for (size_t i = 0; i < ua.len; i++)
+        for (size_t k = 0; k < TL_ARRAY_LEN(bots); k++)
+            if (http_token_at(ua, i, bots[k])) {
+                m->client_kind = "bot";
+                return;
+            }
+    m->client_kind = "other";
+    if (!http_iprefix(ua.ptr, ua.len, "mozilla/") && !http_iprefix(ua.ptr, ua.len, "opera/"))
+        return;
+    for (size_t i = 0; i < ua.len; i++)
+        for (size_t k = 0; k < TL_ARRAY_LEN(engines); k++)
+            if (http_token_at(ua, i, engines[k])) {
+                m->client_kind = "browser";
+                return;
+            }
+}
+
+/* A list kept by http_names_keep as views into the pool, in the arena; empty when it is full. */
+static struct tl_strlist http_names_list(struct tl_arena *a, const char *pool, struct http_ref ref,
+                                         uint16_t n)
+{
+    struct tl_strlist l = { NULL, 0 };
+    struct tl_str *v = n ? tl_arena_alloc(a, n * sizeof(*v)) : NULL;
+    if (!v)
+        return l;
+    for (size_t i = 0, at = ref.off; i < n && at < (size_t)ref.off + ref.len; i++) {
+        size_t len = (uint8_t)pool[at];
+        v[l.n++] = (struct tl_str){ pool + at + 1, len };
+        at += 1 + len;
+    }
+    l.v = v;
+    return l;
+}
+
+/* The request whose body dir 0 is reading gets its type from the bytes seen so far. */
+static void http_req_typed(struct http_state *s)
+{
+    for (uint8_t i = 0; i < s->nq; i++)
+        if (s->q[i].depth == s->body_req && !s->q[i].mime)
+            s->q[i].mime = http_sniff(s->qsniff, s->nqsniff);
 }
 
 /* ---- records ---- */
@@ -528,7 +997,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
 {
     struct http_rec m = { 0 };
     struct http_resp *r = &s->r;
-    struct tl_str px[HTTP_MAX_PROXIED];
+    struct tl_str px[HTTP_MAX_PROXIED], orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
     char md5hex[2 * TL_MD5_LEN], shahex[2 * TL_SHA256_LEN];
     uint64_t ts = ctx->ts_us;
 
@@ -554,6 +1023,15 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.status = q->status;
         m.value_capped = q->capped;
         m.resynced = q->resynced;
+        m.client_header_names = http_names_list(ctx->arena, s->pool, q->names, q->nnames);
+        if (q->depth == s->body_req && !q->mime)
+            http_req_typed(s);
+        if (q->mime) {
+            orig_mime = http_cstr(q->mime);
+            m.orig_mime_types = (struct tl_strlist){ &orig_mime, 1 };
+        }
+        exts[0] = http_uri_ext(m.uri);
+        http_client_kind(&m, m.user_agent);
         ts = q->ts;
     } else {
         m.trans_depth = s->nresp;
@@ -571,6 +1049,13 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.response_content_type = http_ref_str(r->pool, r->s[RP_CTYPE]);
         m.response_body_len = r->body_len;
         m.resp_mime = http_sniff(r->sniff, r->nsniff);
+        m.server_header_names = http_names_list(ctx->arena, r->pool, r->names, r->nnames);
+        if (m.resp_mime && !r->encoded) {
+            resp_mime = http_cstr(m.resp_mime);
+            m.resp_mime_types = (struct tl_strlist){ &resp_mime, 1 };
+        }
+        exts[1] = http_cstr(r->cd_ext);
+        http_file_flags(&m, r->encoded ? NULL : m.resp_mime, m.response_content_type, exts);
         if (r->hash_on && r->body_len > 0) {
             uint8_t md[TL_SHA256_LEN];
             tl_md5_final(&r->md5, md);
@@ -609,6 +1094,8 @@ static void http_pop(struct http_state *s)
                 q->s[k].off = (uint16_t)(q->s[k].off - shift);
         for (uint8_t k = 0; k < q->nproxied; k++)
             q->proxied[k].off = (uint16_t)(q->proxied[k].off - shift);
+        if (q->names.len)
+            q->names.off = (uint16_t)(q->names.off - shift);
     }
 }
 
@@ -801,16 +1288,117 @@ static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, stru
     }
 }
 
+/* The names of one header block, upper case as Zeek logs them, before they go to a pool. */
+struct http_names {
+    uint8_t b[HTTP_NAMES_BUF]; /* entries: a length byte, then the name */
+    size_t len;
+    uint16_t n, max;
+    bool cut;
+};
+
+static void http_names_add(struct http_names *nm, struct tl_str name)
+{
+    size_t len = http_min(name.len, HTTP_NAME_MAX);
+    if (nm->n >= nm->max || len + 1 > sizeof(nm->b) - nm->len || len < name.len) {
+        nm->cut = true;
+        if (nm->n >= nm->max || len + 1 > sizeof(nm->b) - nm->len)
+            return;
+    }
+    nm->b[nm->len++] = (uint8_t)len;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)name.ptr[i];
+        nm->b[nm->len++] = c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
+    }
+    nm->n++;
+}
+
+/*
+ * Appends the names of nm to the list at *ref in a pool (used of cap bytes
+ * taken): the list is rewritten at the end of the pool when something follows
+ * it, and only whole entries are kept. False when some did not fit.
+ */
+static bool http_names_keep(char *pool, uint16_t *used, size_t cap, struct http_ref *ref,
+                            uint16_t *count, const struct http_names *nm)
+{
+    if (nm->n == 0)
+        return true;
+    if (ref->len && (size_t)ref->off + ref->len != *used) {
+        if (ref->len > cap - *used)
+            return false;
+        memmove(pool + *used, pool + ref->off, ref->len);
+        ref->off = *used;
+        *used = (uint16_t)(*used + ref->len);
+    } else if (!ref->len) {
+        ref->off = *used;
+    }
+    for (size_t i = 0; i < nm->len; i += 1u + nm->b[i]) {
+        size_t e = 1u + nm->b[i];
+        if (e > cap - *used)
+            return false;
+        memcpy(pool + *used, nm->b + i, e);
+        *used = (uint16_t)(*used + e);
+        ref->len = (uint16_t)(ref->len + e);
+        (*count)++;
+    }
+    return true;
+}
+
+/* Content-Encoding and Content-Disposition, which decide what the response body is. */
+static void http_resp_header(struct tl_parse_ctx *ctx, struct http_resp *r, struct tl_str name,
+                             struct tl_str value)
+{
+    char buf[HTTP_SCRATCH];
+    struct http_w w = { buf, 0, sizeof(buf), false };
+    if (http_ieq(name, "content-type") && !r->s[RP_CTYPE].len) {
+        r->s[RP_CTYPE] = http_resp_put(ctx, r, value);
+    } else if (http_ieq(name, "content-encoding")) {
+        http_wvalue(&w, value, false);
+        struct tl_str v = { buf, w.len };
+        r->encoded = r->encoded || (v.len && !http_ieq(v, "identity"));
+    } else if (http_ieq(name, "content-disposition")) {
+        /* RFC 6266 4.1: filename="name.ext" or filename*=UTF-8''name.ext; the extension only. */
+        http_wvalue(&w, value, true);
+        const char *f = NULL;
+        for (size_t i = 0; i + 8 < w.len && !f; i++)
+            if (http_iprefix(buf + i, w.len - i, "filename"))
+                f = buf + i + 8;
+        if (!f)
+            return;
+        size_t end = (size_t)(f - buf);
+        while (end < w.len && buf[end] != ';')
+            end++;
+        while (end > (size_t)(f - buf) && (buf[end - 1] == '"' || http_ws(buf[end - 1])))
+            end--;
+        const char *dot = NULL;
+        for (const char *c = f; c < buf + end; c++)
+            if (*c == '.')
+                dot = c;
+        size_t n = dot ? (size_t)(buf + end - dot - 1) : 0;
+        if (!dot || n == 0 || n >= HTTP_EXT_LEN)
+            return;
+        for (size_t i = 0; i < n; i++)
+            r->cd_ext[i] = (char)http_lower((uint8_t)dot[1 + i]);
+        r->cd_ext[n] = '\0';
+    }
+}
+
 /*
  * Walks the header lines of a block (start line already read), joining obs-fold
  * continuation lines (RFC 9112 5.2) to their header. Lines without a colon are
- * skipped. Calls the request or the response handler for each header.
+ * skipped. Calls the request or the response handler for each header, and
+ * keeps the names (Zeek's client_header_names, server_header_names).
  */
 static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_cursor *hb, struct http_frame *f)
 {
     struct tl_str line;
     bool *capped = q ? &q->capped : &s->r.capped;
+    struct http_names nm;
+    nm.len = 0;
+    nm.n = 0;
+    nm.cut = false;
+    nm.max = (uint16_t)http_min(HTTP_MAX_NAMES, ctx->limits->max_items);
+    nm.max = (uint16_t)(nm.max - http_min(nm.max, q ? q->nnames : s->r.nnames));
     while (http_line(hb, &line) && line.len) {
         uint8_t next;
         struct tl_str raw = line;
@@ -831,11 +1419,17 @@ static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct 
             http_capped(ctx, capped);
         }
         http_frame_header(f, name, value);
+        http_names_add(&nm, name);
         if (q)
             http_req_header(ctx, s, q, name, value);
-        else if (http_ieq(name, "content-type") && !s->r.s[RP_CTYPE].len)
-            s->r.s[RP_CTYPE] = http_resp_put(ctx, &s->r, value);
+        else
+            http_resp_header(ctx, &s->r, name, value);
     }
+    bool kept =
+        q ? http_names_keep(s->pool, &s->pool_used, HTTP_REQ_POOL, &q->names, &q->nnames, &nm)
+          : http_names_keep(s->r.pool, &s->r.used, HTTP_RESP_POOL, &s->r.names, &s->r.nnames, &nm);
+    if (nm.cut || !kept)
+        http_capped(ctx, capped);
 }
 
 /* ---- start lines ---- */
@@ -1170,6 +1764,8 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
         return TL_PARSE_GIVEUP;
     }
     s->body_req = q->depth;
+    s->nqsniff = 0;
+    s->qsniff_done = false;
     if (rl.v09) {
         d->phase = PH_V09; /* Zeek reads header lines after a simple request, if any come */
     } else if (f.chunked) {
@@ -1438,6 +2034,11 @@ static void http_body_data(struct tl_parse_ctx *ctx, struct http_state *s, const
         for (uint8_t i = 0; i < s->nq; i++)
             if (s->q[i].depth == s->body_req)
                 s->q[i].body_len += n;
+        if (!s->qsniff_done && s->nqsniff < HTTP_SNIFF) {
+            size_t k = http_min(n, HTTP_SNIFF - (size_t)s->nqsniff);
+            memcpy(s->qsniff + s->nqsniff, p, k);
+            s->nqsniff = (uint8_t)(s->nqsniff + k);
+        }
         return;
     }
     struct http_resp *r = &s->r;
@@ -1460,9 +2061,10 @@ static void http_body_data(struct tl_parse_ctx *ctx, struct http_state *s, const
 
 static void http_msg_done(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    if (ctx->dir == 0)
+    if (ctx->dir == 0) {
+        http_req_typed(s);
         s->d[0].phase = PH_HEAD;
-    else
+    } else
         http_resp_done(ctx, s);
 }
 
@@ -1619,6 +2221,7 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         for (uint8_t i = 0; i < s->nq; i++)
             if (s->q[i].depth == s->body_req)
                 s->q[i].body_len += n;
+        s->qsniff_done = true;
     } else {
         s->r.body_len += n;
         s->r.hash_on = false;

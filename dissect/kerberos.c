@@ -13,6 +13,12 @@
  * KRB-ERROR); a reply without a request is written alone, a request without a
  * reply by flush() after limits->pending_timeout.
  *
+ * Zeek's kerberos.log columns are written as Zeek writes them beside
+ * tapline's own: `cipher` (the issued ticket's etype by Zeek's name, beside
+ * ticket_etype), `error_msg` (the e-text when sent, else the error's name,
+ * beside error_name and error_text), `forwardable` and `renewable` (the
+ * request's KDC options, beside kdc_option_names).
+ *
  * Only what is in the clear is logged: from/till/rtime are the times the
  * client *requested*; the issued ticket's flags and times are encrypted.
  * Requests copy their strings, cut to fixed caps, into the flow state.
@@ -93,6 +99,10 @@ struct krb_rec {
     char ticket_md5[2 * TL_MD5_LEN + 1], ticket_sha256[2 * TL_SHA256_LEN + 1];
     struct tl_str tgs_ticket_realm, tgs_ticket_service, tgs_ticket_etype;
     uint8_t status;
+    const char *cipher;
+    struct tl_str error_msg;
+    bool forwardable, renewable, has_request;
+    char cipher_buf[24];
 };
 
 static const struct tl_field krb_fields[] = {
@@ -106,6 +116,8 @@ static const struct tl_field krb_fields[] = {
     TL_FIELD_OPT(struct krb_rec, error_name, CSTR, "error_name",
                  "error-code name (RFC 4120 7.5.9), e.g. KDC_ERR_PREAUTH_REQUIRED"),
     TL_FIELD_OPT(struct krb_rec, error_text, STR, "error_text", "KRB-ERROR e-text"),
+    TL_FIELD_OPT(struct krb_rec, error_msg, STR, "error_msg",
+                 "Zeek's: the KRB-ERROR e-text when sent, else error_name"),
     TL_FIELD_OPT(struct krb_rec, client, STR, "client",
                  "client principal name (cname components joined with '/'); TGS: from the reply"),
     TL_FIELD_OPT(struct krb_rec, client_name_type, STR, "client_name_type",
@@ -118,6 +130,10 @@ static const struct tl_field krb_fields[] = {
                  "requested KDC options as Windows shows Ticket Options (bit 0 = 0x80000000)"),
     TL_FIELD_OPT(struct krb_rec, kdc_option_names, STRLIST, "kdc_option_names",
                  "requested KDC options by name (RFC 4120 5.4.1, RFC 6806 canonicalize)"),
+    TL_FIELD_IF(struct krb_rec, forwardable, BOOL, has_request, "forwardable",
+                "Zeek's: the request asked for a forwardable ticket"),
+    TL_FIELD_IF(struct krb_rec, renewable, BOOL, has_request, "renewable",
+                "Zeek's: the request asked for a renewable ticket"),
     TL_FIELD_OPT(struct krb_rec, from, TS, "from", "requested start time of the ticket"),
     TL_FIELD_OPT(struct krb_rec, till, TS, "till", "requested expiration time of the ticket"),
     TL_FIELD_OPT(struct krb_rec, rtime, TS, "rtime", "requested renew-till time of the ticket"),
@@ -125,6 +141,9 @@ static const struct tl_field krb_fields[] = {
                  "encryption types the client offered, in its order, as name(number)"),
     TL_FIELD_OPT(struct krb_rec, ticket_etype, STR, "ticket_etype",
                  "etype of the issued ticket's enc-part (what a cracker attacks), as name(number)"),
+    TL_FIELD_OPT(struct krb_rec, cipher, CSTR, "cipher",
+                 "Zeek's: etype of the issued ticket by Zeek's name (rc4-hmac, "
+                 "aes256-cts-hmac-sha1-96...; unknown-N)"),
     TL_FIELD_OPT(struct krb_rec, rep_etype, STR, "rep_etype",
                  "etype of the reply's enc-part (the client's key), as name(number)"),
     TL_FIELD_OPT(struct krb_rec, pa_types, STRLIST, "pa_types",
@@ -249,26 +268,57 @@ static const struct krb_name krb_errors[] = {
     { 93, "KDC_ERR_UNKNOWN_CRITICAL_FAST_OPTIONS" },
 };
 
-/* RFC 3961, 3962, 4757, 8009 (names as Zeek and MIT write them). */
-static const struct krb_name krb_etypes[] = {
-    { 1, "des-cbc-crc" },
-    { 2, "des-cbc-md4" },
-    { 3, "des-cbc-md5" },
-    { 5, "des3-cbc-md5" },
-    { 7, "old-des3-cbc-sha1" },
-    { 16, "des3-cbc-sha1" },
-    { 17, "aes128-cts-hmac-sha1-96" },
-    { 18, "aes256-cts-hmac-sha1-96" },
-    { 19, "aes128-cts-hmac-sha256-128" },
-    { 20, "aes256-cts-hmac-sha384-192" },
-    { 23, "rc4-hmac" },
-    { 24, "rc4-hmac-exp" },
-    { 25, "camellia128-cts-cmac" },
-    { 26, "camellia256-cts-cmac" },
-    { -128, "rc4-md4" },
-    { -133, "rc4-hmac-old" },
-    { -135, "rc4-hmac-old-exp" },
+/*
+ * Etypes (RFC 3961, 3962, 4757, 8009) by MIT's name, and by the name Zeek's
+ * kerberos.log writes in `cipher` (base/protocols/krb/consts.zeek) where it
+ * differs: 7 and 16, the CMS algorithm ids 9-15 that RFC 4556 lets appear as
+ * etypes, and 65. A NULL name: none on that side ("unknown").
+ */
+struct krb_etype {
+    int32_t v;
+    const char *name, *zeek;
 };
+
+static const struct krb_etype krb_etypes[] = {
+    { 1, "des-cbc-crc", NULL },
+    { 2, "des-cbc-md4", NULL },
+    { 3, "des-cbc-md5", NULL },
+    { 5, "des3-cbc-md5", NULL },
+    { 7, "old-des3-cbc-sha1", "des3-cbc-sha1" },
+    { 9, NULL, "dsaWithSHA1-CmsOID" },
+    { 10, NULL, "md5WithRSAEncryption-CmsOID" },
+    { 11, NULL, "sha1WithRSAEncryption-CmsOID" },
+    { 12, NULL, "rc2CBC-EnvOID" },
+    { 13, NULL, "rsaEncryption-EnvOID" },
+    { 14, NULL, "rsaES-OAEP-ENV-OID" },
+    { 15, NULL, "des-ede3-cbc-Env-OID" },
+    { 16, "des3-cbc-sha1", "des3-cbc-sha1-kd" },
+    { 17, "aes128-cts-hmac-sha1-96", NULL },
+    { 18, "aes256-cts-hmac-sha1-96", NULL },
+    { 19, "aes128-cts-hmac-sha256-128", NULL },
+    { 20, "aes256-cts-hmac-sha384-192", NULL },
+    { 23, "rc4-hmac", NULL },
+    { 24, "rc4-hmac-exp", NULL },
+    { 25, "camellia128-cts-cmac", NULL },
+    { 26, "camellia256-cts-cmac", NULL },
+    { 65, NULL, "subkey-keymaterial" },
+    { -128, "rc4-md4", "" },
+    { -133, "rc4-hmac-old", "" },
+    { -135, "rc4-hmac-old-exp", "" },
+};
+
+/* The etype's MIT name (zeek: Zeek's), or NULL. */
+static const char *krb_etype_name(int32_t v, bool zeek)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(krb_etypes); i++) {
+        const struct krb_etype *e = &krb_etypes[i];
+        if (e->v != v)
+            continue;
+        const char *name = zeek && e->zeek ? e->zeek : e->name;
+        return name && name[0] ? name : NULL;
+    }
+    return NULL;
+}
 
 /* IANA Kerberos pre-authentication and typed data. */
 static const struct krb_name krb_pa_types[] = {
@@ -845,7 +895,7 @@ static void krb_count(struct tl_parse_ctx *ctx, uint8_t status, bool capped)
 static struct tl_str krb_etype_str(struct tl_arena *a, int32_t v)
 {
     char buf[64];
-    const char *name = krb_lookup(krb_etypes, TL_ARRAY_LEN(krb_etypes), v);
+    const char *name = krb_etype_name(v, false);
     int n = snprintf(buf, sizeof(buf), "%s(%ld)", name ? name : "unknown", (long)v);
     return tl_arena_str(a, buf, n > 0 ? (size_t)n : 0);
 }
@@ -858,6 +908,16 @@ static struct tl_str krb_num_str(struct tl_arena *a, const struct krb_name *t, s
         return (struct tl_str){ name, strlen(name) };
     int n = snprintf(buf, sizeof(buf), "%ld", (long)v);
     return tl_arena_str(a, buf, n > 0 ? (size_t)n : 0);
+}
+
+/* Zeek's name for an etype, or "unknown-N" written into buf. */
+static const char *krb_zeek_cipher(char *buf, size_t n, int32_t v)
+{
+    const char *name = krb_etype_name(v, true);
+    if (name)
+        return name;
+    snprintf(buf, n, "unknown-%ld", (long)v);
+    return buf;
 }
 
 static struct tl_str krb_view(const char *s)
@@ -925,6 +985,9 @@ static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const st
             v[i] = krb_view(q->addrs[i]);
         m.tgs_ticket_realm = krb_view(q->tgs_realm);
         m.tgs_ticket_service = krb_view(q->tgs_service);
+        m.has_request = true;
+        m.forwardable = (q->kdc_options >> 30) & 1u; /* bit 1, RFC 4120 5.4.1 */
+        m.renewable = (q->kdc_options >> 23) & 1u;   /* bit 8 */
         if (q->has_tgs_etype)
             m.tgs_ticket_etype = krb_etype_str(a, q->tgs_etype);
         m.status = q->status;
@@ -941,6 +1004,10 @@ static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const st
             m.error_name = krb_lookup(krb_errors, TL_ARRAY_LEN(krb_errors), p->error_code);
         }
         m.error_text = p->error_text;
+        if (p->error_text.len)
+            m.error_msg = p->error_text; /* Zeek prefers the e-text (krb/main.zeek) */
+        else if (m.error_name)
+            m.error_msg = krb_view(m.error_name);
         /* The request's names when it had them; the KDC's otherwise (TGS: cname). */
         if (m.client.len == 0 && p->client[0]) {
             m.client = krb_view(p->client);
@@ -954,8 +1021,10 @@ static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const st
             m.service = krb_view(p->service);
         if (m.service_realm.len == 0)
             m.service_realm = p->service_realm;
-        if (p->has_ticket_etype)
+        if (p->has_ticket_etype) {
             m.ticket_etype = krb_etype_str(a, p->ticket_etype);
+            m.cipher = krb_zeek_cipher(m.cipher_buf, sizeof(m.cipher_buf), p->ticket_etype);
+        }
         if (p->has_rep_etype)
             m.rep_etype = krb_etype_str(a, p->rep_etype);
         if (p->ticket_cipher.len > 0) {

@@ -25,8 +25,13 @@
  * repeat the flow ids hundreds of times and say nothing more.
  *
  * Names follow Zeek's ldap logs where Zeek has a field (scope, deref_aliases,
- * the filter text with lowercase \xx escapes); result_name uses RFC 4511
- * 4.1.9's names.
+ * the filter text with lowercase \xx escapes, and opcode, result, result_count
+ * written as Zeek writes them beside operation, result_name and
+ * result_entries); result_name uses RFC 4511 4.1.9's names.
+ *
+ * A search's filter is classified as it is walked: recon_categories names
+ * what Active Directory reconnaissance it performs (see RC_*), from the
+ * parsed leaves, never from the filter's text.
  *
  * Invariants: every string kept is copied into a fixed pool; the filter walk
  * recurses at most LDAP_MAX_FILTER_DEPTH levels and each level consumes the
@@ -111,6 +116,7 @@ struct ldap_pending {
     uint8_t op; /* request tag (for a response alone: the matching request's) */
     uint8_t status, enc, version, auth, scope, deref;
     bool types_only, cleartext, has_scope;
+    uint16_t recon; /* search: RC_* categories of the filter and attributes */
     uint32_t size_limit, time_limit;
     uint64_t entries, bytes, refs;
     struct ldap_sref dn, mech, filter, oid;
@@ -163,6 +169,9 @@ struct ldap_rec {
     uint32_t abandon_id;
     uint64_t sealed_buffers, sealed_bytes;
     bool value_capped;
+    const char *opcode, *result;
+    struct tl_strlist recon_categories;
+    bool recon_sensitive;
 };
 
 #define R struct ldap_rec
@@ -200,6 +209,15 @@ static const struct tl_field ldap_fields[] = {
     TL_FIELD_OPT(R, attributes, STRLIST, "attributes", "search: requested attributes"),
     TL_FIELD_IF(R, result_entries, U64, is_search, "result_entries",
                 "search: SearchResultEntry count"),
+    TL_FIELD_IF(R, result_entries, U64, is_search, "result_count",
+                "Zeek's: search: SearchResultEntry count (as result_entries)"),
+    TL_FIELD_OPT(R, recon_categories, STRLIST, "recon_categories",
+                 "search: what the filter looks for: users, computers, groups, spn, "
+                 "asrep_roastable, delegation, domain_controllers, admin_count, trusts, gpo, "
+                 "laps, gmsa, pki (leaves under a NOT excluded)"),
+    TL_FIELD_OPT(R, recon_sensitive, BOOL, "recon_sensitive",
+                 "search: a category that finds accounts to attack (spn, asrep_roastable, "
+                 "delegation, laps, gmsa)"),
     TL_FIELD_IF(R, result_bytes, U64, is_search, "result_bytes",
                 "search: encoded size of the SearchResultEntry messages"),
     TL_FIELD_IF(R, result_references, U64, is_search, "result_references",
@@ -214,6 +232,11 @@ static const struct tl_field ldap_fields[] = {
                  "sasl-sealed: SASL buffers; tls: TLS records, not readable"),
     TL_FIELD_OPT(R, sealed_bytes, U64, "sealed_bytes", "sasl-sealed, tls: bytes not readable"),
     TL_FIELD_OPT(R, value_capped, BOOL, "value_capped", "a kept value or list was cut by a cap"),
+    TL_FIELD_OPT(R, opcode, CSTR, "opcode",
+                 "Zeek's: bind simple, bind SASL, sicily_negotiate, sicily_response, search, "
+                 "modify (also modDN), add, delete, compare, extended, unbind, abandon"),
+    TL_FIELD_OPT(R, result, CSTR, "result",
+                 "Zeek's resultCode text (success, invalid credentials, no such object...)"),
 };
 #undef R
 
@@ -261,58 +284,97 @@ static bool ldap_is_request(uint8_t op)
            op == OP_ABANDON || op == OP_EXT_REQ;
 }
 
-/* RFC 4511 4.1.9 and Appendix A.1. */
-static const char *ldap_result_name(uint64_t code)
+/*
+ * Result codes: RFC 4511 4.1.9 and Appendix A.1 names, and the text Zeek's
+ * ldap logs write in `result` (base/protocols/ldap/consts.zeek; NULL: Zeek
+ * has none and writes "unknown"). 9, 60, 61, 70 and 76 are codes of older
+ * or vendor servers that Zeek names.
+ */
+static const struct {
+    uint16_t code;
+    const char *name, *zeek;
+} ldap_results[] = {
+    { 0, "success", "success" },
+    { 1, "operationsError", "operations error" },
+    { 2, "protocolError", "protocol error" },
+    { 3, "timeLimitExceeded", "time limit exceeded" },
+    { 4, "sizeLimitExceeded", "size limit exceeded" },
+    { 5, "compareFalse", "compare false" },
+    { 6, "compareTrue", "compare true" },
+    { 7, "authMethodNotSupported", "auth method not supported" },
+    { 8, "strongerAuthRequired", "stronger auth required" },
+    { 9, NULL, "partial results" },
+    { 10, "referral", "referral" },
+    { 11, "adminLimitExceeded", "admin limit exceeded" },
+    { 12, "unavailableCriticalExtension", "unavailable critical extension" },
+    { 13, "confidentialityRequired", "confidentiality required" },
+    { 14, "saslBindInProgress", "SASL bind in progress" },
+    { 16, "noSuchAttribute", "no such attribute" },
+    { 17, "undefinedAttributeType", "undefined attribute type" },
+    { 18, "inappropriateMatching", "inappropriate matching" },
+    { 19, "constraintViolation", "constraint violation" },
+    { 20, "attributeOrValueExists", "attribute or value exists" },
+    { 21, "invalidAttributeSyntax", "invalid attribute syntax" },
+    { 32, "noSuchObject", "no such object" },
+    { 33, "aliasProblem", "alias problem" },
+    { 34, "invalidDNSyntax", "invalid DN syntax" },
+    { 36, "aliasDereferencingProblem", "alias dereferencing problem" },
+    { 48, "inappropriateAuthentication", "inappropriate authentication" },
+    { 49, "invalidCredentials", "invalid credentials" },
+    { 50, "insufficientAccessRights", "insufficient access rights" },
+    { 51, "busy", "busy" },
+    { 52, "unavailable", "unavailable" },
+    { 53, "unwillingToPerform", "unwilling to perform" },
+    { 54, "loopDetect", "loop detect" },
+    { 60, NULL, "sort control missing" },
+    { 61, NULL, "offset range error" },
+    { 64, "namingViolation", "naming violation" },
+    { 65, "objectClassViolation", "object class violation" },
+    { 66, "notAllowedOnNonLeaf", "not allowed on non-leaf" },
+    { 67, "notAllowedOnRDN", "not allowed on RDN" },
+    { 68, "entryAlreadyExists", "entry already exists" },
+    { 69, "objectClassModsProhibited", "object class mods prohibited" },
+    { 70, NULL, "results too large" },
+    { 71, "affectsMultipleDSAs", "affects multiple DSAs" },
+    { 76, NULL, "control error" },
+    { 80, "other", "other" },
+    { 118, "canceled", "canceled" },                        /* RFC 3909 */
+    { 119, "noSuchOperation", "no such operation" },        /* RFC 3909 */
+    { 120, "tooLate", "too late" },                         /* RFC 3909 */
+    { 121, "cannotCancel", "cannot cancel" },               /* RFC 3909 */
+    { 122, "assertionFailed", "assertion failed" },         /* RFC 4528 */
+    { 123, "authorizationDenied", "authorization denied" }, /* RFC 4370 */
+    { 4096, "syncRefreshRequired", NULL },                  /* RFC 4533 */
+};
+
+/* The code's RFC name (zeek: Zeek's text), or "unknown". */
+static const char *ldap_result_name(uint64_t code, bool zeek)
 {
-    switch (code) {
-    case 0: return "success";
-    case 1: return "operationsError";
-    case 2: return "protocolError";
-    case 3: return "timeLimitExceeded";
-    case 4: return "sizeLimitExceeded";
-    case 5: return "compareFalse";
-    case 6: return "compareTrue";
-    case 7: return "authMethodNotSupported";
-    case 8: return "strongerAuthRequired";
-    case 10: return "referral";
-    case 11: return "adminLimitExceeded";
-    case 12: return "unavailableCriticalExtension";
-    case 13: return "confidentialityRequired";
-    case 14: return "saslBindInProgress";
-    case 16: return "noSuchAttribute";
-    case 17: return "undefinedAttributeType";
-    case 18: return "inappropriateMatching";
-    case 19: return "constraintViolation";
-    case 20: return "attributeOrValueExists";
-    case 21: return "invalidAttributeSyntax";
-    case 32: return "noSuchObject";
-    case 33: return "aliasProblem";
-    case 34: return "invalidDNSyntax";
-    case 36: return "aliasDereferencingProblem";
-    case 48: return "inappropriateAuthentication";
-    case 49: return "invalidCredentials";
-    case 50: return "insufficientAccessRights";
-    case 51: return "busy";
-    case 52: return "unavailable";
-    case 53: return "unwillingToPerform";
-    case 54: return "loopDetect";
-    case 64: return "namingViolation";
-    case 65: return "objectClassViolation";
-    case 66: return "notAllowedOnNonLeaf";
-    case 67: return "notAllowedOnRDN";
-    case 68: return "entryAlreadyExists";
-    case 69: return "objectClassModsProhibited";
-    case 71: return "affectsMultipleDSAs";
-    case 80: return "other";
-    case 118: return "canceled"; /* RFC 3909 */
-    case 119: return "noSuchOperation";
-    case 120: return "tooLate";
-    case 121: return "cannotCancel";
-    case 122: return "assertionFailed";      /* RFC 4528 */
-    case 123: return "authorizationDenied";  /* RFC 4370 */
-    case 4096: return "syncRefreshRequired"; /* RFC 4533 */
-    default: return "unknown";
+    for (size_t i = 0; i < TL_ARRAY_LEN(ldap_results); i++) {
+        if (ldap_results[i].code != code)
+            continue;
+        const char *name = zeek ? ldap_results[i].zeek : ldap_results[i].name;
+        return name ? name : "unknown";
     }
+    return "unknown";
+}
+
+/* Zeek's `opcode` (ldap/consts.zeek): a bind by its method, modDN as "modify". */
+static const char *ldap_zeek_opcode(const struct ldap_pending *p)
+{
+    static const char *const binds[] = {
+        [AUTH_NONE] = "bind",
+        [AUTH_SIMPLE] = "bind simple",
+        [AUTH_SASL] = "bind SASL",
+        [AUTH_SICILY_DISC] = "sicily_package_discovery",
+        [AUTH_SICILY_NEG] = "sicily_negotiate",
+        [AUTH_SICILY_RESP] = "sicily_response",
+    };
+    if (p->op == OP_BIND_REQ)
+        return p->auth < TL_ARRAY_LEN(binds) ? binds[p->auth] : "bind";
+    if (p->op == OP_MODDN_REQ)
+        return "modify";
+    return ldap_op_name(p->op);
 }
 
 /* ---- the string pool of a pending entry ---- */
@@ -435,6 +497,234 @@ static void ldap_put_escaped(struct ldap_text *t, struct tl_str s)
     }
 }
 
+/* ---- reconnaissance categories of a search filter ---- */
+
+/*
+ * What a search asks the directory for, in the terms of Active Directory
+ * reconnaissance (BloodHound, PowerView, ldapdomaindump, Certify...). Each
+ * leaf of the parsed filter that is not under an odd number of NOTs adds its
+ * categories; the requested attributes add LAPS and gMSA (their secrets are
+ * fetched as attributes). Attribute names compare without case.
+ */
+enum {
+    RC_USERS = 1 << 0,      /* sAMAccountType=805306368, objectCategory=person, objectClass=user,
+                               inetOrgPerson */
+    RC_COMPUTERS = 1 << 1,  /* sAMAccountType=805306369, objectCategory/Class=computer */
+    RC_GROUPS = 1 << 2,     /* objectCategory/Class=group, group sAMAccountTypes, groupType,
+                               member, memberOf */
+    RC_SPN = 1 << 3,        /* servicePrincipalName present or by wildcard (not one SPN) */
+    RC_ASREP = 1 << 4,      /* userAccountControl bit DONT_REQ_PREAUTH (4194304) */
+    RC_DELEGATION = 1 << 5, /* UAC bits 524288, 16777216; msDS-AllowedToDelegateTo,
+                               msDS-AllowedToActOnBehalfOfOtherIdentity */
+    RC_DCS = 1 << 6,        /* UAC bit 8192 (or 67108864, RODC); primaryGroupID=516 or 521 */
+    RC_ADMINCOUNT = 1 << 7, /* adminCount present or >= 1 */
+    RC_TRUSTS = 1 << 8,     /* objectClass=trustedDomain, trust* attributes */
+    RC_GPO = 1 << 9,        /* objectClass=groupPolicyContainer, gPLink, gPCFileSysPath */
+    RC_LAPS = 1 << 10,      /* ms-Mcs-AdmPwd*, msLAPS-* */
+    RC_GMSA = 1 << 11,      /* msDS-GroupManagedServiceAccount, msDS-ManagedPassword* */
+    RC_PKI = 1 << 12,       /* pKICertificateTemplate, certificationAuthority, msPKI-* */
+    RC_N = 13,
+    /* A search for any of these alone is worth an alert: it finds accounts to attack. */
+    RC_SENSITIVE = RC_SPN | RC_ASREP | RC_DELEGATION | RC_LAPS | RC_GMSA,
+};
+
+static const char *const ldap_recon_names[RC_N] = {
+    "users",
+    "computers",
+    "groups",
+    "spn",
+    "asrep_roastable",
+    "delegation",
+    "domain_controllers",
+    "admin_count",
+    "trusts",
+    "gpo",
+    "laps",
+    "gmsa",
+    "pki",
+};
+
+/* The kinds of filter leaves (RFC 4511 4.5.1.7). */
+enum ldap_leaf { LEAF_EQ, LEAF_GE, LEAF_LE, LEAF_APPROX, LEAF_SUB, LEAF_PRESENT, LEAF_EXT };
+
+/* The filter being walked: its text, and the categories its leaves name. */
+struct ldap_walk {
+    struct ldap_text t;
+    uint16_t recon;
+};
+
+static uint8_t ldap_lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static bool ldap_ieq(struct tl_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (ldap_lower((uint8_t)s.ptr[i]) != ldap_lower((uint8_t)lit[i]))
+            return false;
+    return true;
+}
+
+static bool ldap_iprefix(struct tl_str s, const char *lit)
+{
+    size_t n = strlen(lit);
+    struct tl_str head = { s.ptr, n };
+    return s.len >= n && ldap_ieq(head, lit);
+}
+
+/* A decimal INTEGER value (RFC 4517 3.3.16), as AD writes UAC and group types; false if not. */
+static bool ldap_number(struct tl_str v, int64_t *out)
+{
+    size_t i = v.len && v.ptr[0] == '-' ? 1 : 0;
+    int64_t n = 0;
+    if (i == v.len || v.len - i > 12)
+        return false;
+    for (; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return false;
+        n = n * 10 + (v.ptr[i] - '0');
+    }
+    *out = v.len && v.ptr[0] == '-' ? -n : n;
+    return true;
+}
+
+/* objectClass or objectCategory values; a category may be a schema DN ("CN=Person,CN=Schema,...").
+ */
+static uint16_t ldap_recon_class(struct tl_str v)
+{
+    static const struct {
+        const char *name;
+        uint16_t rc;
+    } classes[] = {
+        { "person", RC_USERS },
+        { "user", RC_USERS },
+        { "organizationalPerson", RC_USERS },
+        { "inetOrgPerson", RC_USERS },
+        { "computer", RC_COMPUTERS },
+        { "group", RC_GROUPS },
+        { "trustedDomain", RC_TRUSTS },
+        { "groupPolicyContainer", RC_GPO },
+        { "msDS-GroupManagedServiceAccount", RC_GMSA },
+        { "msDS-ManagedServiceAccount", RC_GMSA },
+        { "pKICertificateTemplate", RC_PKI },
+        { "certificationAuthority", RC_PKI },
+        { "pKIEnrollmentService", RC_PKI },
+        { "msPKI-Enterprise-Oid", RC_PKI },
+    };
+    if (ldap_iprefix(v, "CN=")) {
+        const char *comma = memchr(v.ptr, ',', v.len);
+        v.ptr += 3;
+        v.len = (comma ? (size_t)(comma - v.ptr) : v.len - 3);
+    }
+    for (size_t i = 0; i < TL_ARRAY_LEN(classes); i++)
+        if (ldap_ieq(v, classes[i].name))
+            return classes[i].rc;
+    return 0;
+}
+
+/* Categories named by an attribute whatever the test on it. */
+static uint16_t ldap_recon_attr(struct tl_str a)
+{
+    static const struct {
+        const char *name;
+        uint16_t rc;
+        bool prefix;
+    } attrs[] = {
+        { "msDS-AllowedToDelegateTo", RC_DELEGATION, false },
+        { "msDS-AllowedToActOnBehalfOfOtherIdentity", RC_DELEGATION, false },
+        { "memberOf", RC_GROUPS, false },
+        { "member", RC_GROUPS, false },
+        { "groupType", RC_GROUPS, false },
+        { "trustPartner", RC_TRUSTS, false },
+        { "trustDirection", RC_TRUSTS, false },
+        { "trustAttributes", RC_TRUSTS, false },
+        { "trustType", RC_TRUSTS, false },
+        { "gPLink", RC_GPO, false },
+        { "gPCFileSysPath", RC_GPO, false },
+        { "ms-Mcs-AdmPwd", RC_LAPS, true },
+        { "msLAPS-", RC_LAPS, true },
+        { "msDS-ManagedPassword", RC_GMSA, true },
+        { "msDS-GroupMSAMembership", RC_GMSA, false },
+        { "msPKI-", RC_PKI, true },
+        { "pKIExtendedKeyUsage", RC_PKI, false },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(attrs); i++)
+        if (attrs[i].prefix ? ldap_iprefix(a, attrs[i].name) : ldap_ieq(a, attrs[i].name))
+            return attrs[i].rc;
+    return 0;
+}
+
+/* userAccountControl bits (MS-ADTS 2.2.16) tested by equality or a bitwise matching rule. */
+static uint16_t ldap_recon_uac(int64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    uint16_t rc = 0;
+    if (u & 0x400000u) /* DONT_REQ_PREAUTH */
+        rc |= RC_ASREP;
+    if (u & (0x80000u | 0x1000000u)) /* TRUSTED_FOR_DELEGATION, TRUSTED_TO_AUTH_FOR_DELEGATION */
+        rc |= RC_DELEGATION;
+    if (u & (0x2000u | 0x4000000u)) /* SERVER_TRUST_ACCOUNT, PARTIAL_SECRETS_ACCOUNT (RODC) */
+        rc |= RC_DCS;
+    return rc;
+}
+
+/* sAMAccountType values (MS-ADTS 2.2.17). */
+static uint16_t ldap_recon_samtype(int64_t v)
+{
+    switch (v) {
+    case 0x30000000: return RC_USERS;     /* SAM_USER_OBJECT */
+    case 0x30000001: return RC_COMPUTERS; /* SAM_MACHINE_ACCOUNT */
+    case 0x10000000:                      /* SAM_GROUP_OBJECT */
+    case 0x10000001:                      /* SAM_NON_SECURITY_GROUP_OBJECT */
+    case 0x20000000:                      /* SAM_ALIAS_OBJECT */
+    case 0x20000001: return RC_GROUPS;    /* SAM_NON_SECURITY_ALIAS_OBJECT */
+    default: return 0;
+    }
+}
+
+/*
+ * One leaf of a search filter: its kind, attribute, matching rule (extensible
+ * match) and value. LDAP_MATCHING_RULE_BIT_AND and _BIT_OR (MS-ADTS 3.1.1.3.4.4)
+ * test UAC bits; a NOT above the leaf turns it into an exclusion, which names
+ * nothing.
+ */
+static void ldap_recon_leaf(struct ldap_walk *w, bool neg, enum ldap_leaf kind, struct tl_str type,
+                            struct tl_str rule, struct tl_str value)
+{
+    static const char bit_and[] = "1.2.840.113556.1.4.803", bit_or[] = "1.2.840.113556.1.4.804";
+    bool eq = kind == LEAF_EQ || kind == LEAF_APPROX;
+    int64_t v = 0;
+    bool num = ldap_number(value, &v);
+    if (neg)
+        return;
+    if (ldap_ieq(type, "objectClass") || ldap_ieq(type, "objectCategory")) {
+        if (eq)
+            w->recon |= ldap_recon_class(value);
+    } else if (ldap_ieq(type, "sAMAccountType")) {
+        if (eq && num)
+            w->recon |= ldap_recon_samtype(v);
+    } else if (ldap_ieq(type, "userAccountControl")) {
+        bool bits = kind == LEAF_EXT && (ldap_ieq(rule, bit_and) || ldap_ieq(rule, bit_or));
+        if ((eq || bits) && num)
+            w->recon |= ldap_recon_uac(v);
+    } else if (ldap_ieq(type, "servicePrincipalName")) {
+        if (kind == LEAF_PRESENT || kind == LEAF_SUB)
+            w->recon |= RC_SPN;
+    } else if (ldap_ieq(type, "primaryGroupID")) {
+        if (eq && num && (v == 516 || v == 521)) /* domain controllers, read-only ones */
+            w->recon |= RC_DCS;
+    } else if (ldap_ieq(type, "adminCount")) {
+        if (kind == LEAF_PRESENT || ((eq || kind == LEAF_GE) && num && v >= 1))
+            w->recon |= RC_ADMINCOUNT;
+    } else {
+        w->recon |= ldap_recon_attr(type);
+    }
+}
+
 /* Reads one OCTET STRING (any tag: the caller checked the context) as a view. */
 static struct tl_str ldap_read_str(struct tl_cursor *c, unsigned depth)
 {
@@ -450,22 +740,30 @@ static struct tl_str ldap_read_str(struct tl_cursor *c, unsigned depth)
 }
 
 /* AttributeValueAssertion (RFC 4511 4.1.6): "(type" op "value)". */
-static void ldap_filter_ava(struct ldap_text *t, struct tl_cursor *c, const char *op, unsigned d)
+static void ldap_filter_ava(struct ldap_walk *w, struct tl_cursor *c, enum ldap_leaf kind, bool neg,
+                            unsigned d)
 {
+    static const char *const ops[] = {
+        [LEAF_EQ] = "=", [LEAF_GE] = ">=", [LEAF_LE] = "<=", [LEAF_APPROX] = "~="
+    };
     struct tl_str type = ldap_read_str(c, d), value = ldap_read_str(c, d);
-    ldap_put_escaped(t, type);
-    ldap_put(t, op, strlen(op));
-    ldap_put_escaped(t, value);
+    ldap_put_escaped(&w->t, type);
+    ldap_put(&w->t, ops[kind], strlen(ops[kind]));
+    ldap_put_escaped(&w->t, value);
+    ldap_recon_leaf(w, neg, kind, type, (struct tl_str){ "", 0 }, value);
 }
 
 /* SubstringFilter (RFC 4511 4.5.1.7.2): initial*any*...*final. */
-static void ldap_filter_substrings(struct ldap_text *t, struct tl_cursor *c, unsigned d)
+static void ldap_filter_substrings(struct ldap_walk *w, struct tl_cursor *c, bool neg, unsigned d)
 {
     struct ber_tlv seq, item;
-    ldap_put_escaped(t, ldap_read_str(c, d));
+    struct ldap_text *t = &w->t;
+    struct tl_str type = ldap_read_str(c, d);
+    ldap_put_escaped(t, type);
     ldap_putc(t, '=');
     if (!ber_expect(c, &seq, BER_UNIVERSAL, BER_SEQUENCE, d))
         return;
+    ldap_recon_leaf(w, neg, LEAF_SUB, type, (struct tl_str){ "", 0 }, (struct tl_str){ "", 0 });
     bool star = false; /* the last thing written is a '*' */
     while (tl_cur_left(&seq.value) > 0 && ber_read(&seq.value, &item, d + 1)) {
         if (item.cls != BER_CONTEXT || item.tag > 2 || item.constructed) {
@@ -486,9 +784,10 @@ static void ldap_filter_substrings(struct ldap_text *t, struct tl_cursor *c, uns
 }
 
 /* MatchingRuleAssertion (RFC 4511 4.5.1.7.7): [type][:dn][:rule]:=value. */
-static void ldap_filter_extensible(struct ldap_text *t, struct tl_cursor *c, unsigned d)
+static void ldap_filter_extensible(struct ldap_walk *w, struct tl_cursor *c, bool neg, unsigned d)
 {
     struct ber_tlv e;
+    struct ldap_text *t = &w->t;
     struct tl_str rule = { "", 0 }, type = { "", 0 }, value = { "", 0 };
     bool dn = false;
     while (tl_cur_left(c) > 0 && ber_read(c, &e, d)) {
@@ -514,12 +813,17 @@ static void ldap_filter_extensible(struct ldap_text *t, struct tl_cursor *c, uns
     }
     ldap_put(t, ":=", 2);
     ldap_put_escaped(t, value);
+    ldap_recon_leaf(w, neg, LEAF_EXT, type, rule, value);
 }
 
-/* One Filter (RFC 4511 4.5.1.7), recursively; too deep a nesting fails c BAD. */
-static void ldap_filter(struct ldap_text *t, struct tl_cursor *c, unsigned depth)
+/*
+ * One Filter (RFC 4511 4.5.1.7), recursively; too deep a nesting fails c BAD.
+ * neg: inside an odd number of NOTs, where a leaf excludes what it names.
+ */
+static void ldap_filter(struct ldap_walk *w, struct tl_cursor *c, unsigned depth, bool neg)
 {
     struct ber_tlv f;
+    struct ldap_text *t = &w->t;
     if (depth >= LDAP_MAX_FILTER_DEPTH) {
         tl_cur_fail(c, TL_CUR_BAD);
         return;
@@ -539,23 +843,25 @@ static void ldap_filter(struct ldap_text *t, struct tl_cursor *c, unsigned depth
     case 2:
         ldap_putc(t, f.tag == 0 ? '&' : f.tag == 1 ? '|' : '!');
         if (f.tag == 2) { /* not: exactly one filter */
-            ldap_filter(t, v, depth + 1);
+            ldap_filter(w, v, depth + 1, !neg);
             if (tl_cur_left(v) > 0)
                 tl_cur_fail(v, TL_CUR_BAD);
         }
         while (f.tag != 2 && tl_cur_left(v) > 0) /* (&) and (|) may be empty: RFC 4526 */
-            ldap_filter(t, v, depth + 1);
+            ldap_filter(w, v, depth + 1, neg);
         break;
-    case 3: ldap_filter_ava(t, v, "=", d); break;
-    case 4: ldap_filter_substrings(t, v, d); break;
-    case 5: ldap_filter_ava(t, v, ">=", d); break;
-    case 6: ldap_filter_ava(t, v, "<=", d); break;
+    case 3: ldap_filter_ava(w, v, LEAF_EQ, neg, d); break;
+    case 4: ldap_filter_substrings(w, v, neg, d); break;
+    case 5: ldap_filter_ava(w, v, LEAF_GE, neg, d); break;
+    case 6: ldap_filter_ava(w, v, LEAF_LE, neg, d); break;
     case 7: /* present: the contents are the AttributeDescription */
         ldap_put_escaped(t, ber_str(&f));
         ldap_put(t, "=*", 2);
+        ldap_recon_leaf(w, neg, LEAF_PRESENT, ber_str(&f), (struct tl_str){ "", 0 },
+                        (struct tl_str){ "", 0 });
         break;
-    case 8: ldap_filter_ava(t, v, "~=", d); break;
-    case 9: ldap_filter_extensible(t, v, d); break;
+    case 8: ldap_filter_ava(w, v, LEAF_APPROX, neg, d); break;
+    case 9: ldap_filter_extensible(w, v, neg, d); break;
     }
     ldap_putc(t, ')');
     if (f.constructed != (f.tag != 7))
@@ -586,9 +892,11 @@ static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
                       const struct ldap_result *res, uint32_t abandon_id)
 {
     struct ldap_rec r = { 0 };
-    struct tl_str attrs[LDAP_MAX_ATTRS];
+    struct tl_str attrs[LDAP_MAX_ATTRS], recon[RC_N];
+    uint32_t nrecon = 0;
     r.message_id = p->msgid;
     r.operation = ldap_op_name(p->op);
+    r.opcode = ldap_zeek_opcode(p);
     r.status = p->status;
     r.encryption = ldap_enc_names[p->enc];
     r.value_capped = p->value_capped;
@@ -596,7 +904,8 @@ static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
     if (res && res->present) {
         r.has_result = true;
         r.result_code = (uint32_t)(res->code > UINT32_MAX ? UINT32_MAX : res->code);
-        r.result_name = ldap_result_name(res->code);
+        r.result_name = ldap_result_name(res->code, false);
+        r.result = ldap_result_name(res->code, true);
         /* Sicily negotiate answers with the NTLM challenge in matchedDN (MS-ADTS 5.1.1.1.3). */
         if (!(p->op == OP_BIND_REQ && p->auth == AUTH_SICILY_NEG))
             r.matched_dn = res->matched_dn;
@@ -635,6 +944,13 @@ static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
         r.result_entries = p->entries;
         r.result_bytes = p->bytes;
         r.result_references = p->refs;
+        for (unsigned i = 0; i < RC_N; i++)
+            if (p->recon & (1u << i))
+                recon[nrecon++] =
+                    (struct tl_str){ ldap_recon_names[i], strlen(ldap_recon_names[i]) };
+        r.recon_categories.v = recon;
+        r.recon_categories.n = nrecon;
+        r.recon_sensitive = (p->recon & RC_SENSITIVE) != 0;
         break;
     case OP_EXT_REQ: r.request_oid = ldap_sref_str(p, p->oid); break;
     case OP_UNBIND:
@@ -740,12 +1056,13 @@ static void ldap_search_req(struct tl_parse_ctx *ctx, struct ldap_pending *p, st
     p->time_limit = (uint32_t)(v4 > UINT32_MAX ? UINT32_MAX : v4);
 
     /* The filter is rendered straight into the pool, cut at the room left. */
-    struct ldap_text t = { p->pool + p->pool_used, 0, ldap_room(ctx, p), false };
-    ldap_filter(&t, c, 0);
+    struct ldap_walk w = { { p->pool + p->pool_used, 0, ldap_room(ctx, p), false }, 0 };
+    ldap_filter(&w, c, 0, false);
+    p->recon = w.recon;
     p->filter.off = p->pool_used;
-    p->filter.len = (uint16_t)t.len;
-    p->pool_used = (uint16_t)(p->pool_used + t.len);
-    if (t.cut) {
+    p->filter.len = (uint16_t)w.t.len;
+    p->pool_used = (uint16_t)(p->pool_used + w.t.len);
+    if (w.t.cut) {
         p->value_capped = true;
         ctx->counters[TL_DC_CAPPED]++;
     }
@@ -753,8 +1070,10 @@ static void ldap_search_req(struct tl_parse_ctx *ctx, struct ldap_pending *p, st
         return;
     while (tl_cur_left(&attrs.value) > 0) {
         struct tl_str a = ldap_read_str(&attrs.value, 3);
-        if (tl_cur_ok(&attrs.value))
-            ldap_keep_attr(ctx, p, a);
+        if (!tl_cur_ok(&attrs.value))
+            break;
+        ldap_keep_attr(ctx, p, a);
+        p->recon |= ldap_recon_attr(a) & (RC_LAPS | RC_GMSA);
     }
     if (!tl_cur_ok(&attrs.value))
         tl_cur_fail(c, attrs.value.err);

@@ -47,6 +47,13 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->reasm.max_per_flow = cfg->max_flow_buffer;
     l->reasm.max_per_worker = cfg->max_worker_buffer;
     for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
+        const struct tl_event_type *ev = tl_dissectors[i]->event;
+        l->status_off[i] = SIZE_MAX;
+        for (size_t k = 0; ev && k < ev->nfields; k++)
+            if (ev->fields[k].type == TL_F_STATUS)
+                l->status_off[i] = ev->fields[k].off;
+    }
+    for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
         const char *name = tl_dissectors[i]->name;
         const char *list = cfg->protocols ? cfg->protocols : "";
         size_t len = strlen(name);
@@ -187,6 +194,20 @@ static void l7_identity(struct tl_worker *w, const struct tl_flow *f, const stru
     tl_worker_send(w, f, m);
 }
 
+/*
+ * The flow's `service` (as Zeek's conn.log has it) is the dissector that
+ * wrote a record it could read: one not flagged malformed. A flow on a
+ * dissector's port that carries something else gets none.
+ */
+static void l7_service(struct tl_worker *w, struct tl_flow *f, const void *record)
+{
+    const struct tl_l7 *l = f->l7;
+    size_t off = l->di < 32 ? w->l7.status_off[l->di] : SIZE_MAX;
+    if (f->service || (off != SIZE_MAX && ((const uint8_t *)record)[off] == TL_MSG_MALFORMED))
+        return;
+    f->service = (uint8_t)(l->di + 1);
+}
+
 static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
 {
     struct l7_call *c = ctx->emit_arg;
@@ -194,6 +215,7 @@ static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
     const struct tl_dissector *d = c->f->l7->d;
     struct tl_str none = { "", 0 };
 
+    l7_service(c->w, c->f, record);
     tl_flow_ids_fill(ids, c->f, (uint16_t)c->w->cfg->cid_seed);
     ids->ts = ts_us;
     /* Sightings first: what is written may carry pseudonyms, the identity table never does. */

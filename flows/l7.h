@@ -40,6 +40,8 @@ struct tl_l7_worker {
     uint64_t nstates;
     uint64_t pend_bytes; /* held in pend[] by all flows, capped with reassembly */
     uint32_t enabled;    /* bit per registry index */
+    size_t
+        status_off[32]; /* per registry index: offset of the record's STATUS field, or SIZE_MAX */
 };
 
 int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n);

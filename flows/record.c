@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dissect.h"
 #include "event.h"
 #include "netlist.h"
 #include "record.h"
@@ -31,6 +32,7 @@ struct flow_rec {
     const char *app_proto, *app_category;
     struct tl_strlist app_risks;
     bool local_orig, local_resp;
+    const char *service;
 };
 
 static const struct tl_field flow_fields[] = {
@@ -65,6 +67,9 @@ static const struct tl_field flow_fields[] = {
              "idle, active, fin, rst, evicted or shutdown"),
     TL_FIELD(struct flow_rec, interim, BOOL, "interim",
              "true when the flow goes on: counts are since the previous record"),
+    TL_FIELD_OPT(struct flow_rec, service, CSTR, "service",
+                 "Zeek's: the protocol a dissector read on the flow (dns, http, krb, krb_tcp, "
+                 "ldap_tcp, ldap_udp); absent when none read a message"),
     TL_FIELD_OPT(struct flow_rec, app_proto, CSTR, "app_proto", "nDPI application protocol"),
     TL_FIELD_OPT(struct flow_rec, app_category, CSTR, "app_category", "nDPI category"),
     { "app_risks", TL_F_STRLIST, TL_FF_OPT, 0, offsetof(struct flow_rec, app_risks),
@@ -219,6 +224,24 @@ const char *tl_flow_conn_state(const struct tl_flow *f)
     return "OTH";
 }
 
+/* Zeek's conn.log name for the service of the dissector at registry index i (TCP or UDP). */
+static const char *record_service(size_t i, bool tcp)
+{
+    static const struct {
+        const char *dissector, *udp, *tcp;
+    } zeek[] = {
+        { "kerberos", "krb", "krb_tcp" },
+        { "ldap", "ldap_udp", "ldap_tcp" },
+    };
+    if (i >= tl_ndissectors)
+        return NULL;
+    const char *name = tl_dissectors[i]->name;
+    for (size_t k = 0; k < TL_ARRAY_LEN(zeek); k++)
+        if (strcmp(name, zeek[k].dissector) == 0)
+            return tcp ? zeek[k].tcp : zeek[k].udp;
+    return name;
+}
+
 static uint64_t record_delta(uint64_t now, uint64_t *reported)
 {
     uint64_t d = now - *reported;
@@ -271,6 +294,8 @@ void tl_flow_emit(tl_record_fn fn, void *arg, struct tl_flow *f, enum tl_end_rea
         r.app_risks.v = risks;
         r.app_risks.n = names->nrisks;
     }
+    if (f->service)
+        r.service = record_service(f->service - 1u, f->key.proto == TL_IPPROTO_TCP);
     r.local_orig = tl_netlist_contains(home, r.ids.orig_h.b);
     r.local_resp = tl_netlist_contains(home, r.ids.resp_h.b);
     fn(arg, &tl_flow_event, &r, sizeof(r));

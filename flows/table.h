@@ -91,6 +91,7 @@ struct tl_flow {
     uint8_t outer_src[16], outer_dst[16];
     char history[24];
     uint8_t hist_len;
+    uint8_t service; /* registry index + 1 of the dissector that parsed a message; 0: none */
     uint64_t missed_bytes;
 };
 

@@ -6,7 +6,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev
-    libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev libmicrohttpd-dev jq"
+    libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev libmicrohttpd-dev jq wamerican"
 for extra in "$@"; do
     case "$extra" in
     test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus logrotate man-db" ;;

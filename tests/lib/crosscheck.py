@@ -5,7 +5,8 @@ and the project's own pcaps/.
   tuples: the set of flows (protocol and the two endpoints) tapline reports equals
           the set tshark sees in the packets (innermost IP layer), per capture.
   zeek:   where a Zeek conn.log is shipped beside a capture, every connection in it
-          has a tapline flow with the same packets, bytes, conn_state and history.
+          has a tapline flow with the same packets, bytes, conn_state and history
+          (zeek-service: and the same service, of those tapline dissects).
   ndpi:   tapline's app_proto equals what Debian's ndpiReader (the same nDPI) says.
   dns, http, ldap, kerberos, tls: every message tshark decodes is in an event.
 
@@ -160,6 +161,29 @@ def check_zeek(pcap, log, flows):
             if f.get(name) != want:
                 problems.append(f"{k} {name}: zeek {want!r}, tapline {f.get(name)!r}")
     report("zeek", os.path.basename(pcap), problems)
+
+
+# Zeek's conn.log services that a tapline dissector reads; Zeek's others (ssl, gssapi,
+# ntlm, vxlan...) have no dissector here and are not compared.
+ZEEK_SERVICES = {"dns", "http", "krb", "krb_tcp", "ldap_tcp", "ldap_udp"}
+
+
+def check_zeek_service(pcap, log, flows):
+    """Every connection in Zeek's conn.log has the service tapline read on it, of those
+    Zeek names that tapline dissects: the same one, or none on both sides."""
+    by_tuple = {}
+    for f in flows:
+        k = (canon_ip(f["id.orig_h"]), f["id.orig_p"], canon_ip(f["id.resp_h"]), f["id.resp_p"], f["proto"])
+        by_tuple.setdefault(k, set()).update([f["service"]] if "service" in f else [])
+    problems = []
+    for z in zeek_rows(log):
+        k = (canon_ip(z["id.orig_h"]), int(z["id.orig_p"]), canon_ip(z["id.resp_h"]), int(z["id.resp_p"]), z["proto"])
+        if k not in by_tuple:
+            continue  # the zeek check reports a missing flow
+        want = set(z.get("service", "-").split(",")) & ZEEK_SERVICES
+        if by_tuple[k] != want:
+            problems.append(f"{k} service: zeek {sorted(want)}, tapline {sorted(by_tuple[k])}")
+    report("zeek-service", os.path.basename(pcap), problems)
 
 
 NDPI_LINE = re.compile(r"^\s*\d+\s+(TCP|UDP|ICMP|ICMPV6)\s+\[?([0-9a-fA-F:.]+?)\]?:(\d+)\s+<?->\s+"
@@ -381,13 +405,15 @@ L7_CHECKS = {"dns": check_dns, "http": check_http, "ldap": check_ldap, "kerberos
 # Fields compared with Zeek's logs, and how a Zeek value reads as ours.
 ZEEK_L7 = {
     "dns": (("trans_id", "query"), ["qtype_name", "rcode_name", "answers", "rejected"]),
-    "kerberos": (("request_type",), ["service", "success"]),
-    "ldap": (("message_id",), ["diagnostic_message"]),
+    "kerberos": (("request_type",), ["service", "success", "cipher", "error_msg", "forwardable",
+                                     "renewable"]),
+    "ldap": (("message_id",), ["diagnostic_message", "opcode", "result"]),
     "ldap_search": (("message_id",), ["scope", "deref_aliases", "base_object", "result_entries",
-                                      "filter", "attributes"]),
+                                      "result_count", "result", "filter", "attributes"]),
     "http": (("trans_depth",), ["method", "host", "uri", "user_agent", "status_code",
                                 "status_msg", "request_body_len", "response_body_len", "username",
-                                "referrer", "info_code"]),
+                                "referrer", "info_code", "orig_mime_types", "resp_mime_types",
+                                "client_header_names", "server_header_names"]),
 }
 
 
@@ -399,7 +425,8 @@ def zeek_value(name, v):
         return None
     if v == "(empty)":
         return []
-    if name in ("answers", "TTLs", "proxied", "attributes"):
+    if name in ("answers", "TTLs", "proxied", "attributes", "orig_mime_types", "resp_mime_types",
+                "client_header_names", "server_header_names"):
         return v.split(",")
     if v in ("T", "F"):
         return v == "T"
@@ -458,6 +485,7 @@ def main():
         check_tuples(pcap, flows)
         for log in glob.glob(pcap + ".zeek-conn.log"):
             check_zeek(pcap, log, flows)
+            check_zeek_service(pcap, log, flows)
         check_ndpi(pcap, flows)
         for proto, check in L7_CHECKS.items():
             mine = [e for e in events if e["event_type"] == proto]

@@ -17,7 +17,9 @@ if selected rotation; then
     nz=$(ls "$TMP/rot" | grep -c '^ev\..*\.jsonl\.zst$')
     { for z in "$TMP"/rot/ev.*.jsonl.zst; do zstd -dcq "$z"; done; cat "$TMP/rot/ev.jsonl"; } |
         canon --no-stats >"$TMP/got"
-    big=$(for z in "$TMP"/rot/ev.*.jsonl.zst; do zstd -dcq "$z" | wc -c; done | awk '$1 > 4096' | head -n 1)
+    # A line is never split: only a file that holds a single line may be over the cap.
+    big=$(for z in "$TMP"/rot/ev.*.jsonl.zst; do zstd -dcq "$z" | wc -lc; done |
+        awk '$2 > 4096 && $1 > 1 { print $2 }' | head -n 1)
     # The stats event counts the rotations before it; writing it may make one more.
     rotated=$({ for z in "$TMP"/rot/ev.*.jsonl.zst; do zstd -dcq "$z"; done; cat "$TMP/rot/ev.jsonl"; } |
         jq -r 'select(.event_type=="stats") | .["output.rotated"]')

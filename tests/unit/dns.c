@@ -787,7 +787,109 @@ static void test_giveup(void)
     dtest_free(&t);
 }
 
+/* The query name alone (a query, flushed unanswered): its record's JSON. */
+static void query_only(struct dtest *t, struct mb *m, const char *qname)
+{
+    hdr(m, 7, 0x0100, 1, 0, 0, 0);
+    question(m, qname, 1);
+    dtest_init(t, &tl_dns_dissector);
+    dtest_udp(t, 0, 1000000, m->b, m->n, false);
+    dtest_end(t);
+}
+
+/* Query features for the tunnelling and DGA detections, by name. */
+static void test_query_features(void)
+{
+    static const struct {
+        const char *qname;
+        const char *want[4]; /* substrings of the record; "!x": x absent */
+    } cases[] = {
+        { "www.example.com",
+          { "\"query_length\":15,\"longest_label\":7", "\"subdomain_charset\":\"alnum\"",
+            "!subdomain_entropy", "\"dga_score\":0.0" } }, /* "www": entropy 0, left out */
+        { "abcd.aabb.example.com",
+          { "\"subdomain_entropy\":1.811", "\"subdomain_charset\":\"alnum\"" } },
+        { "abcd.example.com", { "\"subdomain_entropy\":2,", NULL } },
+        { "4a6f686e2053.6d697468.example.com",
+          { "\"subdomain_charset\":\"hex\"", "\"longest_label\":12" } },
+        { "MZXW6YTBOI2DCMRT.example.org", { "\"subdomain_charset\":\"base32\"", NULL } },
+        { "aGVsbG8gV29ybGQ1.example.net", { "\"subdomain_charset\":\"base64\"", NULL } },
+        { "abc1.example.net", { "\"subdomain_charset\":\"alnum\"", NULL } }, /* too short */
+        { "1234.5678.example.com", { "\"subdomain_charset\":\"numeric\"", NULL } },
+        { "_ldap._tcp.dc._msdcs.corp.local", { "\"subdomain_charset\":\"other\"", NULL } },
+        { "4.3.2.1.in-addr.arpa", { "\"query_length\":20", "!subdomain", "!dga_score", NULL } },
+        { "example.com", { "!subdomain", "\"dga_score\":0.0", NULL } },
+        { "com", { "\"query_length\":3", "!subdomain", "!dga_score", NULL } },
+        /* The registrable label of a ccTLD's second level is left of it. */
+        { "news.bbc.co.uk", { "\"dga_score\":0.014", "\"subdomain_charset\":\"alnum\"", NULL } },
+    };
+    /* dga_score against its threshold, 0.7: names people chose, and generated ones. */
+    static const struct {
+        const char *qname;
+        double min, max;
+    } dga[] = {
+        { "www.wikipedia.org", 0, 0.1 },
+        { "stackoverflow.com", 0, 0.1 },
+        { "mail.google.com", 0, 0.1 },
+        { "login.microsoftonline.com", 0, 0.3 },
+        { "cdn.cloudflare.net", 0, 0.3 },
+        { "updates.thunderbird.net", 0, 0.3 },
+        { "xkcd.com", 0, 0.1 }, /* short: the ramp gives it no weight */
+        { "xjwqkzvbtplmrhd.com", 0.7, 1 },
+        { "qpzkvmxwtr.biz", 0.7, 1 },
+        { "a3f9c2e1b7d4e8f06b2c.net", 0.7, 1 },
+        { "kq3hv9zt2mwx8p.info", 0.7, 1 },
+        { "ssd.yxnkkbfqrcdgvn.ru", 0.7, 1 },
+        { "ns-1372.awsdns-43.org", 0, 0.5 }, /* numbered: scored as awsdns */
+        { "s3-eu-west-1.amazonaws.com", 0, 0.3 },
+        { "x.a!b-\"c-12-x-1-2--.com", 0, 1 }, /* odd bytes and hyphens: any score, no hang */
+        { "123-456.com", 0, 0.5 },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        struct dtest t;
+        struct mb m;
+        query_only(&t, &m, cases[i].qname);
+        CHECK_EQ(t.records, 1);
+        for (size_t k = 0; k < 4 && cases[i].want[k]; k++) {
+            const char *w = cases[i].want[k];
+            bool absent = w[0] == '!';
+            if ((dtest_count(&t, absent ? w + 1 : w) > 0) == absent)
+                tl_check_report(__FILE__, __LINE__, "%s: %s in %.*s", cases[i].qname, w,
+                                (int)t.out.len, t.out.p);
+        }
+        dtest_free(&t);
+    }
+
+    for (size_t i = 0; i < TL_ARRAY_LEN(dga); i++) {
+        struct dtest t;
+        struct mb m;
+        query_only(&t, &m, dga[i].qname);
+        char *text = strndup(t.out.p, t.out.len);
+        const char *v = strstr(text, "\"dga_score\":");
+        double score = v ? strtod(v + 12, NULL) : -1;
+        if (score < dga[i].min || score > dga[i].max)
+            tl_check_report(__FILE__, __LINE__, "%s: dga_score %.3f, want %.1f-%.1f", dga[i].qname,
+                            score, dga[i].min, dga[i].max);
+        free(text);
+        dtest_free(&t);
+    }
+
+    /* The longest label there is, and the query cut at every byte. */
+    char big[80];
+    memset(big, 'k', 63);
+    memcpy(big + 63, ".example.com", 13);
+    struct dtest t;
+    struct mb m;
+    query_only(&t, &m, big);
+    CHECK(has(&t, "\"query_length\":75,\"longest_label\":63"));
+    dtest_free(&t);
+    query_only(&t, &m, "a1b2c3d4e5f6.xjwqkzvbtplmrhd.co.uk");
+    dtest_free(&t);
+    every_cut_udp(m.b, m.n);
+}
+
 const struct tl_test tl_tests_dns[] = {
+    { "query_features", test_query_features },
     { "rr_types", test_rr_types },
     { "compression", test_compression },
     { "overlong_name", test_overlong_name },

@@ -66,9 +66,10 @@ static void put32(uint8_t *p, uint32_t v)
     put16(p + 2, v & 0xffff);
 }
 
-/* Ethernet + IPv4 + TCP (flags, seq) or UDP (flags == 0xff) with len payload bytes. */
-static void send_pkt(struct run *r, double t, uint8_t src, uint16_t sport, uint8_t dst,
-                     uint16_t dport, unsigned flags, uint32_t seq, unsigned len)
+/* Ethernet + IPv4 + TCP (flags, seq) or UDP (flags == 0xff) with len payload bytes: data,
+ * or 'x' repeated when data is NULL. */
+static void send_data(struct run *r, double t, uint8_t src, uint16_t sport, uint8_t dst,
+                      uint16_t dport, unsigned flags, uint32_t seq, const void *data, unsigned len)
 {
     uint8_t b[1600] = { 0 };
     bool udp = flags == 0xff;
@@ -97,9 +98,18 @@ static void send_pkt(struct run *r, double t, uint8_t src, uint16_t sport, uint8
         l[13] = (uint8_t)flags;
         put16(l + 14, 1024);
     }
-    memset(l + l4, 'x', len);
+    if (data)
+        memcpy(l + l4, data, len);
+    else
+        memset(l + l4, 'x', len);
     uint64_t ts = (uint64_t)(t * 1e6) + (uint64_t)T0 * 1000000u;
     tl_pipeline_packet(r->p, TL_LINK_ETHERNET, ts, b, 14 + total, 14 + total);
+}
+
+static void send_pkt(struct run *r, double t, uint8_t src, uint16_t sport, uint8_t dst,
+                     uint16_t dport, unsigned flags, uint32_t seq, unsigned len)
+{
+    send_data(r, t, src, sport, dst, dport, flags, seq, NULL, len);
 }
 
 #define SYN 0x02
@@ -317,6 +327,44 @@ static void test_fragments_reach_the_flow(void)
     free(r.text);
 }
 
+/*
+ * service: the dissector that read the flow, by Zeek's name; none for a flow on a
+ * dissector's port that carries something else, or only messages it could not read.
+ */
+static void test_service(void)
+{
+    static const uint8_t dns_q[] = { 0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,
+                                     0,    0,    7,    'e',  'x', 'a', 'm', 'p', 'l', 'e',
+                                     3,    'c',  'o',  'm',  0,   0,   1,   0,   1 };
+    static const char http_req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    static const char http_res[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    /* An AS-REQ tag, then a body whose SEQUENCE holds an INTEGER where [1] pvno belongs. */
+    static const uint8_t krb_bad[] = { 0x6a, 0x07, 0x30, 0x05, 0xa1, 0x03, 0x04, 0x01, 0x05 };
+    const char *const dissect_all[] = { "dissect.protocols", "dns,http,kerberos,ldap", NULL };
+    struct run r;
+    run_start(&r, dissect_all);
+    send_data(&r, 0.0, 1, 40001, 2, 53, UDP, 0, dns_q, sizeof(dns_q));
+    send_pkt(&r, 0.1, 1, 40002, 2, 53, UDP, 0, 40); /* 'x' * 40: opcode 15, not DNS */
+    send_pkt(&r, 0.2, 1, 40003, 2, 80, SYN, 100, 0);
+    send_pkt(&r, 0.3, 2, 80, 1, 40003, SYN | ACK, 500, 0);
+    send_data(&r, 0.4, 1, 40003, 2, 80, ACK | PSH, 101, http_req, sizeof(http_req) - 1);
+    send_data(&r, 0.5, 2, 80, 1, 40003, ACK | PSH, 501, http_res, sizeof(http_res) - 1);
+    send_data(&r, 0.6, 1, 40004, 2, 88, UDP, 0, krb_bad, sizeof(krb_bad));
+    run_end(&r);
+    CHECK_EQ(count(r.text, FLOW), 4);
+    CHECK_EQ(count(r.text, "\"event_type\":\"dns\""), 1);
+    CHECK_EQ(count(r.text, "\"event_type\":\"http\""), 1);
+    CHECK_EQ(count(r.text, "\"event_type\":\"kerberos\""), 1);
+    CHECK_EQ(count(r.text, "\"id.orig_p\":40001,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53,"
+                           "\"proto\":\"udp\",\"ip_proto\":17"),
+             1);
+    CHECK_EQ(count(r.text, "\"service\":\"dns\""), 1);
+    CHECK_EQ(count(r.text, "\"service\":\"http\""), 1);
+    CHECK_EQ(count(r.text, "\"service\""), 2); /* not the junk on 53 nor the malformed on 88 */
+    CHECK_EQ(count(r.text, "\"status\":\"malformed\""), 1);
+    free(r.text);
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -328,5 +376,6 @@ const struct tl_test tl_tests_flows[] = {
     { "eviction_cap", test_eviction_cap },
     { "icmp_echo_pairs", test_icmp_echo_pairs },
     { "fragments_reach_the_flow", test_fragments_reach_the_flow },
+    { "service", test_service },
     { 0 },
 };

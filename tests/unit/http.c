@@ -732,15 +732,16 @@ static void test_mime(void)
         const char *want;
     } cases[] = {
         { S("MZ\220\000\003\000\000\000"), "\"resp_mime\":\"application/x-dosexec\"" },
-        { S("\177ELF\002\001\001\000"), "\"resp_mime\":\"application/x-executable\"" },
+        { S("\177ELF\002\001\001\000\000\000\000\000\000\000\000\000\002\000>\000"),
+          "\"resp_mime\":\"application/x-executable\"" },
         { S("PK\003\004\024\000\000\000"), "\"resp_mime\":\"application/zip\"" },
         { S("%PDF-1.7\n%\342\343"), "\"resp_mime\":\"application/pdf\"" },
-        { S("\037\213\010\000\000\000\000\000"), "\"resp_mime\":\"application/gzip\"" },
+        { S("\037\213\010\000\000\000\000\000"), "\"resp_mime\":\"application/x-gzip\"" },
         { S("GIF89a\001\000\001\000"), "\"resp_mime\":\"image/gif\"" },
         { S("\377\330\377\340\000\020JFIF"), "\"resp_mime\":\"image/jpeg\"" },
         { S("  <!doctype HTML><p>x"), "\"resp_mime\":\"text/html\"" },
         { S("[1, 2, 3]"), "\"resp_mime\":\"text/json\"" },
-        { S("<?xml version=\"1.0\"?><a/>"), "\"resp_mime\":\"text/xml\"" },
+        { S("<?xml version=\"1.0\"?><a/>"), "\"resp_mime\":\"application/xml\"" },
         { S("body { color: red }\n"), "\"resp_mime\":\"text/plain\"" },
         { S("\000\001\002\003binary"), NULL },
         { S("caf\303\251"), NULL },
@@ -807,7 +808,7 @@ static void test_gaps(void)
     CHECK_EQ(dtest_count(&t, "\"resynced\":true"), 1);
     CHECK(has(&t, "\"uri\":\"/pixel.png\""));
     CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\",\"resp_sha256\":\"" PNG_SHA "\","
-                  "\"status\":\"ok\",\"resynced\":true}"));
+                  "\"status\":\"ok\",\"resynced\":true"));
     CHECK(has(&t, "\"trans_depth\":1,\"version\":\"1.1\",\"request_body_len\":0,"
                   "\"response_body_len\":146,\"status_code\":404"));
     CHECK_EQ(t.counters[TL_DC_GIVEUP], 0);
@@ -846,7 +847,7 @@ static void test_gaps(void)
     tcp(&t, 1, S(resp_pixel));
     CHECK_EQ(t.records, 2);
     CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\",\"resp_sha256\":\"" PNG_SHA "\","
-                  "\"status\":\"ok\",\"resynced\":true}"));
+                  "\"status\":\"ok\",\"resynced\":true"));
     CHECK(!t.gave_up);
     dtest_free(&t);
 
@@ -1112,6 +1113,256 @@ static void test_split_resync(void)
     split_seq_check(owed, TL_ARRAY_LEN(owed), 3);
 }
 
+/* One GET of `uri` by user agent `ua` (none when NULL) answered 200 with `headers` and `body`. */
+static void http_fetch(struct dtest *t, const char *uri, const char *ua, const char *headers,
+                       const char *body, size_t blen)
+{
+    char req[512], resp[1024];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n%s%s%s\r\n", uri,
+                     ua ? "User-Agent: " : "", ua ? ua : "", ua ? "\r\n" : "");
+    tcp(t, 0, req, (size_t)n);
+    n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n%sContent-Length: %zu\r\n\r\n", headers,
+                 blen);
+    memcpy(resp + n, body, blen);
+    tcp(t, 1, resp, (size_t)n + blen);
+}
+
+/* Bodies typed by Zeek's names, in resp_mime_types and orig_mime_types. */
+static void test_zeek_mime_types(void)
+{
+    static const struct {
+        const char *body;
+        size_t len;
+        const char *want; /* NULL: no type */
+    } cases[] = {
+        { S("MZ\220\000\003\000\000\000\004\000"), "application/x-dosexec" },
+        { S("\177ELF\001\001\001\000\000\000\000\000\000\000\000\000\003\000\003\000"),
+          "application/x-sharedlib" },
+        { S("\177ELF\002\002\001\000\000\000\000\000\000\000\000\000\000\002\000\025"),
+          "application/x-executable" },
+        { S("\317\372\355\376\007\000\000\001"), "application/x-mach-o-executable" },
+        { S("\312\376\272\276\000\000\000\064\000"), "application/x-java-applet" },
+        { S("PK\003\004\024\000\010\010\010\000\000\000\000\000\000\000\000\000\000\000\000\000"
+            "\000\000\000\000\011\000\004\000META-INF/\376\312"),
+          "application/java-archive" },
+        { S("PK\003\004\024\000\006\000\010\000"),
+          "application/vnd.openxmlformats-officedocument" },
+        { S("PK\003\004\012\000\000\000\000\000"), "application/zip" },
+        { S("\320\317\021\340\241\261\032\341\000\000"), "application/msword" },
+        { S("Rar!\032\007\001\000"), "application/x-rar" },
+        { S("7z\274\257\047\034\000\004"), "application/x-7z-compressed" },
+        { S("\211PNG\r\n\032\n\000\000"), "image/png" },
+        { S("#!/bin/sh\necho hi\n"), "text/x-shellscript" },
+        { S("#!/usr/bin/env bash\nid\n"), "text/x-shellscript" },
+        { S("#!/usr/bin/env python3\nimport os\n"), "text/x-python" },
+        { S("#!/usr/bin/perl -w\n"), "text/x-perl" },
+        { S("\357\273\277<!-- c --> <HTML><body>"), "text/html" },
+        { S("<?xml version=\"1.0\"?>\n<html xmlns=\"x\">"), "text/html" },
+        { S("<?xml version=\"1.0\"?><a/>"), "application/xml" },
+        { S("<rss version=\"2.0\">"), "text/rss" },
+        { S("<script type=\"text/javascript\">var a;"), "application/javascript" },
+        { S(" {\"a\": [1]}"), "text/json" },
+        { S("plain words and more\n"), "text/plain" },
+        { S("short"), NULL }, /* fewer than 10 printable bytes */
+        { S("\001\002\003\004binary"), NULL },
+    };
+    char want[128];
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        http_fetch(&t, "/f", NULL, "", cases[i].body, cases[i].len);
+        CHECK_EQ(t.records, 1);
+        if (cases[i].want) {
+            snprintf(want, sizeof(want), "\"resp_mime_types\":[\"%s\"]", cases[i].want);
+            if (!has(&t, want))
+                tl_check_report(__FILE__, __LINE__, "case %zu: want %s in %.*s", i, want,
+                                (int)t.out.len, t.out.p);
+        } else {
+            CHECK(!has(&t, "mime"));
+        }
+        dtest_free(&t);
+    }
+
+    /* A content-encoded body is not the file: resp_mime types the bytes, Zeek's field is out. */
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    http_fetch(&t, "/f", NULL, "Content-Encoding: gzip\r\n", S("\037\213\010\000\000\000\000\000"));
+    CHECK(has(&t, "\"resp_mime\":\"application/x-gzip\""));
+    CHECK(!has(&t, "resp_mime_types"));
+    dtest_free(&t);
+
+    /* Request bodies: a form, then JSON in chunks. */
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("POST /a HTTP/1.1\r\nContent-Length: 15\r\n\r\nuser=a&pass=bcd"));
+    tcp(&t, 0,
+        S("POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\n{\"k\r\n6\r\n\": 12}\r\n0\r\n\r\n"));
+    tcp(&t, 0, S("GET /c HTTP/1.1\r\n\r\n"));
+    tcp(&t, 1,
+        S("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+          "HTTP/1.1 204 No Content\r\n\r\n"));
+    CHECK_EQ(t.records, 3);
+    CHECK_EQ(dtest_count(&t, "\"orig_mime_types\":[\"text/plain\"]"), 1);
+    CHECK_EQ(dtest_count(&t, "\"orig_mime_types\":[\"text/json\"]"), 1);
+    CHECK_EQ(dtest_count(&t, "orig_mime_types"), 2);
+    CHECK_EQ(dtest_count(&t, "resp_mime"), 0);
+    dtest_free(&t);
+}
+
+/* Header names in order, upper case, 1xx included; capped by max_items and counted. */
+static void test_header_names(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0,
+        S("POST /form HTTP/1.1\r\nhost: h\r\nUser-Agent: x\r\nContent-Length: 2\r\n"
+          "X-Folded: a\r\n b\r\nExpect: 100-continue\r\n\r\nab"));
+    tcp(&t, 1,
+        S("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+          "HTTP/1.1 200 OK\r\nServer: s\r\ncontent-length: 0\r\n\r\n"));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"client_header_names\":[\"HOST\",\"USER-AGENT\",\"CONTENT-LENGTH\","
+                  "\"X-FOLDED\",\"EXPECT\"]"));
+    CHECK(has(&t, "\"server_header_names\":[\"X-INTERIM\",\"SERVER\",\"CONTENT-LENGTH\"]"));
+    CHECK(!has(&t, "value_capped"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector);
+    t.limits.max_items = 2;
+    tcp(&t, 0, S("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 204 No Content\r\nD: 1\r\n\r\n"));
+    CHECK(has(&t, "\"client_header_names\":[\"A\",\"B\"]"));
+    CHECK(has(&t, "\"server_header_names\":[\"D\"]"));
+    CHECK(has(&t, "\"value_capped\":true"));
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 1);
+    dtest_free(&t);
+
+    /* A header block whose names fill the request pool: whole names only, flagged. */
+    dtest_init(&t, &tl_http_dissector);
+    char req[8192];
+    size_t n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 60; i++)
+        n += (size_t)snprintf(req + n, sizeof(req) - n, "X-%070d: v\r\n", i);
+    n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n");
+    tcp(&t, 0, req, n);
+    tcp(&t, 1, S("HTTP/1.1 204 No Content\r\n\r\n"));
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"client_header_names\":[\"X-0000"));
+    CHECK(has(&t, "\"value_capped\":true"));
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 1);
+    dtest_free(&t);
+}
+
+/* exe_download and mime_mismatch. */
+static void test_exe_download(void)
+{
+    static const char pe[] = "MZ\220\000\003\000\000\000\004\000";
+    struct dtest t;
+
+    dtest_init(&t, &tl_http_dissector); /* a program, named as one */
+    http_fetch(&t, "/dl/setup.exe", NULL, "Content-Type: application/octet-stream\r\n", S(pe));
+    CHECK(has(&t, "\"exe_download\":true"));
+    CHECK(!has(&t, "mime_mismatch"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* a program posing as an image */
+    http_fetch(&t, "/img/logo.png?v=2", NULL, "Content-Type: image/png\r\n", S(pe));
+    CHECK(has(&t, "\"exe_download\":true"));
+    CHECK(has(&t, "\"mime_mismatch\":true"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* ... or as a page, by Content-Type alone */
+    http_fetch(&t, "/download", NULL, "Content-Type: text/html; charset=utf-8\r\n", S(pe));
+    CHECK(has(&t, "\"mime_mismatch\":true"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* a script by its extension, %XX decoded */
+    http_fetch(&t, "/s/run%2Eps1",
+               "Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) "
+               "WindowsPowerShell/5.1.19041.1",
+               "Content-Type: text/plain\r\n", S("Invoke-Expression $x\n"));
+    CHECK(has(&t, "\"exe_download\":true"));
+    CHECK(!has(&t, "mime_mismatch"));
+    CHECK(has(&t, "\"client_kind\":\"tool\",\"client_tool\":\"powershell\""));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* named by Content-Disposition */
+    http_fetch(&t, "/get?id=7", NULL,
+               "Content-Disposition: attachment; filename=\"invoice.pdf.EXE\"\r\n",
+               S("data data data data"));
+    CHECK(has(&t, "\"exe_download\":true"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* a zip named .docx is what it says */
+    http_fetch(&t, "/a/report.docx", NULL,
+               "Content-Type: application/vnd.openxmlformats-"
+               "officedocument.wordprocessingml.document\r\n",
+               S("PK\003\004\024\000\006\000"));
+    CHECK(!has(&t, "exe_download"));
+    CHECK(!has(&t, "mime_mismatch"));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* a proxy's absolute URI: .com is the host's */
+    http_fetch(&t, "http://example.com", NULL, "", S("0123456789 text"));
+    http_fetch(&t, "http://example.com/get.exe?x=1", NULL, "", S("0123456789 text"));
+    CHECK_EQ(dtest_count(&t, "\"exe_download\":true"), 1);
+    CHECK(has(&t, "\"uri\":\"http://example.com/get.exe?x=1\""));
+    dtest_free(&t);
+
+    dtest_init(&t, &tl_http_dissector); /* an image, an error page for a program: neither */
+    http_fetch(&t, "/p.png", NULL, "Content-Type: image/png\r\n", S("\211PNG\r\n\032\n\000"));
+    tcp(&t, 0, S("GET /x.exe HTTP/1.1\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 404 Not Found\r\nContent-Length: 20\r\n\r\n<html>missing</html>"));
+    CHECK_EQ(t.records, 2);
+    CHECK(!has(&t, "exe_download"));
+    CHECK(!has(&t, "mime_mismatch"));
+    dtest_free(&t);
+}
+
+static void test_client_kind(void)
+{
+    static const struct {
+        const char *ua, *want;
+    } cases[] = {
+        { "Microsoft BITS/7.8", "\"client_kind\":\"tool\",\"client_tool\":\"bits\"" },
+        { "CertUtil URL Agent", "\"client_tool\":\"certutil\"" },
+        { "Microsoft-CryptoAPI/10.0", "\"client_tool\":\"certutil\"" },
+        { "curl/8.5.0", "\"client_tool\":\"curl\"" },
+        { "Wget/1.21.3", "\"client_tool\":\"wget\"" },
+        { "python-requests/2.31.0", "\"client_tool\":\"python\"" },
+        { "Python-urllib/3.11", "\"client_tool\":\"python\"" },
+        { "Go-http-client/1.1", "\"client_tool\":\"go\"" },
+        { "Java/1.8.0_151", "\"client_tool\":\"java\"" },
+        { "Microsoft-WebDAV-MiniRedir/10.0.19045", "\"client_tool\":\"webdav\"" },
+        { "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+          "\"client_kind\":\"browser\"" },
+        { "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/126.0.0.0 Safari/537.36",
+          "\"client_kind\":\"browser\"" },
+        { "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+          "\"client_kind\":\"bot\"" },
+        { "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
+          "\"client_kind\":\"browser\"" },
+        { "SomeApp/1.0 (build 7)", "\"client_kind\":\"other\"" },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        http_fetch(&t, "/", cases[i].ua, "", S("0123456789"));
+        if (!has(&t, cases[i].want))
+            tl_check_report(__FILE__, __LINE__, "case %zu: want %s in %.*s", i, cases[i].want,
+                            (int)t.out.len, t.out.p);
+        if (!strstr(cases[i].want, "tool"))
+            CHECK(!has(&t, "client_tool"));
+        dtest_free(&t);
+    }
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    http_fetch(&t, "/", NULL, "", S("0123456789"));
+    CHECK(!has(&t, "client_kind"));
+    dtest_free(&t);
+}
+
 static void test_split_everywhere(void)
 {
     split_check(S(post_submit), S(resp_created));
@@ -1121,6 +1372,12 @@ static void test_split_everywhere(void)
     split_check(S("GET /HTTP/1.1\nHost: h\n\n"), S("<html>old</html>\n"));
     split_check(S("POST /f HTTP/1.1\nContent-Length: 2\n\nab"),
                 S("HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
+    /* Typed bodies, header names, Content-Disposition, a tool's user agent. */
+    split_check(S("POST /up.php HTTP/1.1\r\nUser-Agent: curl/8.5.0\r\nContent-Length: 12\r\n\r\n"
+                  "#!/bin/sh\nid\n"),
+                S("HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Disposition: "
+                  "attachment; filename=a.exe\r\nContent-Length: 10\r\n\r\n"
+                  "MZ\220\000\003\000\000\000\004\000"));
 }
 
 const struct tl_test tl_tests_http[] = {
@@ -1151,6 +1408,10 @@ const struct tl_test tl_tests_http[] = {
     { "midstream", test_midstream },
     { "timeout_flush", test_timeout_flush },
     { "split_everywhere", test_split_everywhere },
+    { "zeek_mime_types", test_zeek_mime_types },
+    { "header_names", test_header_names },
+    { "exe_download", test_exe_download },
+    { "client_kind", test_client_kind },
     { "split_resync", test_split_resync },
     { 0 },
 };

@@ -171,6 +171,10 @@ static void test_as_preauth_required(void)
     CHECK_EQ(kt_has(&t, "\"req_etypes\":[\"rc4-hmac(23)\"]"), 1);
     CHECK_EQ(kt_has(&t, "\"pa_types\":[\"PA-PAC-REQUEST\"],\"preauth\":false"), 1);
     CHECK_EQ(kt_has(&t, "\"ts\":\"1970-01-01T00:00:01.000000Z\""), 1); /* the request's time */
+    /* Zeek's columns: no e-text, so error_msg is the name; options of the request. */
+    CHECK_EQ(kt_has(&t, "\"error_msg\":\"KDC_ERR_PREAUTH_REQUIRED\""), 1);
+    CHECK_EQ(kt_has(&t, "\"forwardable\":true,\"renewable\":true"), 1);
+    CHECK_EQ(kt_has(&t, "\"cipher\""), 0); /* no ticket was issued */
     CHECK_EQ(kt_has(&t, "\"status\":\"ok\""), 1);
     dtest_free(&t);
 }
@@ -200,6 +204,9 @@ static void test_as_rep_preauth(void)
              1);
     CHECK_EQ(kt_has(&t, "\"ticket_etype\":\"aes256-cts-hmac-sha1-96(18)\""), 1);
     CHECK_EQ(kt_has(&t, "\"rep_etype\":\"aes256-cts-hmac-sha1-96(18)\""), 1);
+    CHECK_EQ(kt_has(&t, "\"cipher\":\"aes256-cts-hmac-sha1-96\""), 1);
+    CHECK_EQ(kt_has(&t, "\"forwardable\":true,\"renewable\":false"), 1);
+    CHECK_EQ(kt_has(&t, "\"error_msg\""), 0);
     /* Hashes of the ticket's enc-part cipher as tshark shows it (kerberos.cipher), via Python. */
     CHECK_EQ(kt_has(&t, "\"ticket_md5\":\"722e20924782bc8c0a8dd80f0dc97634\""), 1);
     CHECK_EQ(kt_has(&t, "\"ticket_sha256\":\"48e3b5bd3f0bf9f42f20df046b3e19542fd4cd4af034b8ae43fe"
@@ -228,6 +235,63 @@ static void test_tgs(void)
              1);
     CHECK_EQ(kt_has(&t, "\"ticket_md5\":\"396a9d9e8975cc5024a83c6e86101f06\""), 1);
     CHECK_EQ(kt_has(&t, "\"from\""), 0); /* not requested */
+    /* zeek_krb_auth.pcap.zeek-kerberos.log: cipher aes256-cts-hmac-sha1-96, forwardable T,
+     * renewable F. */
+    CHECK_EQ(kt_has(&t, "\"cipher\":\"aes256-cts-hmac-sha1-96\""), 1);
+    CHECK_EQ(kt_has(&t, "\"forwardable\":true,\"renewable\":false"), 1);
+    dtest_free(&t);
+}
+
+/* The ticket's etype in auth_tgsrep (its enc-part [3] of the Ticket) replaced by `etype`. */
+static void kt_tgs_with_etype(const char *etype, const char *want)
+{
+    static const char ticket_encpart[] = "a38201103082010ca003020112";
+    char *rep = strdup(auth_tgsrep);
+    char *at = strstr(rep, ticket_encpart);
+    CHECK(at != NULL);
+    if (at)
+        memcpy(at + strlen(ticket_encpart) - 2, etype, 2);
+    struct dtest t;
+    dtest_init(&t, &tl_kerberos_dissector);
+    kt_udp(&t, 0, 1000000, auth_tgsreq);
+    kt_udp(&t, 1, 1001000, rep);
+    CHECK_EQ(t.records, 1);
+    CHECK_EQ(kt_has(&t, want), 1);
+    CHECK_EQ(kt_has(&t, "\"status\":\"ok\""), 1);
+    dtest_free(&t);
+    free(rep);
+}
+
+/* Zeek's cipher names: RC4 (kerberoasting), DES, RFC 8009, and unknown ones. */
+static void test_cipher_names(void)
+{
+    kt_tgs_with_etype("17", "\"cipher\":\"rc4-hmac\"");
+    kt_tgs_with_etype("03", "\"cipher\":\"des-cbc-md5\"");
+    kt_tgs_with_etype("01", "\"cipher\":\"des-cbc-crc\"");
+    kt_tgs_with_etype("10", "\"cipher\":\"des3-cbc-sha1-kd\"");
+    kt_tgs_with_etype("07", "\"cipher\":\"des3-cbc-sha1\"");
+    kt_tgs_with_etype("18", "\"cipher\":\"rc4-hmac-exp\"");
+    kt_tgs_with_etype("13", "\"cipher\":\"aes128-cts-hmac-sha256-128\"");
+    kt_tgs_with_etype("14", "\"cipher\":\"aes256-cts-hmac-sha384-192\"");
+    kt_tgs_with_etype("11", "\"cipher\":\"aes128-cts-hmac-sha1-96\"");
+    kt_tgs_with_etype("63", "\"cipher\":\"unknown-99\"");
+}
+
+/* A KRB-ERROR with an e-text (as MIT's KDC sends): Zeek's error_msg is the e-text. */
+static void test_error_msg_etext(void)
+{
+    /* Built by hand: pvno 5, msg-type 30, error-code 24, realm, sname, e-text. */
+    static const char err[] = "7e50304ea003020105a10302011ea603020118a90b1b09564c4144472e4e4554aa"
+                              "1e301ca003020102a11530131b066b72627467741b09564c4144472e4e4554ab10"
+                              "1b0e505245415554485f4641494c4544";
+    struct dtest t;
+    dtest_init(&t, &tl_kerberos_dissector);
+    kt_udp(&t, 1, 1000000, err);
+    CHECK_EQ(t.records, 1);
+    CHECK_EQ(kt_has(&t, "\"error_code\":24,\"error_name\":\"KDC_ERR_PREAUTH_FAILED\""), 1);
+    CHECK_EQ(kt_has(&t, "\"error_text\":\"PREAUTH_FAILED\",\"error_msg\":\"PREAUTH_FAILED\""), 1);
+    CHECK_EQ(kt_has(&t, "\"forwardable\""), 0); /* no request seen */
+    CHECK_EQ(kt_has(&t, "\"status\":\"ok\""), 1);
     dtest_free(&t);
 }
 
@@ -469,5 +533,7 @@ const struct tl_test tl_tests_kerberos[] = {
     { "reply_alone", test_reply_alone },
     { "pending_cap", test_pending_cap },
     { "malformed", test_malformed },
+    { "cipher_names", test_cipher_names },
+    { "error_msg_etext", test_error_msg_etext },
     { 0 },
 };

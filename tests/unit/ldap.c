@@ -402,6 +402,7 @@ static void test_simple_bind(void)
     CHECK_EQ(dtest_count(&t, "\"cleartext_password\":true"), 1);
     CHECK_EQ(dtest_count(&t, "\"version\":3"), 1);
     CHECK_EQ(dtest_count(&t, "\"result_name\":\"success\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"bind simple\",\"result\":\"success\""), 1);
     CHECK_EQ(dtest_count(&t, "\"encryption\":\"none\""), 1);
     CHECK_EQ(dtest_count(&t, "secret"), 0); /* the password is never written */
     CHECK_EQ(t.counters[TL_DC_MESSAGES], 2);
@@ -410,6 +411,7 @@ static void test_simple_bind(void)
     ldap_pair(&t, bind_simple_req, sizeof(bind_simple_req), bind_bad_res, sizeof(bind_bad_res));
     CHECK_EQ(t.records, 2);
     CHECK_EQ(dtest_count(&t, "\"result_code\":49,\"result_name\":\"invalidCredentials\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result\":\"invalid credentials\""), 1);
     CHECK_EQ(dtest_count(&t, "\"diagnostic_message\":\"80090308: LdapErr: DSID-0C09042A\""), 1);
     CHECK_EQ(dtest_count(&t, "secret"), 0);
     dtest_free(&t);
@@ -423,6 +425,7 @@ static void test_sasl_bind(void)
     CHECK_EQ(t.records, 1);
     CHECK_EQ(dtest_count(&t, "\"auth_type\":\"sasl\""), 1);
     CHECK_EQ(dtest_count(&t, "\"sasl_mechanism\":\"GSS-SPNEGO\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"bind SASL\""), 1);
     CHECK_EQ(dtest_count(&t, "\"result_name\":\"success\""), 1);
     CHECK_EQ(dtest_count(&t, "cleartext_password"), 0);
     CHECK_EQ(dtest_count(&t, "bind_name"), 0); /* empty: omitted */
@@ -465,6 +468,9 @@ static void test_search_counts(void)
     CHECK_EQ(dtest_count(&t, want), 1);
     CHECK_EQ(dtest_count(&t, "\"result_references\":1"), 1);
     CHECK_EQ(dtest_count(&t, "\"result_name\":\"success\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"search\",\"result\":\"success\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result_count\":2"), 1);
+    CHECK_EQ(dtest_count(&t, "recon_"), 0); /* (objectClass=*) names no category */
     CHECK_EQ(t.counters[TL_DC_MESSAGES], 5);
 
     /* The results without their request: written alone at SearchResultDone. */
@@ -506,6 +512,15 @@ static void test_updates(void)
     CHECK_EQ(dtest_count(&t, "\"result_name\":\"compareTrue\""), 1);
     CHECK_EQ(dtest_count(&t, "hunter2"), 0); /* the asserted value is not kept */
     CHECK_EQ(dtest_count(&t, "\"status\":\"ok\""), 5);
+    /* Zeek's opcodes (modDN is "modify" there) and result texts. */
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"modify\""), 2);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"add\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"delete\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"compare\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result\":\"entry already exists\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result\":\"no such object\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result\":\"compare true\""), 1);
+    CHECK_EQ(dtest_count(&t, "result_count"), 0); /* searches only */
     dtest_free(&t);
 }
 
@@ -518,6 +533,7 @@ static void test_starttls(void)
     CHECK_EQ(dtest_count(&t, "\"operation\":\"extended\""), 1);
     CHECK_EQ(dtest_count(&t, "\"encryption\":\"tls\""), 1);
     CHECK_EQ(dtest_count(&t, "\"request_oid\":\"1.3.6.1.4.1.1466.20037\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"extended\",\"result\":\"success\""), 1);
     /* Then TLS: counted, not parsed (no malformed, no give-up). */
     dtest_tcp(&t, 0, 3000, tls_hello, sizeof(tls_hello));
     CHECK(!t.gave_up);
@@ -539,6 +555,9 @@ static void test_unbind_abandon(void)
     CHECK_EQ(dtest_count(&t, "\"abandon_id\":5"), 1);
     CHECK_EQ(dtest_count(&t, "\"message_id\":11,\"operation\":\"unbind\""), 1);
     CHECK_EQ(dtest_count(&t, "result_name"), 0);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"abandon\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"opcode\":\"unbind\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"result\""), 0); /* no response */
     dtest_end(&t);
     CHECK_EQ(t.records, 2);
     dtest_free(&t);
@@ -787,6 +806,186 @@ static void test_every_cut(void)
     }
 }
 
+/*
+ * Reconnaissance filters as AD tools send them (BloodHound, PowerView, ldapsearch one-liners),
+ * encoded by hand from their RFC 4515 text (in the comments; base dc=corp,dc=local, scope
+ * tree): the categories recon_categories lists, and whether one is sensitive.
+ */
+static const struct {
+    const char *hex;
+    const char *categories; /* the JSON list, or NULL when the field is absent */
+    bool sensitive;
+} recon_vectors[] = {
+    /* (&(samAccountType=805306368)(servicePrincipalName=*)) */
+    { "305d0201036358041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a033a31b"
+      "040e73616d4163636f756e745479706504093830353330363336388714736572766963655072696e63697061"
+      "6c4e616d653000",
+      "[\"users\",\"spn\"]", true },
+    /* (&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=4194304))
+     */
+    { "30819102010363818b041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a066"
+      "a318040e6f626a65637443617465676f72790406706572736f6ea313040b6f626a656374436c617373040475"
+      "736572a9358116312e322e3834302e3131333535362e312e342e3830338212757365724163636f756e74436f"
+      "6e74726f6c8307343139343330343000",
+      "[\"users\",\"asrep_roastable\"]", true },
+    /* (userAccountControl:1.2.840.113556.1.4.803:=524288) */
+    { "305e0201036359041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a9348116"
+      "312e322e3834302e3131333535362e312e342e3830338212757365724163636f756e74436f6e74726f6c8306"
+      "3532343238383000",
+      "[\"delegation\"]", true },
+    /* (msDS-AllowedToDelegateTo=*) */
+    { "3042020103633d041064633d636f72702c64633d6c6f63616c0a01020a010002010002010001010087186d73"
+      "44532d416c6c6f776564546f44656c6567617465546f3000",
+      "[\"delegation\"]", true },
+    /* (|(userAccountControl:1.2.840.113556.1.4.803:=8192)(primaryGroupID=516)) */
+    { "30750201036370041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a14ba932"
+      "8116312e322e3834302e3131333535362e312e342e3830338212757365724163636f756e74436f6e74726f6c"
+      "830438313932a315040e7072696d61727947726f7570494404033531363000",
+      "[\"domain_controllers\"]", false },
+    /* (&(objectCategory=CN=Computer,CN=Schema,CN=Configuration,DC=corp,DC=local)(ms-Mcs-AdmPwd=*))
+     */
+    { "308184020103637f041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a05aa3"
+      "49040e6f626a65637443617465676f72790437434e3d436f6d70757465722c434e3d536368656d612c434e3d"
+      "436f6e66696775726174696f6e2c44433d636f72702c44433d6c6f63616c870d6d732d4d63732d41646d5077"
+      "643000",
+      "[\"computers\",\"laps\"]", true },
+    /* (adminCount=1) */
+    { "30390201036334041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a30f040a"
+      "61646d696e436f756e740401313000",
+      "[\"admin_count\"]", false },
+    /* (objectClass=trustedDomain) */
+    { "30460201036341041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a31c040b"
+      "6f626a656374436c617373040d74727573746564446f6d61696e3000",
+      "[\"trusts\"]", false },
+    /* (objectClass=groupPolicyContainer) */
+    { "304d0201036348041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a323040b"
+      "6f626a656374436c617373041467726f7570506f6c696379436f6e7461696e65723000",
+      "[\"gpo\"]", false },
+    /* (objectClass=msDS-GroupManagedServiceAccount) */
+    { "30580201036353041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a32e040b"
+      "6f626a656374436c617373041f6d7344532d47726f75704d616e61676564536572766963654163636f756e74"
+      "3000",
+      "[\"gmsa\"]", true },
+    /* (objectclass=pKICertificateTemplate) */
+    { "304f020103634a041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a325040b"
+      "6f626a656374636c6173730416704b49436572746966696361746554656d706c6174653000",
+      "[\"pki\"]", false },
+    /* (&(objectCategory=group)(member=CN=Domain Admins,CN=Users,DC=corp,DC=local)) */
+    { "30790201036374041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a04fa317"
+      "040e6f626a65637443617465676f7279040567726f7570a33404066d656d626572042a434e3d446f6d61696e"
+      "2041646d696e732c434e3d55736572732c44433d636f72702c44433d6c6f63616c3000",
+      "[\"groups\"]", false },
+    /* (&(objectCategory=person)(!(userAccountControl:1.2.840.113556.1.4.803:=4194304))) */
+    { "307d0201036378041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a053a318"
+      "040e6f626a65637443617465676f72790406706572736f6ea237a9358116312e322e3834302e313133353536"
+      "2e312e342e3830338212757365724163636f756e74436f6e74726f6c8307343139343330343000",
+      "[\"users\"]", false },
+    /* (servicePrincipalName=HTTP/web.corp.local) */
+    { "30550201036350041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a32b0414"
+      "736572766963655072696e636970616c4e616d650413485454502f7765622e636f72702e6c6f63616c3000",
+      NULL, false },
+    /* (objectClass=*) */
+    { "30350201036330041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100870b6f62"
+      "6a656374436c6173733000",
+      NULL, false },
+    /* (sAMAccountType=805306369) */
+    { "30450201036340041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a31b040e"
+      "73414d4163636f756e745479706504093830353330363336393000",
+      "[\"computers\"]", false },
+    /* (objectCategory=computer) attributes: cn,ms-Mcs-AdmPwd,msDS-ManagedPassword */
+    { "306d0201036368041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a31a040e"
+      "6f626a65637443617465676f72790408636f6d707574657230290402636e040d6d732d4d63732d41646d5077"
+      "6404146d7344532d4d616e6167656450617373776f7264",
+      "[\"computers\",\"laps\",\"gmsa\"]", true },
+    /* (&(objectClass=user)(msLAPS-Password=*)) */
+    { "3050020103634b041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a026a313"
+      "040b6f626a656374436c617373040475736572870f6d734c4150532d50617373776f72643000",
+      "[\"users\",\"laps\"]", true },
+    /* (servicePrincipalName=*SQL*) */
+    { "30470201036342041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a41d0414"
+      "736572766963655072696e636970616c4e616d653005810353514c3000",
+      "[\"spn\"]", true },
+    /* (!(!(servicePrincipalName=*))) */
+    { "3042020103633d041064633d636f72702c64633d6c6f63616c0a01020a0100020100020100010100a218a216"
+      "8714736572766963655072696e636970616c4e616d653000",
+      "[\"spn\"]", true },
+};
+
+static uint8_t *ldap_unhex(const char *hex, size_t *n)
+{
+    *n = strlen(hex) / 2;
+    uint8_t *p = malloc(*n ? *n : 1);
+    for (size_t i = 0; i < *n; i++) {
+        unsigned b;
+        sscanf(hex + 2 * i, "%2x", &b);
+        p[i] = (uint8_t)b;
+    }
+    return p;
+}
+
+/* A SearchResultDone, messageID 3, success. */
+static const uint8_t recon_done[] = { 0x30, 0x0c, 0x02, 0x01, 0x03, 0x65, 0x07,
+                                      0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+
+static void test_recon_categories(void)
+{
+    char want[256];
+    for (size_t i = 0; i < TL_ARRAY_LEN(recon_vectors); i++) {
+        size_t n;
+        uint8_t *p = ldap_unhex(recon_vectors[i].hex, &n);
+        struct dtest t;
+        dtest_init(&t, &tl_ldap_dissector);
+        ldap_pair(&t, p, n, recon_done, sizeof(recon_done));
+        CHECK_EQ(t.records, 1);
+        CHECK_EQ(dtest_count(&t, "\"status\":\"ok\""), 1);
+        if (recon_vectors[i].categories) {
+            snprintf(want, sizeof(want), "\"recon_categories\":%s", recon_vectors[i].categories);
+            if (dtest_count(&t, want) != 1)
+                tl_check_report(__FILE__, __LINE__, "vector %zu: want %s in %.*s", i, want,
+                                (int)t.out.len, t.out.p);
+        } else {
+            CHECK_EQ(dtest_count(&t, "recon_categories"), 0);
+        }
+        CHECK_EQ(dtest_count(&t, "\"recon_sensitive\":true"), recon_vectors[i].sensitive);
+        CHECK_EQ(dtest_count(&t, "\"opcode\":\"search\",\"result\":\"success\""), 1);
+        CHECK_EQ(dtest_count(&t, "\"result_count\":0"), 1);
+        dtest_free(&t);
+        free(p);
+    }
+}
+
+/*
+ * Each vector cut at every byte, with its outer SEQUENCE length rewritten to the cut: a
+ * well-framed message whose filter ends early. The walk stops at the cut (malformed),
+ * reads nothing outside the exact-size copy, and names no category the whole filter does
+ * not.
+ */
+static void test_recon_cut(void)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(recon_vectors); i++) {
+        size_t n;
+        uint8_t *p = ldap_unhex(recon_vectors[i].hex, &n);
+        size_t hdr = p[1] == 0x81 ? 3 : 2;
+        for (size_t cut = hdr; cut < n; cut++) {
+            uint8_t *q = tl_test_dup(p, cut);
+            q[hdr - 1] = (uint8_t)(cut - hdr);
+            struct dtest t;
+            dtest_init(&t, &tl_ldap_dissector);
+            dtest_udp(&t, 0, 1000, q, cut, false);
+            dtest_end(&t);
+            CHECK(t.records <= 1);
+            CHECK_EQ(dtest_count(&t, "\"status\":\"ok\""), 0);
+            if (!recon_vectors[i].categories)
+                CHECK_EQ(dtest_count(&t, "recon_categories"), 0);
+            if (!recon_vectors[i].sensitive)
+                CHECK_EQ(dtest_count(&t, "\"recon_sensitive\":true"), 0);
+            dtest_free(&t);
+            free(q);
+        }
+        free(p);
+    }
+}
+
 const struct tl_test tl_tests_ldap[] = {
     { "simple_bind", test_simple_bind },
     { "sasl_bind", test_sasl_bind },
@@ -803,5 +1002,7 @@ const struct tl_test tl_tests_ldap[] = {
     { "pending", test_pending },
     { "short_datagram", test_short_datagram },
     { "every_cut", test_every_cut },
+    { "recon_categories", test_recon_categories },
+    { "recon_cut", test_recon_cut },
     { 0 },
 };

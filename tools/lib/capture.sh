@@ -4,7 +4,7 @@
 # and SRV (namespaces) before it, CAP_IFACE (the server's veth) and out (where
 # captures go) before cap_start/cap_stop, which record one capture with tcpdump.
 # rec_outdir, rec_install, rec_netns_unused and rec_link set up the output
-# folder, the packages and the link.
+# folder, the packages and the link; rec_in_cli runs a client command.
 
 cap_pid=""
 
@@ -136,4 +136,14 @@ rec_link() {
         ip netns exec "$CLI" ping -c 1 -W 1 -q "$SRV4" >/dev/null 2>&1 && break
         sleep 0.1
     done
+}
+
+# rec_in_cli CMD...: runs CMD in namespace $CLI in a private mount namespace
+# where $work/hosts and $work/resolv.conf (the caller writes them) stand for
+# /etc/hosts and /etc/resolv.conf, so names resolve without the host's files.
+rec_in_cli() {
+    # shellcheck disable=SC2016  # $0 and $@ expand in the inner sh
+    ip netns exec "$CLI" unshare -m --propagation private sh -c \
+        'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@"' \
+        "$work" "$@"
 }

@@ -32,12 +32,14 @@ KRB5
 # kdc_start REALM KDC_ADDR PRINC...: creates the realm with the principals
 # ("name:password" or "name" for a random key; all require pre-authentication
 # unless the entry ends in ":nopreauth") and starts krb5kdc in namespace $SRV.
+# $KDC_LIBDEFAULTS, when set, goes into the [libdefaults] of $work/krb5.conf,
+# which the KDC reads too (e.g. allow_rc4 = true).
 kdc_start() {
     local realm=$1 addr=$2 p name pw
     shift 2
     export KRB5_CONFIG=$work/krb5.conf KRB5_KDC_PROFILE=$work/kdc.conf
     export KRB5CCNAME=FILE:$work/ccache KRB5RCACHEDIR=$work KRB5_TRACE=$work/krb5-trace.log
-    kdc_config "$work/krb5.conf" "$realm" "$addr"
+    kdc_config "$work/krb5.conf" "$realm" "$addr" "${KDC_LIBDEFAULTS:-}"
     mkdir -p "$work/krb5kdc"
     cat >"$work/kdc.conf" <<KDC
 [kdcdefaults]
@@ -62,12 +64,10 @@ KDC
         pw=${p#*:}
         [ "$pw" = "$p" ] && pw=""
         if [ -n "$pw" ]; then
-            kadm "$realm" "addprinc -pw $pw $flags $name"
+            kdc_addprinc "$realm" "$name" -pw "$pw" $flags
         else
-            kadm "$realm" "addprinc -randkey $flags $name"
+            kdc_addprinc "$realm" "$name" -randkey $flags
         fi
-        grep -q "Principal \"$name@$realm\" created" "$work/kadmin.log" ||
-            { cat "$work/kadmin.log" >&2; exit 1; }
     done
     # directly (not through a function) so that $! is krb5kdc itself
     ip netns exec "$SRV" krb5kdc -n -r "$realm" &
@@ -76,6 +76,17 @@ KDC
         grep -q "commencing" "$work/kdc.log" 2>/dev/null && break
         sleep 0.1
     done
+}
+
+# kdc_addprinc REALM NAME OPTION...: "addprinc OPTION... NAME" (e.g. -randkey
+# -e rc4-hmac:normal -requires_preauth; the name may hold a ':', as in
+# MSSQLSvc/db1.example:1433), exits unless the principal was created.
+kdc_addprinc() {
+    local realm=$1 name=$2
+    shift 2
+    kadm "$realm" "addprinc $* $name"
+    grep -qF "Principal \"$name@$realm\" created" "$work/kadmin.log" ||
+        { cat "$work/kadmin.log" >&2; exit 1; }
 }
 
 # kadm REALM QUERY: one kadmin.local command, logged.

@@ -1,0 +1,94 @@
+# shellcheck shell=bash disable=SC2154  # work, pids, CLI, SRV come from the sourcing script
+# servers.sh - OpenLDAP slapd, dnsmasq and nginx of our own for tools/mkpcaps*.sh
+# (sourced after capture.sh, once rec_init and rec_link have run).
+# Each server runs in the foreground in namespace $SRV as a child of the script,
+# so rec_cleanup stops it; its config, data and logs live in $work, nothing
+# under /etc is read or changed. Each start returns once a client in $CLI gets
+# an answer.
+
+# slapd_start URI BASE ROOTDN ROOTPW LDIF [CONF_LINES]: directory BASE (mdb) loaded
+# from LDIF, the core, cosine, inetorgperson and nis schemas, ROOTDN/ROOTPW as
+# its administrator, userPassword readable by nobody, the rest by everyone;
+# CONF_LINES go into the global section. Clients read $LDAPCONF (URI and BASE).
+slapd_start() {
+    local uri=$1 base=$2
+    export LDAPCONF=$work/ldap.conf LDAPRC=$work/ldaprc-none
+    unset LDAPNOINIT
+    mkdir -p "$work/ldap-db"
+    cat >"$work/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile $work/slapd.pid
+argsfile $work/slapd.args
+loglevel stats
+${6:-}
+database mdb
+maxsize 16777216
+suffix "$base"
+rootdn "$3"
+rootpw $4
+directory $work/ldap-db
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+EOF
+    slapadd -f "$work/slapd.conf" -l "$5" >"$work/slapadd.log" 2>&1 || { cat "$work/slapadd.log" >&2; exit 1; }
+    printf 'URI %s\nBASE %s\n' "$uri" "$base" >"$work/ldap.conf"
+    # -d keeps slapd in the foreground
+    ip netns exec "$SRV" slapd -d stats -h "ldap:///" -f "$work/slapd.conf" 2>"$work/slapd.log" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        ip netns exec "$CLI" ldapsearch -x -LLL -s base -b "" namingContexts >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "$(basename "$0"): slapd does not answer" >&2
+    exit 1
+}
+
+# dnsmasq_start CONF ADDR NAME: dnsmasq with the options in file CONF (it adds
+# nothing to them), ready once it answers NAME at ADDR.
+dnsmasq_start() {
+    ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file="$1" --pid-file="$work/dnsmasq.pid" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        ip netns exec "$CLI" dig +short +tries=1 +time=1 "@$2" "$3" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "$(basename "$0"): dnsmasq does not answer" >&2
+    exit 1
+}
+
+# nginx_start URL HTTP_LINES: nginx (one worker, no access log, no version in
+# headers) with HTTP_LINES (types, servers...) in its http block, ready once
+# URL answers.
+nginx_start() {
+    cat >"$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_timeout 10;
+    client_body_temp_path $work/nginx-body;
+    proxy_temp_path $work/nginx-proxy;
+    fastcgi_temp_path $work/nginx-fastcgi;
+    uwsgi_temp_path $work/nginx-uwsgi;
+    scgi_temp_path $work/nginx-scgi;
+$2
+}
+EOF
+    ip netns exec "$SRV" nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
+    pids+=($!)
+    for _ in $(seq 50); do
+        ip netns exec "$CLI" curl -s -o /dev/null --max-time 1 "$1" && return 0
+        sleep 0.1
+    done
+    echo "$(basename "$0"): nginx does not answer" >&2
+    exit 1
+}
