@@ -20,11 +20,11 @@ check() { # check NAME COMMAND...: passes when the command succeeds
 finish() { echo "$SUITE: $npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }
 
 # Canonical events: sorted keys, one per line, sorted lines. Drops what depends
-# on the machine (sensor) and, with --no-stats, the stats event.
+# on the machine or the moment (sensor, uptime, rss_bytes) and, with --no-stats, the stats event.
 canon() {
     if [ "${1:-}" = --no-stats ]; then
-        jq -cS 'select(.event_type != "stats") | del(.sensor)' | LC_ALL=C sort
+        jq -cS 'select(.event_type != "stats") | del(.sensor, .uptime, .rss_bytes)' | LC_ALL=C sort
     else
-        jq -cS 'del(.sensor)' | LC_ALL=C sort
+        jq -cS 'del(.sensor, .uptime, .rss_bytes)' | LC_ALL=C sort
     fi
 }
