@@ -80,6 +80,7 @@ rec_install krb5-kdc krb5-admin-server krb5-user slapd ldap-utils dnsmasq-base b
     tcpdump iproute2 iputils-ping ethtool util-linux $nginx
 rec_netns_unused
 rec_init tl-mkpcaps-attacks
+trap 'echo "mkpcaps-attacks.sh: line $LINENO failed: $BASH_COMMAND (KEEP=1 keeps the logs)" >&2' ERR
 
 in_cli() { rec_in_cli "$@"; }
 unexpected() { echo "mkpcaps-attacks.sh: $1 succeeded but should have failed" >&2; exit 1; }
@@ -112,15 +113,16 @@ done
 src() { ip -n $CLI route replace 10.96.0.0/24 dev veth-atc proto kernel scope link src "$1"; }
 src $CLI4
 
-printf '127.0.0.1\tlocalhost\n%s\tdc1.tapline.test intranet.tapline.test files.tapline.test\n' $SRV4 >"$work/hosts"
+# no name is looked up but by dig (curl gets its names with --resolve)
+printf '127.0.0.1\tlocalhost\n' >"$work/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.conf"
 
 # --- Kerberos KDC -------------------------------------------------------------------
 princs=("eve:eve-pw-1" "svc-backup:backup-pw-1:nopreauth" "svc-print:print-pw-1:nopreauth")
 for u in "${USERS[@]}"; do princs+=("$u:$u-pw-1"); done
 for s in "${OFFICESVC[@]}"; do princs+=("$s"); done
-# Debian's MIT 1.20 (with the CVE-2025-3576 fix, as 1.21) issues no RC4 session
-# key unless the KDC has allow_rc4; AD does
+# Debian 12's MIT 1.20 (1.20.1-2+deb12u4 and later, with the CVE-2025-3576 fix)
+# issues no RC4 session key unless the KDC has allow_rc4; AD does
 KDC_LIBDEFAULTS="allow_rc4 = true" kdc_start $REALM $SRV4 "${princs[@]}"
 for s in "${ROAST[@]}"; do
     kdc_addprinc $REALM "$s" -randkey -e rc4-hmac:normal +requires_preauth
@@ -208,8 +210,10 @@ EOF
 ls_() { in_cli ldapsearch "$@" >>"$work/ldap-client.log" 2>&1; }
 
 cap_start attack-ldap-recon "tcp port 389"
-# one connection, anonymous bind, one search per filter (ldapsearch -f)
-ls_ -x -LLL -b "$BASE" -f "$work/recon-filters" "%s" \
+# one connection, anonymous bind, one search per filter: ldapsearch -f puts each
+# line in the pattern (it takes a pattern without '(' or '=' for an attribute)
+sed 's/^(\(.*\))$/\1/' "$work/recon-filters" >"$work/recon-lines"
+ls_ -x -LLL -b "$BASE" -f "$work/recon-lines" "(%s)" \
     sAMAccountName distinguishedName objectSid userAccountControl servicePrincipalName memberOf
 # a cleartext simple bind with alice's password, no TLS, then a search
 ls_ -x -LLL -D "uid=alice,ou=people,$BASE" -w alice-pw-1 -b "$BASE" "(uid=alice)" cn mail
@@ -220,7 +224,7 @@ for u in "${USERS[@]:1:14}"; do
 done
 cap_stop attack-ldap-recon
 
-# --- DNS ------------------------------------------------------------------------------
+# --- 5. DNS ----------------------------------------------------------------------------
 # tunnel: 60 TXT names (base32 labels) and 12 NULL names (hex labels) under
 # t.exfil-tunnel.net, each answered; DGA: 30 names answered NXDOMAIN by the
 # empty --address=/com/ (net, info); the office's names are answered.
@@ -232,6 +236,7 @@ no-poll
 user=root
 group=root
 cache-size=0
+local-ttl=300
 bind-interfaces
 listen-address=$SRV4
 log-queries
@@ -267,30 +272,31 @@ dig_ -b $DGA4 www.example.com
 dig_ -b $DGA4 -f "$work/dig-dga"
 cap_stop attack-dns
 
-# --- HTTP -------------------------------------------------------------------------------
+# --- 6. HTTP -----------------------------------------------------------------------------
 www=$work/www
 mkdir -p "$www"
-# le N VALUE: VALUE as N little-endian bytes
+# le N VALUE: VALUE as N (up to 8) little-endian bytes; zeros N: N zero bytes
 le() {
     local i
     for ((i = 0; i < $1; i++)); do printf '%b' "\\x$(printf %02x $((($2 >> (8 * i)) & 255)))"; done
 }
+zeros() { head -c "$1" /dev/zero; }
 # a 1024-byte PE32 console executable for i386: DOS header and stub, COFF
 # header, optional header, one .text section holding a ret; enough for libmagic
 pe_write() {
     {
         printf 'MZ'; le 2 0x90; le 2 3; le 2 0; le 2 4; le 2 0; le 2 0xffff; le 2 0; le 2 0xb8
-        le 2 0; le 2 0; le 2 0; le 2 0x40; le 2 0; le 8 0; le 4 0; le 20 0; le 4 0x80
+        le 2 0; le 2 0; le 2 0; le 2 0x40; le 2 0; zeros 32; le 4 0x80
         printf '\x0e\x1f\xba\x0e\x00\xb4\x09\xcd\x21\xb8\x01\x4c\xcd\x21'
-        printf 'This program cannot be run in DOS mode.\r\r\n$'; le 7 0
+        printf 'This program cannot be run in DOS mode.\r\r\n$'; zeros 7
         printf 'PE\0\0'; le 2 0x14c; le 2 1; le 4 0x65000000; le 4 0; le 4 0; le 2 0xe0; le 2 0x102
         le 2 0x10b; le 1 14; le 1 0; le 4 0x200; le 4 0; le 4 0; le 4 0x1000; le 4 0x1000; le 4 0x2000
         le 4 0x400000; le 4 0x1000; le 4 0x200; le 2 6; le 2 0; le 2 0; le 2 0; le 2 6; le 2 0
         le 4 0; le 4 0x2000; le 4 0x200; le 4 0; le 2 3; le 2 0x8140
-        le 4 0x100000; le 4 0x1000; le 4 0x100000; le 4 0x1000; le 4 0; le 4 16; le 128 0
-        printf '.text\0\0\0'; le 4 0x10; le 4 0x1000; le 4 0x200; le 4 0x200; le 12 0; le 4 0x60000020
-        le 216 0
-        printf '\xc3'; le 511 0
+        le 4 0x100000; le 4 0x1000; le 4 0x100000; le 4 0x1000; le 4 0; le 4 16; zeros 128
+        printf '.text\0\0\0'; le 4 0x10; le 4 0x1000; le 4 0x200; le 4 0x200; zeros 12; le 4 0x60000020
+        zeros 96
+        printf '\xc3'; zeros 511
     } >"$1"
 }
 pe_write "$www/update.exe"
@@ -301,12 +307,15 @@ cat >"$www/index.html" <<'EOF'
 <html><head><title>tapline intranet</title></head>
 <body><h1>Intranet</h1><img src="/logo.png" alt="logo"><p>Good morning.</p></body></html>
 EOF
-# a 67-byte 1x1 PNG
+# a 70-byte 1x1 PNG
 printf '%s' 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==' |
     base64 -d >"$www/logo.png"
 touch -d '2026-01-01 00:00:00 UTC' "$www"/*
 chmod -R a+rX "$www" "$work"
-file -b "$www/update.exe" | grep -q '^PE32 executable' || { file "$www/update.exe" >&2; exit 1; }
+if [ "$(wc -c <"$www/update.exe")" -ne 1024 ] || ! file -b "$www/update.exe" | grep -q '^PE32 executable'; then
+    file "$www/update.exe" >&2
+    exit 1
+fi
 nginx_start "http://$SRV4/index.html" "    types { text/html html; image/png png; application/pdf pdf;
         application/x-sh sh; application/x-msdownload exe; }
     default_type application/octet-stream;
@@ -345,7 +354,7 @@ for i in 0 1 2 3 4; do
     [ "$i" -ne 2 ] || ls_ -x -LLL -b "$BASE" "(cn=Carol*)" cn uid
     for n in ${lookups[$i]}; do dig_ "$n"; done
     c -A "$FIREFOX" --resolve "intranet.tapline.test:80:$SRV4" \
-        "http://intranet.tapline.test/" "http://intranet.tapline.test/logo.png"
+        "http://intranet.tapline.test/" -o /dev/null "http://intranet.tapline.test/logo.png"
 done
 cap_stop benign-office
 
