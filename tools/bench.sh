@@ -252,6 +252,92 @@ END {
     printf "  %-44s %-9s (%.0f B)\n", "<= 1 KiB per idle flow, TCP SYN", verdict(is <= 1024), is
 }' $R/results
 
+# ---------------------------------------------------------------- real traffic, domains, rules
+#
+# The same on a capture of real traffic (../shared/tools/make-bench-pcap.sh: public test
+# captures replicated with fresh addresses, ~1 M packets), made once into $B/real.pcap when
+# ../shared is there. Then the cost of the domain statistics (in process, and with Redis on
+# loopback: a redis-server of our own on a free port) and of the rules (the shipped ones and
+# SigmaHQ's 210 files of ../shared/sigma), one worker, on both captures: each figure against
+# the same replay without it. BENCH_REAL=0 skips this part.
+
+real=$B/real.pcap
+if [ "${BENCH_REAL:-1}" != 0 ] && [ ! -s "$real" ] && [ -x ../shared/tools/make-bench-pcap.sh ]; then
+    echo "bench: building $real with ../shared/tools/make-bench-pcap.sh" >&2
+    ../shared/tools/make-bench-pcap.sh "$real" >&2 || rm -f "$real"
+fi
+sigma=""
+[ -d ../shared/sigma ] && sigma=",../shared/sigma"
+if [ "${BENCH_REAL:-1}" != 0 ]; then
+    redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$R" \
+        >"$R/redis.log" 2>&1 &
+    redis_pid=$!
+    for cap in mixed real; do
+        [ -s "$B/$cap.pcap" ] || continue
+        cat "$B/$cap.pcap" >/dev/null
+        : >$R/results
+        echo "bench: domains and rules on $B/$cap.pcap" >&2
+        c="$tapline -r $B/$cap.pcap --threads 1"
+        # shellcheck disable=SC2086
+        measure none $c -w /dev/null --set domains.enabled=false --set rules.paths=
+        # shellcheck disable=SC2086
+        measure dom $c -w $R/dom.jsonl --set rules.paths=
+        grep '"event_type":"stats"' $R/dom.jsonl | tail -1 >$R/dom.stats || true
+        rm -f $R/dom.jsonl
+        redis-cli -p "$redis_port" flushall >/dev/null 2>&1 || true
+        # shellcheck disable=SC2086
+        measure redis $c -w /dev/null --set rules.paths= --set redis.url=redis://127.0.0.1:$redis_port
+        # shellcheck disable=SC2086
+        measure builtin $c -w /dev/null
+        # shellcheck disable=SC2086
+        measure allrules $c -w /dev/null --set "rules.paths=detect/rules$sigma"
+        if [ "$cap" = real ]; then
+            # shellcheck disable=SC2086
+            measure rtl2 "$tapline" -r $B/real.pcap --threads 2 -w /dev/null
+            measure rnd1 "$NDPI" -i $B/real.pcap
+            # shellcheck disable=SC2086
+            measure rnl1 $c -w /dev/null --set dissect.protocols=none
+        fi
+        awk -v cap="$cap" -v pkts="$(capinfos -c -M $B/$cap.pcap 2>/dev/null | sed -n 's/^Number of packets: *//p')" \
+            -v dbytes="$(stat_of $R/dom.stats domains.bytes)" -v dents="$(stat_of $R/dom.stats domains.entries)" \
+            -v sigma="$sigma" '
+        { wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5 }
+        function row(tag, name) {
+            printf "  %-44s %7.2f %7.2f %8.0f %7.1f %+8.1f%%\n", name, wall[tag], cpus[tag],
+                wall[tag] > 0 ? pkts / wall[tag] / 1e3 : 0, rss[tag] / 1024,
+                100 * (wall[tag] / wall["none"] - 1)
+        }
+        END {
+            printf "\n%s capture (%s, %d packets), 1 worker: domain statistics and rules\n",
+                cap, cap == "real" ? "real traffic, make-bench-pcap.sh" : "pcapgen", pkts
+            printf "  %-44s %7s %7s %8s %7s %9s\n", "run", "wall s", "CPU s", "kpkt/s", "RSS MiB",
+                "vs none"
+            row("none", "no domain statistics, no rules")
+            row("dom", "domain statistics in process")
+            row("redis", "domain statistics with Redis (loopback)")
+            row("builtin", "statistics + built-in rules (the default)")
+            row("allrules", "statistics + built-in + SigmaHQ" (sigma ? " 210 files" : " (absent)"))
+            d = 100 * (wall["dom"] / wall["none"] - 1)
+            rd = 100 * (wall["redis"] / wall["none"] - 1)
+            ru = 100 * (wall["allrules"] / wall["dom"] - 1)
+            printf "  domain statistics: %+.1f%% (target <= 10%%), with Redis %+.1f%% (target <= 15%%)\n", d, rd
+            printf "  all rules over statistics alone: %+.1f%% (target <= 15%%)\n", ru
+            if (dents > 0)
+                printf "  bytes per tracked domain: %.0f (%d domains, domains.bytes %d)\n",
+                    dbytes / dents, dents, dbytes
+            if (cap == "real") {
+                printf "  tapline 1 worker / ndpiReader packets/s: %.2fx (CPU %.2f s vs %.2f s); " \
+                    "2 workers / 1: %.2fx; dissectors over flows: %+.1f%%\n",
+                    wall["rnd1"] / wall["builtin"], cpus["builtin"], cpus["rnd1"],
+                    wall["builtin"] / wall["rtl2"], 100 * (wall["builtin"] / wall["rnl1"] - 1)
+            }
+        }' $R/results
+    done
+    kill "$redis_pid" 2>/dev/null
+    wait "$redis_pid" 2>/dev/null || true
+fi
+
 # ---------------------------------------------------------------- Kafka export
 #
 # The Kafka sink against the test broker (tests/kafka-broker, librdkafka's mock cluster on
