@@ -21,6 +21,8 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "dissect.h"
+#include "netlist.h"
 #include "paths.h" /* TL_RULES_DIR, written by the Makefile */
 
 enum cfg_type { CFG_U64, CFG_BOOL, CFG_STR, CFG_SECS };
@@ -31,15 +33,19 @@ struct cfg_opt {
     size_t off;         /* offsetof the member in struct tl_config */
     uint64_t defnum;    /* U64, BOOL, SECS (in seconds) */
     const char *defstr; /* STR */
+    double lo, hi;      /* U64, SECS (in seconds): the values allowed, both included */
     const char *doc;
 };
 
-#define CFG_OFF(m)                   offsetof(struct tl_config, m)
-#define CFG_OPT_U64(m, k, def, d)    { k, CFG_U64, CFG_OFF(m), (uint64_t)(def), NULL, d },
-#define CFG_OPT_BOOL(m, k, def, d)   { k, CFG_BOOL, CFG_OFF(m), (def) ? 1 : 0, NULL, d },
-#define CFG_OPT_SECS(m, k, def, d)   { k, CFG_SECS, CFG_OFF(m), (uint64_t)(def), NULL, d },
-#define CFG_OPT_STR(m, k, def, d)    { k, CFG_STR, CFG_OFF(m), 0, def, d },
-#define TL_X(type, m, key, def, doc) CFG_OPT_##type(m, key, def, doc)
+#define CFG_OFF(m) offsetof(struct tl_config, m)
+#define CFG_OPT_U64(m, k, def, lo, hi, d)                                                          \
+    { k, CFG_U64, CFG_OFF(m), (uint64_t)(def), NULL, lo, hi, d },
+#define CFG_OPT_BOOL(m, k, def, lo, hi, d)                                                         \
+    { k, CFG_BOOL, CFG_OFF(m), (def) ? 1 : 0, NULL, 0, 0, d },
+#define CFG_OPT_SECS(m, k, def, lo, hi, d)                                                         \
+    { k, CFG_SECS, CFG_OFF(m), (uint64_t)(def), NULL, lo, hi, d },
+#define CFG_OPT_STR(m, k, def, lo, hi, d)    { k, CFG_STR, CFG_OFF(m), 0, def, 0, 0, d },
+#define TL_X(type, m, key, def, lo, hi, doc) CFG_OPT_##type(m, key, def, lo, hi, doc)
 static const struct cfg_opt cfg_opts[] = { TL_CONFIG_KEYS(TL_X) };
 #undef TL_X
 
@@ -63,11 +69,11 @@ static uint64_t cfg_secs_us(uint64_t secs)
 void tl_config_defaults(struct tl_config *c)
 {
     memset(c, 0, sizeof(*c));
-#define CFG_DEF_U64(m, def)          c->m = (uint64_t)(def);
-#define CFG_DEF_BOOL(m, def)         c->m = (def);
-#define CFG_DEF_SECS(m, def)         c->m = cfg_secs_us((uint64_t)(def));
-#define CFG_DEF_STR(m, def)          c->m = cfg_strdup(def);
-#define TL_X(type, m, key, def, doc) CFG_DEF_##type(m, def)
+#define CFG_DEF_U64(m, def)                  c->m = (uint64_t)(def);
+#define CFG_DEF_BOOL(m, def)                 c->m = (def);
+#define CFG_DEF_SECS(m, def)                 c->m = cfg_secs_us((uint64_t)(def));
+#define CFG_DEF_STR(m, def)                  c->m = cfg_strdup(def);
+#define TL_X(type, m, key, def, lo, hi, doc) CFG_DEF_##type(m, def)
     TL_CONFIG_KEYS(TL_X)
 #undef TL_X
 }
@@ -80,7 +86,7 @@ void tl_config_free(struct tl_config *c)
 #define CFG_FREE_STR(m)                                                                            \
     free(c->m);                                                                                    \
     c->m = NULL;
-#define TL_X(type, m, key, def, doc) CFG_FREE_##type(m)
+#define TL_X(type, m, key, def, lo, hi, doc) CFG_FREE_##type(m)
     TL_CONFIG_KEYS(TL_X)
 #undef TL_X
 }
@@ -200,6 +206,136 @@ static int cfg_parse_bool(const char *s, bool *out)
     return -1;
 }
 
+/* ---- what a text option may hold (checked where it is set, so errors carry file:line) ---- */
+
+static int cfg_check_nets(const char *v, char *why, size_t n)
+{
+    struct tl_netlist l;
+    return tl_netlist_parse(&l, v, why, n);
+}
+
+/* A comma list whose members each satisfy ok(). */
+static int cfg_check_list(const char *v, bool (*ok)(const char *s, size_t len), const char *what,
+                          char *why, size_t n)
+{
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len && !ok(p, len))
+            return cfg_err(why, n, "'%.*s' is not %s", (int)len, p, what);
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
+}
+
+static bool cfg_is_dissector(const char *s, size_t len)
+{
+    char name[32];
+    if (len == 4 && !memcmp(s, "none", 4))
+        return true;
+    if (len >= sizeof(name))
+        return false;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    return tl_dissector_by_name(name) != NULL;
+}
+
+static int cfg_check_protocols(const char *v, char *why, size_t n)
+{
+    return cfg_check_list(v, cfg_is_dissector, "a dissector (dns, http, kerberos, ldap) or none",
+                          why, n);
+}
+
+static bool cfg_is_number(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return len > 0 && len < 6;
+}
+
+static int cfg_check_cpus(const char *v, char *why, size_t n)
+{
+    return cfg_check_list(v, cfg_is_number, "a CPU number", why, n);
+}
+
+static bool cfg_is_type_field(const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len);
+    return dot && dot > s && dot < s + len - 1;
+}
+
+static int cfg_check_pseudonymise(const char *v, char *why, size_t n)
+{
+    return cfg_check_list(v, cfg_is_type_field, "type.field (e.g. kerberos.client)", why, n);
+}
+
+/* One of the words of `words` (a NULL-terminated list). */
+static int cfg_check_word(const char *v, const char *const *words, char *why, size_t n)
+{
+    char list[128] = "";
+    for (size_t i = 0; words[i]; i++) {
+        if (strcmp(v, words[i]) == 0)
+            return 0;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", words[i]);
+    }
+    return cfg_err(why, n, "'%s' is not one of %s", v, list);
+}
+
+static int cfg_check_kafka_key(const char *v, char *why, size_t n)
+{
+    static const char *const words[] = { "community_id", "uid", "none", NULL };
+    return cfg_check_word(v, words, why, n);
+}
+
+static int cfg_check_level(const char *v, char *why, size_t n)
+{
+    static const char *const words[] = { "error", "warning", "info", "debug", NULL };
+    return cfg_check_word(v, words, why, n);
+}
+
+/* HOST:PORT or [V6]:PORT, the port 1 to 65535. */
+static int cfg_check_listen(const char *v, char *why, size_t n)
+{
+    const char *colon = strrchr(v, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || colon == v || *end || end == colon + 1 || port < 1 || port > 65535)
+        return cfg_err(why, n, "'%s' is not ADDRESS:PORT (e.g. 127.0.0.1:9108)", v);
+    return 0;
+}
+
+static const struct {
+    const char *key;
+    int (*check)(const char *value, char *why, size_t n);
+} cfg_checks[] = {
+    { "flows.home_nets", cfg_check_nets },
+    { "domains.resolvers", cfg_check_nets },
+    { "dissect.protocols", cfg_check_protocols },
+    { "capture.cpus", cfg_check_cpus },
+    { "privacy.pseudonymise", cfg_check_pseudonymise },
+    { "kafka.key", cfg_check_kafka_key },
+    { "log.level", cfg_check_level },
+    { "metrics.listen", cfg_check_listen },
+};
+
+static int cfg_check_str(const struct cfg_opt *o, const char *value, char *errbuf, size_t n)
+{
+    char why[256];
+    for (size_t i = 0; value && i < sizeof(cfg_checks) / sizeof(cfg_checks[0]); i++)
+        if (strcmp(cfg_checks[i].key, o->key) == 0 && cfg_checks[i].check(value, why, sizeof(why)))
+            return cfg_err(errbuf, n, "%s: %s", o->key, why);
+    return 0;
+}
+
+/* "KEY: 'V' is out of range (LO to HI)", the bounds as the option counts. */
+static int cfg_range_err(const struct cfg_opt *o, const char *value, char *errbuf, size_t n)
+{
+    return cfg_err(errbuf, n, "%s: '%s' is out of range (%.15g to %.15g%s)", o->key, value, o->lo,
+                   o->hi, o->type == CFG_SECS ? " seconds" : "");
+}
+
 /* value NULL: the YAML null, which restores a STR option's default and is refused for others. */
 static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char *value,
                        char *errbuf, size_t n)
@@ -218,6 +354,8 @@ static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char 
         if (r)
             return cfg_err(errbuf, n, "%s: '%s' is not a number (digits, optional k/M/G)", o->key,
                            value);
+        if ((double)v < o->lo || (double)v > o->hi)
+            return cfg_range_err(o, value, errbuf, n);
         memcpy(m, &v, sizeof(v));
         return 0;
     }
@@ -228,6 +366,8 @@ static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char 
             return cfg_err(errbuf, n, "%s: '%s' seconds is too large", o->key, value);
         if (r)
             return cfg_err(errbuf, n, "%s: '%s' is not a number of seconds", o->key, value);
+        if ((double)v / 1e6 < o->lo || (double)v / 1e6 > o->hi)
+            return cfg_range_err(o, value, errbuf, n);
         memcpy(m, &v, sizeof(v));
         return 0;
     }
@@ -240,6 +380,8 @@ static int cfg_set_opt(struct tl_config *c, const struct cfg_opt *o, const char 
         return 0;
     }
     case CFG_STR: {
+        if (cfg_check_str(o, value, errbuf, n) < 0)
+            return -1;
         char *old, *v = cfg_strdup(value ? value : o->defstr);
         memcpy(&old, m, sizeof(old));
         free(old);
@@ -312,7 +454,28 @@ struct cfg_yaml {
     char *errbuf;
     size_t n;
     char key[CFG_MAX_KEY]; /* the dotted path of the mapping being read */
+    struct cfg_seen {      /* keys set so far, to refuse one set twice */
+        char key[CFG_MAX_KEY];
+        unsigned long line;
+    } * seen;
+    size_t nseen;
 };
+
+/* Remembers that y->key was set at line; -1 (errbuf set) when it already was. */
+static int cfg_once(struct cfg_yaml *y, unsigned long line)
+{
+    for (size_t i = 0; i < y->nseen; i++)
+        if (strcmp(y->seen[i].key, y->key) == 0)
+            return cfg_err(y->errbuf, y->n, "%s:%lu: '%s' is set twice (first at line %lu)",
+                           y->path, line, y->key, y->seen[i].line);
+    struct cfg_seen *s = realloc(y->seen, (y->nseen + 1) * sizeof(*s));
+    if (!s)
+        abort(); /* at start-up, before any capture */
+    y->seen = s;
+    memcpy(s[y->nseen].key, y->key, sizeof(y->key));
+    s[y->nseen++].line = line;
+    return 0;
+}
 
 /* Next event into ev, or -1 with the parser's reason. */
 static int cfg_next(struct cfg_yaml *y, yaml_event_t *ev)
@@ -394,6 +557,8 @@ static int cfg_apply(struct cfg_yaml *y, const char *value, unsigned long line)
     const char *name;
     const struct cfg_opt *o = cfg_find(y->key);
 
+    if (cfg_once(y, line) < 0)
+        return -1;
     if (!o && (o = cfg_find_property(y->key, &name)))
         return cfg_apply_property(y, o, name, value, line);
     if (!o) {
@@ -534,8 +699,13 @@ int tl_config_load(struct tl_config *c, const char *path, char *errbuf, size_t n
         if (t == YAML_STREAM_END_EVENT)
             break;
     }
+    if (y.nseen == 0) {
+        cfg_err(errbuf, n, "%s: sets no option (an empty file: give no -c instead)", path);
+        goto fail;
+    }
     rc = 0;
 fail:
+    free(y.seen);
     yaml_parser_delete(&y.parser);
     fclose(f);
     return rc;

@@ -50,7 +50,7 @@ static void test_defaults(void)
     CHECK_STR(c.home_nets, "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
     CHECK_EQ(c.threads, 0);
     CHECK_EQ(c.snaplen, 65535);
-    CHECK_EQ(c.batch_bytes, 262144);
+    CHECK_EQ(c.batch_bytes, 266240);
     CHECK_EQ(c.max_flows, 500000);
     CHECK(c.promisc);
     CHECK(c.ndpi);
@@ -77,9 +77,10 @@ static void test_set_each_type(void)
     CHECK_EQ(c.max_frag_bytes, 16 << 20);
     CHECK_EQ(tl_config_set(&c, "defrag.max_bytes", "2G", err, sizeof(err)), 0);
     CHECK_EQ(c.max_frag_bytes, 2ULL << 30);
-    CHECK_EQ(tl_config_set(&c, "flows.community_id_seed", "18446744073709551615", err, sizeof(err)),
-             0);
-    CHECK_EQ(c.cid_seed, UINT64_MAX);
+    CHECK_EQ(tl_config_set(&c, "defrag.max_bytes", "16G", err, sizeof(err)), 0); /* its highest */
+    CHECK_EQ(c.max_frag_bytes, 16ULL << 30);
+    CHECK_EQ(tl_config_set(&c, "flows.community_id_seed", "65535", err, sizeof(err)), 0);
+    CHECK_EQ(c.cid_seed, 65535);
 
     static const char *const yes[] = { "true", "yes", "on", "1", "TRUE", "Yes" };
     static const char *const no[] = { "false", "no", "off", "0", "False", "OFF" };
@@ -100,8 +101,8 @@ static void test_set_each_type(void)
     CHECK_EQ(c.udp_idle, 1000001);
     CHECK_EQ(tl_config_set(&c, "flows.udp_timeout", "2.0000019", err, sizeof(err)), 0);
     CHECK_EQ(c.udp_idle, 2000001); /* past microseconds: dropped */
-    CHECK_EQ(tl_config_set(&c, "flows.udp_timeout", "0", err, sizeof(err)), 0);
-    CHECK_EQ(c.udp_idle, 0);
+    CHECK_EQ(tl_config_set(&c, "flows.active_timeout", "0", err, sizeof(err)), 0); /* 0: never */
+    CHECK_EQ(c.active, 0);
 
     CHECK_EQ(tl_config_set(&c, "sensor", "tap-01", err, sizeof(err)), 0);
     CHECK_STR(c.sensor, "tap-01");
@@ -141,6 +142,21 @@ static void test_bad_values(void)
           "is too large" },
         { "flows.udp_timeout", "18446744073709.551616",
           "flows.udp_timeout: '18446744073709.551616' seconds is too large" },
+        { "capture.batch_bytes", "100",
+          "capture.batch_bytes: '100' is out of range (262400 to 1073741824)" },
+        { "capture.ring_batches", "0", "capture.ring_batches: '0' is out of range (2 to 65536)" },
+        { "flows.max_per_worker", "0",
+          "flows.max_per_worker: '0' is out of range (1 to 2147483648)" },
+        { "stats.interval", "0", "stats.interval: '0' is out of range (1 to 86400 seconds)" },
+        { "output.compress_level", "99", "output.compress_level: '99' is out of range (0 to 22)" },
+        { "privacy.pseudonym_hex_len", "7",
+          "privacy.pseudonym_hex_len: '7' is out of range (8 to 64)" },
+        { "flows.udp_timeout", "0",
+          "flows.udp_timeout: '0' is out of range (0.01 to 604800 seconds)" },
+        { "flows.udp_timeout", "604800.000001",
+          "flows.udp_timeout: '604800.000001' is out of range (0.01 to 604800 seconds)" },
+        { "flows.community_id_seed", "65536",
+          "flows.community_id_seed: '65536' is out of range (0 to 65535)" },
         { "flows.nope", "1", "unknown option 'flows.nope'" },
         { "flows", "1", "unknown option 'flows'" },
     };
@@ -156,9 +172,11 @@ static void test_bad_values(void)
     CHECK_EQ(c.threads, 0);
     CHECK(c.promisc);
     CHECK_EQ(c.udp_idle, 60000000ULL);
-    /* The largest that fits is taken. */
-    CHECK_EQ(tl_config_set(&c, "flows.udp_timeout", "18446744073709.551615", err, sizeof(err)), 0);
-    CHECK_EQ(c.udp_idle, UINT64_MAX);
+    /* The bounds themselves are taken. */
+    CHECK_EQ(tl_config_set(&c, "flows.udp_timeout", "604800", err, sizeof(err)), 0);
+    CHECK_EQ(c.udp_idle, 604800000000ULL);
+    CHECK_EQ(tl_config_set(&c, "flows.udp_timeout", "0.01", err, sizeof(err)), 0);
+    CHECK_EQ(c.udp_idle, 10000);
     /* A short errbuf is cut, never overrun; none at all is allowed. */
     char small[8];
     CHECK_EQ(tl_config_set(&c, "nope", "1", small, sizeof(small)), -1);
@@ -208,8 +226,10 @@ static void test_yaml_file(void)
     CHECK_EQ(c.tcp_idle, 300000000ULL); /* untouched keep their defaults */
 
     /* A flow-style list, an empty list, nulls (back to the default) and a quoted "null". */
-    CHECK_EQ(load_text(&c, "flows: {home_nets: [a, b, c]}\n", err, sizeof(err)), 0);
-    CHECK_STR(c.home_nets, "a,b,c");
+    CHECK_EQ(
+        load_text(&c, "flows: {home_nets: [10.0.0.0/8, fd00::/8, 192.0.2.1]}\n", err, sizeof(err)),
+        0);
+    CHECK_STR(c.home_nets, "10.0.0.0/8,fd00::/8,192.0.2.1");
     CHECK_EQ(load_text(&c, "flows:\n  home_nets: []\n", err, sizeof(err)), 0);
     CHECK_STR(c.home_nets, "");
     CHECK_EQ(load_text(&c,
@@ -223,11 +243,21 @@ static void test_yaml_file(void)
     CHECK_STR(c.home_nets, "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7");
     CHECK_EQ(load_text(&c, "sensor: \"null\"\n", err, sizeof(err)), 0);
     CHECK_STR(c.sensor, "null");
-    /* Empty files and empty documents set nothing. */
-    CHECK_EQ(load_text(&c, "", err, sizeof(err)), 0);
-    CHECK_EQ(load_text(&c, "# nothing\n", err, sizeof(err)), 0);
-    CHECK_EQ(load_text(&c, "---\n", err, sizeof(err)), 0);
+    /* A file that sets nothing is a mistake (the wrong file?), said as such. */
+    static const char *const empty[] = { "", "# nothing\n", "---\n" };
+    for (size_t i = 0; i < LEN(empty); i++) {
+        CHECK_EQ(load_text(&c, empty[i], err, sizeof(err)), -1);
+        CHECK_STR(after_path(err), ": sets no option (an empty file: give no -c instead)");
+    }
     CHECK_STR(c.sensor, "null");
+    /* An option set twice is refused, naming both lines, the nested form too. */
+    CHECK_EQ(
+        load_text(&c, "flows:\n  udp_timeout: 3\nflows:\n  udp_timeout: 4\n", err, sizeof(err)),
+        -1);
+    CHECK_STR(after_path(err), ":4: 'flows.udp_timeout' is set twice (first at line 2)");
+    CHECK_EQ(load_text(&c, "flows.udp_timeout: 3\nflows:\n  udp_timeout: 4\n", err, sizeof(err)),
+             -1);
+    CHECK_STR(after_path(err), ":3: 'flows.udp_timeout' is set twice (first at line 1)");
     tl_config_free(&c);
 }
 
