@@ -29,12 +29,6 @@
 set -euo pipefail
 
 
-CLI=tl-adc
-SRV=tl-ads
-SRV4=10.98.0.1
-CLI4=10.98.0.2
-SRVMAC=02:00:00:98:00:01
-CLIMAC=02:00:00:98:00:02
 REALM=TAPLINE.TEST
 HOST=ldap.tapline.test
 BASE=dc=tapline,dc=test
@@ -47,73 +41,40 @@ URI=ldap://$HOST/
 . "$(dirname "$0")/lib/capture.sh"
 # shellcheck source=tools/lib/kdc.sh
 . "$(dirname "$0")/lib/kdc.sh"
+# shellcheck source=tools/lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 rec_outdir "${1:-}"
+rec_layout tl-adc tl-ads 98
 
-# slapd: no default database, no questions (we run slapd with our own config)
-dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed" ||
-    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
 rec_install krb5-kdc krb5-admin-server krb5-user slapd ldap-utils libsasl2-modules-gssapi-mit \
     tcpdump iproute2 iputils-ping ethtool util-linux
 rec_netns_unused
 
 rec_init tl-mkpcaps-ad
 
-# Kerberos and LDAP clients and servers read only files in $work (kdc.sh sets KRB5_*)
-export LDAPCONF=$work/ldap.conf
-export LDAPRC=$work/ldaprc-none
+# Kerberos and LDAP clients and servers read only files in $work (kdc.sh sets
+# KRB5_*, servers.sh LDAPCONF)
 export SASL_PATH=/usr/lib/x86_64-linux-gnu/sasl2
-unset LDAPNOINIT
 
-in_srv() { ip netns exec $SRV "$@"; }
 unexpected() { echo "mkpcaps-ad.sh: $1 succeeded but should have failed" >&2; exit 1; }
 # the client gets its own /etc/hosts and /etc/resolv.conf in a private mount namespace
-in_cli() {
-    # shellcheck disable=SC2016  # $0 and $@ expand in the inner sh
-    ip netns exec $CLI unshare -m --propagation private sh -c \
-        'mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@"' \
-        "$work" "$@"
-}
+in_cli() { rec_in_cli "$@"; }
 
 # --- network ------------------------------------------------------------------
 rec_link veth-adc veth-ads
 
-printf '127.0.0.1\tlocalhost\n%s\t%s ldap\n%s\tclient.tapline.test client\n' $SRV4 $HOST $CLI4 >"$work/hosts"
+printf '127.0.0.1\tlocalhost\n%s\t%s ldap\n%s\tclient.tapline.test client\n' "$SRV4" $HOST "$CLI4" >"$work/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$work/resolv.conf"
 
 # --- capture helpers ----------------------------------------------------------
 CAP_IFACE=veth-ads
 
 # --- Kerberos KDC ---------------------------------------------------------------
-kdc_start $REALM $SRV4 "alice:$ALICEPW" "host/$HOST" "ldap/$HOST:nopreauth"
-kdc_config "$work/krb5-tcp.conf" $REALM $SRV4 "udp_preference_limit = 1"
+kdc_start $REALM "$SRV4" "alice:$ALICEPW" "host/$HOST" "ldap/$HOST:nopreauth"
+kdc_config "$work/krb5-tcp.conf" $REALM "$SRV4" "udp_preference_limit = 1"
 kadm $REALM "ktadd -k $work/ldap.keytab ldap/$HOST"
 
 # --- OpenLDAP slapd -------------------------------------------------------------
-mkdir -p "$work/ldap-db"
-cat >"$work/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-include /etc/ldap/schema/nis.schema
-modulepath /usr/lib/ldap
-moduleload back_mdb
-pidfile $work/slapd.pid
-argsfile $work/slapd.args
-loglevel stats
-sasl-host $HOST
-sasl-realm $REALM
-sasl-secprops none
-authz-regexp "^uid=([^,/]+)(,cn=[^,]+)?,cn=gssapi,cn=auth\$" "uid=\$1,ou=people,$BASE"
-database mdb
-maxsize 16777216
-suffix "$BASE"
-rootdn "$ADMIN"
-rootpw $ADMINPW
-directory $work/ldap-db
-access to attrs=userPassword by self write by anonymous auth by * none
-access to * by * read
-database monitor
-EOF
 alicehash=$(slappasswd -s "$ALICEPW")
 cat >"$work/base.ldif" <<EOF
 dn: $BASE
@@ -153,23 +114,15 @@ objectClass: groupOfNames
 cn: admins
 member: uid=alice,ou=people,$BASE
 EOF
-slapadd -f "$work/slapd.conf" -l "$work/base.ldif" >"$work/slapadd.log" 2>&1 || { cat "$work/slapadd.log" >&2; exit 1; }
-# -d keeps slapd in the foreground, a child of this script that cleanup stops
-KRB5_KTNAME=FILE:$work/ldap.keytab KRB5_TRACE=$work/slapd-krb5-trace.log \
-    ip netns exec $SRV slapd -d stats -h "ldap:///" -f "$work/slapd.conf" 2>"$work/slapd.log" &
-pids+=($!)
-
-cat >"$work/ldap.conf" <<EOF
-URI $URI
-BASE $BASE
-SASL_NOCANON on
-TLS_REQCERT never
+# SASL/GSSAPI with the ldap/ keytab; Kerberos names map to directory entries
+sasl=$(cat <<EOF
+sasl-host $HOST
+sasl-realm $REALM
+sasl-secprops none
+authz-regexp "^uid=([^,/]+)(,cn=[^,]+)?,cn=gssapi,cn=auth\$" "uid=\$1,ou=people,$BASE"
 EOF
-
-for _ in $(seq 50); do
-    in_cli ldapsearch -x -LLL -s base -b "" namingContexts >/dev/null 2>&1 && break
-    sleep 0.1
-done
+)
+slapd_start "$URI" "$BASE" "$ADMIN" "$ADMINPW" "$work/base.ldif" "$sasl" "database monitor" "$work/ldap.keytab"
 
 # --- Kerberos -------------------------------------------------------------------
 kin() { # password principal [kinit options]

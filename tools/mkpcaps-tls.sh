@@ -28,28 +28,20 @@ set -euo pipefail
 
 # shellcheck source=tools/lib/capture.sh
 . "$(dirname "$0")/lib/capture.sh"
+# shellcheck source=tools/lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 rec_outdir "${1:-}"
 
-CLI=tl-tlc
-SRV=tl-tls
-SRV4=10.97.0.1
-CLI4=10.97.0.2
-SRV6=fd97::1
-CLI6=fd97::2
-SRVMAC=02:00:00:97:00:01
-CLIMAC=02:00:00:97:00:02
+rec_layout tl-tlc tl-tls 97 v6
 HOST=www.tapline.test
 # 98 characters: longer than the 79 that nDPI 4.2 keeps of a server name
 LONGHOST=a-server-name-longer-than-seventy-nine-characters.which-ndpi-cuts-from-the-left.names.tapline.test
 
-nginx="nginx-light"
-dpkg-query -W -f='${Status}\n' nginx-light nginx 2>/dev/null | grep -q "install ok installed" && nginx=""
-rec_install openssl curl tcpdump iproute2 iputils-ping ethtool $nginx
+rec_install openssl curl tcpdump iproute2 iputils-ping ethtool "nginx-light|nginx"
 rec_netns_unused
 rec_init tl-mkpcaps-tls
 
-in_cli() { ip netns exec $CLI "$@"; }
-in_srv() { ip netns exec $SRV "$@"; }
+in_cli() { ip netns exec "$CLI" "$@"; }
 
 rec_link veth-tlc veth-tls
 CAP_IFACE=veth-tls
@@ -83,22 +75,7 @@ printf '<!DOCTYPE html>\n<html><head><title>tapline TLS test</title></head><body
     >"$www/index.html"
 touch -d '2026-01-01 00:00:00 UTC' "$www/index.html"
 chmod -R a+rX "$www" "$work"
-cat >"$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-    types { text/html html; }
-    access_log off;
-    server_tokens off;
-    keepalive_timeout 10;
-    client_body_temp_path $work/nginx-body;
-    proxy_temp_path $work/nginx-proxy;
-    fastcgi_temp_path $work/nginx-fastcgi;
-    uwsgi_temp_path $work/nginx-uwsgi;
-    scgi_temp_path $work/nginx-scgi;
+nginx_start "https://$SRV4/" "    types { text/html html; }
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_tickets off;
     ssl_session_cache off;
@@ -117,16 +94,7 @@ http {
         ssl_certificate $pki/www-chain.crt;
         ssl_certificate_key $pki/www.key;
         root $www;
-    }
-}
-EOF
-# in the foreground, as a child of this script, so cleanup stops and reaps it
-ip netns exec $SRV nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-pids+=($!)
-for _ in $(seq 50); do
-    in_cli curl -sk -o /dev/null --max-time 1 "https://$SRV4/" && break
-    sleep 0.1
-done
+    }"
 
 # One connection per call; --resolve gives the name (and so the SNI) without DNS.
 c() { in_cli curl -sk --max-time 5 -o /dev/null --resolve "$HOST:443:$SRV4" "$@"; }

@@ -3,8 +3,9 @@
 # rec_init makes the scratch directory and the teardown; the caller sets CLI
 # and SRV (namespaces) before it, CAP_IFACE (the server's veth) and out (where
 # captures go) before cap_start/cap_stop, which record one capture with tcpdump.
-# rec_outdir, rec_install, rec_netns_unused and rec_link set up the output
-# folder, the packages and the link; rec_in_cli runs a client command.
+# rec_outdir, rec_install, rec_layout, rec_netns_unused and rec_link set up the
+# output folder, the packages, the names and addresses and the link; rec_in_cli
+# runs a client command.
 
 cap_pid=""
 
@@ -79,18 +80,39 @@ rec_outdir() {
     [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): run as root" >&2; exit 1; }
 }
 
-# rec_install PKG...: installs with apt-get those of the packages that are missing.
+# rec_install PKG...: installs with apt-get those of the packages that are missing;
+# "A|B" is there when either is installed, else A is installed. A missing slapd
+# comes without a database of its own and asks nothing (the scripts run slapd
+# with a config of their own).
 rec_install() {
-    local p missing=""
+    local p alt have missing=""
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+        have=""
+        for alt in ${p//|/ }; do
+            dpkg-query -W -f='${Status}' "$alt" 2>/dev/null | grep -q "install ok installed" && have=1
+        done
+        [ -n "$have" ] || missing="$missing ${p%%|*}"
     done
     [ -n "$missing" ] || return 0
     echo "installing:$missing" >&2
+    case "$missing " in
+    *" slapd "*) echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections ;;
+    esac
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+# rec_layout CLI SRV N [v6]: the scripts' layout in subnet 10.N.0.0/24: client
+# namespace CLI with CLI4=10.N.0.2 and CLIMAC=02:00:00:N:00:02, server namespace
+# SRV with SRV4=10.N.0.1 and SRVMAC=02:00:00:N:00:01; with v6 also CLI6=fdN::2
+# and SRV6=fdN::1 (rec_link gives the link these addresses).
+rec_layout() {
+    CLI=$1 SRV=$2
+    CLI4=10.$3.0.2 SRV4=10.$3.0.1
+    CLIMAC=02:00:00:$3:00:02 SRVMAC=02:00:00:$3:00:01
+    if [ "${4:-}" = v6 ]; then CLI6=fd$3::2 SRV6=fd$3::1; fi
 }
 
 # rec_netns_unused: exits when namespace $CLI or $SRV exists (another run is

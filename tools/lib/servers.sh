@@ -6,12 +6,18 @@
 # under /etc is read or changed. Each start returns once a client in $CLI gets
 # an answer.
 
-# slapd_start URI BASE ROOTDN ROOTPW LDIF [CONF_LINES]: directory BASE (mdb) loaded
-# from LDIF, the core, cosine, inetorgperson and nis schemas, ROOTDN/ROOTPW as
-# its administrator, userPassword readable by nobody, the rest by everyone;
-# CONF_LINES go into the global section. Clients read $LDAPCONF (URI and BASE).
+# slapd_start URI BASE ROOTDN ROOTPW LDIF [GLOBAL_LINES [DATABASE_LINES [KEYTAB]]]:
+# directory BASE (mdb) loaded from LDIF, the core, cosine, inetorgperson and nis
+# schemas, ROOTDN/ROOTPW as its administrator, userPassword readable by nobody,
+# the rest by everyone. GLOBAL_LINES go into the global section (e.g. sasl-host,
+# authz-regexp), DATABASE_LINES after the mdb database (e.g. "database monitor").
+# With KEYTAB, slapd takes its service keys for SASL/GSSAPI from it and traces
+# its Kerberos calls into $work/slapd-krb5-trace.log. Clients read $LDAPCONF
+# (URI, BASE, no host name canonicalization for SASL, no certificate check).
+# The readiness check runs through rec_in_cli, so $work/hosts and
+# $work/resolv.conf must exist (URI may name a host listed there).
 slapd_start() {
-    local uri=$1 base=$2
+    local uri=$1 base=$2 keytab=${8:-}
     export LDAPCONF=$work/ldap.conf LDAPRC=$work/ldaprc-none
     unset LDAPNOINIT
     mkdir -p "$work/ldap-db"
@@ -34,14 +40,17 @@ rootpw $4
 directory $work/ldap-db
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
+${7:-}
 EOF
     slapadd -f "$work/slapd.conf" -l "$5" >"$work/slapadd.log" 2>&1 || { cat "$work/slapadd.log" >&2; exit 1; }
-    printf 'URI %s\nBASE %s\n' "$uri" "$base" >"$work/ldap.conf"
-    # -d keeps slapd in the foreground
-    ip netns exec "$SRV" slapd -d stats -h "ldap:///" -f "$work/slapd.conf" 2>"$work/slapd.log" &
+    printf 'URI %s\nBASE %s\nSASL_NOCANON on\nTLS_REQCERT never\n' "$uri" "$base" >"$work/ldap.conf"
+    local env=()
+    [ -z "$keytab" ] || env=(KRB5_KTNAME="FILE:$keytab" KRB5_TRACE="$work/slapd-krb5-trace.log")
+    # -d keeps slapd in the foreground; env and ip netns exec exec it, so $! is slapd
+    ip netns exec "$SRV" env "${env[@]}" slapd -d stats -h "ldap:///" -f "$work/slapd.conf" 2>"$work/slapd.log" &
     pids+=($!)
     for _ in $(seq 50); do
-        ip netns exec "$CLI" ldapsearch -x -LLL -s base -b "" namingContexts >/dev/null 2>&1 && return 0
+        rec_in_cli ldapsearch -x -LLL -s base -b "" namingContexts >/dev/null 2>&1 && return 0
         sleep 0.1
     done
     echo "$(basename "$0"): slapd does not answer" >&2
@@ -62,8 +71,8 @@ dnsmasq_start() {
 }
 
 # nginx_start URL HTTP_LINES: nginx (one worker, no access log, no version in
-# headers) with HTTP_LINES (types, servers...) in its http block, ready once
-# URL answers.
+# headers) with HTTP_LINES (types, servers, ssl settings...) in its http block,
+# ready once URL (http or https: no certificate check) answers.
 nginx_start() {
     cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
@@ -86,7 +95,7 @@ EOF
     ip netns exec "$SRV" nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
     pids+=($!)
     for _ in $(seq 50); do
-        ip netns exec "$CLI" curl -s -o /dev/null --max-time 1 "$1" && return 0
+        ip netns exec "$CLI" curl -sk -o /dev/null --max-time 1 "$1" && return 0
         sleep 0.1
     done
     echo "$(basename "$0"): nginx does not answer" >&2
