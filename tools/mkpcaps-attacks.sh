@@ -71,13 +71,8 @@ OFFICESVC=(HTTP/intranet.tapline.test cifs/files.tapline.test ldap/dc1.tapline.t
 . "$(dirname "$0")/lib/servers.sh"
 rec_outdir "${1:-}"
 
-# slapd: no default database, no questions (we run slapd with our own config)
-dpkg-query -W -f='${Status}' slapd 2>/dev/null | grep -q "install ok installed" ||
-    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
-nginx="nginx-light"
-dpkg-query -W -f='${Status}\n' nginx-light nginx 2>/dev/null | grep -q "install ok installed" && nginx=""
 rec_install krb5-kdc krb5-admin-server krb5-user slapd ldap-utils dnsmasq-base bind9-dnsutils curl \
-    tcpdump iproute2 iputils-ping ethtool util-linux $nginx
+    tcpdump iproute2 iputils-ping ethtool util-linux "nginx-light|nginx"
 rec_netns_unused
 rec_init tl-mkpcaps-attacks
 trap 'echo "mkpcaps-attacks.sh: line $LINENO failed: $BASH_COMMAND (KEEP=1 keeps the logs)" >&2' ERR

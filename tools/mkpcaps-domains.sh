@@ -35,6 +35,8 @@ ALICEPW=alice-pw-1
 . "$(dirname "$0")/lib/capture.sh"
 # shellcheck source=tools/lib/kdc.sh
 . "$(dirname "$0")/lib/kdc.sh"
+# shellcheck source=tools/lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 rec_outdir "${1:-}"
 rec_install krb5-kdc krb5-admin-server krb5-user dnsmasq-base bind9-dnsutils tcpdump iproute2 \
     iputils-ping ethtool
@@ -67,13 +69,7 @@ ptr-record=1.0.97.10.in-addr.arpa,dns.tapline.test
 log-queries
 log-facility=$work/dnsmasq.log
 EOF
-ip netns exec $SRV dnsmasq --keep-in-foreground --conf-file="$work/dnsmasq.conf" \
-    --pid-file="$work/dnsmasq.pid" &
-pids+=($!)
-for _ in $(seq 50); do
-    in_cli dig +short +tries=1 +time=1 -b $ALICE4 @$SRV4 www.example.com >/dev/null 2>&1 && break
-    sleep 0.1
-done
+dnsmasq_start "$work/dnsmasq.conf" $SRV4 www.example.com
 
 q() { # source name [type]
     in_cli dig +tries=1 +time=2 +noedns -b "$1" @$SRV4 "$2" "${3:-A}" >>"$work/dig.log" 2>&1 || true
