@@ -25,11 +25,9 @@ uint64_t tl_worker_order(const struct tl_worker *w, uint64_t rec_ts)
 
 void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg *m)
 {
-    unsigned spins = 0;
     m->flow_hash = f ? f->hash : 0;
     m->seq = w->cseq++;
-    while (!tl_ring_push(&w->coord, m))
-        tl_ring_wait(&spins);
+    tl_worker_push(w, &w->coord, m);
 }
 
 static struct tl_cmsg *emit_cmsg(enum tl_cmsg_kind kind, uint64_t order_us)

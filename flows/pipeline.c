@@ -73,7 +73,10 @@ struct tl_pipeline {
     uint64_t now_us, next_tick_us;
     uint32_t epoch;   /* of packet time: a replay that jumps back starts the next (coord.h) */
     uint64_t tick_us; /* TL_TICK_OFFLINE_US or TL_TICK_LIVE_US */
-    struct tl_ring main_out; /* stats events from the capture thread to the output thread */
+    struct tl_ring main_out;  /* stats events from the capture thread to the output thread */
+    struct tl_bell out_bell;  /* the output thread sleeps on it; workers and dispatcher ring */
+    struct tl_bell free_bell; /* the dispatcher sleeps on it for a free batch; workers ring */
+    uint64_t out_idle_upto;   /* the watermark the output thread last released up to */
     pthread_t out_thread;
     _Atomic bool out_stop;
     _Atomic uint64_t out_events, out_bytes, out_errors;
@@ -154,7 +157,20 @@ static bool pipe_drain_worker(struct tl_pipeline *p, struct tl_worker *w)
         tl_coord_take(p->coord, item);
         any = true;
     }
+    if (any)
+        tl_bell_ring(&w->room);
     return any;
+}
+
+/* Nothing for the output thread: no rings to drain, no worker clock moved, no stop. */
+static bool pipe_output_idle(void *arg)
+{
+    struct tl_pipeline *p = arg;
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (!tl_ring_empty(&p->workers[i].out) || !tl_ring_empty(&p->workers[i].coord))
+            return false;
+    return tl_ring_empty(&p->main_out) && pipe_watermark(p) == p->out_idle_upto &&
+           !atomic_load_explicit(&p->out_stop, memory_order_acquire);
 }
 
 /* The output thread: the only writer of the output, so lines never interleave. */
@@ -184,7 +200,8 @@ static void *pipe_output_main(void *arg)
         if (stop)
             break;
         tl_output_flush(p->out);
-        tl_ring_wait(&spins);
+        p->out_idle_upto = upto;
+        tl_bell_wait(&p->out_bell, &spins, pipe_output_idle, p, 100);
     }
     tl_output_flush(p->out);
     return NULL;
@@ -397,6 +414,8 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         if (tl_worker_init(w, (int)i, cfg, &p->home, &p->det, errbuf, n) < 0)
             goto fail;
         w->tick_us = p->tick_us;
+        w->output_bell = &p->out_bell;
+        w->dispatcher_bell = &p->free_bell;
         for (uint64_t j = 0; j < cfg->ring_batches; j++) {
             struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
             if (!b || !tl_ring_push(&w->free, b)) {
@@ -436,18 +455,20 @@ fail:
     return NULL;
 }
 
-/* A batch to fill for worker i: NULL when live and the worker is behind (caller drops). */
-static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i)
+/* A batch of worker i to fill: NULL when may_drop, live and the worker is behind (caller drops). */
+static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i, enum tl_batch_kind kind,
+                                        bool may_drop)
 {
+    struct tl_ring *r = &p->workers[i].free;
     unsigned spins = 0;
     struct tl_batch *b;
-    while (!(b = tl_ring_pop(&p->workers[i].free))) {
-        if (p->mode == TL_PIPE_LIVE)
+    while (!(b = tl_ring_pop(r))) {
+        if (may_drop && p->mode == TL_PIPE_LIVE)
             return NULL;
-        tl_ring_wait(&spins);
+        tl_bell_wait(&p->free_bell, &spins, tl_ring_empty, r, 100);
     }
     b->n = b->used = 0;
-    b->kind = TL_BATCH_PKTS;
+    b->kind = kind;
     return b;
 }
 
@@ -476,6 +497,7 @@ static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
     }
     /* The in ring holds every batch this worker has, so a push cannot fail. */
     tl_ring_push(&w->in, b);
+    tl_bell_ring(&w->wake);
 }
 
 static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, const uint8_t *bytes,
@@ -494,7 +516,7 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
         pipe_send(p, i, b);
         b = p->cur[i] = NULL;
     }
-    if (!b && !(b = p->cur[i] = pipe_free_batch(p, i))) {
+    if (!b && !(b = p->cur[i] = pipe_free_batch(p, i, TL_BATCH_PKTS, true))) {
         p->st.v[TL_STAT_RING_DROPS]++;
         return;
     }
@@ -512,7 +534,7 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
 void tl_pipeline_flush(struct tl_pipeline *p)
 {
     for (unsigned i = 0; i < p->nworkers; i++) {
-        if (!p->cur[i] && !(p->cur[i] = pipe_free_batch(p, i)))
+        if (!p->cur[i] && !(p->cur[i] = pipe_free_batch(p, i, TL_BATCH_PKTS, true)))
             continue;
         pipe_send(p, i, p->cur[i]);
         p->cur[i] = NULL;
@@ -562,12 +584,7 @@ static void pipe_new_epoch(struct tl_pipeline *p, uint64_t ts_us)
         p->epoch++;
     p->st.v[TL_STAT_TIME_JUMPS]++;
     for (unsigned i = 0; i < p->nworkers; i++) {
-        unsigned spins = 0;
-        struct tl_batch *b;
-        while (!(b = tl_ring_pop(&p->workers[i].free)))
-            tl_ring_wait(&spins); /* the marker must get through */
-        b->n = b->used = 0;
-        b->kind = TL_BATCH_EPOCH;
+        struct tl_batch *b = pipe_free_batch(p, i, TL_BATCH_EPOCH, false); /* must get through */
         b->epoch = p->epoch;
         p->now_us = ts_us;
         pipe_send(p, i, b);
@@ -966,6 +983,7 @@ void tl_pipeline_stats_event(struct tl_pipeline *p, uint64_t now_us)
         tl_buf_free(b);
         free(b);
     }
+    tl_bell_ring(&p->out_bell);
 }
 
 void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
@@ -980,17 +998,13 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
         goto stats;
     }
     for (unsigned i = 0; i < p->nworkers; i++) {
-        unsigned spins = 0;
-        struct tl_batch *end;
-        while (!(end = tl_ring_pop(&p->workers[i].free)))
-            tl_ring_wait(&spins); /* the end marker must get through, live or not */
-        end->n = end->used = 0;
-        end->kind = TL_BATCH_END;
-        pipe_send(p, i, end);
+        /* the end marker must get through, live or not */
+        pipe_send(p, i, pipe_free_batch(p, i, TL_BATCH_END, false));
     }
     for (unsigned i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i].thread, NULL);
     atomic_store_explicit(&p->out_stop, true, memory_order_release);
+    tl_bell_ring(&p->out_bell);
     pthread_join(p->out_thread, NULL);
 stats:
     tl_coord_finish(p->coord, p->now_us);

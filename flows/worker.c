@@ -120,12 +120,19 @@ void tl_worker_destroy(struct tl_worker *w)
 
 void tl_worker_ship_events(struct tl_worker *w)
 {
-    unsigned spins = 0;
     if (w->events->len == 0)
         return;
-    while (!tl_ring_push(&w->out, w->events))
-        tl_ring_wait(&spins);
+    tl_worker_push(w, &w->out, w->events);
     w->events = worker_new_buf();
+}
+
+void tl_worker_push(struct tl_worker *w, struct tl_ring *r, void *item)
+{
+    unsigned spins = 0;
+    while (!tl_ring_push(r, item)) {
+        tl_bell_ring(w->output_bell); /* it may be asleep with our ring full */
+        tl_bell_wait(&w->room, &spins, tl_ring_full, r, 100);
+    }
 }
 
 static uint64_t worker_timeout(const struct tl_worker *w, enum tl_tclass c)
@@ -616,7 +623,7 @@ void *tl_worker_main(void *arg)
     for (;;) {
         struct tl_batch *b = tl_ring_pop(&w->in);
         if (!b) {
-            tl_ring_wait(&spins);
+            tl_bell_wait(&w->wake, &spins, tl_ring_empty, &w->in, 100);
             continue;
         }
         spins = 0;
@@ -627,8 +634,10 @@ void *tl_worker_main(void *arg)
             tl_worker_epoch(w, b);
         else
             tl_worker_batch(w, b);
-        while (!tl_ring_push(&w->free, b))
-            tl_ring_wait(&spins);
+        /* The free ring holds every batch this worker has, so a push cannot fail. */
+        tl_ring_push(&w->free, b);
+        tl_bell_ring(w->dispatcher_bell);
+        tl_bell_ring(w->output_bell); /* events shipped, or the clock moved */
         if (end)
             break;
     }

@@ -32,10 +32,14 @@ struct tl_worker {
     int id;
     const struct tl_config *cfg;
     const struct tl_netlist *home;
-    struct tl_ring in;    /* batches from the dispatcher */
-    struct tl_ring free;  /* batches back to the dispatcher */
-    struct tl_ring out;   /* struct tl_buf * of JSON lines to the output thread */
-    struct tl_ring coord; /* struct tl_cmsg * to the coordinator */
+    struct tl_ring in;               /* batches from the dispatcher */
+    struct tl_ring free;             /* batches back to the dispatcher */
+    struct tl_ring out;              /* struct tl_buf * of JSON lines to the output thread */
+    struct tl_ring coord;            /* struct tl_cmsg * to the coordinator */
+    struct tl_bell wake;             /* rung by the dispatcher: a batch in `in` */
+    struct tl_bell room;             /* rung by the output thread: `out` and `coord` drained */
+    struct tl_bell *output_bell;     /* the output thread's: events, messages, clock moved */
+    struct tl_bell *dispatcher_bell; /* the dispatcher's: a batch back in `free` */
     struct tl_ftable flows;
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *ndpi_scratch; /* for guesses about flows without nDPI state */
@@ -74,6 +78,8 @@ void tl_worker_epoch(struct tl_worker *w, const struct tl_batch *b);
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us);
 /* Moves the events built so far to the output ring (waits while it is full). */
 void tl_worker_ship_events(struct tl_worker *w);
+/* Pushes to one of this worker's rings to the output thread, waiting for room while it is full. */
+void tl_worker_push(struct tl_worker *w, struct tl_ring *r, void *item);
 
 /*
  * Everything a worker records goes through here (flows/emit.c): pseudonyms,

@@ -144,8 +144,8 @@ enum { TL_MAX_WORKERS = 64 };
       "registered domains tracked; the least recently seen is forgotten past it")                  \
     X(U64, new_days, "domains.new_days", 7, 1, 3650,                                               \
       "a domain first seen fewer days ago than this is new")                                       \
-    X(SECS, domain_report, "domains.report_interval", 3600, 1, 31536000,                           \
-      "a domain event per active domain this often (packet time, s) and at the end")               \
+    X(SECS, domain_report, "domains.report_interval", 3600, 0, 31536000,                           \
+      "a domain event per active domain this often (packet time, s; 0: only at the end)")          \
     X(STR, domain_state, "domains.state_file", NULL, 0, 0,                                         \
       "statistics snapshot: read at start, written at exit and every snapshot_interval")           \
     X(SECS, domain_snapshot, "domains.snapshot_interval", 300, 1, 31536000,                        \

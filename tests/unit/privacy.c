@@ -35,13 +35,13 @@ static struct tl_privacy *open_with(const char *list, const char *hexlen,
     struct tl_config cfg;
     struct tl_privacy *pv = NULL;
     tl_config_defaults(&cfg);
-    tl_config_set(&cfg, "privacy.hmac_key_file", keyfile, err, n);
-    if (list)
-        tl_config_set(&cfg, "privacy.pseudonymise", list, err, n);
-    if (hexlen)
-        tl_config_set(&cfg, "privacy.pseudonym_hex_len", hexlen, err, n);
     err[0] = '\0';
-    if (tl_privacy_open(&cfg, types, ntypes, &pv, err, n) != 0)
+    /* a malformed list or length is refused where it is set, naming the option */
+    if (tl_config_set(&cfg, "privacy.hmac_key_file", keyfile, err, n) < 0 ||
+        (list && tl_config_set(&cfg, "privacy.pseudonymise", list, err, n) < 0) ||
+        (hexlen && tl_config_set(&cfg, "privacy.pseudonym_hex_len", hexlen, err, n) < 0))
+        ;
+    else if (tl_privacy_open(&cfg, types, ntypes, &pv, err, n) != 0)
         CHECK(pv == NULL);
     tl_config_free(&cfg);
     return pv;
@@ -216,8 +216,9 @@ static void test_errors(void)
     CHECK(open_with("test.num", NULL, types, 1, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "test.num") && strstr(err, "not a text field"));
     CHECK(open_with("test.s", "7", types, 1, err, sizeof(err)) == NULL);
-    CHECK(strstr(err, "privacy.pseudonym_hex_len 7"));
+    CHECK(strstr(err, "privacy.pseudonym_hex_len") && strstr(err, "'7' is out of range (8 to 64)"));
     CHECK(open_with("test.s", "65", types, 1, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "'65' is out of range"));
     pv = open_with("", "8", types, 1, err, sizeof(err)); /* a key, nothing listed */
     CHECK(pv != NULL);
     tl_privacy_free(pv);
