@@ -306,6 +306,20 @@ static int cfg_check_listen(const char *v, char *why, size_t n)
     return 0;
 }
 
+static int cfg_check_hash_bodies(const char *v, char *why, size_t n)
+{
+    if (tl_body_hash_parse(v) < 0)
+        return cfg_err(why, n, "'%s' is not one of files, all, none", v);
+    return 0;
+}
+
+static int cfg_check_digests(const char *v, char *why, size_t n)
+{
+    if (tl_digests_parse(v) < 0)
+        return cfg_err(why, n, "'%s' is not a list of md5, sha1, sha256", v);
+    return 0;
+}
+
 static const struct {
     const char *key;
     int (*check)(const char *value, char *why, size_t n);
@@ -317,6 +331,8 @@ static const struct {
     { "privacy.pseudonymise", cfg_check_pseudonymise },
     { "kafka.key", cfg_check_kafka_key },
     { "log.level", cfg_check_level },
+    { "http.hash_bodies", cfg_check_hash_bodies },
+    { "http.hash_algorithms", cfg_check_digests },
     { "metrics.listen", cfg_check_listen },
 };
 

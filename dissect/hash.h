@@ -8,6 +8,9 @@
  * assembly (SHA extensions where the CPU has them) - a body hashed on the
  * packet path costs a fraction of a portable C digest. The EVP interface is
  * avoided because it allocates a context per digest.
+ *
+ * struct tl_digests runs the digests http.hash_algorithms asks for (a mask of
+ * TL_DIGEST_*, include/dissect.h) over one stream, as HTTP bodies need.
  */
 #ifndef TL_DISSECT_HASH_H
 #define TL_DISSECT_HASH_H
@@ -18,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { TL_MD5_LEN = 16, TL_SHA256_LEN = 32 };
+enum { TL_MD5_LEN = 16, TL_SHA1_LEN = 20, TL_SHA256_LEN = 32 };
 
 struct tl_md5 {
     MD5_CTX ctx;
@@ -35,6 +38,22 @@ void tl_md5_final(struct tl_md5 *c, uint8_t out[TL_MD5_LEN]);
 void tl_sha256_init(struct tl_sha256 *c);
 void tl_sha256_update(struct tl_sha256 *c, const void *p, size_t n);
 void tl_sha256_final(struct tl_sha256 *c, uint8_t out[TL_SHA256_LEN]);
+
+struct tl_digests {
+    unsigned on; /* TL_DIGEST_* */
+    MD5_CTX md5;
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+};
+
+/* Lower-case hex digests, NUL-terminated; empty for a digest not on. */
+struct tl_digests_hex {
+    char md5[2 * TL_MD5_LEN + 1], sha1[2 * TL_SHA1_LEN + 1], sha256[2 * TL_SHA256_LEN + 1];
+};
+
+void tl_digests_init(struct tl_digests *d, unsigned which);
+void tl_digests_update(struct tl_digests *d, const void *p, size_t n);
+void tl_digests_final(struct tl_digests *d, struct tl_digests_hex *out);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void tl_hex(char *out, const uint8_t *p, size_t n);

@@ -12,10 +12,16 @@
  *   flow state; what does not fit is cut and flagged (value_capped). When the
  *   queue is full the oldest request is written alone and the response owed
  *   to it is later written alone too, so the pairing of the rest holds.
- * - Response bodies are hashed (MD5, SHA-256) as they stream, up to
- *   limits->max_body_hash bytes; a longer body or one with a gap gets no hash.
- *   The hash contexts (dissect/hash.c) are plain structs kept in the flow state;
- *   nothing allocates.
+ * - Response bodies that are files are hashed as they stream (limits->body_hash
+ *   and body_digests: by default SHA-256 of executables, archives, office
+ *   documents, scripts and PDFs), up to limits->max_body_hash bytes; a longer
+ *   body or one with a gap gets no hash. A body is a file when its declared
+ *   type (Content-Type, the URI's or Content-Disposition's extension) says so,
+ *   or else when its first HTTP_SNIFF bytes do: until those are in, the bytes
+ *   wait in the sniff buffer and are hashed first once the answer is yes. Web
+ *   pages, JSON and images, most of the bytes on a network, cost no digest.
+ *   The hash contexts (dissect/hash.c) are plain structs kept in the flow
+ *   state; nothing allocates.
  * - Gaps: a gap inside a body of known length (or a close-delimited one) is
  *   skipped and counted in the body length, the stream stays in sync and the
  *   hashes are dropped. A gap anywhere else writes what is pending with what is
@@ -84,7 +90,7 @@ struct http_rec {
     uint16_t status_code, info_code;
     struct tl_str status_msg, info_msg, request_content_type, response_content_type;
     const char *resp_mime;
-    struct tl_str resp_md5, resp_sha256;
+    struct tl_str resp_md5, resp_sha1, resp_sha256;
     const char *auth_scheme;
     struct tl_str username;
     struct tl_strlist proxied;
@@ -123,9 +129,11 @@ static const struct tl_field http_fields[] = {
     TL_FIELD_OPT(struct http_rec, resp_mime, CSTR, "resp_mime",
                  "type sniffed from the first response body bytes as transferred (Zeek's names)"),
     TL_FIELD_OPT(struct http_rec, resp_md5, STR, "resp_md5",
-                 "MD5 of the response body (up to http.max_body_hash)"),
+                 "MD5 of the response body (see http.hash_bodies, http.hash_algorithms)"),
+    TL_FIELD_OPT(struct http_rec, resp_sha1, STR, "resp_sha1",
+                 "SHA-1 of the response body (see http.hash_bodies, http.hash_algorithms)"),
     TL_FIELD_OPT(struct http_rec, resp_sha256, STR, "resp_sha256",
-                 "SHA-256 of the response body (up to http.max_body_hash)"),
+                 "SHA-256 of the response body (see http.hash_bodies, http.hash_algorithms)"),
     TL_FIELD_OPT(struct http_rec, auth_scheme, CSTR, "auth_scheme",
                  "Authorization scheme: Basic, NTLM, Negotiate, Bearer, Digest"),
     TL_FIELD_OPT(struct http_rec, username, STR, "username",
@@ -194,7 +202,7 @@ struct http_resp {
     uint8_t nsniff;
     bool seen;       /* a status line (or a 0.9 body) has been read */
     bool capped;     /* a value was cut */
-    bool hash_on;    /* hashing this body */
+    uint8_t hashing; /* enum http_hashing */
     bool sniff_done; /* the sniff bytes are final (a gap came) */
     bool resynced;   /* its status line ended a resync */
     bool encoded;    /* a Content-Encoding other than identity: the body is not the file */
@@ -203,11 +211,13 @@ struct http_resp {
     struct http_ref names;     /* header names in the pool, as in http_req */
     uint16_t nnames;
     uint64_t ts, body_len;
-    struct tl_md5 md5;
-    struct tl_sha256 sha256;
+    struct tl_digests dg;
     uint8_t sniff[HTTP_SNIFF];
     char pool[HTTP_RESP_POOL];
 };
+
+/* Whether a response body is being hashed; undecided while its sniff bytes come in. */
+enum http_hashing { HASH_OFF, HASH_ON, HASH_UNDECIDED };
 
 enum http_phase { PH_HEAD, PH_BODY, PH_CONNECT, PH_V09, PH_RESYNC };
 enum http_mode { BM_LENGTH, BM_CHUNK_SIZE, BM_CHUNK_DATA, BM_CHUNK_END, BM_TRAILER, BM_CLOSE };
@@ -980,15 +990,47 @@ static struct tl_str http_ref_str(const char *pool, struct http_ref r)
     return s;
 }
 
-static struct tl_str http_hexstr(char *out, const uint8_t *md, size_t n)
+/* A kind of file worth a hash under http.hash_bodies: files. */
+static bool http_kind_is_file(const struct http_kind *k)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
+    return k && (k->program || k->family == FAM_EXE || k->family == FAM_ARCHIVE ||
+                 k->family == FAM_PDF || k->family == FAM_OLE);
+}
+
+/* Does the response about to send its body declare a file: Content-Type, or the extension of
+ * the Content-Disposition filename or of the request's URI? */
+static bool http_declared_file(const struct http_state *s)
+{
+    const struct http_resp *r = &s->r;
+    struct tl_str ctype = http_media_type(http_ref_str(r->pool, r->s[RP_CTYPE]));
+    if (http_kind_is_file(http_kind_of(http_kinds, TL_ARRAY_LEN(http_kinds), ctype)) ||
+        http_kind_is_file(http_kind_of(http_exts, TL_ARRAY_LEN(http_exts), http_cstr(r->cd_ext))))
+        return true;
+    const struct http_req *q = !s->orphans && s->nq ? &s->q[0] : NULL;
+    struct tl_str uri = q ? http_ref_str(s->pool, q->s[RS_URI]) : http_cstr(NULL);
+    return http_kind_is_file(http_kind_of(http_exts, TL_ARRAY_LEN(http_exts), http_uri_ext(uri)));
+}
+
+static void http_hash_on(struct http_resp *r, unsigned digests)
+{
+    r->hashing = HASH_ON;
+    tl_digests_init(&r->dg, digests);
+}
+
+/*
+ * Under http.hash_bodies: files, a body whose declared type said nothing is a
+ * file if its first bytes are one (not when content-encoded: those bytes are
+ * the encoding's). The sniff buffer holds the body so far: it is hashed first.
+ */
+static void http_hash_decide(struct tl_parse_ctx *ctx, struct http_resp *r)
+{
+    const char *type = r->encoded ? NULL : http_sniff(r->sniff, r->nsniff);
+    if (!http_kind_is_file(http_kind_of(http_kinds, TL_ARRAY_LEN(http_kinds), http_cstr(type)))) {
+        r->hashing = HASH_OFF;
+        return;
     }
-    struct tl_str s = { out, 2 * n };
-    return s;
+    http_hash_on(r, ctx->limits->body_digests);
+    tl_digests_update(&r->dg, r->sniff, r->nsniff);
 }
 
 /* Writes one record: request q (or NULL), with the response read so far when with_resp. */
@@ -998,7 +1040,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
     struct http_rec m = { 0 };
     struct http_resp *r = &s->r;
     struct tl_str px[HTTP_MAX_PROXIED], orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
-    char md5hex[2 * TL_MD5_LEN], shahex[2 * TL_SHA256_LEN];
+    struct tl_digests_hex hex;
     uint64_t ts = ctx->ts_us;
 
     if (q) {
@@ -1056,14 +1098,15 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         }
         exts[1] = http_cstr(r->cd_ext);
         http_file_flags(&m, r->encoded ? NULL : m.resp_mime, m.response_content_type, exts);
-        if (r->hash_on && r->body_len > 0) {
-            uint8_t md[TL_SHA256_LEN];
-            tl_md5_final(&r->md5, md);
-            m.resp_md5 = http_hexstr(md5hex, md, TL_MD5_LEN);
-            tl_sha256_final(&r->sha256, md);
-            m.resp_sha256 = http_hexstr(shahex, md, TL_SHA256_LEN);
-            r->hash_on = false;
+        if (r->hashing == HASH_UNDECIDED) /* a body shorter than the sniff bytes */
+            http_hash_decide(ctx, r);
+        if (r->hashing == HASH_ON && r->body_len > 0) {
+            tl_digests_final(&r->dg, &hex);
+            m.resp_md5 = http_cstr(hex.md5);
+            m.resp_sha1 = http_cstr(hex.sha1);
+            m.resp_sha256 = http_cstr(hex.sha256);
         }
+        r->hashing = HASH_OFF;
         if (r->status > m.status)
             m.status = r->status;
         m.value_capped = m.value_capped || r->capped;
@@ -1819,14 +1862,19 @@ static enum tl_parse http_v09_headers(struct tl_parse_ctx *ctx, struct http_stat
 }
 
 /* Starts reading a response body: hashing and sniffing begin afresh. */
-static void http_body_start(struct http_state *s, uint8_t mode, uint64_t left)
+static void http_body_start(struct tl_parse_ctx *ctx, struct http_state *s, uint8_t mode,
+                            uint64_t left)
 {
     s->d[1].phase = PH_BODY;
     s->d[1].mode = mode;
     s->d[1].left = left;
-    s->r.hash_on = true;
-    tl_md5_init(&s->r.md5);
-    tl_sha256_init(&s->r.sha256);
+    s->r.hashing = HASH_OFF;
+    if (ctx->limits->body_hash == TL_HASH_NONE)
+        return;
+    if (ctx->limits->body_hash == TL_HASH_ALL || http_declared_file(s))
+        http_hash_on(&s->r, ctx->limits->body_digests);
+    else
+        s->r.hashing = HASH_UNDECIDED;
 }
 
 static enum tl_parse http_body(struct tl_parse_ctx *ctx, struct http_state *s,
@@ -1844,7 +1892,7 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
         r->seen = true;
         r->ts = ctx->ts_us;
         memcpy(r->version, "0.9", 4);
-        http_body_start(s, BM_CLOSE, 0);
+        http_body_start(ctx, s, BM_CLOSE, 0);
         return http_body(ctx, s, in);
     }
     if (http_skip_blank(d, in))
@@ -1938,17 +1986,17 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
         return TL_PARSE_OK;
     }
     if (f.chunked) {
-        http_body_start(s, BM_CHUNK_SIZE, 0);
+        http_body_start(ctx, s, BM_CHUNK_SIZE, 0);
     } else if (f.has_clen && !f.bad_clen) {
         if (f.clen == 0) {
             http_resp_done(ctx, s);
             return TL_PARSE_OK;
         }
-        http_body_start(s, BM_LENGTH, f.clen);
+        http_body_start(ctx, s, BM_LENGTH, f.clen);
     } else {
         if (f.bad_clen)
             http_malformed(ctx, &r->status);
-        http_body_start(s, BM_CLOSE, 0); /* RFC 9112 6.3 rule 8: until the close */
+        http_body_start(ctx, s, BM_CLOSE, 0); /* RFC 9112 6.3 rule 8: until the close */
     }
     return TL_PARSE_OK;
 }
@@ -2042,21 +2090,29 @@ static void http_body_data(struct tl_parse_ctx *ctx, struct http_state *s, const
         return;
     }
     struct http_resp *r = &s->r;
+    size_t sniffed = 0;
     if (!r->sniff_done && r->nsniff < HTTP_SNIFF) {
-        size_t k = http_min(n, HTTP_SNIFF - (size_t)r->nsniff);
-        memcpy(r->sniff + r->nsniff, p, k);
-        r->nsniff = (uint8_t)(r->nsniff + k);
+        sniffed = http_min(n, HTTP_SNIFF - (size_t)r->nsniff);
+        memcpy(r->sniff + r->nsniff, p, sniffed);
+        r->nsniff = (uint8_t)(r->nsniff + sniffed);
     }
     r->body_len += n;
-    if (!r->hash_on)
+    if (r->hashing == HASH_OFF)
         return;
     if (r->body_len > ctx->limits->max_body_hash) {
-        r->hash_on = false;
+        r->hashing = HASH_OFF;
         ctx->counters[TL_DC_CAPPED]++;
         return;
     }
-    tl_md5_update(&r->md5, p, n);
-    tl_sha256_update(&r->sha256, p, n);
+    if (r->hashing == HASH_UNDECIDED) {
+        if (r->nsniff < HTTP_SNIFF)
+            return;               /* the bytes wait in the sniff buffer */
+        http_hash_decide(ctx, r); /* hashes the sniff buffer, which holds `sniffed` of these */
+        p += sniffed;
+        n -= sniffed;
+    }
+    if (r->hashing == HASH_ON)
+        tl_digests_update(&r->dg, p, n);
 }
 
 static void http_msg_done(struct tl_parse_ctx *ctx, struct http_state *s)
@@ -2224,7 +2280,7 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         s->qsniff_done = true;
     } else {
         s->r.body_len += n;
-        s->r.hash_on = false;
+        s->r.hashing = HASH_OFF;
         s->r.sniff_done = true;
     }
     if (d->mode == BM_CLOSE)

@@ -43,6 +43,8 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.max_items = (uint32_t)cfg->max_items;
     l->limits.max_pending = (uint32_t)cfg->max_pending;
     l->limits.max_body_hash = cfg->max_body_hash;
+    l->limits.body_hash = (uint8_t)tl_body_hash_parse(cfg->hash_bodies);
+    l->limits.body_digests = (uint8_t)tl_digests_parse(cfg->hash_algorithms);
     l->limits.pending_timeout = cfg->pending_timeout;
     l->reasm.max_per_flow = cfg->max_flow_buffer;
     l->reasm.max_per_worker = cfg->max_worker_buffer;

@@ -88,8 +88,13 @@ enum { TL_MAX_WORKERS = 64 };
       "requests awaiting a response per flow; the oldest is written alone past it")                \
     X(SECS, pending_timeout, "dissect.pending_timeout", 10, 0.001, 3600,                           \
       "an unanswered request is written alone after this long (s)")                                \
+    X(STR, hash_bodies, "http.hash_bodies", "files", 0, 0,                                         \
+      "response bodies hashed: files (executables, archives, office documents, scripts, PDFs, "    \
+      "by sniffed or declared type), all, or none")                                                \
+    X(STR, hash_algorithms, "http.hash_algorithms", "sha256", 0, 0,                                \
+      "digests of a hashed body: md5, sha1, sha256 (comma list)")                                  \
     X(U64, max_body_hash, "http.max_body_hash", 10485760, 0, 1ull << 40,                           \
-      "HTTP bodies are hashed (md5, sha256) up to this many bytes")                                \
+      "a body is hashed up to this many bytes; a longer one gets no hash (http_capped)")           \
     X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144, 1024, 1ull << 30,                   \
       "TCP bytes buffered per flow direction (out of order or unconsumed)")                        \
     X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, 65536, 1ull << 40,           \

@@ -77,12 +77,29 @@ struct tl_parse_ctx {
     void *emit_arg;
 };
 
+/* Which HTTP response bodies are hashed (http.hash_bodies). */
+enum tl_body_hash {
+    TL_HASH_FILES, /* executables, archives, documents, scripts, PDFs: by sniffed or declared type
+                    */
+    TL_HASH_ALL,
+    TL_HASH_NONE,
+};
+
+/* The digests of a hashed body (http.hash_algorithms). */
+enum { TL_DIGEST_MD5 = 1, TL_DIGEST_SHA1 = 2, TL_DIGEST_SHA256 = 4 };
+
+/* http.hash_bodies and http.hash_algorithms (a comma list) parsed; -1 when not valid. */
+int tl_body_hash_parse(const char *v);
+int tl_digests_parse(const char *v);
+
 /* Caps shared by the dissectors (configured: see config.h). */
 struct tl_dissect_limits {
     uint32_t max_value_len;   /* longest header or field value kept; longer ones are cut */
     uint32_t max_items;       /* answers, headers, attributes kept per message */
     uint32_t max_pending;     /* requests awaiting their response per flow */
     uint64_t max_body_hash;   /* HTTP bodies hashed up to this many bytes */
+    uint8_t body_hash;        /* enum tl_body_hash */
+    uint8_t body_digests;     /* TL_DIGEST_* */
     uint64_t pending_timeout; /* us after which an unanswered request is written alone */
 };
 

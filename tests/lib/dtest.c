@@ -25,6 +25,10 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
     t->limits.max_items = 64;
     t->limits.max_pending = 16;
     t->limits.max_body_hash = 10 << 20;
+    /* every body, two digests: the cases check the hashing; http.c's own cases check the
+     * default policy (files, SHA-256) */
+    t->limits.body_hash = TL_HASH_ALL;
+    t->limits.body_digests = TL_DIGEST_MD5 | TL_DIGEST_SHA256;
     t->limits.pending_timeout = 10000000;
     t->state = calloc(1, d->state_size ? d->state_size : 1);
     t->arena.base = t->arena_mem;

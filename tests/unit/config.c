@@ -157,6 +157,9 @@ static void test_bad_values(void)
           "flows.udp_timeout: '604800.000001' is out of range (0.01 to 604800 seconds)" },
         { "flows.community_id_seed", "65536",
           "flows.community_id_seed: '65536' is out of range (0 to 65535)" },
+        { "http.hash_bodies", "some", "http.hash_bodies: 'some' is not one of files, all, none" },
+        { "http.hash_algorithms", "sha256,sha512",
+          "http.hash_algorithms: 'sha256,sha512' is not a list of md5, sha1, sha256" },
         { "flows.nope", "1", "unknown option 'flows.nope'" },
         { "flows", "1", "unknown option 'flows'" },
     };

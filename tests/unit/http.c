@@ -724,6 +724,116 @@ static void test_body_hash_cap(void)
     dtest_free(&t);
 }
 
+/* A small Windows program: MZ header, DOS stub text, filler (119 bytes). */
+static const char exe_body[] =
+    "MZ\220\000\003\000\000\000\004\000\000\000\377\377\000\000This program cannot be run in DOS "
+    "mode.\015\015\012$0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\134]^_`abcdefghijk";
+#define EXE_MD5    "e39522678a091cbfa8f64c13593ab514"
+#define EXE_SHA1   "57e047c96cf5af06f8c9238819adddbbe64bf8e1"
+#define EXE_SHA256 "e2408a285402120429aefe664184669cd82df3db78ff5fce5d6e62aff584e592"
+
+/*
+ * One exchange under the default policy (files, SHA-256) unless digests says otherwise: GET
+ * uri, a 200 with the extra header lines and the body, the body sent 7 bytes at a time so that
+ * the sniff bytes come in pieces. Returns the dtest for the caller to check and free.
+ */
+static void hash_case(struct dtest *t, unsigned policy, unsigned digests, const char *uri,
+                      const char *headers, const char *body, size_t n)
+{
+    char msg[512];
+    dtest_init(t, &tl_http_dissector);
+    t->limits.body_hash = (uint8_t)policy;
+    t->limits.body_digests = (uint8_t)digests;
+    int k = snprintf(msg, sizeof(msg), "GET %s HTTP/1.1\r\nHost: h.test\r\n\r\n", uri);
+    tcp(t, 0, msg, (size_t)k);
+    k = snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\n%sContent-Length: %zu\r\n\r\n", headers, n);
+    tcp(t, 1, msg, (size_t)k);
+    for (size_t i = 0; i < n; i += 7)
+        tcp(t, 1, body + i, n - i < 7 ? n - i : 7);
+    dtest_end(t);
+}
+
+/* http.hash_bodies: files hashes programs, archives, documents and scripts, by their first
+ * bytes or by what the response declares; pages, images and encoded bodies are not. */
+static void test_hash_policy(void)
+{
+    struct dtest t;
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/dl",
+              "Content-Type: application/octet-stream\r\n", S(exe_body));
+    CHECK(has(&t, "\"resp_mime\":\"application/x-dosexec\""));
+    CHECK(has(&t, "\"resp_sha256\":\"" EXE_SHA256 "\""));
+    CHECK(!has(&t, "resp_md5") && !has(&t, "resp_sha1"));
+    dtest_free(&t);
+
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/", "Content-Type: text/html\r\n",
+              S("<!DOCTYPE html>\n<html><body>a page, not a file; nothing to hash here at all, "
+                "whatever its length</body></html>\n"));
+    CHECK(has(&t, "\"resp_mime\":\"text/html\"") && !has(&t, "resp_sha256"));
+    dtest_free(&t);
+
+    /* declared: by Content-Type, by the URI's extension; the bytes say nothing */
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/x", "Content-Type: application/pdf\r\n",
+              S("hello"));
+    CHECK(has(
+        &t,
+        "\"resp_sha256\":\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\""));
+    dtest_free(&t);
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/setup.exe?v=2", "Content-Type: text/plain\r\n",
+              S("hello"));
+    CHECK(has(
+        &t,
+        "\"resp_sha256\":\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\""));
+    dtest_free(&t);
+
+    /* a script shorter than the sniff bytes: decided, and hashed, when the body ends */
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/run", "Content-Type: text/plain\r\n",
+              S("#!/bin/sh\necho hi\n"));
+    CHECK(has(
+        &t,
+        "\"resp_sha256\":\"299001868fb8c02fd431c336c6d058f5558c5dff5b5af5e6fe04b870a6a9cbba\""));
+    dtest_free(&t);
+
+    /* gzip on the wire for a page: the gzip magic is the encoding's, not a file's */
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/",
+              "Content-Type: text/html\r\nContent-Encoding: gzip\r\n",
+              S("\037\213\010\000\000\000\000\000\000\003+I,\310\311\314K\005\000"));
+    CHECK(!has(&t, "resp_sha256"));
+    dtest_free(&t);
+
+    /* the PNG of the capture: an image is no file to hash */
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_SHA256, "/pixel.png", "Content-Type: image/png\r\n",
+              resp_pixel + sizeof(resp_pixel) - 1 - 70, 70);
+    CHECK(has(&t, "\"resp_mime\":\"image/png\"") && !has(&t, "resp_sha256"));
+    dtest_free(&t);
+
+    /* every digest on request; none at all */
+    hash_case(&t, TL_HASH_FILES, TL_DIGEST_MD5 | TL_DIGEST_SHA1 | TL_DIGEST_SHA256, "/dl", "",
+              S(exe_body));
+    CHECK(has(&t, "\"resp_md5\":\"" EXE_MD5 "\",\"resp_sha1\":\"" EXE_SHA1
+                  "\",\"resp_sha256\":\"" EXE_SHA256 "\""));
+    dtest_free(&t);
+    hash_case(&t, TL_HASH_NONE, TL_DIGEST_SHA256, "/setup.exe", "", S(exe_body));
+    CHECK(has(&t, "\"response_body_len\":119") && !has(&t, "resp_sha256"));
+    dtest_free(&t);
+    hash_case(&t, TL_HASH_ALL, TL_DIGEST_SHA1, "/", "Content-Type: text/plain\r\n", S("hello"));
+    CHECK(has(&t, "\"resp_sha1\":\"aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\""));
+    dtest_free(&t);
+}
+
+/* The option words reach the limits through one parser each; config.c refuses the rest. */
+static void test_hash_options(void)
+{
+    CHECK_EQ(tl_body_hash_parse("files"), TL_HASH_FILES);
+    CHECK_EQ(tl_body_hash_parse("all"), TL_HASH_ALL);
+    CHECK_EQ(tl_body_hash_parse("none"), TL_HASH_NONE);
+    CHECK_EQ(tl_body_hash_parse("some"), -1);
+    CHECK_EQ(tl_digests_parse("sha256"), TL_DIGEST_SHA256);
+    CHECK_EQ(tl_digests_parse("md5, sha1,sha256"),
+             TL_DIGEST_MD5 | TL_DIGEST_SHA1 | TL_DIGEST_SHA256);
+    CHECK_EQ(tl_digests_parse("sha512"), -1);
+    CHECK_EQ(tl_digests_parse(""), -1);
+}
+
 static void test_mime(void)
 {
     static const struct {
@@ -1403,6 +1513,8 @@ const struct tl_test tl_tests_http[] = {
     { "http09_headers", test_http09_headers },
     { "fuzz_v09_blank_stall", test_fuzz_v09_blank_stall },
     { "body_hash_cap", test_body_hash_cap },
+    { "hash_policy", test_hash_policy },
+    { "hash_options", test_hash_options },
     { "mime", test_mime },
     { "gaps", test_gaps },
     { "midstream", test_midstream },
