@@ -267,12 +267,24 @@ static int drop_privileges(void *user, char *errbuf, size_t n)
 }
 
 static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt, uint32_t caplen,
-                      uint32_t wirelen)
+                      uint32_t wirelen, uint64_t mark)
 {
     struct run *r = user;
     if (reload_requested)
         reload_rules(r->pipe);
-    tl_pipeline_packet(r->pipe, linktype, ts_us, pkt, caplen, wirelen);
+    tl_pipeline_packet_mapped(r->pipe, linktype, ts_us, pkt, caplen, wirelen, mark);
+}
+
+static uint64_t pinned_from(void *user)
+{
+    struct run *r = user;
+    return tl_pipeline_pinned_from(r->pipe);
+}
+
+static void unpin(void *user)
+{
+    struct run *r = user;
+    tl_pipeline_unpin(r->pipe);
 }
 
 /* UTC now, in microseconds: the clock live packets are stamped with. */
@@ -590,6 +602,8 @@ int main(int argc, char **argv)
 
     ctx.cfg = &r.cfg;
     ctx.on_packet = on_packet;
+    ctx.pinned_from = pinned_from;
+    ctx.unpin = unpin;
     ctx.on_idle = on_idle;
     ctx.on_opened = drop_privileges;
     ctx.user = &r;

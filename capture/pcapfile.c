@@ -431,20 +431,26 @@ fail:
 /*
  * The pages of a mapping already read stay resident until unmapped; a long
  * replay would count the whole file in its RSS. Giving them back keeps the
- * footprint to what is being read (a page touched again is read again).
+ * footprint to what is in flight (a page touched again is read again).
  */
-static void pcap_release(struct tl_pcapfile *f)
+void tl_pcapfile_release(struct tl_pcapfile *f, uint64_t below)
 {
-    if (!f->mapped || f->at - f->released < 2 * (size_t)MAP_RELEASE)
-        return;
-    madvise((void *)(uintptr_t)(f->win + f->released), MAP_RELEASE, MADV_DONTNEED);
-    f->released += MAP_RELEASE;
+    if (below > f->at)
+        below = f->at;
+    while (f->mapped && f->released + MAP_RELEASE <= below) {
+        madvise((void *)(uintptr_t)(f->win + f->released), MAP_RELEASE, MADV_DONTNEED);
+        f->released += MAP_RELEASE;
+    }
 }
 
 enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt)
 {
-    pcap_release(f);
-    return f->ng ? pcap_next_ng(f, pkt) : pcap_next_classic(f, pkt);
+    enum tl_pcap_next r = f->ng ? pcap_next_ng(f, pkt) : pcap_next_classic(f, pkt);
+    if (r == TL_PCAP_PACKET) {
+        pkt->mapped = f->mapped;
+        pkt->data_off = f->win_off + (uint64_t)(pkt->data - f->win);
+    }
+    return r;
 }
 
 uint64_t tl_pcapfile_offset(const struct tl_pcapfile *f)

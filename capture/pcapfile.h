@@ -23,7 +23,9 @@ enum {
 
 struct tl_pkt {
     uint64_t ts_us;
-    const uint8_t *data; /* valid until the next call, or while the file is open (mapped) */
+    const uint8_t *data; /* valid until the next call, or (mapped) until released or closed */
+    bool mapped;         /* data is in the file's mapping */
+    uint64_t data_off;   /* the file offset of data */
     uint32_t caplen, wirelen;
     int linktype;
     uint32_t iface; /* pcapng interface id; 0 for pcap */
@@ -44,6 +46,12 @@ struct tl_pcapfile;
  */
 struct tl_pcapfile *tl_pcapfile_open(const char *path, bool *not_capture, char *errbuf, size_t n);
 enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt);
+/*
+ * A mapped file: gives back the memory of what was read before file offset
+ * `below` (whole steps of MAP_RELEASE), so a long replay's footprint is what is
+ * in flight, not the file. Packets there must not be read again.
+ */
+void tl_pcapfile_release(struct tl_pcapfile *f, uint64_t below);
 /* The byte offset of the record or block that the last call read, or stopped in. */
 uint64_t tl_pcapfile_offset(const struct tl_pcapfile *f);
 /* Why the last call returned TL_PCAP_BAD. */

@@ -227,6 +227,18 @@ static void source_report_skipped(const char *name, uint64_t skipped, int linkty
                 name, (unsigned long long)skipped, lname ? lname : "unknown", linktype);
 }
 
+/* Gives back the part of a mapped file that no worker reads any more. */
+static void source_release(struct tl_source_ctx *ctx, struct tl_pcapfile *pf)
+{
+    uint64_t below = UINT64_MAX;
+    if (ctx->pinned_from) {
+        uint64_t mark = ctx->pinned_from(ctx->user);
+        if (mark != UINT64_MAX)
+            below = mark - 1 - ctx->mark_base;
+    }
+    tl_pcapfile_release(pf, below);
+}
+
 int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n)
 {
     bool not_capture = false, filter_err = false;
@@ -258,8 +270,12 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
                 break;
             continue;
         }
-        ctx->on_packet(ctx->user, pkt.linktype, pkt.ts_us, pkt.data, pkt.caplen, pkt.wirelen);
+        bool pin = pkt.mapped && ctx->pinned_from;
+        ctx->on_packet(ctx->user, pkt.linktype, pkt.ts_us, pkt.data, pkt.caplen, pkt.wirelen,
+                       pin ? ctx->mark_base + pkt.data_off + 1 : 0);
         pkts++;
+        if ((pkts & 1023) == 0)
+            source_release(ctx, pf);
         if (ctx->progress && (pkts & 4095) == 0 && source_wall_us() >= next_progress) {
             source_progress(ctx, tl_pcapfile_offset(pf), pkts, start, false);
             next_progress = source_wall_us() + 500000;
@@ -283,6 +299,9 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
         source_progress(ctx, tl_pcapfile_offset(pf), pkts, start, true);
     ctx->done_bytes += tl_pcapfile_offset(pf);
     ctx->files++;
+    if (ctx->unpin)
+        ctx->unpin(ctx->user); /* no worker reads the mapping once it is gone */
+    ctx->mark_base += tl_pcapfile_offset(pf) + 1;
     tl_pcapfile_close(pf);
     return result;
 }
@@ -292,7 +311,7 @@ static void source_live_cb(u_char *user, const struct pcap_pkthdr *hdr, const u_
     struct tl_live_iface *li = (struct tl_live_iface *)(void *)user;
     uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
     li->packets++;
-    li->ctx->on_packet(li->ctx->user, li->linktype, ts, data, hdr->caplen, hdr->len);
+    li->ctx->on_packet(li->ctx->user, li->linktype, ts, data, hdr->caplen, hdr->len, 0);
 }
 
 static int source_activate_error(pcap_t *h, int rc, const char *iface, char *errbuf, size_t n)

@@ -16,8 +16,9 @@
 
 #include "config.h"
 
+/* mark > 0: pkt stays readable until pinned_from passes mark (tl_pipeline_packet_mapped). */
 typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
-                             uint32_t caplen, uint32_t wirelen);
+                             uint32_t caplen, uint32_t wirelen, uint64_t mark);
 typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
 /* Live: every interface is open; -1 (errbuf set) stops the capture. */
 typedef int (*tl_opened_fn)(void *user, char *errbuf, size_t n);
@@ -49,6 +50,10 @@ struct tl_source_ctx {
     tl_packet_fn on_packet;
     tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least every 100 ms */
     tl_opened_fn on_opened; /* live: every interface is open (privileges can be dropped) */
+    /* files: the lowest mark still read, and a wait until none is; NULL: packets are copied */
+    uint64_t (*pinned_from)(void *user);
+    void (*unpin)(void *user);
+    uint64_t mark_base; /* marks of the current file start past those of the files before */
     void *user;
     volatile sig_atomic_t *stop;
     bool progress;        /* progress line on stderr */

@@ -361,7 +361,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     tl_arena_reset(&w->l7.arena);
     if (f->key.proto == TL_IPPROTO_UDP) {
         struct tl_parse_ctx ctx = l7_ctx(&c, dir, d->ts_us);
-        struct tl_cursor in = tl_cur_make(s->bytes + d->payload_off, d->payload_len);
+        struct tl_cursor in = tl_cur_make(tl_slot_bytes(s) + d->payload_off, d->payload_len);
         ctx.capture_cut = d->payload_len < d->payload_wire;
         if (d->payload_len && l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
             l7_give_up(w, l);
@@ -372,7 +372,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     struct tl_reasm_seg seg = {
         .seq = d->seq,
         .flags = d->tcp_flags,
-        .p = s->bytes + d->payload_off,
+        .p = tl_slot_bytes(s) + d->payload_off,
         .len = d->payload_len,
         .wire = d->payload_wire,
     };

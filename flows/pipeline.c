@@ -467,8 +467,9 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i, enum 
             return NULL;
         tl_bell_wait(&p->free_bell, &spins, tl_ring_empty, r, 100);
     }
-    b->n = b->used = 0;
+    b->n = b->used = b->load = 0;
     b->kind = kind;
+    b->mark_lo = b->mark_hi = 0;
     return b;
 }
 
@@ -495,13 +496,16 @@ static void pipe_send(struct tl_pipeline *p, unsigned i, struct tl_batch *b)
         tl_ring_push(&w->free, b);
         return;
     }
+    if (b->mark_hi)
+        w->sent_mark = b->mark_hi;
     /* The in ring holds every batch this worker has, so a push cannot fail. */
     tl_ring_push(&w->in, b);
     tl_bell_ring(&w->wake);
 }
 
+/* Appends a packet to its worker's batch: its bytes copied, or their address when mark > 0. */
 static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, const uint8_t *bytes,
-                         uint32_t len)
+                         uint32_t len, uint64_t mark)
 {
     struct tl_fkey k;
     bool from_a;
@@ -509,10 +513,11 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     tl_fkey_make(&k, d, &from_a);
     uint64_t h = tl_fkey_hash(&k);
     unsigned i = (unsigned)(h % p->nworkers);
-    uint32_t need = tl_slot_size(len);
+    uint32_t need = tl_slot_size(mark ? 0 : len);
+    uint32_t load = tl_slot_size(len); /* as much file in flight as copies would hold */
     struct tl_batch *b = p->cur[i];
 
-    if (b && b->used + need > b->cap) {
+    if (b && b->load + load > b->cap) {
         pipe_send(p, i, b);
         b = p->cur[i] = NULL;
     }
@@ -526,8 +531,16 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     s->hash = h;
     s->from_a = from_a;
     s->len = len;
-    memcpy(s->bytes, bytes, len);
+    s->ext = NULL;
+    if (mark) {
+        s->ext = bytes;
+        b->mark_lo = b->mark_lo ? b->mark_lo : mark;
+        b->mark_hi = mark;
+    } else {
+        memcpy(s->bytes, bytes, len);
+    }
     b->used += need;
+    b->load += load;
     b->n++;
 }
 
@@ -595,6 +608,12 @@ static void pipe_new_epoch(struct tl_pipeline *p, uint64_t ts_us)
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen)
 {
+    tl_pipeline_packet_mapped(p, linktype, ts_us, pkt, caplen, wirelen, 0);
+}
+
+void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_us,
+                               const uint8_t *pkt, uint32_t caplen, uint32_t wirelen, uint64_t mark)
+{
     if (p->mode != TL_PIPE_LIVE && ts_us + TL_COORD_HOLD_TICKS * p->tick_us < p->now_us)
         pipe_new_epoch(p, ts_us);
     struct tl_decoded d;
@@ -616,7 +635,7 @@ void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, con
     if (err != TL_DECODE_OK)
         return;
     if (!d.is_fragment) {
-        pipe_enqueue(p, &d, pkt, caplen);
+        pipe_enqueue(p, &d, pkt, caplen, mark);
         return;
     }
     uint32_t len = 0;
@@ -630,7 +649,35 @@ void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, con
         return;
     }
     pipe_keep_outer(&whole, &d);
-    pipe_enqueue(p, &whole, dg, len);
+    pipe_enqueue(p, &whole, dg, len, 0); /* the reassembly buffer is reused: copied */
+}
+
+uint64_t tl_pipeline_pinned_from(struct tl_pipeline *p)
+{
+    uint64_t lo = UINT64_MAX;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        struct tl_worker *w = &p->workers[i];
+        uint64_t done = atomic_load_explicit(&w->done_mark, memory_order_acquire);
+        /* a worker reads its batches in order: what it has not read is past `done` */
+        if (done < w->sent_mark && done + 1 < lo)
+            lo = done + 1;
+        if (p->cur[i] && p->cur[i]->mark_lo && p->cur[i]->mark_lo < lo)
+            lo = p->cur[i]->mark_lo;
+    }
+    return lo;
+}
+
+static bool pipe_pinned(void *arg)
+{
+    return tl_pipeline_pinned_from(arg) != UINT64_MAX;
+}
+
+void tl_pipeline_unpin(struct tl_pipeline *p)
+{
+    unsigned spins = 0;
+    tl_pipeline_flush(p);
+    while (pipe_pinned(p))
+        tl_bell_wait(&p->free_bell, &spins, pipe_pinned, p, 100);
 }
 
 void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)

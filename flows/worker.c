@@ -493,7 +493,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
 {
     const struct tl_decoded *d = &s->d;
     const struct tl_fkey *k = &s->key;
-    const uint8_t *bytes = s->bytes;
+    const uint8_t *bytes = tl_slot_bytes(s);
     uint32_t len = s->len;
     bool from_a = s->from_a;
     uint64_t h = s->hash;
@@ -569,8 +569,10 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
             w->now_us = s->d.ts_us;
         w->st.v[TL_STAT_WORKER_PKTS]++;
         worker_packet(w, s);
-        off += tl_slot_size(s->len);
+        off += tl_slot_stride(s);
     }
+    if (b->mark_hi) /* its mapped bytes are read: the source may give them back */
+        atomic_store_explicit(&w->done_mark, b->mark_hi, memory_order_release);
     if (b->now_us > w->now_us)
         w->now_us = b->now_us;
     if (w->now_us >= w->next_scan_us) {

@@ -59,8 +59,10 @@ struct tl_worker {
     pthread_mutex_t snap_lock;
     struct tl_stats snap; /* copy for the stats event, refreshed once a second */
     _Atomic bool done;
-    uint32_t epoch;            /* of packet time (coord.h) */
-    _Atomic uint64_t clock_vt; /* virtual time up to which this worker has sent everything */
+    uint32_t epoch;             /* of packet time (coord.h) */
+    _Atomic uint64_t clock_vt;  /* virtual time up to which this worker has sent everything */
+    _Atomic uint64_t done_mark; /* mark_hi of the last batch read (batch.h) */
+    uint64_t sent_mark;         /* dispatcher's: mark_hi of the last batch sent */
     pthread_t thread;
 };
 

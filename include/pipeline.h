@@ -37,6 +37,20 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen);
 
+/*
+ * The same for bytes the source keeps readable (a mapped capture file) until it
+ * is told they are no longer needed: workers get a pointer, not a copy. mark
+ * (> 0) is the packet's place in the source, growing from packet to packet;
+ * mark 0 is tl_pipeline_packet.
+ */
+void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_us,
+                               const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
+                               uint64_t mark);
+/* The lowest mark whose bytes a worker may still read; UINT64_MAX when none. */
+uint64_t tl_pipeline_pinned_from(struct tl_pipeline *p);
+/* Sends what is batched and waits until no worker reads mapped bytes (before an unmap). */
+void tl_pipeline_unpin(struct tl_pipeline *p);
+
 /* Sends partly filled batches now. */
 void tl_pipeline_flush(struct tl_pipeline *p);
 
