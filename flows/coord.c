@@ -367,8 +367,12 @@ void tl_coord_finish(struct tl_coord *c, uint64_t now_us)
 {
     while (c->nheap)
         coord_apply(c, coord_pop(c));
-    if (c->domstats)
+    if (c->domstats) {
+        /* a report boundary the capture crossed is reported at it, whether or not the
+         * workers' clocks got the watermark past it before the end (threads race there) */
+        tl_domstats_tick(c->domstats, now_us, coord_domain_event, c);
         tl_domstats_finish(c->domstats, now_us, coord_domain_event, c);
+    }
     if (c->corr)
         tl_corr_tick(c->corr, UINT64_MAX, c->out, c->cfg->sensor);
     coord_snapshot(c);

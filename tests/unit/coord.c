@@ -148,10 +148,67 @@ static void test_cap(void)
     teardown(&fx);
 }
 
+/* A DNS event of www.icir.org from 10.0.0.1 at ts (us), as a worker sends it. */
+static struct tl_cmsg *dns_event(uint64_t ts)
+{
+    static const char json[] = "{\"event_type\":\"dns\"";
+    struct tl_cmsg *m = calloc(1, sizeof(*m));
+    struct tl_cmsg_event *ev = calloc(1, sizeof(*ev) + sizeof(json));
+    ev->ts_us = ts;
+    ev->host.b[10] = ev->host.b[11] = 0xff;
+    ev->host.b[12] = 10;
+    ev->host.b[15] = 1;
+    snprintf(ev->name, sizeof(ev->name), "www.icir.org");
+    snprintf(ev->enrich.registered_domain, sizeof(ev->enrich.registered_domain), "icir.org");
+    snprintf(ev->enrich.public_suffix, sizeof(ev->enrich.public_suffix), "org");
+    memcpy(ev->json, json, sizeof(json));
+    ev->json_len = sizeof(json) - 1;
+    m->kind = TL_CMSG_EVENT;
+    m->order_us = tl_vtime(0, ts);
+    m->u.ev = ev;
+    return m;
+}
+
+/*
+ * An hourly report boundary that the capture crossed is reported at the boundary,
+ * whether the workers' clocks got the watermark past it before the end or not
+ * (a race between threads: the end used to report at its own time instead).
+ */
+static void test_report_boundary_at_end(void)
+{
+    const uint64_t hour14 = 1278597600ull * 1000000; /* 2010-07-08T14:00:00Z */
+    for (int passed = 0; passed < 2; passed++) {
+        struct fixture fx;
+        char err[256];
+        memset(&fx, 0, sizeof(fx));
+        tl_config_defaults(&fx.cfg);
+        fx.det.domains = tl_domain_ctx_new(&fx.cfg, err, sizeof(err));
+        fx.c = tl_coord_new(&fx.cfg, &fx.det, err, sizeof(err));
+        CHECK(fx.c != NULL);
+        tl_coord_take(fx.c, dns_event(hour14 - 1800000000ull));
+        /* the watermark stops before the boundary, or has just passed it */
+        tl_coord_release(fx.c, tl_vtime(0, hour14 - (passed ? 0 : 1000000)));
+        tl_coord_finish(fx.c, hour14 + 3202000000ull);
+        struct tl_buf *b = tl_coord_output(fx.c);
+        CHECK(b != NULL);
+        if (b) {
+            tl_buf_putc(b, '\0');
+            CHECK(
+                strstr(b->p, "{\"ts\":\"2010-07-08T14:00:00.000000Z\",\"event_type\":\"domain\""));
+            CHECK(!strstr(b->p, "2010-07-08T14:53:22"));
+            tl_buf_free(b);
+            free(b);
+        }
+        teardown(&fx);
+        tl_domain_ctx_free(fx.det.domains);
+    }
+}
+
 const struct tl_test tl_tests_coord[] = {
     { "orders_by_time", test_orders_by_time },
     { "ties", test_ties },
     { "late", test_late },
     { "cap", test_cap },
+    { "report_boundary_at_end", test_report_boundary_at_end },
     { 0 },
 };
