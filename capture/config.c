@@ -345,11 +345,21 @@ static int cfg_check_str(const struct cfg_opt *o, const char *value, char *errbu
     return 0;
 }
 
-/* "KEY: 'V' is out of range (LO to HI)", the bounds as the option counts. */
+/* "LO to HI", the bounds as the option counts. */
+static void cfg_range_text(const struct cfg_opt *o, char *out, size_t n)
+{
+    if (o->type == CFG_SECS)
+        snprintf(out, n, "%.15g to %.15g seconds", o->lo, o->hi);
+    else /* whole numbers, every digit (2^50 is no 1.12589990684262e+15) */
+        snprintf(out, n, "%.0f to %.0f", o->lo, o->hi);
+}
+
+/* "KEY: 'V' is out of range (LO to HI)". */
 static int cfg_range_err(const struct cfg_opt *o, const char *value, char *errbuf, size_t n)
 {
-    return cfg_err(errbuf, n, "%s: '%s' is out of range (%.15g to %.15g%s)", o->key, value, o->lo,
-                   o->hi, o->type == CFG_SECS ? " seconds" : "");
+    char range[96];
+    cfg_range_text(o, range, sizeof(range));
+    return cfg_err(errbuf, n, "%s: '%s' is out of range (%s)", o->key, value, range);
 }
 
 /* value NULL: the YAML null, which restores a STR option's default and is refused for others. */
@@ -741,6 +751,19 @@ static void cfg_default_text(const struct cfg_opt *o, char *out, size_t n)
     }
 }
 
+bool tl_config_option(size_t i, struct tl_config_info *out)
+{
+    if (i >= sizeof(cfg_opts) / sizeof(cfg_opts[0]))
+        return false;
+    const struct cfg_opt *o = &cfg_opts[i];
+    out->key = o->key;
+    out->type = o->type == CFG_BOOL ? 'b' : o->type == CFG_STR ? 's' : 'n';
+    out->secs = o->type == CFG_SECS;
+    out->lo = o->lo;
+    out->hi = o->hi;
+    return true;
+}
+
 void tl_config_print_help(FILE *out)
 {
     size_t kw = 0, nopts = sizeof(cfg_opts) / sizeof(cfg_opts[0]);
@@ -752,11 +775,16 @@ void tl_config_print_help(FILE *out)
     fprintf(out, "  %-*s  %-*s  %s\n", (int)kw, "option", CFG_DEF_COL, "default", "meaning");
     for (size_t i = 0; i < nopts; i++) {
         const struct cfg_opt *o = &cfg_opts[i];
+        char bounds[96], range[100] = "";
+        if (o->type == CFG_U64 || o->type == CFG_SECS) {
+            cfg_range_text(o, bounds, sizeof(bounds));
+            snprintf(range, sizeof(range), " [%s]", bounds);
+        }
         cfg_default_text(o, def, sizeof(def));
         if (strlen(def) > CFG_DEF_COL)
-            fprintf(out, "  %-*s  %s\n  %-*s  %-*s  %s\n", (int)kw, o->key, def, (int)kw, "",
-                    CFG_DEF_COL, "", o->doc);
+            fprintf(out, "  %-*s  %s\n  %-*s  %-*s  %s%s\n", (int)kw, o->key, def, (int)kw, "",
+                    CFG_DEF_COL, "", o->doc, range);
         else
-            fprintf(out, "  %-*s  %-*s  %s\n", (int)kw, o->key, CFG_DEF_COL, def, o->doc);
+            fprintf(out, "  %-*s  %-*s  %s%s\n", (int)kw, o->key, CFG_DEF_COL, def, o->doc, range);
     }
 }

@@ -243,6 +243,18 @@ static void pipe_rules_report(void *arg, const char *path, enum tl_rule_verdict 
 }
 
 /* Domain names, pseudonyms and rules: built once, read by every worker. */
+/* rules.paths loaded; an error names the option (a path that is not there, say). */
+static struct tl_ruleset *pipe_load_rules(struct tl_pipeline *p, struct tl_rules_summary *sum,
+                                          char *errbuf, size_t n)
+{
+    char why[512];
+    struct tl_ruleset *rs =
+        tl_rules_load(&p->det.env, p->cfg->rule_paths, pipe_rules_report, p, sum, why, sizeof(why));
+    if (!rs)
+        snprintf(errbuf, n, "rules.paths: %s", why);
+    return rs;
+}
+
 static int pipe_detect_init(struct tl_pipeline *p, char *errbuf, size_t n)
 {
     static const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
@@ -260,8 +272,7 @@ static int pipe_detect_init(struct tl_pipeline *p, char *errbuf, size_t n)
     det->env.max_state = cfg->max_rule_state;
     det->env.max_alert_uids = cfg->max_alert_uids;
     if (cfg->rule_paths && *cfg->rule_paths) {
-        struct tl_ruleset *rs = tl_rules_load(&det->env, cfg->rule_paths, pipe_rules_report, p,
-                                              &p->rules_sum, errbuf, n);
+        struct tl_ruleset *rs = pipe_load_rules(p, &p->rules_sum, errbuf, n);
         if (!rs)
             return -1;
         atomic_store(&det->rules, rs);
@@ -300,9 +311,7 @@ int tl_pipeline_reload_rules(struct tl_pipeline *p, char *errbuf, size_t n)
         return -1;
     }
     struct tl_ruleset *rs = NULL;
-    if (p->cfg->rule_paths && *p->cfg->rule_paths &&
-        !(rs = tl_rules_load(&det->env, p->cfg->rule_paths, pipe_rules_report, p, &sum, errbuf,
-                             n))) {
+    if (p->cfg->rule_paths && *p->cfg->rule_paths && !(rs = pipe_load_rules(p, &sum, errbuf, n))) {
         p->reload_failures++;
         return -1;
     }

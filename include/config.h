@@ -46,8 +46,7 @@ enum { TL_MAX_WORKERS = 64 };
     X(BOOL, promisc, "capture.promisc", true, 0, 0, "live capture: promiscuous mode")              \
     X(U64, buffer_mb, "capture.buffer_mb", 64, 1, 65536,                                           \
       "live capture: kernel buffer size in MiB")                                                   \
-    X(U64, ring_batches, "capture.ring_batches", 64, 2, 65536,                                     \
-      "batches in flight per worker ring")                                                         \
+    X(U64, ring_batches, "capture.ring_batches", 64, 2, 4096, "batches in flight per worker ring") \
     X(U64, batch_bytes, "capture.batch_bytes", 266240, 262400, 1ull << 30,                         \
       "bytes per packet batch (at least one packet of 256 KiB)")                                   \
     X(BOOL, progress, "capture.progress", true, 0, 0,                                              \
@@ -199,7 +198,17 @@ void tl_config_free(struct tl_config *c);
 int tl_config_set(struct tl_config *c, const char *key, const char *value, char *errbuf, size_t n);
 /* Loads a YAML file of nested mappings; -1 with "file:line: reason" in errbuf. */
 int tl_config_load(struct tl_config *c, const char *path, char *errbuf, size_t n);
-/* Prints every option with its default and meaning. */
+/* Prints every option with its default, meaning and range. */
 void tl_config_print_help(FILE *out);
+
+/* One option as the table declares it, for walking them all (tests, documentation). */
+struct tl_config_info {
+    const char *key;
+    char type; /* 'n' a number (lo..hi, seconds when secs), 'b' true/false, 's' text */
+    bool secs;
+    double lo, hi;
+};
+/* The i-th option; false past the last. */
+bool tl_config_option(size_t i, struct tl_config_info *out);
 
 #endif

@@ -144,7 +144,7 @@ static void test_bad_values(void)
           "flows.udp_timeout: '18446744073709.551616' seconds is too large" },
         { "capture.batch_bytes", "100",
           "capture.batch_bytes: '100' is out of range (262400 to 1073741824)" },
-        { "capture.ring_batches", "0", "capture.ring_batches: '0' is out of range (2 to 65536)" },
+        { "capture.ring_batches", "0", "capture.ring_batches: '0' is out of range (2 to 4096)" },
         { "flows.max_per_worker", "0",
           "flows.max_per_worker: '0' is out of range (1 to 2147483648)" },
         { "stats.interval", "0", "stats.interval: '0' is out of range (1 to 86400 seconds)" },
@@ -353,7 +353,11 @@ static void test_help(void)
     long def = help_col(text, "option", "default"), mean = help_col(text, "option", "meaning");
     CHECK(def > 0 && mean > def);
     CHECK_EQ(help_col(text, "capture.snaplen", "65535"), def);
-    CHECK_EQ(help_col(text, "capture.snaplen", "live capture: bytes kept per packet\n"), mean);
+    CHECK_EQ(
+        help_col(text, "capture.snaplen", "live capture: bytes kept per packet [64 to 262144]\n"),
+        mean); /* a number's range follows its meaning */
+    CHECK(strstr(text, "UDP flow idle timeout (s) [0.01 to 604800 seconds]\n"));
+    CHECK(strstr(text, "[0 to 1125899906842624]\n")); /* output.rotate_bytes: every digit */
     CHECK_EQ(help_col(text, "capture.promisc", "true"), def);
     CHECK_EQ(help_col(text, "flows.udp_timeout", "60 "), def); /* seconds, as written */
     CHECK_EQ(help_col(text, "flows.udp_timeout", "UDP flow idle timeout (s)"), mean);
@@ -369,7 +373,98 @@ static void test_help(void)
     free(text);
 }
 
+/* set KEY=VALUE must be refused with a reason naming the option. */
+static void refused(struct tl_config *c, const char *key, const char *value)
+{
+    char err[512] = "";
+    int rc = tl_config_set(c, key, value, err, sizeof(err));
+    CHECK(rc == -1 && strstr(err, key));
+    if (rc != -1 || !strstr(err, key))
+        fprintf(stderr, "  %s=%.40s: rc %d, '%s'\n", key, value, rc, err);
+}
+
+static void accepted(struct tl_config *c, const char *key, const char *value)
+{
+    char err[512] = "";
+    int rc = tl_config_set(c, key, value, err, sizeof(err));
+    CHECK_EQ(rc, 0);
+    if (rc)
+        fprintf(stderr, "  %s=%.40s: %s\n", key, value, err);
+}
+
+/*
+ * Every option of the table at its bounds and past them: in range is taken, out of range,
+ * of the wrong type, empty or huge is refused naming the option; text is taken or refused
+ * the same way, never half-set (the run under ASan frees what each one kept).
+ * tests/suites/options.sh runs the values taken through a whole replay.
+ */
+static void test_every_option(void)
+{
+    static char huge[5001];
+    memset(huge, 'a', sizeof(huge) - 1);
+    struct tl_config c;
+    struct tl_config_info o;
+    char v[64];
+    size_t n = 0;
+    tl_config_defaults(&c);
+    for (size_t i = 0; tl_config_option(i, &o); i++, n++) {
+        switch (o.type) {
+        case 'n':
+            if (o.secs)
+                snprintf(v, sizeof(v), "%.15g", o.lo);
+            else
+                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.lo);
+            accepted(&c, o.key, v);
+            if (o.secs)
+                snprintf(v, sizeof(v), "%.15g", o.hi);
+            else
+                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.hi);
+            accepted(&c, o.key, v);
+            if (o.lo == 0)
+                snprintf(v, sizeof(v), "-1");
+            else if (o.lo != (double)(uint64_t)o.lo)
+                snprintf(v, sizeof(v), "%.15g", o.lo / 10);
+            else
+                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.lo - 1);
+            refused(&c, o.key, v);
+            if (o.secs)
+                snprintf(v, sizeof(v), "%.15g", o.hi + 0.5);
+            else
+                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.hi + 1);
+            refused(&c, o.key, v);
+            refused(&c, o.key, "18446744073709551616");
+            refused(&c, o.key, "1e400");
+            refused(&c, o.key, "twelve");
+            refused(&c, o.key, "5x");
+            refused(&c, o.key, "");
+            refused(&c, o.key, huge);
+            break;
+        case 'b':
+            accepted(&c, o.key, "true");
+            accepted(&c, o.key, "false");
+            refused(&c, o.key, "maybe");
+            refused(&c, o.key, "");
+            refused(&c, o.key, huge);
+            break;
+        default: {
+            static const char *const texts[] = { "", "x", "a,,b, ,", "\x01\x7f", "-1" };
+            char err[512];
+            for (size_t k = 0; k < LEN(texts); k++) {
+                err[0] = '\0';
+                if (tl_config_set(&c, o.key, texts[k], err, sizeof(err)) < 0)
+                    CHECK(strstr(err, o.key) != NULL);
+            }
+            if (tl_config_set(&c, o.key, huge, err, sizeof(err)) < 0)
+                CHECK(strstr(err, o.key) != NULL);
+        }
+        }
+    }
+    CHECK(n > 80);
+    tl_config_free(&c);
+}
+
 const struct tl_test tl_tests_config[] = {
+    { "every_option", test_every_option },
     { "defaults", test_defaults },
     { "set_each_type", test_set_each_type },
     { "bad_values", test_bad_values },
