@@ -373,6 +373,16 @@ static void test_help(void)
     free(text);
 }
 
+/* A bound as text: seconds with their fraction, other numbers whole (every digit). */
+static const char *bound(char *v, size_t n, const struct tl_config_info *o, double x)
+{
+    if (o->secs)
+        snprintf(v, n, "%.15g", x);
+    else
+        snprintf(v, n, "%llu", (unsigned long long)x);
+    return v;
+}
+
 /* set KEY=VALUE must be refused with a reason naming the option. */
 static void refused(struct tl_config *c, const char *key, const char *value)
 {
@@ -410,16 +420,8 @@ static void test_every_option(void)
     for (size_t i = 0; tl_config_option(i, &o); i++, n++) {
         switch (o.type) {
         case 'n':
-            if (o.secs)
-                snprintf(v, sizeof(v), "%.15g", o.lo);
-            else
-                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.lo);
-            accepted(&c, o.key, v);
-            if (o.secs)
-                snprintf(v, sizeof(v), "%.15g", o.hi);
-            else
-                snprintf(v, sizeof(v), "%llu", (unsigned long long)o.hi);
-            accepted(&c, o.key, v);
+            accepted(&c, o.key, bound(v, sizeof(v), &o, o.lo));
+            accepted(&c, o.key, bound(v, sizeof(v), &o, o.hi));
             if (o.lo == 0)
                 snprintf(v, sizeof(v), "-1");
             else if (o.lo != (double)(uint64_t)o.lo)
