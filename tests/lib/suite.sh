@@ -20,11 +20,11 @@ check() { # check NAME COMMAND...: passes when the command succeeds
 finish() { echo "$SUITE: $npass passed, $nfail failed"; [ "$nfail" -eq 0 ]; }
 
 # Canonical events: sorted keys, one per line, sorted lines. Drops what depends
-# on the machine or the moment (sensor, uptime, rss_bytes) and, with --no-stats, the stats event.
+# on the machine or the moment (sensor, uptime, rss_bytes) and, with --no-stats, the stats event;
+# a rule's file is named from the project's root, wherever the checkout is.
 canon() {
-    if [ "${1:-}" = --no-stats ]; then
-        jq -cS 'select(.event_type != "stats") | del(.sensor, .uptime, .rss_bytes)' | LC_ALL=C sort
-    else
-        jq -cS 'del(.sensor, .uptime, .rss_bytes)' | LC_ALL=C sort
-    fi
+    local keep=true
+    [ "${1:-}" = --no-stats ] && keep='.event_type != "stats"'
+    jq -cS --arg root "$PWD/" "select($keep) | del(.sensor, .uptime, .rss_bytes)
+        | if .[\"rule.file\"] then .[\"rule.file\"] |= ltrimstr(\$root) else . end" | LC_ALL=C sort
 }
