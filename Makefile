@@ -50,8 +50,8 @@ $(B)/gen/paths.h: FORCE
 FORCE:
 
 $(B)/capture/main.o: $(B)/gen/version.h
-$(B)/capture/config.o: $(B)/gen/paths.h
-$(B)/capture/main.o $(B)/capture/config.o: CPPFLAGS += -I$(B)/gen
+$(B)/capture/config.o $(B)/tests/fuzz/fuzz_packets.o: $(B)/gen/paths.h
+$(B)/capture/main.o $(B)/capture/config.o $(B)/tests/fuzz/fuzz_packets.o: CPPFLAGS += -I$(B)/gen
 
 $(B)/tapline: $(B)/capture/main.o $(LIB_OBJ)
 	@echo "  LD      $@"

@@ -54,7 +54,8 @@ static uint64_t log_now_us(void)
 }
 
 /* Formats and writes one line in a single write(2); info lines carry no level word. */
-static void log_write(enum tl_log_level lv, const char *suffix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+log_write(enum tl_log_level lv, const char *suffix, const char *fmt, va_list ap)
 {
     char line[LOG_LINE];
     int n = snprintf(line, sizeof(line), "tapline: %s%s", lv == TL_LOG_INFO ? "" : log_names[lv],

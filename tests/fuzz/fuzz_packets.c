@@ -16,6 +16,7 @@
 #include "config.h"
 #include "event.h"
 #include "packet.h"
+#include "paths.h" /* TL_RULES_DIR, written by the Makefile */
 #include "pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,11 +32,21 @@ static void fuzz_config(struct tl_config *cfg)
         { "sensor", "fuzz" },
         { "ndpi.enabled", "false" },
         { "capture.ring_batches", "2" },
-        { "capture.batch_bytes", "70000" },
+        { "capture.batch_bytes", "262400" }, /* the least: one packet of 256 KiB */
         { "flows.max_per_worker", "64" },
         { "defrag.max_datagrams", "8" },
         { "defrag.max_bytes", "65536" },
         { "flows.active_timeout", "40" },
+        /* tables sized for a fuzz input, not a network: a pipeline is made per input */
+        { "dissect.max_flows", "64" },
+        { "identity.max_entries", "64" },
+        { "coordinator.max_held", "1024" },
+        { "domains.max_entries", "64" },
+        { "rules.max_state", "1024" },
+        /* a rule per dissector and a correlation, not all twelve files: loading is per input */
+        { "rules.paths",
+          TL_RULES_DIR "/dns_anomalies.yml," TL_RULES_DIR "/http_exe_download.yml," TL_RULES_DIR
+                       "/kerberos_password_spray.yml," TL_RULES_DIR "/ldap_recon.yml" },
     };
     char err[256];
     tl_config_defaults(cfg);
