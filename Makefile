@@ -31,10 +31,15 @@ FUZZ_SECONDS ?= 60
 .PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE \
         install dga-model dga-check
 
-all: $(B)/tapline tapline
+all: $(B)/tapline tapline docs/DATA.md
 
 tapline: $(B)/tapline
 	@ln -sf $(B)/tapline tapline
+
+# The data sheet, generated from the field tables (the report suite fails when it is stale).
+docs/DATA.md: $(B)/tapline
+	@mkdir -p docs
+	@$(B)/tapline --data-sheet >$@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
 
 # `make V=1` shows the whole command lines.
 Q         = $(if $(V),,@)

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "rules.h"
+#include "schemadoc.h"
 #include "source.h"
 #include "stats.h"
 
@@ -87,7 +88,10 @@ static void usage(FILE *out)
             "  -c FILE        YAML configuration file\n"
             "  --threads N    worker threads (default: one per core less one)\n"
             "  --set KEY=VAL  set any configuration option (see --help-config)\n"
-            "  --list-fields  print every event type's fields\n"
+            "  --list-fields [TYPE] [--json]  print every event type's fields (or TYPE's);\n"
+            "                 --json: as a JSON Schema\n"
+            "  --data-sheet   every field as markdown: its use, whether it is personal data,\n"
+            "                 how to pseudonymise or drop it\n"
             "  --check-rules [PATH...]  load Sigma rules (default: rules.paths), print each\n"
             "                 file's verdict; exit 1 if any is rejected\n"
             "  --help-config  print every configuration option\n"
@@ -95,22 +99,40 @@ static void usage(FILE *out)
             "  --version      print the version\n");
 }
 
-static void list_fields(void)
+/* --list-fields [TYPE] [--json]: the arguments after it name the type and the form (getopt
+ * stops at the first non-option, so --json may come after TYPE). 0, or 2 for a bad argument. */
+static int list_fields(int argc, char **argv, int from, bool json)
 {
     const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
     size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    const char *only = NULL;
+    char err[512];
 
-    for (size_t i = 0; i < ntypes; i++) {
-        const struct tl_event_type *t = types[i];
-        printf("%s: %s\n", t->name, t->doc);
-        printf("  %-28s %-16s %s\n", "event_type", "string", "the event type");
-        printf("  %-28s %-16s %s\n", "sensor", "string", "the sensor name");
-        for (const struct tl_event_type *ft = t; ft; ft = ft->ext)
-            for (size_t j = 0; j < ft->nfields; j++)
-                printf("  %-28s %-16s %s\n", ft->fields[j].name,
-                       tl_ftype_name((enum tl_ftype)ft->fields[j].type), ft->fields[j].doc);
-        printf("\n");
+    for (int i = from; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (!only && argv[i][0] != '-') {
+            only = argv[i];
+        } else {
+            fprintf(stderr, "tapline: --list-fields [TYPE] [--json]: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
     }
+    int rc = json ? tl_schemadoc_json(stdout, types, ntypes, only, err, sizeof(err))
+                  : tl_schemadoc_text(stdout, types, ntypes, only, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "tapline: --list-fields: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+/* --data-sheet: every field as markdown, with the pseudonyms this configuration makes. */
+static void data_sheet(const struct tl_config *cfg)
+{
+    const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    tl_schemadoc_sheet(stdout, types, ntypes, cfg->pseudonymise);
 }
 
 /* An event-type list (output.types, kafka.types) names only types tapline writes. */
@@ -323,7 +345,9 @@ enum {
     OPT_VERSION,
     OPT_KAFKA,
     OPT_USER,
-    OPT_CHECK_RULES
+    OPT_CHECK_RULES,
+    OPT_JSON,
+    OPT_DATA_SHEET,
 };
 
 static const struct option long_opts[] = {
@@ -333,6 +357,8 @@ static const struct option long_opts[] = {
     { "check-config", no_argument, NULL, 'T' },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "data-sheet", no_argument, NULL, OPT_DATA_SHEET },
     { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -372,7 +398,7 @@ static int find_config(int argc, char **argv, struct run *r, char *errbuf, size_
 static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *errbuf, size_t n)
 {
     int c;
-    bool check = false;
+    bool check = false, fields = false, json = false, sheet = false;
     char *filter = NULL;
     size_t flen = 0;
     bool kafka_arg = false, w_arg = false;
@@ -416,7 +442,9 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
             if (set_option(&r->cfg, optarg, errbuf, n) < 0)
                 return -1;
             break;
-        case OPT_LIST_FIELDS: list_fields(); return 1;
+        case OPT_LIST_FIELDS: fields = true; break;
+        case OPT_JSON: json = true; break;
+        case OPT_DATA_SHEET: sheet = true; break;
         case OPT_CHECK_RULES: check = true; break;
         case OPT_HELP_CONFIG: tl_config_print_help(stdout); return 1;
         case OPT_VERSION: print_version(); return 1;
@@ -427,6 +455,14 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
             snprintf(errbuf, n, "bad command line");
             return -1;
         }
+    }
+    if (fields) {
+        *exit_rc = list_fields(argc, argv, optind, json);
+        return 1;
+    }
+    if (sheet) {
+        data_sheet(&r->cfg);
+        return 1;
     }
     if (check) {
         char *paths = join_args(argc, argv, optind);
