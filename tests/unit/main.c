@@ -33,6 +33,7 @@ extern const struct tl_test tl_tests_tls[];
 extern const struct tl_test tl_tests_sigma[];
 extern const struct tl_test tl_tests_jsonread[];
 extern const struct tl_test tl_tests_schemadoc[];
+extern const struct tl_test tl_tests_summary[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -60,6 +61,7 @@ static const struct tl_suite suites[] = {
     { "sigma", tl_tests_sigma },
     { "jsonread", tl_tests_jsonread },
     { "schemadoc", tl_tests_schemadoc },
+    { "summary", tl_tests_summary },
 };
 /* clang-format on */
 
