@@ -22,12 +22,13 @@
 
 enum {
     RP_TOP = 10,
-    RP_W = 960,        /* SVG width (user units; scaled to the page) */
-    RP_LEFT = 80,      /* left margin of the time charts (axis labels) */
-    RP_LABEL = 300,    /* label column of the bar charts */
-    RP_ROW = 26,       /* bar height with its gap */
-    RP_SERIES = 7,     /* protocols drawn by name; the rest are "other" */
-    RP_PRINCIPALS = 12 /* principals in the activity chart */
+    RP_W = 960,         /* SVG width (user units; scaled to the page) */
+    RP_LEFT = 80,       /* left margin of the time charts (axis labels) */
+    RP_LABEL = 300,     /* label column of the activity chart */
+    RP_BAR_LABEL = 196, /* label column of the half-width bar charts */
+    RP_ROW = 26,        /* bar height with its gap */
+    RP_SERIES = 7,      /* protocols drawn by name; the rest are "other" */
+    RP_PRINCIPALS = 12  /* principals in the activity chart */
 };
 
 static const char *const rp_palette[] = { "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1",
@@ -214,17 +215,17 @@ static void rp_bars(FILE *out, const char *id, const char *color, const char *co
     fprintf(out, "<svg class=\"chart\" id=\"%s\" viewBox=\"0 0 %d %zu\" role=\"img\">", id,
             RP_W / 2, n * RP_ROW + 4);
     for (size_t i = 0; i < n; i++) {
-        double w = (double)(RP_W / 2 - RP_LABEL / 2 - 90) * (double)values[i] / (double)max;
+        double w = (double)(RP_W / 2 - RP_BAR_LABEL - 70) * (double)values[i] / (double)max;
         size_t y = i * RP_ROW + 2;
-        fprintf(out, "<text x=\"%d\" y=\"%zu\" class=\"lb\" text-anchor=\"end\">", RP_LABEL / 2 - 6,
+        fprintf(out, "<text x=\"%d\" y=\"%zu\" class=\"lb\" text-anchor=\"end\">", RP_BAR_LABEL - 6,
                 y + 16);
         rp_text(out, labels[i], 24);
         fprintf(out,
                 "</text><rect x=\"%d\" y=\"%zu\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>",
-                RP_LABEL / 2, y, w > 1 ? w : 1, RP_ROW - 6, color);
+                RP_BAR_LABEL, y, w > 1 ? w : 1, RP_ROW - 6, color);
         rp_text(out, labels[i], 0);
         fprintf(out, ": %s</title></rect><text x=\"%.1f\" y=\"%zu\" class=\"ax\">%s</text>",
-                texts[i], RP_LABEL / 2 + w + 6, y + 16, texts[i]);
+                texts[i], RP_BAR_LABEL + w + 6, y + 16, texts[i]);
     }
     fputs("</svg>", out);
 }
