@@ -164,12 +164,23 @@ golden:
 	@test -n "$(CASE)" || { echo "usage: make golden CASE=name" >&2; exit 2; }
 	@B=$(B) T=$(CASE) GOLDEN_UPDATE=$(CASE) bash tests/suites/golden.sh
 
-run: deps $(B)/tapline
+# `make run`: what `make` makes (./tapline), then every capture of pcaps/ replayed into out/
+# (events, summary, report), and the recorded attack session as one run, in recording order.
+SESSION = attack-kerberoast attack-asrep-roast attack-spray attack-ldap-recon attack-dns \
+          attack-http-download benign-office
+run: deps
+	+@$(MAKE) --no-print-directory all
 	@mkdir -p out
 	@for p in pcaps/*.pcap pcaps/*.pcapng; do [ -e "$$p" ] || continue; \
 	  n=$$(basename "$${p%.*}"); \
-	  $(B)/tapline -r "$$p" -w out/$$n.jsonl && echo "out/$$n.jsonl: $$(wc -l < out/$$n.jsonl) events"; \
+	  $(B)/tapline -r "$$p" -w out/$$n.jsonl --summary out/$$n.txt --report out/$$n.html \
+	    && echo "out/$$n.jsonl: $$(wc -l < out/$$n.jsonl) events"; \
 	done
+	@$(B)/tapline $(SESSION:%=-r pcaps/%.pcap) -w out/session.jsonl --summary out/session.txt \
+	  --report out/session.html
+	@echo "binary:  $(CURDIR)/tapline -> $(B)/tapline"
+	@echo "outputs: $(CURDIR)/out/NAME.jsonl (events), NAME.txt (summary), NAME.html (report)"
+	@echo "         per capture of pcaps/; the attack session: out/session.html, out/session.txt"
 
 deps:
 	@tools/deps.sh

@@ -178,4 +178,17 @@ END
     fi
 fi
 
+# make run makes what make makes (the ./tapline link, the data sheet), then says where things are.
+if selected make_run; then
+    make -n -W "$B/tapline" --no-print-directory B="$B" run >"$TMP/run.txt" 2>&1
+    if grep -q "ln -sf $B/tapline tapline" "$TMP/run.txt" &&
+        grep -q -- "--report out/session.html" "$TMP/run.txt" &&
+        grep -q 'echo "binary:  .*/tapline -> ' "$TMP/run.txt" &&
+        grep -q 'echo "outputs: ' "$TMP/run.txt"; then
+        ok make_run
+    else
+        not_ok make_run "$(head -c 1500 "$TMP/run.txt")"
+    fi
+fi
+
 finish
