@@ -374,6 +374,11 @@ static void sd_sheet_field(void *arg, const struct tl_event_type *t, const struc
                 "pseudonymise: add `%s.%s` to `privacy.pseudonymise`, set "
                 "`privacy.hmac_key_file`",
                 t->name, f->name);
+    else if (f->type == TL_F_RAWJSON)
+        fprintf(s->out,
+                "values of other events' fields: pseudonyms where those are "
+                "pseudonymised; else drop `%s` events",
+                t->name);
     else
         fprintf(s->out, "not pseudonymisable: drop `%s` events", t->name);
     fputs(" |\n", s->out);
