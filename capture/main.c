@@ -667,16 +667,17 @@ static int summary_write(const struct run *r, struct run_summary *rs)
 }
 
 /*
- * --events: every line of a file of events to the summary. Lines longer than the buffer
- * (tapline writes none) are skipped and counted as not one event. -1 with errbuf set.
+ * --events: every line of a file of events to the summary, read in blocks. A line longer
+ * than the buffer (tapline writes none) is skipped and counted as not one event; bytes
+ * are bytes (a NUL inside a line makes it no event, not two). -1 with errbuf set.
  */
 static int summary_events(const char *path, struct tl_summary *sum, char *errbuf, size_t n)
 {
-    enum { LINE_MAX_BYTES = 1 << 20 };
+    enum { EVENTS_BUF = 1 << 20 };
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    char *buf = malloc(LINE_MAX_BYTES);
-    size_t len = 0;
-    bool skipping = false;
+    char *buf = malloc(EVENTS_BUF);
+    size_t have = 0, got;
+    bool skipping = false; /* in a line longer than the buffer */
     int rc = 0;
 
     if (!f || !buf) {
@@ -684,19 +685,27 @@ static int summary_events(const char *path, struct tl_summary *sum, char *errbuf
         rc = -1;
         goto done;
     }
-    for (int c; (c = getc(f)) != EOF;) {
-        if (c == '\n') {
-            tl_summary_line(sum, buf, skipping ? 0 : len);
-            len = 0;
+    do {
+        got = fread(buf + have, 1, EVENTS_BUF - have, f);
+        have += got;
+        size_t start = 0;
+        for (char *nl; (nl = memchr(buf + start, '\n', have - start));
+             start = (size_t)(nl - buf) + 1) {
+            if (!skipping)
+                tl_summary_line(sum, buf + start, (size_t)(nl - buf) - start);
             skipping = false;
-        } else if (len < LINE_MAX_BYTES) {
-            buf[len++] = (char)c;
-        } else {
-            skipping = true;
         }
-    }
-    if (len || skipping)
-        tl_summary_line(sum, buf, skipping ? 0 : len);
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (have == EVENTS_BUF) {
+            if (!skipping)
+                tl_summary_line(sum, "", 0);
+            skipping = true;
+            have = 0;
+        }
+    } while (got);
+    if (have && !skipping)
+        tl_summary_line(sum, buf, have); /* the last line, without its newline */
     if (ferror(f)) {
         snprintf(errbuf, n, "%s: %s", path, strerror(errno));
         rc = -1;

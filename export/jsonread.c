@@ -151,11 +151,14 @@ static int jr_char(struct tl_cursor *c, uint32_t *cp)
 static bool jr_string(struct tl_cursor *c)
 {
     uint32_t cp;
+    uint8_t b;
     int r;
     if (!jr_literal(c, "\""))
         return false;
-    while ((r = jr_char(c, &cp)) > 0)
-        ;
+    do { /* runs of plain ASCII first: most of a line */
+        while (tl_cur_peek(c, 0, &b) && b >= 0x20 && b < 0x80 && b != '"' && b != '\\')
+            tl_cur_skip(c, 1);
+    } while ((r = jr_char(c, &cp)) > 0);
     return r == 0;
 }
 
@@ -211,31 +214,58 @@ bool tl_jread_object(const char *p, size_t n, struct tl_jval *obj)
     return tl_cur_left(&c) == 0;
 }
 
+/*
+ * The members (keys) or elements of the container at c, each to fn until it returns false
+ * (`all` ignores its return); true when the container was well formed up to its end.
+ */
+static bool jr_walk_at(struct tl_cursor *c, bool keys, bool all, tl_jmember_fn fn, void *arg)
+{
+    struct tl_jval key = { TL_J_STR, { "", 0 } }, val;
+    uint8_t close = keys ? '}' : ']';
+
+    tl_cur_skip(c, 1);
+    jr_ws(c);
+    if (jr_is(c, close))
+        return tl_cur_skip(c, 1);
+    do {
+        jr_ws(c);
+        if (keys) {
+            struct tl_str start = tl_cur_rest(c);
+            if (!jr_string(c))
+                return false;
+            key.text.ptr = start.ptr;
+            key.text.len = start.len - tl_cur_left(c);
+            if (!jr_expect(c, ':'))
+                return false;
+        }
+        if (!jr_value(c, 2, &val))
+            return false;
+        if (!fn(arg, &key, &val) && !all)
+            return true;
+        jr_ws(c);
+    } while (jr_is(c, ',') && tl_cur_skip(c, 1));
+    return jr_is(c, close) && tl_cur_skip(c, 1);
+}
+
 /* The walk of a checked container: each key (objects) and value to fn. */
 static void jr_walk(const struct tl_jval *v, bool keys, tl_jmember_fn fn, void *arg)
 {
     struct tl_cursor c = tl_cur_make(v->text.ptr, v->text.len);
-    struct tl_jval key = { TL_J_STR, { "", 0 } }, val;
+    jr_walk_at(&c, keys, false, fn, arg);
+}
 
-    tl_cur_skip(&c, 1);
+bool tl_jread_each(const char *p, size_t n, struct tl_jval *obj, tl_jmember_fn fn, void *arg)
+{
+    struct tl_cursor c = tl_cur_make(p, n);
     jr_ws(&c);
-    if (jr_is(&c, keys ? '}' : ']'))
-        return;
-    do {
-        jr_ws(&c);
-        if (keys) {
-            struct tl_str start = tl_cur_rest(&c);
-            if (!jr_string(&c))
-                return;
-            key.text.ptr = start.ptr;
-            key.text.len = start.len - tl_cur_left(&c);
-            if (!jr_expect(&c, ':'))
-                return;
-        }
-        if (!jr_value(&c, 1, &val) || !fn(arg, &key, &val))
-            return;
-        jr_ws(&c);
-    } while (jr_is(&c, ',') && tl_cur_skip(&c, 1));
+    struct tl_str start = tl_cur_rest(&c);
+    if (!jr_is(&c, '{') || !jr_walk_at(&c, true, true, fn, arg))
+        return false;
+    obj->kind = TL_J_OBJ;
+    obj->text.ptr = start.ptr;
+    obj->text.len = start.len - tl_cur_left(&c);
+    jr_ws(&c);
+    return tl_cur_ok(&c) && tl_cur_left(&c) == 0;
 }
 
 void tl_jread_members(const struct tl_jval *obj, tl_jmember_fn fn, void *arg)

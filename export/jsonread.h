@@ -40,6 +40,13 @@ void tl_jread_members(const struct tl_jval *obj, tl_jmember_fn fn, void *arg);
 void tl_jread_elements(const struct tl_jval *arr, tl_jelem_fn fn, void *arg);
 
 /*
+ * One pass over a text that should be one object: fn sees each member as it is read (its
+ * return is ignored), and the result says whether all of the text was one object. When it
+ * is false, fn may have seen members before the fault: act on them only after true.
+ */
+bool tl_jread_each(const char *p, size_t n, struct tl_jval *obj, tl_jmember_fn fn, void *arg);
+
+/*
  * A string's text, unescaped, into out (NUL-terminated; cut to fit at a character
  * boundary, never mid-sequence). Returns the bytes written without the NUL; 0 for a
  * value that is not a string. cap must be at least 1.

@@ -397,42 +397,51 @@ enum {
     F_N
 };
 
-static const char *const tally_fields[F_N] = {
-    "ts",
-    "event_type",
-    "id.orig_h",
-    "uid",
-    "status",
-    "orig_ip_bytes",
-    "resp_ip_bytes",
-    "duration",
-    "interim",
-    "service",
-    "app_proto",
-    "proto",
-    "registered_domain",
-    "requests_30d",
-    "requests_24h",
-    "hosts_30d",
-    "hosts_24h",
-    "users_30d",
-    "frequency_index",
-    "prevalence",
-    "is_new",
-    "hosts",
-    "users",
-    "rule.id",
-    "rule.title",
-    "rule.level",
-    "client",
-    "client_realm",
-    "request_type",
-    "success",
-    "bind_name",
-    "operation",
-    "result_code",
-    "id.resp_h",
+/* The fields picked, by name (and length, compared first). */
+#define TALLY_F(name)                                                                              \
+    {                                                                                              \
+        name, sizeof(name) - 1                                                                     \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+} tally_fields[F_N] = {
+    TALLY_F("ts"),
+    TALLY_F("event_type"),
+    TALLY_F("id.orig_h"),
+    TALLY_F("uid"),
+    TALLY_F("status"),
+    TALLY_F("orig_ip_bytes"),
+    TALLY_F("resp_ip_bytes"),
+    TALLY_F("duration"),
+    TALLY_F("interim"),
+    TALLY_F("service"),
+    TALLY_F("app_proto"),
+    TALLY_F("proto"),
+    TALLY_F("registered_domain"),
+    TALLY_F("requests_30d"),
+    TALLY_F("requests_24h"),
+    TALLY_F("hosts_30d"),
+    TALLY_F("hosts_24h"),
+    TALLY_F("users_30d"),
+    TALLY_F("frequency_index"),
+    TALLY_F("prevalence"),
+    TALLY_F("is_new"),
+    TALLY_F("hosts"),
+    TALLY_F("users"),
+    TALLY_F("rule.id"),
+    TALLY_F("rule.title"),
+    TALLY_F("rule.level"),
+    TALLY_F("client"),
+    TALLY_F("client_realm"),
+    TALLY_F("request_type"),
+    TALLY_F("success"),
+    TALLY_F("bind_name"),
+    TALLY_F("operation"),
+    TALLY_F("result_code"),
+    TALLY_F("id.resp_h"),
 };
+#undef TALLY_F
 
 struct tally_ev {
     struct tl_jval v[F_N];
@@ -443,8 +452,10 @@ static bool tally_pick(void *arg, const struct tl_jval *key, const struct tl_jva
 {
     struct tally_ev *e = arg;
     size_t n = key->text.len - 2; /* without the quotes */
+    const char *k = key->text.ptr + 1;
     for (int f = 0; f < F_N; f++)
-        if (strlen(tally_fields[f]) == n && memcmp(key->text.ptr + 1, tally_fields[f], n) == 0) {
+        if (tally_fields[f].len == n && tally_fields[f].name[0] == k[0] &&
+            memcmp(k, tally_fields[f].name, n) == 0) {
             e->v[f] = *val;
             e->has[f] = true;
             break;
@@ -744,13 +755,8 @@ void tl_summary_line(struct tl_summary *s, const char *p, size_t n)
         n--;
     s->lines++;
     memset(e.has, 0, sizeof(e.has));
-    if (!tl_jread_object(p, n, &obj)) {
-        s->unread++;
-        return;
-    }
-    tl_jread_members(&obj, tally_pick, &e);
-    if (!e.has[F_TS] || !tl_jread_ts(&e.v[F_TS], &ts) ||
-        !*tally_str(&e, F_TYPE, type, sizeof(type))) {
+    if (!tl_jread_each(p, n, &obj, tally_pick, &e) || !e.has[F_TS] ||
+        !tl_jread_ts(&e.v[F_TS], &ts) || !*tally_str(&e, F_TYPE, type, sizeof(type))) {
         s->unread++;
         return;
     }

@@ -10,11 +10,25 @@
 #include "check.h"
 #include "jsonread.h"
 
+static bool count_member(void *arg, const struct tl_jval *key, const struct tl_jval *val)
+{
+    (void)key;
+    (void)val;
+    ++*(unsigned *)arg;
+    return false; /* tl_jread_each goes on regardless */
+}
+
+/* Both readers agree on every text: the checking one and the one-pass one. */
 static bool parses(const char *s, size_t n)
 {
     char *p = tl_test_dup(s, n);
-    struct tl_jval v;
-    bool ok = tl_jread_object(p, n, &v);
+    struct tl_jval v, w;
+    unsigned members = 0;
+    bool ok = tl_jread_object(p, n, &v), each = tl_jread_each(p, n, &w, count_member, &members);
+    if (ok != each)
+        tl_check_report(__FILE__, __LINE__, "the readers disagree on \"%.*s\"", (int)n, s);
+    if (ok && (v.text.ptr != w.text.ptr || v.text.len != w.text.len))
+        tl_check_report(__FILE__, __LINE__, "the readers' objects differ");
     free(p);
     return ok;
 }
@@ -134,12 +148,15 @@ static bool walk_elem(void *arg, const struct tl_jval *val)
 static void test_walks(void)
 {
     struct tl_jval obj;
-    struct walk w = { .n = 0 };
+    struct walk w = { .n = 0 }, each = { .n = 0 };
     char s[32];
 
     CHECK(tl_jread_object(line, sizeof(line) - 1, &obj));
     tl_jread_members(&obj, walk_member, &w);
     CHECK_EQ(w.n, 9);
+    CHECK(tl_jread_each(line, sizeof(line) - 1, &obj, walk_member, &each));
+    CHECK_EQ(each.n, 9);
+    CHECK_MEM(each.vals[8].text.ptr, each.vals[8].text.len, "0.000909");
     CHECK_STR(w.keys[0], "ts");
     CHECK_STR(w.keys[3], "client");
     CHECK(tl_jread_streq(&w.vals[3], "eve\xc3\xa9"));
