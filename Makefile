@@ -24,7 +24,7 @@ UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 # One target per dissector (fuzz_dissector.c built with -DTARGET=name), plus the packet path.
 DISSECTORS   = $(patsubst dissect/%.c,%,$(filter-out dissect/decode.c dissect/registry.c \
                  dissect/ber.c dissect/hash.c,$(wildcard dissect/*.c)))
-FUZZ_TARGETS = packets ber tls rules $(DISSECTORS)
+FUZZ_TARGETS = packets ber tls rules summary $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
@@ -93,7 +93,7 @@ $(B)/tests/fuzz/dissect-%.o: tests/fuzz/fuzz_dissector.c
 $(B)/tests/fuzz/fuzz_ber.o: CPPFLAGS += -Idissect
 
 # Targets with a file of their own, tests/fuzz/fuzz_NAME.c, rather than a dissector.
-OWN_FUZZ = ber tls rules
+OWN_FUZZ = ber tls rules summary
 $(OWN_FUZZ:%=$(B)/tests/fuzz/%-replay): $(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/fuzz_%.o \
     $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
 	@echo "  LD      $@"
@@ -104,6 +104,7 @@ $(OWN_FUZZ:%=$(B)/tests/fuzz/%-fuzzer): $(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuz
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/fuzz/fuzz_rules.o: CPPFLAGS += -Idetect
+$(B)/tests/fuzz/fuzz_summary.o: CPPFLAGS += -Iexport
 
 $(B)/tests/fuzz/packets-replay: $(B)/tests/fuzz/fuzz_packets.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
 	@echo "  LD      $@"

@@ -90,6 +90,12 @@ static double rp_nice(double v)
     return v <= p ? p : v <= 2 * p ? 2 * p : v <= 5 * p ? 5 * p : 10 * p;
 }
 
+/* v (>= 0) as an integer, UINT64_MAX past it: hostile counts can add up beyond 2^64. */
+static uint64_t rp_u64(double v)
+{
+    return v < 18446744073709549568.0 ? (uint64_t)v : UINT64_MAX;
+}
+
 /* The buckets that hold anything, first and last; false when all are empty. */
 static bool rp_range(const struct tl_summary *s, size_t *b0, size_t *b1)
 {
@@ -172,7 +178,7 @@ static void rp_traffic(FILE *out, const struct tl_summary *s)
                 "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
                 "<text x=\"%d\" y=\"%.1f\" class=\"ax\" text-anchor=\"end\">%s</text>",
                 RP_LEFT, RP_W - 10, y, y, RP_LEFT - 6, y + 4,
-                tally_bytes(lab, (uint64_t)(ymax * g / 4)));
+                tally_bytes(lab, rp_u64(ymax * g / 4)));
     }
     for (size_t i = b0; i <= b1; i++) {
         double base = 0;
