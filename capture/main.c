@@ -79,8 +79,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tapline -r FILE [-r FILE...] | -i IFACE [options] [BPF filter]\n"
-            "  -r FILE        read a pcap/pcapng file; a directory reads its files in name order;\n"
-            "                 - reads stdin (repeatable)\n"
+            "  -r FILE        read a pcap/pcapng file; a directory, the captures below it in\n"
+            "                 path order (other files skipped with a warning); - reads stdin\n"
+            "                 (repeatable)\n"
             "  -i IFACE       capture live from an interface (repeatable)\n"
             "  --user NAME    live: once open, run as NAME with no capabilities\n"
             "  -f EXPR        BPF filter (or give it as trailing arguments, like tcpdump)\n"
