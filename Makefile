@@ -24,17 +24,22 @@ UNIT_OBJ  = $(UNIT_SRC:%.c=$(B)/%.o)
 # One target per dissector (fuzz_dissector.c built with -DTARGET=name), plus the packet path.
 DISSECTORS   = $(patsubst dissect/%.c,%,$(filter-out dissect/decode.c dissect/registry.c \
                  dissect/ber.c dissect/hash.c,$(wildcard dissect/*.c)))
-FUZZ_TARGETS = packets ber tls rules $(DISSECTORS)
+FUZZ_TARGETS = packets ber tls rules summary $(DISSECTORS)
 FUZZ_REPLAY  = $(FUZZ_TARGETS:%=$(B)/tests/fuzz/%-replay)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all asan test-asan test run bench fuzz lint format format-check deps clean golden FORCE \
         install dga-model dga-check
 
-all: $(B)/tapline tapline
+all: $(B)/tapline tapline docs/DATA.md
 
 tapline: $(B)/tapline
 	@ln -sf $(B)/tapline tapline
+
+# The data sheet, generated from the field tables (the report suite fails when it is stale).
+docs/DATA.md: $(B)/tapline
+	@mkdir -p docs
+	@$(B)/tapline --data-sheet >$@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
 
 # `make V=1` shows the whole command lines.
 Q         = $(if $(V),,@)
@@ -88,7 +93,7 @@ $(B)/tests/fuzz/dissect-%.o: tests/fuzz/fuzz_dissector.c
 $(B)/tests/fuzz/fuzz_ber.o: CPPFLAGS += -Idissect
 
 # Targets with a file of their own, tests/fuzz/fuzz_NAME.c, rather than a dissector.
-OWN_FUZZ = ber tls rules
+OWN_FUZZ = ber tls rules summary
 $(OWN_FUZZ:%=$(B)/tests/fuzz/%-replay): $(B)/tests/fuzz/%-replay: $(B)/tests/fuzz/fuzz_%.o \
     $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
 	@echo "  LD      $@"
@@ -99,6 +104,7 @@ $(OWN_FUZZ:%=$(B)/tests/fuzz/%-fuzzer): $(B)/tests/fuzz/%-fuzzer: $(B)/tests/fuz
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/fuzz/fuzz_rules.o: CPPFLAGS += -Idetect
+$(B)/tests/fuzz/fuzz_summary.o: CPPFLAGS += -Iexport
 
 $(B)/tests/fuzz/packets-replay: $(B)/tests/fuzz/fuzz_packets.o $(B)/tests/fuzz/onefile.o $(LIB_OBJ)
 	@echo "  LD      $@"
@@ -159,12 +165,23 @@ golden:
 	@test -n "$(CASE)" || { echo "usage: make golden CASE=name" >&2; exit 2; }
 	@B=$(B) T=$(CASE) GOLDEN_UPDATE=$(CASE) bash tests/suites/golden.sh
 
-run: deps $(B)/tapline
+# `make run`: what `make` makes (./tapline), then every capture of pcaps/ replayed into out/
+# (events, summary, report), and the recorded attack session as one run, in recording order.
+SESSION = attack-kerberoast attack-asrep-roast attack-spray attack-ldap-recon attack-dns \
+          attack-http-download benign-office
+run: deps
+	+@$(MAKE) --no-print-directory all
 	@mkdir -p out
 	@for p in pcaps/*.pcap pcaps/*.pcapng; do [ -e "$$p" ] || continue; \
 	  n=$$(basename "$${p%.*}"); \
-	  $(B)/tapline -r "$$p" -w out/$$n.jsonl && echo "out/$$n.jsonl: $$(wc -l < out/$$n.jsonl) events"; \
+	  $(B)/tapline -r "$$p" -w out/$$n.jsonl --summary out/$$n.txt --report out/$$n.html \
+	    && echo "out/$$n.jsonl: $$(wc -l < out/$$n.jsonl) events"; \
 	done
+	@$(B)/tapline $(SESSION:%=-r pcaps/%.pcap) -w out/session.jsonl --summary out/session.txt \
+	  --report out/session.html
+	@echo "binary:  $(CURDIR)/tapline -> $(B)/tapline"
+	@echo "outputs: $(CURDIR)/out/NAME.jsonl (events), NAME.txt (summary), NAME.html (report)"
+	@echo "         per capture of pcaps/; the attack session: out/session.html, out/session.txt"
 
 deps:
 	@tools/deps.sh

@@ -35,8 +35,10 @@
 #include "log.h"
 #include "pipeline.h"
 #include "rules.h"
+#include "schemadoc.h"
 #include "source.h"
 #include "stats.h"
+#include "summary.h"
 
 #include "version.h" /* TL_COMMIT, written by the Makefile */
 
@@ -77,17 +79,26 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tapline -r FILE [-r FILE...] | -i IFACE [options] [BPF filter]\n"
-            "  -r FILE        read a pcap/pcapng file; a directory reads its files in name order;\n"
-            "                 - reads stdin (repeatable)\n"
+            "  -r FILE        read a pcap/pcapng file; a directory, the captures below it in\n"
+            "                 path order (other files skipped with a warning); - reads stdin\n"
+            "                 (repeatable)\n"
             "  -i IFACE       capture live from an interface (repeatable)\n"
             "  --user NAME    live: once open, run as NAME with no capabilities\n"
             "  -f EXPR        BPF filter (or give it as trailing arguments, like tcpdump)\n"
             "  -w PATH        write JSON lines to PATH (- for stdout, the default)\n"
             "  --kafka HOSTS  send events to Kafka (kafka.brokers); without -w, only to Kafka\n"
+            "  --summary FILE -r: the run summary to FILE (- stdout); by default on stderr\n"
+            "                 when it is a terminal\n"
+            "  --report FILE  -r: the run as one self-contained HTML page with charts\n"
+            "  --events FILE  read tapline's JSON lines (- stdin) instead of packets, for\n"
+            "                 --summary (default: stdout) and --report\n"
             "  -c FILE        YAML configuration file\n"
             "  --threads N    worker threads (default: one per core less one)\n"
             "  --set KEY=VAL  set any configuration option (see --help-config)\n"
-            "  --list-fields  print every event type's fields\n"
+            "  --list-fields [TYPE] [--json]  print every event type's fields (or TYPE's);\n"
+            "                 --json: as a JSON Schema\n"
+            "  --data-sheet   every field as markdown: its use, whether it is personal data,\n"
+            "                 how to pseudonymise or drop it\n"
             "  --check-rules [PATH...]  load Sigma rules (default: rules.paths), print each\n"
             "                 file's verdict; exit 1 if any is rejected\n"
             "  --help-config  print every configuration option\n"
@@ -95,22 +106,40 @@ static void usage(FILE *out)
             "  --version      print the version\n");
 }
 
-static void list_fields(void)
+/* --list-fields [TYPE] [--json]: the arguments after it name the type and the form (getopt
+ * stops at the first non-option, so --json may come after TYPE). 0, or 2 for a bad argument. */
+static int list_fields(int argc, char **argv, int from, bool json)
 {
     const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
     size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    const char *only = NULL;
+    char err[512];
 
-    for (size_t i = 0; i < ntypes; i++) {
-        const struct tl_event_type *t = types[i];
-        printf("%s: %s\n", t->name, t->doc);
-        printf("  %-28s %-16s %s\n", "event_type", "string", "the event type");
-        printf("  %-28s %-16s %s\n", "sensor", "string", "the sensor name");
-        for (const struct tl_event_type *ft = t; ft; ft = ft->ext)
-            for (size_t j = 0; j < ft->nfields; j++)
-                printf("  %-28s %-16s %s\n", ft->fields[j].name,
-                       tl_ftype_name((enum tl_ftype)ft->fields[j].type), ft->fields[j].doc);
-        printf("\n");
+    for (int i = from; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (!only && argv[i][0] != '-') {
+            only = argv[i];
+        } else {
+            fprintf(stderr, "tapline: --list-fields [TYPE] [--json]: unexpected '%s'\n", argv[i]);
+            return 2;
+        }
     }
+    int rc = json ? tl_schemadoc_json(stdout, types, ntypes, only, err, sizeof(err))
+                  : tl_schemadoc_text(stdout, types, ntypes, only, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "tapline: --list-fields: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+/* --data-sheet: every field as markdown, with the pseudonyms this configuration makes. */
+static void data_sheet(const struct tl_config *cfg)
+{
+    const struct tl_event_type *types[TL_MAX_EVENT_TYPES];
+    size_t ntypes = tl_event_types(types, TL_ARRAY_LEN(types));
+    tl_schemadoc_sheet(stdout, types, ntypes, cfg->pseudonymise);
 }
 
 /* An event-type list (output.types, kafka.types) names only types tapline writes. */
@@ -215,6 +244,7 @@ struct run {
     char **reads;
     int nreads;
     const char *config_path;
+    const char *summary_path, *report_path, *events_path;
     bool check_config;
     struct tl_pipeline *pipe;
     struct tl_source_ctx *src;
@@ -335,7 +365,12 @@ enum {
     OPT_VERSION,
     OPT_KAFKA,
     OPT_USER,
-    OPT_CHECK_RULES
+    OPT_CHECK_RULES,
+    OPT_JSON,
+    OPT_DATA_SHEET,
+    OPT_SUMMARY,
+    OPT_REPORT,
+    OPT_EVENTS,
 };
 
 static const struct option long_opts[] = {
@@ -345,6 +380,11 @@ static const struct option long_opts[] = {
     { "check-config", no_argument, NULL, 'T' },
     { "set", required_argument, NULL, OPT_SET },
     { "list-fields", no_argument, NULL, OPT_LIST_FIELDS },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "data-sheet", no_argument, NULL, OPT_DATA_SHEET },
+    { "summary", required_argument, NULL, OPT_SUMMARY },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "events", required_argument, NULL, OPT_EVENTS },
     { "check-rules", no_argument, NULL, OPT_CHECK_RULES },
     { "help-config", no_argument, NULL, OPT_HELP_CONFIG },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -384,7 +424,7 @@ static int find_config(int argc, char **argv, struct run *r, char *errbuf, size_
 static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *errbuf, size_t n)
 {
     int c;
-    bool check = false;
+    bool check = false, fields = false, json = false, sheet = false;
     char *filter = NULL;
     size_t flen = 0;
     bool kafka_arg = false, w_arg = false;
@@ -428,7 +468,12 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
             if (set_option(&r->cfg, optarg, errbuf, n) < 0)
                 return -1;
             break;
-        case OPT_LIST_FIELDS: list_fields(); return 1;
+        case OPT_LIST_FIELDS: fields = true; break;
+        case OPT_JSON: json = true; break;
+        case OPT_SUMMARY: r->summary_path = optarg; break;
+        case OPT_REPORT: r->report_path = optarg; break;
+        case OPT_EVENTS: r->events_path = optarg; break;
+        case OPT_DATA_SHEET: sheet = true; break;
         case OPT_CHECK_RULES: check = true; break;
         case OPT_HELP_CONFIG: tl_config_print_help(stdout); return 1;
         case OPT_VERSION: print_version(); return 1;
@@ -439,6 +484,14 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
             snprintf(errbuf, n, "bad command line");
             return -1;
         }
+    }
+    if (fields) {
+        *exit_rc = list_fields(argc, argv, optind, json);
+        return 1;
+    }
+    if (sheet) {
+        data_sheet(&r->cfg);
+        return 1;
     }
     if (check) {
         char *paths = join_args(argc, argv, optind);
@@ -476,6 +529,12 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
     if (r->check_config)
         return 0;
     bool live = r->cfg.interfaces && *r->cfg.interfaces;
+    if (r->events_path && (r->nreads || live)) {
+        snprintf(errbuf, n, "--events reads events, not packets: no -r or -i with it");
+        return -1;
+    }
+    if (r->events_path)
+        return 0;
     if (!r->nreads && !live) {
         usage(stderr);
         snprintf(errbuf, n, "nothing to read: give -r FILE or -i IFACE");
@@ -483,6 +542,10 @@ static int parse_args(int argc, char **argv, struct run *r, int *exit_rc, char *
     }
     if (r->nreads && live) {
         snprintf(errbuf, n, "-r and -i cannot be combined");
+        return -1;
+    }
+    if (live && (r->summary_path || r->report_path)) {
+        snprintf(errbuf, n, "--summary and --report are for runs that read files (-r)");
         return -1;
     }
     if (r->cfg.threads > TL_MAX_WORKERS) {
@@ -549,6 +612,133 @@ static void summary(const struct tl_stats *s, unsigned files, unsigned failed, u
                 skipped);
 }
 
+/* Run summaries: the sink, and the files it goes to (opened before the run, so a path that
+ * cannot be written fails fast). */
+struct run_summary {
+    struct tl_summary *sum;
+    FILE *text, *html; /* text NULL: stderr when it is a terminal */
+};
+
+static FILE *summary_file(const char *path, char *errbuf, size_t n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f)
+        snprintf(errbuf, n, "%s: %s", path, strerror(errno));
+    return f;
+}
+
+/* Offline, with --summary, --report or a terminal on stderr; 0 also when there is none. */
+static int summary_open(const struct run *r, struct run_summary *rs, char *errbuf, size_t n)
+{
+    if (!r->events_path &&
+        (!r->nreads || (!r->summary_path && !r->report_path && !isatty(STDERR_FILENO))))
+        return 0;
+    if ((r->summary_path && !(rs->text = summary_file(r->summary_path, errbuf, n))) ||
+        (r->report_path && !(rs->html = summary_file(r->report_path, errbuf, n))))
+        return -1;
+    if (!(rs->sum = tl_summary_new(r->cfg.max_summary))) {
+        snprintf(errbuf, n, "summary: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int summary_close(FILE *f, const char *path)
+{
+    int rc = ferror(f) ? -1 : 0;
+    if ((f == stdout ? fflush(f) : fclose(f)) != 0 || rc < 0) {
+        fprintf(stderr, "tapline: %s: %s\n", path, strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+/* The summary (and report) once the run is over; -1 when a file could not be written. */
+static int summary_write(const struct run *r, struct run_summary *rs)
+{
+    int rc = 0;
+    if (!rs->sum)
+        return 0;
+    if (rs->text) {
+        tl_summary_text(rs->sum, rs->text);
+        rc |= summary_close(rs->text, r->summary_path);
+        rs->text = NULL;
+    } else if (r->events_path && !r->report_path) {
+        tl_summary_text(rs->sum, stdout);
+    } else if (!r->events_path && isatty(STDERR_FILENO)) {
+        tl_summary_text(rs->sum, stderr);
+    }
+    if (rs->html) {
+        char *title = r->events_path ? strdup(r->events_path) : join_args(r->nreads, r->reads, 0);
+        if (tl_summary_html(rs->sum, rs->html, title ? title : "") < 0)
+            rc = -1;
+        free(title);
+        rc |= summary_close(rs->html, r->report_path);
+        rs->html = NULL;
+    }
+    return rc;
+}
+
+/*
+ * --events: every line of a file of events to the summary, read in blocks. A line longer
+ * than the buffer (tapline writes none) is skipped and counted as not one event; bytes
+ * are bytes (a NUL inside a line makes it no event, not two). -1 with errbuf set.
+ */
+static int summary_events(const char *path, struct tl_summary *sum, char *errbuf, size_t n)
+{
+    enum { EVENTS_BUF = 1 << 20 };
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    char *buf = malloc(EVENTS_BUF);
+    size_t have = 0, got;
+    bool skipping = false; /* in a line longer than the buffer */
+    int rc = 0;
+
+    if (!f || !buf) {
+        snprintf(errbuf, n, "%s: %s", path, f ? "out of memory" : strerror(errno));
+        rc = -1;
+        goto done;
+    }
+    do {
+        got = fread(buf + have, 1, EVENTS_BUF - have, f);
+        have += got;
+        size_t start = 0;
+        for (char *nl; (nl = memchr(buf + start, '\n', have - start));
+             start = (size_t)(nl - buf) + 1) {
+            if (!skipping)
+                tl_summary_line(sum, buf + start, (size_t)(nl - buf) - start);
+            skipping = false;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (have == EVENTS_BUF) {
+            if (!skipping)
+                tl_summary_line(sum, "", 0);
+            skipping = true;
+            have = 0;
+        }
+    } while (got);
+    if (have && !skipping)
+        tl_summary_line(sum, buf, have); /* the last line, without its newline */
+    if (ferror(f)) {
+        snprintf(errbuf, n, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+done:
+    if (f && f != stdin)
+        fclose(f);
+    free(buf);
+    return rc;
+}
+
+static void summary_free(struct run_summary *rs)
+{
+    if (rs->text && rs->text != stdout)
+        fclose(rs->text);
+    if (rs->html && rs->html != stdout)
+        fclose(rs->html);
+    tl_summary_free(rs->sum);
+}
+
 int main(int argc, char **argv)
 {
     char err[512] = "";
@@ -557,6 +747,7 @@ int main(int argc, char **argv)
     struct tl_source_ctx ctx = { 0 };
     struct tl_stats total;
     struct tl_inputs files = { 0 };
+    struct run_summary rs = { 0 };
     unsigned failed = 0, not_captures = 0;
     int rc = 1, exit_rc = -1;
 
@@ -575,6 +766,14 @@ int main(int argc, char **argv)
         rc = 0;
         goto done;
     }
+    if (r.events_path) {
+        rc = summary_open(&r, &rs, err, sizeof(err)) < 0 ||
+                     summary_events(r.events_path, rs.sum, err, sizeof(err)) < 0 ||
+                     summary_write(&r, &rs) < 0
+                 ? 1
+                 : 0;
+        goto done;
+    }
     if (r.nreads && tl_source_expand(r.reads, r.nreads, &files, err, sizeof(err)) < 0)
         goto done;
     /* Check every named file before any output, so a mistyped argument fails fast. */
@@ -583,8 +782,10 @@ int main(int argc, char **argv)
             snprintf(err, sizeof(err), "%s: %s", files.path[i], strerror(errno));
             goto done;
         }
-    if (!(out = tl_output_open(&r.cfg, err, sizeof(err))))
+    if (summary_open(&r, &rs, err, sizeof(err)) < 0 ||
+        !(out = tl_output_open(&r.cfg, err, sizeof(err))))
         goto done;
+    tl_output_summary(out, rs.sum);
     hup_output = out;
     bool live = !r.nreads;
     if (!(r.pipe = tl_pipeline_new(&r.cfg, out, live ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err,
@@ -624,13 +825,14 @@ int main(int argc, char **argv)
     tl_pipeline_finish(r.pipe, &total);
     if (!live)
         summary(&total, ctx.files, failed, not_captures);
-    rc = src_rc < 0 || failed ? 1 : 0;
+    rc = summary_write(&r, &rs) < 0 || src_rc < 0 || failed ? 1 : 0;
 done:
     if (err[0])
         fprintf(stderr, "tapline: %s\n", err);
     tl_pipeline_free(r.pipe);
     hup_output = NULL;
     tl_output_close(out);
+    summary_free(&rs);
     tl_source_free_inputs(&files);
     tl_source_free_filters(&ctx);
     tl_source_live_close(&ctx);

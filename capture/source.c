@@ -70,8 +70,8 @@ static int source_walk_dir(const char *dir, struct tl_inputs *in, int depth, cha
         snprintf(errbuf, en, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    if (dlen > 1 && dir[dlen - 1] == '/')
-        dlen--; /* "dir/" and "dir" give the same paths, without a double slash */
+    while (dlen > 0 && dir[dlen - 1] == '/')
+        dlen--; /* "dir//", "dir/" and "dir" give the same paths; "/" gives "/name" */
     while ((e = readdir(d))) {
         char *path;
         struct stat st;

@@ -154,13 +154,13 @@ static const struct tl_field ds_fields[] = {
              "hosts_30d over the hosts with any counted use in 30 days (0..1)"),
     TL_FIELD(struct ds_rec, frequency_index, F64, "frequency_index",
              "percentile rank of hosts_30d among tracked domains (0 rarest, 100 most common)"),
-    TL_FIELD_OPT(struct ds_rec, hosts, STRLIST, "hosts",
-                 "hosts that used it since the last domain event (up to dissect.max_items)"),
+    TL_FIELD_OPT_P(struct ds_rec, hosts, STRLIST, "hosts",
+                   "hosts that used it since the last domain event (up to dissect.max_items)"),
     TL_FIELD_OPT(struct ds_rec, hosts_capped, U64, "hosts_capped",
                  "further hosts not listed (from the host sketch since the interval's first "
                  "hour)"),
-    TL_FIELD_OPT(struct ds_rec, users, STRLIST, "users",
-                 "users (identity table) that used it since the last domain event"),
+    TL_FIELD_OPT_P(struct ds_rec, users, STRLIST, "users",
+                   "users (identity table) that used it since the last domain event"),
     TL_FIELD_OPT(struct ds_rec, users_capped, U64, "users_capped", "further users not listed"),
 };
 

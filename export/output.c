@@ -3,7 +3,8 @@
  * with its event-type filter (output.types, kafka.types).
  *
  * The output thread hands over buffers of whole JSON lines; each line goes
- * to every sink whose filter takes its event type. A sink learns what it
+ * to every sink whose filter takes its event type, and to the run summary
+ * (summary.h) when there is one. A sink learns what it
  * needs of a line (event_type, community_id, uid) by looking at its text
  * (struct tl_line), which costs one bounded search per line instead of a
  * second, structured hand-over from every producer.
@@ -16,6 +17,7 @@
 
 #include "event.h"
 #include "sink.h"
+#include "summary.h"
 
 enum { OUT_MAX_TYPES = 32, OUT_TYPE_LEN = 32, OUT_HEAD = 96 };
 
@@ -28,6 +30,7 @@ struct tl_output {
     struct tl_file *file;
     struct tl_kafka *kafka;
     struct out_filter file_types, kafka_types;
+    struct tl_summary *summary; /* sees every line, whatever the filters */
     atomic_bool hup;
     tl_counter st[TL_STAT_N];
     pthread_mutex_t topics_lock; /* topics: the last kafka.topics object made */
@@ -128,6 +131,11 @@ fail:
     return NULL;
 }
 
+void tl_output_summary(struct tl_output *o, struct tl_summary *s)
+{
+    o->summary = s;
+}
+
 static void out_hup(struct tl_output *o)
 {
     if (atomic_exchange_explicit(&o->hup, false, memory_order_acq_rel) && o->file)
@@ -150,6 +158,8 @@ int tl_output_write(struct tl_output *o, const char *p, size_t n)
                 rc = -1;
             if (o->kafka && out_filter_takes(&o->kafka_types, &l))
                 tl_kafka_write(o->kafka, &l);
+            if (o->summary)
+                tl_summary_line(o->summary, p, len);
         }
         p += len + (nl != NULL);
     }

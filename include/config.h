@@ -180,7 +180,10 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, max_rule_state, "rules.max_state", 100000, 1, 1ull << 28,                               \
       "correlation groups tracked at once; the oldest is forgotten past it")                       \
     X(U64, max_alert_uids, "rules.max_alert_uids", 32, 0, 10000,                                   \
-      "uids of contributing events listed on a correlation alert; the rest are counted")
+      "uids of contributing events listed on a correlation alert; the rest are counted")           \
+    X(U64, max_summary, "summary.max_entries", 10000, 16, 1ull << 24,                              \
+      "rows per table of the run summary and report (talkers, domains, rules, principals, "        \
+      "LDAP flows); the rest are counted in the summary, not listed")
 
 struct tl_config {
 #define TL_CFG_MEMBER_U64(m)                 uint64_t m;

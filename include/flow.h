@@ -31,10 +31,11 @@ struct tl_flow_ids {
 #define TL_FLOW_ID_FIELDS(rec)                                                                     \
     TL_FIELD(rec, ids.ts, TS, "ts", "time of the first packet (flow) or of the message"),          \
         TL_FIELD(rec, ids.uid, CHARS, "uid", "flow identifier shared by all events of a flow"),    \
-        TL_FIELD(rec, ids.community_id, CHARS, "community_id", "Community ID v1 of the flow"),     \
-        TL_FIELD(rec, ids.orig_h, IP, "id.orig_h", "originator address"),                          \
+        TL_FIELD_P(rec, ids.community_id, CHARS, "community_id",                                   \
+                   "Community ID v1 of the flow: a hash of its addresses and ports"),              \
+        TL_FIELD_P(rec, ids.orig_h, IP, "id.orig_h", "originator address"),                        \
         TL_FIELD(rec, ids.orig_p, U16, "id.orig_p", "originator port (ICMP: type)"),               \
-        TL_FIELD(rec, ids.resp_h, IP, "id.resp_h", "responder address"),                           \
+        TL_FIELD_P(rec, ids.resp_h, IP, "id.resp_h", "responder address"),                         \
         TL_FIELD(rec, ids.resp_p, U16, "id.resp_p", "responder port (ICMP: code)"),                \
         TL_FIELD(rec, ids.proto, CSTR, "proto",                                                    \
                  "transport protocol: tcp, udp, icmp, or its number"),                             \

@@ -48,6 +48,9 @@ enum {
     TL_FF_OPT = 1 << 0,  /* omitted when zero, empty or NULL */
     TL_FF_IF = 1 << 1,   /* written only when the bool at offset `aux` is true (zero is a value) */
     TL_FF_LATE = 1 << 2, /* filled by the coordinator, after the worker wrote the rest */
+    /* can identify a person: addresses, user and host names, URIs, queries, MACs (the data
+     * sheet and the JSON Schema say so; privacy.* options pseudonymise text ones) */
+    TL_FF_PERSONAL = 1 << 3,
 };
 
 struct tl_strlist {
@@ -80,6 +83,20 @@ struct tl_field {
 #define TL_FIELD_LATE(rec, member, ftype, present, jname, docstr)                                  \
     {                                                                                              \
         jname, TL_F_##ftype, TL_FF_IF | TL_FF_LATE, (uint16_t)offsetof(rec, present),              \
+            offsetof(rec, member), docstr                                                          \
+    }
+/* The same, for a field that can identify a person (TL_FF_PERSONAL). */
+#define TL_FIELD_P(rec, member, ftype, jname, docstr)                                              \
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_PERSONAL, 0, offsetof(rec, member), docstr                      \
+    }
+#define TL_FIELD_OPT_P(rec, member, ftype, jname, docstr)                                          \
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_OPT | TL_FF_PERSONAL, 0, offsetof(rec, member), docstr          \
+    }
+#define TL_FIELD_IF_P(rec, member, ftype, present, jname, docstr)                                  \
+    {                                                                                              \
+        jname, TL_F_##ftype, TL_FF_IF | TL_FF_PERSONAL, (uint16_t)offsetof(rec, present),          \
             offsetof(rec, member), docstr                                                          \
     }
 #define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \

@@ -2,14 +2,15 @@
 # deps.sh - make sure the Debian packages tapline builds and tests with are installed.
 # As root, installs what is missing; otherwise prints the exact apt-get line and fails.
 # `deps.sh test` adds what `make test` needs (the cross-checks run tshark, ndpiReader
-# and python3), `deps.sh bench` what `make bench` needs, `deps.sh fuzz` what `make fuzz` needs.
+# and python3; the report suite chromium and python3-jsonschema), `deps.sh bench` what
+# `make bench` needs, `deps.sh fuzz` what `make fuzz` needs.
 set -eu
 
 pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl-dev librdkafka-dev
     libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev libmicrohttpd-dev jq wamerican"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus logrotate man-db" ;;
+    test) pkgs="$pkgs clang-format tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus logrotate man-db chromium python3-jsonschema" ;;
     bench) pkgs="$pkgs libndpi-bin time redis-server wireshark-common python3" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac

@@ -33,6 +33,16 @@ mkpcap() {
 }
 
 expect_error missing_file "$TMP/nope.pcap: No such file" -r "$TMP/nope.pcap"
+# A missing file among good ones: its error, nothing written (no stats event dated 1970).
+if selected missing_file_no_output; then
+    mkpcap 101 00 "$TMP/good.pcap"
+    if ! "$TAPLINE" -r "$TMP/good.pcap" -r "$TMP/nope.pcap" -w "$TMP/missing.jsonl" 2>"$TMP/err" &&
+        grep -qF "$TMP/nope.pcap: No such file" "$TMP/err" && [ ! -e "$TMP/missing.jsonl" ]; then
+        ok missing_file_no_output
+    else
+        not_ok missing_file_no_output "$(cat "$TMP/err"; cat "$TMP/missing.jsonl" 2>/dev/null)"
+    fi
+fi
 echo "hello, not a capture" >"$TMP/text.pcap"
 expect_error not_a_capture "$TMP/text.pcap: not a pcap" -r "$TMP/text.pcap"
 mkpcap 147 00112233 "$TMP/user0.pcap"
@@ -84,7 +94,7 @@ if selected folder_replay; then
     echo "captures of the lab" >"$TMP/dir/b/README.md"
     { head -c 24 "$TMP/dir/a/one.pcap"; printf '\0\0\0\0\0\0\0\0\xff\xff\xff\x0f\xff\xff\xff\x0f'; } >"$TMP/dir/c-bad.pcap"
     mkpcap 101 "$udp" "$TMP/dir/d.pcap"
-    "$TAPLINE" -r "$TMP/dir/" --set sensor=t >"$TMP/out" 2>"$TMP/err"
+    "$TAPLINE" -r "$TMP/dir//" --set sensor=t >"$TMP/out" 2>"$TMP/err"
     rc=$?
     pkts=$(jq -s '[.[] | select(.event_type=="flow") | .orig_pkts] | add' "$TMP/out")
     if [ "$rc" = 1 ] && [ "$pkts" = 2 ] &&

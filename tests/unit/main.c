@@ -31,6 +31,9 @@ extern const struct tl_test tl_tests_domstats[];
 extern const struct tl_test tl_tests_privacy[];
 extern const struct tl_test tl_tests_tls[];
 extern const struct tl_test tl_tests_sigma[];
+extern const struct tl_test tl_tests_jsonread[];
+extern const struct tl_test tl_tests_schemadoc[];
+extern const struct tl_test tl_tests_summary[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -56,6 +59,9 @@ static const struct tl_suite suites[] = {
     { "privacy", tl_tests_privacy },
     { "tls", tl_tests_tls },
     { "sigma", tl_tests_sigma },
+    { "jsonread", tl_tests_jsonread },
+    { "schemadoc", tl_tests_schemadoc },
+    { "summary", tl_tests_summary },
 };
 /* clang-format on */
 
