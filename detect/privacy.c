@@ -10,9 +10,9 @@
  *
  * Rewritten in place: STR and CSTR values point to the pseudonym in the
  * record's arena; STRLIST values get a new array of pseudonyms there; CHARS
- * arrays are overwritten, so a CHARS field listed must hold TL_PSEUDONYM_MAX
- * bytes (the user fields do: TL_ID_NAME). When the arena is full the value
- * becomes empty: a clear name is never left behind.
+ * arrays are overwritten, so a CHARS field is taken only when its array (the
+ * field's aux) holds the pseudonym; the user fields do (TL_ID_NAME). When the
+ * arena is full the value becomes empty: a clear name is never left behind.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -102,6 +102,14 @@ static int pv_resolve(struct tl_privacy *pv, const char *item,
     }
     if (!pv_text(f)) {
         snprintf(errbuf, n, "privacy.pseudonymise: '%s' is not a text field", item);
+        return -1;
+    }
+    /* a CHARS array is rewritten in place: the pseudonym must fit (aux is its size) */
+    if (f->type == TL_F_CHARS && ((f->flags & TL_FF_IF) || f->aux < pv->hexlen + 1)) {
+        snprintf(errbuf, n,
+                 "privacy.pseudonymise: '%s' holds %u characters, too few for a pseudonym of "
+                 "privacy.pseudonym_hex_len %zu",
+                 item, f->flags & TL_FF_IF ? 0u : (unsigned)f->aux - 1, pv->hexlen);
         return -1;
     }
     pv->targets[pv->ntargets++] = (struct pv_target){ t, f };

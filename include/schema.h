@@ -62,18 +62,23 @@ struct tl_field {
     const char *name; /* JSON key, Zeek style: "id.orig_h" */
     uint8_t type;     /* enum tl_ftype */
     uint8_t flags;    /* TL_FF_* */
-    uint16_t aux;     /* type-specific: count offset for lists */
+    uint16_t aux;     /* type-specific: count offset for lists, bool offset for TL_FF_IF, the
+                         array's size for CHARS otherwise (TL_FIELD_SIZE) */
     size_t off;       /* offsetof the value in the record */
     const char *doc;  /* one line for --list-fields */
 };
 
+/* aux of a plain field: a CHARS array's size, so that what rewrites it in place knows it. */
+#define TL_FIELD_SIZE(rec, member, ftype)                                                          \
+    (uint16_t)(TL_F_##ftype == TL_F_CHARS ? sizeof(((rec *)0)->member) : 0)
 #define TL_FIELD(rec, member, ftype, jname, docstr)                                                \
     {                                                                                              \
-        jname, TL_F_##ftype, 0, 0, offsetof(rec, member), docstr                                   \
+        jname, TL_F_##ftype, 0, TL_FIELD_SIZE(rec, member, ftype), offsetof(rec, member), docstr   \
     }
 #define TL_FIELD_OPT(rec, member, ftype, jname, docstr)                                            \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_OPT, 0, offsetof(rec, member), docstr                           \
+        jname, TL_F_##ftype, TL_FF_OPT, TL_FIELD_SIZE(rec, member, ftype), offsetof(rec, member),  \
+            docstr                                                                                 \
     }
 #define TL_FIELD_IF(rec, member, ftype, present, jname, docstr)                                    \
     {                                                                                              \
@@ -88,11 +93,13 @@ struct tl_field {
 /* The same, for a field that can identify a person (TL_FF_PERSONAL). */
 #define TL_FIELD_P(rec, member, ftype, jname, docstr)                                              \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_PERSONAL, 0, offsetof(rec, member), docstr                      \
+        jname, TL_F_##ftype, TL_FF_PERSONAL, TL_FIELD_SIZE(rec, member, ftype),                    \
+            offsetof(rec, member), docstr                                                          \
     }
 #define TL_FIELD_OPT_P(rec, member, ftype, jname, docstr)                                          \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_OPT | TL_FF_PERSONAL, 0, offsetof(rec, member), docstr          \
+        jname, TL_F_##ftype, TL_FF_OPT | TL_FF_PERSONAL, TL_FIELD_SIZE(rec, member, ftype),        \
+            offsetof(rec, member), docstr                                                          \
     }
 #define TL_FIELD_IF_P(rec, member, ftype, present, jname, docstr)                                  \
     {                                                                                              \

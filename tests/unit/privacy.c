@@ -54,6 +54,7 @@ struct rec {
     char chars[TL_ID_NAME];
     struct tl_strlist list;
     uint64_t num;
+    char small[24]; /* like flow.history: too small for a pseudonym */
 };
 
 static const struct tl_field rec_fields[] = {
@@ -64,6 +65,7 @@ static const struct tl_field rec_fields[] = {
     TL_FIELD(struct rec, chars, CHARS, "chars", "an array"),
     TL_FIELD(struct rec, list, STRLIST, "list", "a list"),
     TL_FIELD(struct rec, num, U64, "num", "a number"),
+    TL_FIELD(struct rec, small, CHARS, "small", "a short array"),
 };
 
 static const struct tl_event_type rec_type = {
@@ -219,6 +221,13 @@ static void test_errors(void)
     CHECK(strstr(err, "privacy.pseudonym_hex_len") && strstr(err, "'7' is out of range (8 to 64)"));
     CHECK(open_with("test.s", "65", types, 1, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "'65' is out of range"));
+    /* an array rewritten in place must hold the pseudonym: 23 characters hold 8 hex digits,
+     * not 32 (it once took them and wrote past its end) */
+    CHECK(open_with("test.small", "32", types, 1, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "'test.small' holds 23 characters, too few"));
+    pv = open_with("test.small", "8", types, 1, err, sizeof(err));
+    CHECK(pv != NULL);
+    tl_privacy_free(pv);
     pv = open_with("", "8", types, 1, err, sizeof(err)); /* a key, nothing listed */
     CHECK(pv != NULL);
     tl_privacy_free(pv);
