@@ -7,11 +7,19 @@
  * - Only a start line plus header block is ever waited for, and only up to
  *   HTTP_MAX_HEAD bytes; past that the message is malformed and the flow is
  *   given up. Bodies, chunk streams and trailers are consumed as they arrive.
- * - Requests wait for their responses in a queue of at most HTTP_MAX_PENDING
- *   (and limits->max_pending) entries whose strings live in a fixed pool in the
- *   flow state; what does not fit is cut and flagged (value_capped). When the
- *   queue is full the oldest request is written alone and the response owed
- *   to it is later written alone too, so the pairing of the rest holds.
+ * - Requests wait for their responses in a queue of at most HTTP_MAX_PIPELINE
+ *   (and limits->max_pipeline) entries: their fields, never their bytes, with
+ *   the strings in a fixed pool in the flow state. A string equal to the one
+ *   the request before it has (Host, User-Agent, header names... of a
+ *   pipeline) is kept once, so deep pipelines fit. When the queue is full, or
+ *   the pool has less than HTTP_REQ_ROOM free, the oldest request is written
+ *   alone (counted in TL_DC_CAPPED) and the response owed to it is later
+ *   written alone too, so the pairing of the rest holds; what still does not
+ *   fit is cut and flagged (value_capped).
+ * - Every request and response read is written; `reply_status` says why one
+ *   was written without the other (see http_fields). A start line and header
+ *   block cut by a gap or by the flow's end (ctx->capture_cut) is read as far
+ *   as it goes and flagged truncated.
  * - Response bodies are hashed (MD5, SHA-256) as they stream, up to
  *   limits->max_body_hash bytes; a longer body or one with a gap gets no hash.
  *   The hash contexts (dissect/hash.c) are plain structs kept in the flow state;
@@ -57,8 +65,9 @@
 #include "hash.h"
 
 enum {
-    HTTP_MAX_PENDING = 8,    /* requests awaiting a response (also capped by limits) */
-    HTTP_REQ_POOL = 4096,    /* strings of the pending requests */
+    HTTP_MAX_PIPELINE = 64,  /* requests awaiting a response (also capped by limits) */
+    HTTP_REQ_POOL = 6144,    /* strings of the pending requests */
+    HTTP_REQ_ROOM = 512,     /* pool bytes kept free for the next request */
     HTTP_RESP_POOL = 1024,   /* strings of the response being read */
     HTTP_MAX_HEAD = 65536,   /* start line + header block (also one chunk or trailer line) */
     HTTP_MAX_PROXIED = 8,    /* proxy headers kept per request */
@@ -90,6 +99,7 @@ struct http_rec {
     struct tl_strlist proxied;
     uint8_t status;
     bool value_capped, resynced;
+    const char *reply_status;
     struct tl_strlist orig_mime_types, resp_mime_types, client_header_names, server_header_names;
     bool exe_download, mime_mismatch;
     const char *client_kind, *client_tool;
@@ -138,6 +148,17 @@ static const struct tl_field http_fields[] = {
                  "a name or value was cut to its cap"),
     TL_FIELD_OPT(struct http_rec, resynced, BOOL, "resynced",
                  "first message read after skipping to a start line (gap, mid-stream start)"),
+    TL_FIELD_OPT(struct http_rec, reply_status, CSTR, "reply_status",
+                 "why the request has no complete response, or the response no request (absent "
+                 "when both are there): no_reply (none within dissect.pending_timeout), "
+                 "flow_ended (the connection ended first), reply_cut (the response's end was "
+                 "lost: status truncated), reply_gap / request_gap (bytes of that direction were "
+                 "lost, so the pairing stopped there), reply_unparseable / request_unparseable "
+                 "(that direction could not be read on), tunnel (CONNECT or Upgrade ended HTTP "
+                 "first), pending_capped (http.max_pipeline requests waited; its response is "
+                 "written alone too), request_written_early (a response whose request was "
+                 "written alone before it came), no_request (a response whose request was not "
+                 "seen)"),
     TL_FIELD_OPT(struct http_rec, orig_mime_types, STRLIST, "orig_mime_types",
                  "Zeek's: type of the request body, as Zeek's file magic names it"),
     TL_FIELD_OPT(struct http_rec, resp_mime_types, STRLIST, "resp_mime_types",
@@ -169,21 +190,22 @@ struct http_ref {
 enum { RS_METHOD, RS_HOST, RS_URI, RS_REFERRER, RS_UA, RS_ORIGIN, RS_XFF, RS_CTYPE, RS_USER, RS_N };
 enum { RP_MSG, RP_CTYPE, RP_INFO, RP_N };
 
+/* A request waiting for its response: its fields, with the strings in the flow's pool. */
 struct http_req {
+    uint64_t ts, body_len;
+    const char *auth_scheme;
+    const char *mime; /* its body's type, once the body is typed */
     struct http_ref s[RS_N];
-    struct http_ref proxied[HTTP_MAX_PROXIED];
-    uint16_t pool_start;
+    struct http_ref names;   /* header names: (length byte, name) entries */
+    struct http_ref proxied; /* "NAME -> value" entries: (2 length bytes, text) */
+    uint32_t depth;
+    uint16_t pool_start; /* its own strings start here; shared ones are older */
+    uint16_t nnames;
     uint8_t nproxied;
     uint8_t status; /* enum tl_msg_status */
     char version[HTTP_VERSION_LEN];
-    const char *auth_scheme;
-    uint64_t ts, body_len;
-    uint32_t depth;
     bool head, connect, v09, capped;
-    bool resynced;         /* its request line ended a resync */
-    struct http_ref names; /* header names in the pool: (length byte, name) entries */
-    uint16_t nnames;
-    const char *mime; /* its body's type, once the body is typed */
+    bool resynced; /* its request line ended a resync */
 };
 
 struct http_resp {
@@ -223,9 +245,10 @@ struct http_dir {
 
 struct http_state {
     struct http_dir d[2];
-    struct http_req q[HTTP_MAX_PENDING];
+    struct http_req q[HTTP_MAX_PIPELINE];
     uint8_t nq;
     bool dead;
+    bool tunnel; /* CONNECT or Upgrade ended HTTP */
     uint16_t pool_used;
     uint32_t nreq, nresp; /* requests and final responses seen: trans_depth */
     uint32_t orphans;     /* responses due to requests already written alone */
@@ -235,6 +258,14 @@ struct http_state {
     uint8_t qsniff[HTTP_SNIFF];
     struct http_resp r;
     char pool[HTTP_REQ_POOL];
+};
+
+/* One header of a block as sent. */
+struct http_hdr {
+    struct tl_str name; /* without whitespace before the colon */
+    struct tl_str value, raw;
+    bool folded;   /* obs-fold continuation lines joined (RFC 9112 5.2) */
+    bool ws_colon; /* whitespace between the name and the colon (RFC 9112 5.1) */
 };
 
 /* What a header block says about framing (RFC 9112 6). */
@@ -947,18 +978,25 @@ static void http_client_kind(struct http_rec *m, struct tl_str ua)
             }
 }
 
-/* A list kept by http_names_keep as views into the pool, in the arena; empty when it is full. */
-static struct tl_strlist http_names_list(struct tl_arena *a, const char *pool, struct http_ref ref,
-                                         uint16_t n)
+/*
+ * A list in the pool as views in the arena (empty when the arena is full):
+ * entries of one length byte and a name (http_names_keep), or with wide, of
+ * two length bytes and a text (http_proxied).
+ */
+static struct tl_strlist http_list(struct tl_arena *a, const char *pool, struct http_ref ref,
+                                   uint16_t n, bool wide)
 {
     struct tl_strlist l = { NULL, 0 };
     struct tl_str *v = n ? tl_arena_alloc(a, n * sizeof(*v)) : NULL;
+    size_t hdr = wide ? 2 : 1;
     if (!v)
         return l;
-    for (size_t i = 0, at = ref.off; i < n && at < (size_t)ref.off + ref.len; i++) {
+    for (size_t at = ref.off; l.n < n && at + hdr <= (size_t)ref.off + ref.len;) {
         size_t len = (uint8_t)pool[at];
-        v[l.n++] = (struct tl_str){ pool + at + 1, len };
-        at += 1 + len;
+        if (wide)
+            len = len << 8 | (uint8_t)pool[at + 1];
+        v[l.n++] = (struct tl_str){ pool + at + hdr, len };
+        at += hdr + len;
     }
     l.v = v;
     return l;
@@ -991,13 +1029,17 @@ static struct tl_str http_hexstr(char *out, const uint8_t *md, size_t n)
     return s;
 }
 
-/* Writes one record: request q (or NULL), with the response read so far when with_resp. */
+/*
+ * Writes one record: request q (or NULL), with the response read so far when
+ * with_resp. why: its reply_status, when one side is missing (a response cut
+ * short is reply_cut).
+ */
 static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const struct http_req *q,
-                       bool with_resp)
+                       bool with_resp, const char *why)
 {
     struct http_rec m = { 0 };
     struct http_resp *r = &s->r;
-    struct tl_str px[HTTP_MAX_PROXIED], orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
+    struct tl_str orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
     char md5hex[2 * TL_MD5_LEN], shahex[2 * TL_SHA256_LEN];
     uint64_t ts = ctx->ts_us;
 
@@ -1016,14 +1058,11 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.version.len = strlen(q->version);
         m.request_body_len = q->body_len;
         m.auth_scheme = q->auth_scheme;
-        for (uint8_t i = 0; i < q->nproxied; i++)
-            px[i] = http_ref_str(s->pool, q->proxied[i]);
-        m.proxied.v = px;
-        m.proxied.n = q->nproxied;
+        m.proxied = http_list(ctx->arena, s->pool, q->proxied, q->nproxied, true);
         m.status = q->status;
         m.value_capped = q->capped;
         m.resynced = q->resynced;
-        m.client_header_names = http_names_list(ctx->arena, s->pool, q->names, q->nnames);
+        m.client_header_names = http_list(ctx->arena, s->pool, q->names, q->nnames, false);
         if (q->depth == s->body_req && !q->mime)
             http_req_typed(s);
         if (q->mime) {
@@ -1049,7 +1088,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.response_content_type = http_ref_str(r->pool, r->s[RP_CTYPE]);
         m.response_body_len = r->body_len;
         m.resp_mime = http_sniff(r->sniff, r->nsniff);
-        m.server_header_names = http_names_list(ctx->arena, r->pool, r->names, r->nnames);
+        m.server_header_names = http_list(ctx->arena, r->pool, r->names, r->nnames, false);
         if (m.resp_mime && !r->encoded) {
             resp_mime = http_cstr(m.resp_mime);
             m.resp_mime_types = (struct tl_strlist){ &resp_mime, 1 };
@@ -1070,32 +1109,122 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.resynced = m.resynced || r->resynced;
         if (!q)
             ts = r->ts;
+        if (!why && r->status == TL_MSG_TRUNCATED)
+            why = "reply_cut";
     }
+    m.reply_status = why;
     if (m.status == TL_MSG_TRUNCATED)
         ctx->counters[TL_DC_TRUNCATED]++;
     ctx->emit(ctx, &m, ts);
 }
 
-/* Drops the oldest pending request and its strings. */
+/* The refs of a request's strings (RS_N slots, then its lists), to compare and move them. */
+enum { HTTP_REQ_REFS = RS_N + 2 };
+
+static void http_req_refs(struct http_req *q, struct http_ref *r[HTTP_REQ_REFS])
+{
+    for (size_t k = 0; k < RS_N; k++)
+        r[k] = &q->s[k];
+    r[RS_N] = &q->names;
+    r[RS_N + 1] = &q->proxied;
+}
+
+/* Sorts refs by pool offset (at most HTTP_REQ_REFS of them). */
+static void http_refs_sort(struct http_ref *r[], size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && r[k]->off < r[k - 1]->off; k--) {
+            struct http_ref *t = r[k];
+            r[k] = r[k - 1];
+            r[k - 1] = t;
+        }
+}
+
+/*
+ * q, the last request, keeps once what equals the request before it (a
+ * pipeline repeats Host, User-Agent, header names...): those refs point at the
+ * older bytes, and q's own strings are packed down to end the pool again.
+ */
+static void http_req_share(struct http_state *s, struct http_req *q)
+{
+    struct http_ref *mine[HTTP_REQ_REFS], *prev[HTTP_REQ_REFS], *own[HTTP_REQ_REFS];
+    size_t n = 0;
+    bool shared = false;
+    if (s->nq < 2 || q != &s->q[s->nq - 1] || q->v09)
+        return;
+    http_req_refs(q, mine);
+    http_req_refs(q - 1, prev);
+    for (size_t k = 0; k < HTTP_REQ_REFS; k++) {
+        if (!mine[k]->len)
+            continue;
+        if (mine[k]->len == prev[k]->len &&
+            memcmp(s->pool + mine[k]->off, s->pool + prev[k]->off, mine[k]->len) == 0) {
+            *mine[k] = *prev[k];
+            shared = true;
+        } else {
+            own[n++] = mine[k];
+        }
+    }
+    if (!shared)
+        return;
+    http_refs_sort(own, n);
+    uint16_t at = q->pool_start;
+    for (size_t k = 0; k < n; k++) {
+        memmove(s->pool + at, s->pool + own[k]->off, own[k]->len);
+        own[k]->off = at;
+        at = (uint16_t)(at + own[k]->len);
+    }
+    s->pool_used = at;
+}
+
+/*
+ * Drops the oldest pending request and its strings. Those a later request
+ * shares are kept, packed to the start of the pool, where they become the new
+ * oldest request's own.
+ */
 static void http_pop(struct http_state *s)
 {
+    struct http_ref *old[HTTP_REQ_REFS], *r[HTTP_REQ_REFS];
+    uint16_t from[HTTP_REQ_REFS], to[HTTP_REQ_REFS], kept = 0;
+    size_t nk = 0;
     if (s->nq == 0)
         return;
-    uint16_t shift = s->nq > 1 ? s->q[1].pool_start : s->pool_used;
-    memmove(s->pool, s->pool + shift, (size_t)(s->pool_used - shift));
+    uint16_t end = s->nq > 1 ? s->q[1].pool_start : s->pool_used;
+    http_req_refs(&s->q[0], old);
+    http_refs_sort(old, HTTP_REQ_REFS);
+    for (size_t k = 0; k < HTTP_REQ_REFS; k++) {
+        bool used = false;
+        for (uint8_t i = 1; i < s->nq && old[k]->len && !used; i++) {
+            http_req_refs(&s->q[i], r);
+            for (size_t j = 0; j < HTTP_REQ_REFS && !used; j++)
+                used = r[j]->off == old[k]->off && r[j]->len == old[k]->len;
+        }
+        if (!used || (nk && from[nk - 1] == old[k]->off))
+            continue;
+        memmove(s->pool + kept, s->pool + old[k]->off, old[k]->len);
+        from[nk] = old[k]->off;
+        to[nk++] = kept;
+        kept = (uint16_t)(kept + old[k]->len);
+    }
+    uint16_t shift = (uint16_t)(end - kept);
+    memmove(s->pool + kept, s->pool + end, (size_t)(s->pool_used - end));
     s->pool_used = (uint16_t)(s->pool_used - shift);
     memmove(&s->q[0], &s->q[1], sizeof(s->q[0]) * (size_t)(s->nq - 1));
     s->nq--;
     for (uint8_t i = 0; i < s->nq; i++) {
         struct http_req *q = &s->q[i];
-        q->pool_start = (uint16_t)(q->pool_start - shift);
-        for (size_t k = 0; k < RS_N; k++)
-            if (q->s[k].len)
-                q->s[k].off = (uint16_t)(q->s[k].off - shift);
-        for (uint8_t k = 0; k < q->nproxied; k++)
-            q->proxied[k].off = (uint16_t)(q->proxied[k].off - shift);
-        if (q->names.len)
-            q->names.off = (uint16_t)(q->names.off - shift);
+        q->pool_start = i ? (uint16_t)(q->pool_start - shift) : 0;
+        http_req_refs(q, r);
+        for (size_t j = 0; j < HTTP_REQ_REFS; j++) {
+            if (!r[j]->len)
+                r[j]->off = 0;
+            else if (r[j]->off >= end)
+                r[j]->off = (uint16_t)(r[j]->off - shift);
+            else
+                for (size_t k = 0; k < nk; k++)
+                    if (from[k] == r[j]->off)
+                        r[j]->off = to[k];
+        }
     }
 }
 
@@ -1110,12 +1239,12 @@ static void http_resp_done(struct tl_parse_ctx *ctx, struct http_state *s)
     s->nresp++;
     if (s->orphans) {
         s->orphans--;
-        http_write(ctx, s, NULL, true);
+        http_write(ctx, s, NULL, true, "request_written_early");
     } else if (s->nq) {
-        http_write(ctx, s, &s->q[0], true);
+        http_write(ctx, s, &s->q[0], true, NULL);
         http_pop(s);
     } else {
-        http_write(ctx, s, NULL, true);
+        http_write(ctx, s, NULL, true, "no_request");
     }
     http_resp_reset(s);
     s->d[1].phase = PH_HEAD;
@@ -1127,8 +1256,11 @@ static bool http_resp_busy(const struct http_state *s)
     return s->r.seen || s->d[1].phase == PH_BODY;
 }
 
-/* Writes everything pending: the response in progress with its request, then the rest alone. */
-static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
+/*
+ * Writes everything pending: the response in progress with its request, then
+ * the rest alone, for reason why.
+ */
+static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s, const char *why)
 {
     if (s->d[0].phase == PH_BODY)
         for (uint8_t i = 0; i < s->nq; i++)
@@ -1140,7 +1272,7 @@ static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
         http_resp_done(ctx, s);
     }
     while (s->nq) {
-        http_write(ctx, s, &s->q[0], false);
+        http_write(ctx, s, &s->q[0], false, why);
         http_pop(s);
     }
     s->d[0].phase = s->d[1].phase = PH_HEAD;
@@ -1148,7 +1280,10 @@ static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
 
 static void http_giveup(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    http_write_all(ctx, s); /* the caller counts the give-up (TL_DC_GIVEUP) */
+    const char *why = s->tunnel       ? "tunnel"
+                      : ctx->dir == 1 ? "reply_unparseable"
+                                      : "request_unparseable";
+    http_write_all(ctx, s, why); /* the caller counts the give-up (TL_DC_GIVEUP) */
     s->dead = true;
 }
 
@@ -1159,8 +1294,9 @@ static const char *const http_proxy_headers[] = {
     "VIA",       "XROXY-CONNECTION", "PROXY-CONNECTION",
 };
 
-static void http_frame_header(struct http_frame *f, struct tl_str name, struct tl_str value)
+static void http_frame_header(struct http_frame *f, const struct http_hdr *h)
 {
+    struct tl_str name = h->name, value = h->value;
     char buf[HTTP_SCRATCH];
     struct http_w w = { buf, 0, sizeof(buf), false };
 
@@ -1245,14 +1381,23 @@ static void http_auth(struct tl_parse_ctx *ctx, struct http_state *s, struct htt
     q->s[RS_USER] = http_req_close(ctx, s, q, &w);
 }
 
+/*
+ * Appends "NAME -> value" to the request's proxied list, the last thing in the
+ * pool while the header block is read (http_headers calls it in a pass of its
+ * own): entries of 2 length bytes and the text.
+ */
 static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_str name, struct tl_str value)
 {
     size_t max = http_min(HTTP_MAX_PROXIED, ctx->limits->max_items);
-    if (q->nproxied >= max) {
+    if (q->nproxied >= max || HTTP_REQ_POOL - (size_t)s->pool_used < 2) {
         http_capped(ctx, &q->capped);
         return;
     }
+    if (!q->proxied.len)
+        q->proxied.off = s->pool_used;
+    uint16_t at = s->pool_used;
+    s->pool_used = (uint16_t)(s->pool_used + 2);
     struct http_w w = http_req_w(ctx, s);
     for (size_t i = 0; i < name.len; i++) {
         uint8_t c = (uint8_t)name.ptr[i];
@@ -1261,7 +1406,11 @@ static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     for (const char *p = " -> "; *p; p++)
         http_wc(&w, *p);
     http_wvalue(&w, value, false);
-    q->proxied[q->nproxied++] = http_req_close(ctx, s, q, &w);
+    struct http_ref text = http_req_close(ctx, s, q, &w);
+    s->pool[at] = (char)(text.len >> 8);
+    s->pool[at + 1] = (char)(text.len & 0xff);
+    q->proxied.len = (uint16_t)(q->proxied.len + 2 + text.len);
+    q->nproxied++;
 }
 
 static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
@@ -1279,13 +1428,17 @@ static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, stru
             q->s[kept[i].slot] = http_req_put(ctx, s, q, value, false);
     if (http_ieq(name, "authorization") || http_ieq(name, "proxy-authorization"))
         http_auth(ctx, s, q, value);
-    for (size_t i = 0; i < TL_ARRAY_LEN(http_proxy_headers); i++) {
-        if (!http_ieq(name, http_proxy_headers[i]))
-            continue;
-        if (i == 1 && !q->s[RS_XFF].len)
-            q->s[RS_XFF] = http_req_put(ctx, s, q, value, false);
-        http_proxied(ctx, s, q, name, value);
-    }
+    if (http_ieq(name, "x-forwarded-for") && !q->s[RS_XFF].len)
+        q->s[RS_XFF] = http_req_put(ctx, s, q, value, false);
+}
+
+/* A proxy header (Via, X-Forwarded-For...) joins the proxied list. */
+static void http_req_proxy(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                           struct tl_str name, struct tl_str value)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(http_proxy_headers); i++)
+        if (http_ieq(name, http_proxy_headers[i]))
+            http_proxied(ctx, s, q, name, value);
 }
 
 /* The names of one header block, upper case as Zeek logs them, before they go to a pool. */
@@ -1383,15 +1536,50 @@ static void http_resp_header(struct tl_parse_ctx *ctx, struct http_resp *r, stru
 }
 
 /*
- * Walks the header lines of a block (start line already read), joining obs-fold
- * continuation lines (RFC 9112 5.2) to their header. Lines without a colon are
- * skipped. Calls the request or the response handler for each header, and
- * keeps the names (Zeek's client_header_names, server_header_names).
+ * The next header of a block (start line already read), its obs-fold
+ * continuation lines joined; lines without a colon are skipped. False at the
+ * blank line or the block's end.
+ */
+static bool http_next_header(struct tl_cursor *hb, struct http_hdr *h)
+{
+    struct tl_str line;
+    while (http_line(hb, &line) && line.len) {
+        uint8_t next;
+        h->raw = line;
+        h->folded = false;
+        while (tl_cur_peek(hb, 0, &next) && (next == ' ' || next == '\t')) {
+            struct tl_str cont;
+            http_line(hb, &cont);
+            h->raw.len = (size_t)(cont.ptr + cont.len - h->raw.ptr);
+            h->folded = true;
+        }
+        const char *colon = memchr(h->raw.ptr, ':', h->raw.len);
+        if (!colon)
+            continue;
+        h->name = (struct tl_str){ h->raw.ptr, (size_t)(colon - h->raw.ptr) };
+        h->value = (struct tl_str){ colon + 1, h->raw.len - h->name.len - 1 };
+        h->ws_colon = false;
+        while (h->name.len && http_ws(h->name.ptr[h->name.len - 1])) {
+            h->name.len--;
+            h->ws_colon = true;
+        }
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Reads the header lines of a block: the request or the response handler for
+ * each header, the framing in f, and the names (Zeek's client_header_names,
+ * server_header_names). A request's proxy headers are read in a second pass,
+ * so that their list is one run of the pool.
  */
 static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_cursor *hb, struct http_frame *f)
 {
-    struct tl_str line;
+    struct http_hdr h;
+    struct tl_cursor again = *hb;
+    size_t max_name = ctx->limits->max_value_len;
     bool *capped = q ? &q->capped : &s->r.capped;
     struct http_names nm;
     nm.len = 0;
@@ -1399,32 +1587,21 @@ static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     nm.cut = false;
     nm.max = (uint16_t)http_min(HTTP_MAX_NAMES, ctx->limits->max_items);
     nm.max = (uint16_t)(nm.max - http_min(nm.max, q ? q->nnames : s->r.nnames));
-    while (http_line(hb, &line) && line.len) {
-        uint8_t next;
-        struct tl_str raw = line;
-        while (tl_cur_peek(hb, 0, &next) && (next == ' ' || next == '\t')) {
-            struct tl_str cont;
-            http_line(hb, &cont);
-            raw.len = (size_t)(cont.ptr + cont.len - raw.ptr);
-        }
-        const char *colon = memchr(raw.ptr, ':', raw.len);
-        if (!colon)
-            continue;
-        struct tl_str name = { raw.ptr, (size_t)(colon - raw.ptr) };
-        struct tl_str value = { colon + 1, raw.len - name.len - 1 };
-        while (name.len && http_ws(name.ptr[name.len - 1]))
-            name.len--;
-        if (name.len > ctx->limits->max_value_len) {
-            name.len = ctx->limits->max_value_len;
+    while (http_next_header(hb, &h)) {
+        if (h.name.len > max_name) {
+            h.name.len = max_name;
             http_capped(ctx, capped);
         }
-        http_frame_header(f, name, value);
-        http_names_add(&nm, name);
+        http_frame_header(f, &h);
+        http_names_add(&nm, h.name);
         if (q)
-            http_req_header(ctx, s, q, name, value);
+            http_req_header(ctx, s, q, h.name, h.value);
         else
-            http_resp_header(ctx, &s->r, name, value);
+            http_resp_header(ctx, &s->r, h.name, h.value);
     }
+    while (q && http_next_header(&again, &h))
+        http_req_proxy(ctx, s, q, (struct tl_str){ h.name.ptr, http_min(h.name.len, max_name) },
+                       h.value);
     bool kept =
         q ? http_names_keep(s->pool, &s->pool_used, HTTP_REQ_POOL, &q->names, &q->nnames, &nm)
           : http_names_keep(s->r.pool, &s->r.used, HTTP_RESP_POOL, &s->r.names, &s->r.nnames, &nm);
@@ -1664,14 +1841,17 @@ static void http_resync_enter(struct http_state *s, uint8_t dir, bool skip_line)
 static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
                                  struct tl_cursor *in);
 
-/* A new pending request; when the queue is full the oldest is written alone. */
+/*
+ * A new pending request; when the queue is full, or the pool has less than
+ * HTTP_REQ_ROOM free, the oldest is written alone (counted).
+ */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    size_t max = http_min(HTTP_MAX_PENDING, ctx->limits->max_pending);
+    size_t max = http_min(HTTP_MAX_PIPELINE, ctx->limits->max_pipeline);
     if (max == 0)
         max = 1;
-    while (s->nq >= max) {
-        http_write(ctx, s, &s->q[0], false);
+    while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM)) {
+        http_write(ctx, s, &s->q[0], false, "pending_capped");
         http_pop(s);
         s->orphans++;
         ctx->counters[TL_DC_CAPPED]++;
@@ -1697,11 +1877,12 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
         size_t lf = 0;
         int first = http_first_line(d, in, &lf);
         if (first < 0)
-            return TL_PARSE_GIVEUP; /* never was HTTP: no record */
-        if (first == 0 && tl_cur_left(in) < HTTP_MAX_HEAD)
+            return TL_PARSE_GIVEUP;                    /* never was HTTP: no record */
+        bool partial = first == 0 && ctx->capture_cut; /* nothing follows: judge what is there */
+        if (first == 0 && tl_cur_left(in) < HTTP_MAX_HEAD && !partial)
             return TL_PARSE_MORE;
-        struct tl_str line = { tl_cur_rest(in).ptr, lf ? lf - 1 : 0 };
-        if (first == 0 || !http_req_plausible(line)) {
+        struct tl_str line = { tl_cur_rest(in).ptr, lf ? lf - 1 : partial ? tl_cur_left(in) : 0 };
+        if ((first == 0 && !partial) || !http_req_plausible(line)) {
             http_resync_enter(s, 0, false);
             return http_resync(ctx, s, in);
         }
@@ -1717,10 +1898,18 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
 
     size_t line_end, end;
     int found = http_find_head(d, in, false, &line_end, &end);
+    bool whole_line = line_end > 0;
+    bool cut = found == 0 && ctx->capture_cut;
+    if (cut) { /* nothing follows: what there is of the head, truncated */
+        end = tl_cur_left(in);
+        line_end = whole_line ? line_end : end;
+        found = 1;
+    }
     struct tl_str line = { tl_cur_rest(in).ptr, line_end };
     struct http_reqline rl = { 0 };
     if (line_end) {
         rl = http_reqline(http_trim(line));
+        rl.v09 = rl.v09 && whole_line; /* a cut line may have lost its version */
         if (rl.ok && rl.v09)
             found = http_find_head(d, in, true, &line_end, &end);
     }
@@ -1742,8 +1931,11 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
 
     struct http_req *q = http_push(ctx, s);
     struct http_frame f = { 0 };
+    if (cut)
+        q->status = TL_MSG_TRUNCATED;
     if (!rl.ok) {
-        http_malformed(ctx, &q->status); /* kept, so its response pairs as Zeek does */
+        if (!cut)
+            http_malformed(ctx, &q->status); /* kept, so its response pairs as Zeek does */
         return TL_PARSE_OK;
     }
     q->s[RS_METHOD] = http_req_put(ctx, s, q, rl.method, false);
@@ -1757,6 +1949,9 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
         http_version(ctx, q->version, rl.version, &q->capped);
     if (!rl.v09)
         http_headers(ctx, s, q, &hb, &f);
+    http_req_share(s, q);
+    if (cut)
+        return TL_PARSE_OK; /* no body can follow */
 
     if (f.bad_clen || f.other_te) {
         /* RFC 9112 6.3: the body cannot be delimited, so neither can what follows. */
@@ -1832,6 +2027,23 @@ static void http_body_start(struct http_state *s, uint8_t mode, uint64_t left)
 static enum tl_parse http_body(struct tl_parse_ctx *ctx, struct http_state *s,
                                struct tl_cursor *in);
 
+/* A response whose end was lost (ctx->capture_cut): written, truncated, with what was read. */
+static enum tl_parse http_resp_cut(struct tl_parse_ctx *ctx, struct http_state *s,
+                                   struct tl_cursor *in)
+{
+    struct http_resp *r = &s->r;
+    if (!r->seen)
+        ctx->counters[TL_DC_MESSAGES]++;
+    r->seen = true;
+    if (!r->ts)
+        r->ts = ctx->ts_us;
+    if (r->status == TL_MSG_OK)
+        r->status = TL_MSG_TRUNCATED;
+    http_consume(&s->d[1], in, tl_cur_left(in));
+    http_resp_done(ctx, s);
+    return TL_PARSE_OK;
+}
+
 static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *s,
                                    struct tl_cursor *in)
 {
@@ -1852,7 +2064,7 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     struct tl_str rest = tl_cur_rest(in);
     if (!http_iprefix(rest.ptr, rest.len, "HTTP/")) {
         if (rest.len < 5 && http_is_start(rest, "HTTP/"))
-            return TL_PARSE_MORE;
+            return ctx->capture_cut ? http_resp_cut(ctx, s, in) : TL_PARSE_MORE;
         bool first = s->nresp == 0 && !r->seen, owed = s->nq || s->orphans;
         if (first && !owed) {
             /* The capture joined inside a response: skip to the next one. */
@@ -1873,6 +2085,13 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
 
     size_t line_end, end;
     int found = http_find_head(d, in, false, &line_end, &end);
+    bool cut = found == 0 && ctx->capture_cut;
+    if (cut && !line_end)
+        return http_resp_cut(ctx, s, in); /* not even its status line */
+    if (cut) { /* nothing follows: what there is of the head, truncated */
+        end = tl_cur_left(in);
+        found = 1;
+    }
     if (found == 0)
         return TL_PARSE_MORE;
     ctx->counters[TL_DC_MESSAGES]++;
@@ -1920,14 +2139,17 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
         r->info_code = (uint16_t)code;
         r->s[RP_INFO] = http_resp_put(ctx, r, reason);
         r->code = (uint16_t)code;
-        return TL_PARSE_OK;
+        return cut ? http_resp_cut(ctx, s, in) : TL_PARSE_OK;
     }
     r->code = (uint16_t)code;
     r->s[RP_MSG] = http_resp_put(ctx, r, reason);
     http_headers(ctx, s, NULL, &hb, &f);
+    if (cut)
+        return http_resp_cut(ctx, s, in); /* no body can follow */
 
     bool tunnel = code == 101 || (q && q->connect && code >= 200 && code < 300);
     if (tunnel) {
+        s->tunnel = true;
         http_resp_done(ctx, s);
         return TL_PARSE_GIVEUP;
     }
@@ -2211,7 +2433,7 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         bool o_lost = s->d[o].phase == PH_RESYNC;
         bool o_skip = o_lost && s->d[o].skip_line;
         o_lost = o_lost || (o == 0 ? s->d[0].phase != PH_HEAD : http_resp_busy(s));
-        http_write_all(ctx, s);
+        http_write_all(ctx, s, ctx->dir == 1 ? "reply_gap" : "request_gap");
         http_resync_enter(s, ctx->dir, false);
         if (o_lost)
             http_resync_enter(s, o, o_skip);
@@ -2242,7 +2464,7 @@ static void http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct http_state *s = ctx->state;
     if (now_us == UINT64_MAX) {
-        http_write_all(ctx, s);
+        http_write_all(ctx, s, "flow_ended");
         return;
     }
     uint64_t timeout = ctx->limits->pending_timeout;
@@ -2250,7 +2472,7 @@ static void http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     while (s->nq && !http_resp_busy(s) &&
            !(s->d[0].phase != PH_HEAD && s->q[0].depth == s->body_req) && s->q[0].ts <= now_us &&
            now_us - s->q[0].ts >= timeout) {
-        http_write(ctx, s, &s->q[0], false);
+        http_write(ctx, s, &s->q[0], false, "no_reply");
         http_pop(s);
         s->orphans++;
     }

@@ -44,6 +44,7 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.max_value_len = (uint32_t)cfg->max_value_len;
     l->limits.max_items = (uint32_t)cfg->max_items;
     l->limits.max_pending = (uint32_t)cfg->max_pending;
+    l->limits.max_pipeline = (uint32_t)cfg->max_pipeline;
     l->limits.max_body_hash = cfg->max_body_hash;
     l->limits.pending_timeout = cfg->pending_timeout;
     l->reasm.max_per_flow = cfg->max_flow_buffer;

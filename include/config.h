@@ -90,6 +90,9 @@ enum { TL_MAX_WORKERS = 64 };
       "an unanswered request is written alone after this long (s)")                                \
     X(U64, max_body_hash, "http.max_body_hash", 10485760, 0, 1ull << 40,                           \
       "HTTP bodies are hashed (md5, sha256) up to this many bytes")                                \
+    X(U64, max_pipeline, "http.max_pipeline", 64, 1, 64,                                           \
+      "HTTP requests of a connection awaiting their responses (pipelined); past it the oldest is " \
+      "written alone (http.capped)")                                                               \
     X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144, 1024, 1ull << 30,                   \
       "TCP bytes buffered per flow direction (out of order or unconsumed)")                        \
     X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, 65536, 1ull << 40,           \

@@ -83,6 +83,7 @@ struct tl_dissect_limits {
     uint32_t max_value_len;   /* longest header or field value kept; longer ones are cut */
     uint32_t max_items;       /* answers, headers, attributes kept per message */
     uint32_t max_pending;     /* requests awaiting their response per flow */
+    uint32_t max_pipeline;    /* HTTP: pipelined requests awaiting their response per flow */
     uint64_t max_body_hash;   /* HTTP bodies hashed up to this many bytes */
     uint64_t pending_timeout; /* us after which an unanswered request is written alone */
 };

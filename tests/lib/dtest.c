@@ -24,6 +24,7 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
     t->limits.max_value_len = 8192;
     t->limits.max_items = 64;
     t->limits.max_pending = 16;
+    t->limits.max_pipeline = 64;
     t->limits.max_body_hash = 10 << 20;
     t->limits.pending_timeout = 10000000;
     t->state = calloc(1, d->state_size ? d->state_size : 1);
