@@ -81,6 +81,7 @@ enum {
     HTTP_METHOD_PEEK = 32,   /* start-line bytes checked for binary garbage */
     HTTP_RESYNC_METHOD = 20, /* longest method token a resync accepts */
     HTTP_STATUS_START = 13,  /* "HTTP/1.1 200" and the byte after it */
+    HTTP_MAX_FRAMING = 6,    /* framing header lines kept for framing_conflict */
 };
 
 /* ---- the record ---- */
@@ -103,6 +104,8 @@ struct http_rec {
     struct tl_strlist orig_mime_types, resp_mime_types, client_header_names, server_header_names;
     bool exe_download, mime_mismatch;
     const char *client_kind, *client_tool;
+    struct tl_strlist framing_conflict;
+    bool smuggled;
 };
 
 static const struct tl_field http_fields[] = {
@@ -179,6 +182,18 @@ static const struct tl_field http_fields[] = {
     TL_FIELD_OPT(struct http_rec, client_tool, CSTR, "client_tool",
                  "the non-browser client: powershell, bits, certutil, curl, wget, python, go, "
                  "java, perl, winhttp, webdav, msiexec, scanner..."),
+    TL_FIELD_OPT(
+        struct http_rec, framing_conflict, STRLIST, "framing_conflict",
+        "the request's framing header lines, as sent, when servers may delimit its "
+        "body differently (request smuggling, RFC 9112 6.1, 6.3, 11.2): Transfer-Encoding "
+        "with Content-Length, Transfer-Encoding not ending in chunked or on several lines, "
+        "Content-Lengths that differ or are invalid, obs-fold or whitespace before the "
+        "colon, Transfer-Encoding in HTTP/1.0, Expect: 100-continue without a body or "
+        "with a request as its body"),
+    TL_FIELD_OPT(struct http_rec, smuggled, BOOL, "smuggled",
+                 "a request only one reading of an earlier request's framing sees: inside that "
+                 "body for the other reading (then parsed and paired as usual), or found there by "
+                 "it (then written alone, reply_status smuggled, trans_depth of that request)"),
 };
 
 /* ---- per-flow state ---- */
@@ -196,12 +211,15 @@ struct http_req {
     const char *auth_scheme;
     const char *mime; /* its body's type, once the body is typed */
     struct http_ref s[RS_N];
-    struct http_ref names;   /* header names: (length byte, name) entries */
-    struct http_ref proxied; /* "NAME -> value" entries: (2 length bytes, text) */
+    struct http_ref names;    /* header names: (length byte, name) entries */
+    struct http_ref proxied;  /* "NAME -> value" entries: (2 length bytes, text) */
+    struct http_ref conflict; /* its framing header lines, as proxied */
     uint32_t depth;
     uint16_t pool_start; /* its own strings start here; shared ones are older */
     uint16_t nnames;
-    uint8_t nproxied;
+    uint8_t nproxied, nconflict;
+    bool show_conflict; /* the lines go to framing_conflict */
+    bool smuggled;
     uint8_t status; /* enum tl_msg_status */
     char version[HTTP_VERSION_LEN];
     bool head, connect, v09, capped;
@@ -243,12 +261,43 @@ struct http_dir {
     bool resync_hit; /* the next start line read ended a resync: flag its message */
 };
 
+enum http_len { LEN_NONE, LEN_FIXED, LEN_CHUNKED };
+
+/* How a request body is delimited: none, a length, or chunked. */
+struct http_reading {
+    uint8_t kind; /* enum http_len */
+    uint64_t len;
+};
+
+/* Where in a chunked body the other reading is (RFC 9112 7.1). */
+enum { AW_SIZE, AW_EXT, AW_DATA, AW_DATA_CR, AW_DATA_LF, AW_TRL, AW_TRL_CR, AW_TRL_LINE };
+
+/*
+ * The other reading of a request's framing (struct http_frame), followed over
+ * dir 0's bytes after that request's head, to where it says the next request
+ * starts.
+ */
+struct http_alt {
+    bool on;
+    bool quiet;    /* Expect: flag the request only if a request is found there */
+    uint8_t kind;  /* enum http_len */
+    uint8_t state; /* LEN_CHUNKED: AW_* */
+    uint8_t digits;
+    uint64_t left; /* body or chunk bytes still due; AW_SIZE: the size so far */
+    uint32_t depth;
+};
+
 struct http_state {
     struct http_dir d[2];
     struct http_req q[HTTP_MAX_PIPELINE];
     uint8_t nq;
     bool dead;
-    bool tunnel; /* CONNECT or Upgrade ended HTTP */
+    bool tunnel;      /* CONNECT or Upgrade ended HTTP */
+    bool alt_end;     /* alt's body ends alt_clear bytes into dir 0's unread input */
+    size_t alt_clear; /* dir 0 bytes ahead known to be inside alt's body */
+    size_t alt_until; /* alt is done, but its body still covers this many bytes ahead */
+    struct http_alt alt;
+    struct http_alt main; /* this side's own reading, walked beside alt up to alt's end */
     uint16_t pool_used;
     uint32_t nreq, nresp; /* requests and final responses seen: trans_depth */
     uint32_t orphans;     /* responses due to requests already written alone */
@@ -268,10 +317,28 @@ struct http_hdr {
     bool ws_colon; /* whitespace between the name and the colon (RFC 9112 5.1) */
 };
 
-/* What a header block says about framing (RFC 9112 6). */
+/*
+ * What a header block says about framing (RFC 9112 6), as sent, so that a
+ * request can be read the way a conforming server reads it and the other ways
+ * servers have read it (request smuggling).
+ */
 struct http_frame {
-    uint64_t clen;
-    bool has_clen, bad_clen, chunked, other_te;
+    uint64_t clen;       /* the first valid Content-Length */
+    uint64_t clen_other; /* a valid one that differs from it */
+    bool has_clen, valid_clen;
+    bool bad_clen;    /* invalid, or values that differ (RFC 9112 6.3 rule 5) */
+    bool clen_differ; /* valid values that differ */
+    bool has_te;
+    bool chunked;    /* chunked is the final coding of all Transfer-Encoding lines */
+    bool te_lists;   /* chunked appears elsewhere too (chunked, identity; chunked twice) */
+    bool te_like;    /* a coding that contains "chunked" without being it (xchunked) */
+    bool last_chunk; /* while reading: the last coding so far was chunked */
+    uint8_t nte;     /* Transfer-Encoding lines */
+    uint8_t nchunked;
+    bool odd;    /* obs-fold, or whitespace before the colon, in a framing header */
+    bool expect; /* Expect: 100-continue */
+    uint8_t nlines;
+    struct tl_str lines[HTTP_MAX_FRAMING]; /* the framing header lines, as sent */
 };
 
 /* ---- helpers ---- */
@@ -287,6 +354,11 @@ static bool http_tchar(uint8_t c)
 static bool http_ws(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+static bool http_digit(char c)
+{
+    return c >= '0' && c <= '9';
 }
 
 static uint8_t http_lower(uint8_t c)
@@ -514,7 +586,8 @@ static void http_version(struct tl_parse_ctx *ctx, char out[HTTP_VERSION_LEN], s
         n = HTTP_VERSION_LEN - 1;
         http_capped(ctx, capped);
     }
-    memcpy(out, v.ptr, n);
+    if (n)
+        memcpy(out, v.ptr, n);
     out[n] = 0;
 }
 
@@ -1062,8 +1135,11 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.status = q->status;
         m.value_capped = q->capped;
         m.resynced = q->resynced;
+        m.smuggled = q->smuggled;
+        if (q->show_conflict)
+            m.framing_conflict = http_list(ctx->arena, s->pool, q->conflict, q->nconflict, true);
         m.client_header_names = http_list(ctx->arena, s->pool, q->names, q->nnames, false);
-        if (q->depth == s->body_req && !q->mime)
+        if (q->depth == s->body_req && !q->mime && q < s->q + s->nq) /* queued, not a hidden one */
             http_req_typed(s);
         if (q->mime) {
             orig_mime = http_cstr(q->mime);
@@ -1119,7 +1195,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
 }
 
 /* The refs of a request's strings (RS_N slots, then its lists), to compare and move them. */
-enum { HTTP_REQ_REFS = RS_N + 2 };
+enum { HTTP_REQ_REFS = RS_N + 3 };
 
 static void http_req_refs(struct http_req *q, struct http_ref *r[HTTP_REQ_REFS])
 {
@@ -1127,6 +1203,7 @@ static void http_req_refs(struct http_req *q, struct http_ref *r[HTTP_REQ_REFS])
         r[k] = &q->s[k];
     r[RS_N] = &q->names;
     r[RS_N + 1] = &q->proxied;
+    r[RS_N + 2] = &q->conflict;
 }
 
 /* Sorts refs by pool offset (at most HTTP_REQ_REFS of them). */
@@ -1294,36 +1371,100 @@ static const char *const http_proxy_headers[] = {
     "VIA",       "XROXY-CONNECTION", "PROXY-CONNECTION",
 };
 
-static void http_frame_header(struct http_frame *f, const struct http_hdr *h)
+/* The next element of a comma list at *i, trimmed; empty ones are skipped (RFC 9110 5.6.1). */
+static bool http_list_next(struct tl_str v, size_t *i, struct tl_str *e)
 {
-    struct tl_str name = h->name, value = h->value;
-    char buf[HTTP_SCRATCH];
-    struct http_w w = { buf, 0, sizeof(buf), false };
+    while (*i <= v.len) {
+        size_t end = *i;
+        while (end < v.len && v.ptr[end] != ',')
+            end++;
+        *e = http_trim((struct tl_str){ v.ptr + *i, end - *i });
+        *i = end + 1;
+        if (e->len)
+            return true;
+    }
+    return false;
+}
 
-    if (http_ieq(name, "content-length")) {
-        http_wvalue(&w, value, false);
-        uint64_t v = 0;
-        bool ok = w.len > 0 && !w.cut;
-        for (size_t i = 0; i < w.len && ok; i++) {
-            if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX >> 4))
+/* Content-Length: a list of equal decimal values is one value (RFC 9112 6.3 rule 5). */
+static void http_frame_clen(struct http_frame *f, struct tl_str v)
+{
+    struct tl_str e;
+    size_t i = 0;
+    bool any = false;
+    while (http_list_next(v, &i, &e)) {
+        uint64_t n = 0;
+        bool ok = true;
+        any = true;
+        for (size_t k = 0; k < e.len && ok; k++) {
+            if (!http_digit(e.ptr[k]) || n > (UINT64_MAX >> 4))
                 ok = false;
             else
-                v = v * 10 + (uint64_t)(buf[i] - '0');
+                n = n * 10 + (uint64_t)(e.ptr[k] - '0');
         }
-        if (!ok || (f->has_clen && f->clen != v))
-            f->bad_clen = true; /* RFC 9112 6.3: invalid or differing lengths */
-        f->clen = v;
-        f->has_clen = true;
-    } else if (http_ieq(name, "transfer-encoding")) {
-        http_wvalue(&w, value, false);
-        struct tl_str t = { buf, w.len };
-        while (t.len && (http_ws(t.ptr[t.len - 1]) || t.ptr[t.len - 1] == ','))
-            t.len--;
-        /* RFC 9112 6.3: chunked must be the final coding. */
-        f->chunked = t.len >= 7 && http_iprefix(t.ptr + t.len - 7, 7, "chunked") &&
-                     (t.len == 7 || t.ptr[t.len - 8] == ',' || http_ws(t.ptr[t.len - 8]));
-        f->other_te = !f->chunked && t.len > 0;
+        if (!ok) {
+            f->bad_clen = true;
+        } else if (!f->valid_clen) {
+            f->clen = n;
+            f->valid_clen = true;
+        } else if (n != f->clen) {
+            f->bad_clen = f->clen_differ = true;
+            f->clen_other = n;
+        }
     }
+    f->bad_clen = f->bad_clen || !any;
+    f->has_clen = true;
+}
+
+/* Transfer-Encoding: the codings in order, over every line (RFC 9112 6.1). */
+static void http_frame_te(struct http_frame *f, struct tl_str v)
+{
+    struct tl_str c;
+    size_t i = 0;
+    while (http_list_next(v, &i, &c)) {
+        size_t semi = 0;
+        while (semi < c.len && c.ptr[semi] != ';')
+            semi++;
+        c = http_trim((struct tl_str){ c.ptr, semi });
+        f->last_chunk = http_ieq(c, "chunked");
+        if (f->last_chunk)
+            f->nchunked++;
+        else
+            for (size_t k = 0; k + 7 <= c.len && !f->te_like; k++)
+                f->te_like = http_iprefix(c.ptr + k, c.len - k, "chunked");
+    }
+    f->has_te = true;
+    f->nte++;
+    f->chunked = f->last_chunk;
+    f->te_lists = f->nchunked > (f->chunked ? 1 : 0);
+}
+
+static void http_frame_header(struct http_frame *f, const struct http_hdr *h)
+{
+    char buf[HTTP_SCRATCH];
+    struct http_w w = { buf, 0, sizeof(buf), false };
+    bool clen = http_ieq(h->name, "content-length"), te = http_ieq(h->name, "transfer-encoding");
+    bool expect = http_ieq(h->name, "expect");
+
+    if (!clen && !te && !expect)
+        return;
+    if (f->nlines < HTTP_MAX_FRAMING)
+        f->lines[f->nlines++] = h->raw;
+    http_wvalue(&w, h->value, false);
+    struct tl_str v = { buf, w.cut ? 0 : w.len };
+    if (expect) {
+        f->expect = f->expect || http_ieq(v, "100-continue");
+        return;
+    }
+    f->odd = f->odd || h->folded || h->ws_colon;
+    if (w.cut) /* longer than any sane value: not a length, not a coding anyone reads */
+        f->bad_clen = f->bad_clen || clen;
+    else if (clen)
+        http_frame_clen(f, v);
+    else
+        http_frame_te(f, v);
+    f->has_clen = f->has_clen || clen;
+    f->has_te = f->has_te || te;
 }
 
 /* Authorization: the scheme, and for Basic the user before the first colon (RFC 7617). */
@@ -1382,23 +1523,47 @@ static void http_auth(struct tl_parse_ctx *ctx, struct http_state *s, struct htt
 }
 
 /*
+ * A writer for the next entry of a list of (2 length bytes, text) entries at
+ * the end of the pool: nothing else may be written before http_list_close.
+ * False (capped) when the list is full or the pool is.
+ */
+static bool http_list_open(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                           uint8_t n, size_t max, struct http_w *w)
+{
+    if (n >= max || HTTP_REQ_POOL - (size_t)s->pool_used < 2) {
+        http_capped(ctx, &q->capped);
+        return false;
+    }
+    s->pool_used = (uint16_t)(s->pool_used + 2);
+    *w = http_req_w(ctx, s);
+    return true;
+}
+
+static void http_list_close(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                            struct http_ref *list, uint8_t *n, struct http_w *w)
+{
+    uint16_t at = (uint16_t)(s->pool_used - 2);
+    struct http_ref text = http_req_close(ctx, s, q, w);
+    if (!list->len)
+        list->off = at;
+    s->pool[at] = (char)(text.len >> 8);
+    s->pool[at + 1] = (char)(text.len & 0xff);
+    list->len = (uint16_t)(list->len + 2 + text.len);
+    (*n)++;
+}
+
+/*
  * Appends "NAME -> value" to the request's proxied list, the last thing in the
  * pool while the header block is read (http_headers calls it in a pass of its
- * own): entries of 2 length bytes and the text.
+ * own).
  */
 static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_str name, struct tl_str value)
 {
-    size_t max = http_min(HTTP_MAX_PROXIED, ctx->limits->max_items);
-    if (q->nproxied >= max || HTTP_REQ_POOL - (size_t)s->pool_used < 2) {
-        http_capped(ctx, &q->capped);
+    struct http_w w;
+    if (!http_list_open(ctx, s, q, q->nproxied, http_min(HTTP_MAX_PROXIED, ctx->limits->max_items),
+                        &w))
         return;
-    }
-    if (!q->proxied.len)
-        q->proxied.off = s->pool_used;
-    uint16_t at = s->pool_used;
-    s->pool_used = (uint16_t)(s->pool_used + 2);
-    struct http_w w = http_req_w(ctx, s);
     for (size_t i = 0; i < name.len; i++) {
         uint8_t c = (uint8_t)name.ptr[i];
         http_wc(&w, (char)(c >= 'a' && c <= 'z' ? c - 32 : c));
@@ -1406,11 +1571,21 @@ static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     for (const char *p = " -> "; *p; p++)
         http_wc(&w, *p);
     http_wvalue(&w, value, false);
-    struct http_ref text = http_req_close(ctx, s, q, &w);
-    s->pool[at] = (char)(text.len >> 8);
-    s->pool[at + 1] = (char)(text.len & 0xff);
-    q->proxied.len = (uint16_t)(q->proxied.len + 2 + text.len);
-    q->nproxied++;
+    http_list_close(ctx, s, q, &q->proxied, &q->nproxied, &w);
+}
+
+/* Keeps the framing header lines of f, as sent, in the request's conflict list. */
+static void http_conflict_keep(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                               const struct http_frame *f)
+{
+    struct http_w w;
+    for (uint8_t i = 0; i < f->nlines; i++) {
+        if (!http_list_open(ctx, s, q, q->nconflict, HTTP_MAX_FRAMING, &w))
+            return;
+        for (size_t k = 0; k < f->lines[i].len; k++)
+            http_wc(&w, f->lines[i].ptr[k]);
+        http_list_close(ctx, s, q, &q->conflict, &q->nconflict, &w);
+    }
 }
 
 static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
@@ -1715,11 +1890,6 @@ static bool http_method_char(char c)
     return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
 }
 
-static bool http_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 /*
  * Can the n bytes of a line seen so far (no line end yet) still begin a request
  * line that http_request_line() accepts? A necessary condition only, on at most
@@ -1841,6 +2011,196 @@ static void http_resync_enter(struct http_state *s, uint8_t dir, bool skip_line)
 static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
                                  struct tl_cursor *in);
 
+/* The fields of a request head: its start line rl (read) and header block hb; framing into f. */
+static void http_req_fill(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                          const struct http_reqline *rl, struct tl_cursor *hb, struct http_frame *f)
+{
+    q->s[RS_METHOD] = http_req_put(ctx, s, q, rl->method, false);
+    q->s[RS_URI] = http_req_put(ctx, s, q, rl->uri, true);
+    q->head = http_ieq(rl->method, "HEAD");
+    q->connect = http_ieq(rl->method, "CONNECT");
+    q->v09 = rl->v09;
+    if (rl->v09)
+        memcpy(q->version, "0.9", 4);
+    else
+        http_version(ctx, q->version, rl->version, &q->capped);
+    if (!rl->v09)
+        http_headers(ctx, s, q, hb, f);
+}
+
+/*
+ * How a server that follows RFC 9112 6.3 delimits a request body: chunked when
+ * it is the final coding, else a valid Content-Length, else none. Where the
+ * RFC has the server refuse the request instead (400, then close), the reading
+ * lenient servers make: chunked when it is listed at all, the first valid
+ * Content-Length.
+ */
+static struct http_reading http_req_body(const struct http_frame *f)
+{
+    struct http_reading r = { LEN_NONE, 0 };
+    if (f->has_te && (f->chunked || f->te_lists)) {
+        r.kind = LEN_CHUNKED;
+    } else if (f->valid_clen && f->clen > 0) {
+        r.kind = LEN_FIXED;
+        r.len = f->clen;
+    }
+    return r;
+}
+
+static bool http_reading_eq(struct http_reading a, struct http_reading b)
+{
+    return a.kind == b.kind && (a.kind != LEN_FIXED || a.len == b.len);
+}
+
+static struct http_reading http_reading_len(uint64_t n)
+{
+    struct http_reading r = { n ? LEN_FIXED : LEN_NONE, n };
+    return r;
+}
+
+/*
+ * Another reading servers have made of the same head, the first that differs
+ * from body: Content-Length alone (a server that ignores or does not
+ * recognise Transfer-Encoding), the other Content-Length, chunked for a coding
+ * that only contains the word, and no body under Expect: 100-continue (a
+ * server that answers before the body comes, RFC 9110 10.1.1).
+ */
+static bool http_req_other(const struct http_frame *f, struct http_reading body,
+                           struct http_reading *out)
+{
+    struct http_reading c[4];
+    size_t n = 0;
+    if (f->has_te)
+        c[n++] = http_reading_len(f->valid_clen ? f->clen : 0);
+    if (f->clen_differ)
+        c[n++] = http_reading_len(f->clen_other);
+    if (f->te_like) {
+        c[n].kind = LEN_CHUNKED;
+        c[n++].len = 0;
+    }
+    if (f->expect)
+        c[n++] = http_reading_len(0);
+    for (size_t i = 0; i < n; i++)
+        if (!http_reading_eq(c[i], body)) {
+            *out = c[i];
+            return true;
+        }
+    return false;
+}
+
+/*
+ * Does the head frame its body in a way servers read differently (RFC 9112
+ * 6.1, 6.3, 11.2)? Transfer-Encoding with Content-Length, not ending in
+ * chunked, listing chunked twice, on several lines or in HTTP/1.0; invalid or
+ * differing Content-Lengths; obs-fold or whitespace before the colon in either;
+ * Expect: 100-continue on a request without a body (RFC 9110 10.1.1).
+ */
+static bool http_req_conflict(const struct http_frame *f, const char *version)
+{
+    if (f->has_te &&
+        (f->has_clen || !f->chunked || f->te_lists || f->nte > 1 || strcmp(version, "1.0") == 0))
+        return true;
+    if (f->odd || f->bad_clen)
+        return true;
+    return f->expect && !f->has_te && (!f->valid_clen || f->clen == 0);
+}
+
+static void http_walker(struct http_alt *a, struct http_reading r, uint32_t depth)
+{
+    memset(a, 0, sizeof(*a));
+    a->on = true;
+    a->kind = r.kind;
+    a->left = r.kind == LEN_FIXED ? r.len : 0;
+    a->state = AW_SIZE;
+    a->depth = depth;
+}
+
+/*
+ * From here on dir 0's bytes are also read as the other reading `r` says,
+ * from the body's start, beside this side's own reading `own`.
+ */
+static void http_alt_start(struct http_state *s, struct http_reading r, struct http_reading own,
+                           uint32_t depth, bool quiet)
+{
+    http_walker(&s->alt, r, depth);
+    http_walker(&s->main, own, depth);
+    s->alt.quiet = quiet;
+    s->alt_clear = s->alt_until = 0;
+    s->alt_end = false;
+}
+
+/*
+ * Follows the other reading over n more bytes: true when its body ends
+ * within them, *used bytes in. A chunked body that breaks RFC 9112 7.1 ends
+ * the reading (a->on false): that server would have refused it.
+ */
+static bool http_alt_walk(struct http_alt *a, const uint8_t *p, size_t n, size_t *used)
+{
+    size_t i = 0;
+    if (a->kind != LEN_CHUNKED) {
+        size_t take = a->left < n ? (size_t)a->left : n;
+        a->left -= take;
+        *used = take;
+        return a->left == 0;
+    }
+    while (i < n && a->on) {
+        uint8_t c = p[i];
+        switch (a->state) {
+        case AW_SIZE:
+            if (http_hex(c) >= 0 && a->digits < 16) {
+                a->left = a->left * 16 + (uint64_t)http_hex(c);
+                a->digits++;
+                i++;
+            } else {
+                a->on = a->digits > 0;
+                a->state = AW_EXT; /* extensions, then the line end */
+            }
+            break;
+        case AW_EXT:
+            i++;
+            if (c == '\n') {
+                a->state = a->left ? AW_DATA : AW_TRL;
+                a->digits = 0;
+            }
+            break;
+        case AW_DATA: {
+            size_t take = a->left < n - i ? (size_t)a->left : n - i;
+            i += take;
+            a->left -= take;
+            if (a->left == 0)
+                a->state = AW_DATA_CR;
+            break;
+        }
+        case AW_DATA_CR:
+        case AW_DATA_LF:
+            i++;
+            if (c == '\r' && a->state == AW_DATA_CR)
+                a->state = AW_DATA_LF;
+            else if (c == '\n')
+                a->state = AW_SIZE;
+            else
+                a->on = false;
+            break;
+        case AW_TRL:
+        case AW_TRL_CR:
+            i++;
+            if (c == '\n') {
+                *used = i;
+                return true;
+            }
+            a->state = c == '\r' && a->state == AW_TRL ? AW_TRL_CR : AW_TRL_LINE;
+            break;
+        default: /* AW_TRL_LINE */
+            i++;
+            if (c == '\n')
+                a->state = AW_TRL;
+            break;
+        }
+    }
+    *used = i;
+    return false;
+}
+
 /*
  * A new pending request; when the queue is full, or the pool has less than
  * HTTP_REQ_ROOM free, the oldest is written alone (counted).
@@ -1862,6 +2222,7 @@ static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s
     q->ts = ctx->ts_us;
     q->depth = ++s->nreq;
     q->resynced = s->d[0].resync_hit;
+    q->smuggled = s->alt.on || s->alt_until; /* the other reading is inside a body here */
     s->d[0].resync_hit = false;
     return q;
 }
@@ -1938,38 +2299,36 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
             http_malformed(ctx, &q->status); /* kept, so its response pairs as Zeek does */
         return TL_PARSE_OK;
     }
-    q->s[RS_METHOD] = http_req_put(ctx, s, q, rl.method, false);
-    q->s[RS_URI] = http_req_put(ctx, s, q, rl.uri, true);
-    q->head = http_ieq(rl.method, "HEAD");
-    q->connect = http_ieq(rl.method, "CONNECT");
-    q->v09 = rl.v09;
-    if (rl.v09)
-        memcpy(q->version, "0.9", 4);
-    else
-        http_version(ctx, q->version, rl.version, &q->capped);
-    if (!rl.v09)
-        http_headers(ctx, s, q, &hb, &f);
+    http_req_fill(ctx, s, q, &rl, &hb, &f);
+    struct http_reading body = { LEN_NONE, 0 }, other;
+    bool alt = false;
+    if (!rl.v09 && !cut) {
+        body = http_req_body(&f);
+        alt = http_req_other(&f, body, &other);
+        q->show_conflict = http_req_conflict(&f, q->version);
+        if (f.bad_clen || (f.has_te && !f.chunked))
+            http_malformed(ctx, &q->status); /* RFC 9112 6.3: a server refuses it */
+        if (q->show_conflict || alt)
+            http_conflict_keep(ctx, s, q, &f);
+    }
     http_req_share(s, q);
     if (cut)
         return TL_PARSE_OK; /* no body can follow */
+    if (alt)
+        http_alt_start(s, other, body, q->depth, !q->show_conflict);
 
-    if (f.bad_clen || f.other_te) {
-        /* RFC 9112 6.3: the body cannot be delimited, so neither can what follows. */
-        http_malformed(ctx, &q->status);
-        return TL_PARSE_GIVEUP;
-    }
     s->body_req = q->depth;
     s->nqsniff = 0;
     s->qsniff_done = false;
     if (rl.v09) {
         d->phase = PH_V09; /* Zeek reads header lines after a simple request, if any come */
-    } else if (f.chunked) {
+    } else if (body.kind == LEN_CHUNKED) {
         d->phase = PH_BODY;
         d->mode = BM_CHUNK_SIZE;
-    } else if (f.has_clen && f.clen) {
+    } else if (body.kind == LEN_FIXED) {
         d->phase = PH_BODY;
         d->mode = BM_LENGTH;
-        d->left = f.clen;
+        d->left = body.len;
     } else if (q->connect) {
         d->phase = PH_CONNECT; /* wait for the response: tunnel or not */
     }
@@ -2161,7 +2520,7 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     }
     if (f.chunked) {
         http_body_start(s, BM_CHUNK_SIZE, 0);
-    } else if (f.has_clen && !f.bad_clen) {
+    } else if (f.valid_clen && !f.bad_clen && !f.has_te) {
         if (f.clen == 0) {
             http_resp_done(ctx, s);
             return TL_PARSE_OK;
@@ -2392,6 +2751,102 @@ static enum tl_parse http_body(struct tl_parse_ctx *ctx, struct http_state *s, s
 
 /* ---- entry points ---- */
 
+/*
+ * The request the other reading finds at `at` (a request line, then its head;
+ * leading blank lines skipped): written alone, flagged smuggled, with the
+ * framing lines of the request whose body holds it. 1 written, 0 more bytes
+ * needed, -1 none there.
+ */
+static int http_hidden(struct tl_parse_ctx *ctx, struct http_state *s, struct tl_cursor at)
+{
+    struct http_dir d = { 0 };
+    size_t line_end, end;
+    http_skip_blank(&d, &at);
+    struct tl_str rest = tl_cur_rest(&at);
+    size_t lf = http_find_lf(&d, &at);
+    if (!lf) {
+        bool may = rest.len < HTTP_MAX_HEAD && http_request_prefix(rest.ptr, rest.len);
+        return may && !ctx->capture_cut ? 0 : -1;
+    }
+    if (lf > HTTP_MAX_HEAD || !http_request_line(rest.ptr, lf))
+        return -1;
+    int found = http_find_head(&d, &at, false, &line_end, &end);
+    if (found < 0 || s->nq >= HTTP_MAX_PIPELINE)
+        return -1;
+    if (found == 0 && !ctx->capture_cut)
+        return 0;
+    struct tl_cursor hb = at;
+    tl_cur_sub(&at, found ? end : rest.len, &hb);
+    tl_cur_skip(&hb, lf);
+
+    struct http_req *q = &s->q[s->nq], *outer = NULL;
+    struct http_reqline rl = http_reqline(http_trim((struct tl_str){ rest.ptr, lf }));
+    struct http_frame f = { 0 };
+    for (uint8_t i = 0; i < s->nq; i++)
+        if (s->q[i].depth == s->alt.depth)
+            outer = &s->q[i];
+    memset(q, 0, sizeof(*q));
+    q->pool_start = s->pool_used;
+    q->ts = ctx->ts_us;
+    q->depth = s->alt.depth;
+    q->smuggled = true;
+    q->status = found ? TL_MSG_OK : TL_MSG_TRUNCATED;
+    ctx->counters[TL_DC_MESSAGES]++;
+    http_req_fill(ctx, s, q, &rl, &hb, &f);
+    if (outer) {
+        outer->show_conflict = true; /* an Expect that hid a request is a conflict after all */
+        q->conflict = outer->conflict;
+        q->nconflict = outer->nconflict;
+        q->show_conflict = true;
+    }
+    http_write(ctx, s, q, false, "smuggled");
+    s->pool_used = q->pool_start;
+    return 1;
+}
+
+/*
+ * Dir 0, while another reading of a request's framing runs: where it says the
+ * next request starts, that request is read (http_hidden) before the bytes
+ * are read as this side's own reading has them. True with *r when the parse
+ * must wait for more bytes. s->alt_clear saves walking the same bytes twice.
+ */
+static bool http_alt_check(struct tl_parse_ctx *ctx, struct http_state *s, struct tl_cursor *in,
+                           enum tl_parse *r)
+{
+    struct tl_str rest = tl_cur_rest(in);
+    bool same = false;
+    if (!s->alt_end) {
+        size_t used, mused;
+        const uint8_t *p = (const uint8_t *)rest.ptr + s->alt_clear;
+        if (s->alt_clear >= rest.len)
+            return false;
+        s->alt_end = http_alt_walk(&s->alt, p, rest.len - s->alt_clear, &used);
+        if (s->main.on) { /* over the same bytes, up to alt's end */
+            bool end = http_alt_walk(&s->main, p, used, &mused);
+            same = s->alt_end && end && mused == used;
+            s->main.on = s->main.on && !end;
+        }
+        s->alt_clear += used;
+        if (!s->alt_end)
+            return false;
+    }
+    /* Both readings start the next request at the same byte: they agree from now on. */
+    if (same || (s->alt_clear == 0 && s->d[0].phase == PH_HEAD)) {
+        s->alt.on = false;
+        return false;
+    }
+    struct tl_cursor at = *in;
+    tl_cur_skip(&at, s->alt_clear);
+    int got = http_hidden(ctx, s, at);
+    if (got == 0) {
+        *r = TL_PARSE_MORE;
+        return true;
+    }
+    s->alt.on = false;
+    s->alt_until = s->alt_clear;
+    return false;
+}
+
 static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 {
     struct http_state *s = ctx->state;
@@ -2399,6 +2854,10 @@ static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 
     if (s->dead || ctx->dir > 1)
         return TL_PARSE_GIVEUP;
+    if (ctx->dir == 0 && s->alt.on && http_alt_check(ctx, s, in, &r))
+        return r;
+    size_t *ahead = ctx->dir ? NULL : s->alt.on ? &s->alt_clear : &s->alt_until;
+    size_t before = tl_cur_left(in);
     switch (s->d[ctx->dir].phase) {
     case PH_HEAD: r = ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in); break;
     case PH_BODY: r = http_body(ctx, s, in); break;
@@ -2408,6 +2867,8 @@ static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         r = tl_cur_left(in) >= HTTP_MAX_HEAD ? TL_PARSE_GIVEUP : TL_PARSE_MORE;
         break;
     }
+    if (ahead) /* the bytes read were inside the other reading's body, if it covers them */
+        *ahead -= http_min(*ahead, before - tl_cur_left(in));
     if (r == TL_PARSE_GIVEUP)
         http_giveup(ctx, s);
     return r;
@@ -2420,6 +2881,10 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         return; /* the caller counts gaps (TL_DC_GAPS) */
     struct http_dir *d = &s->d[ctx->dir];
     d->scan_lf = d->scan_end = 0;
+    if (ctx->dir == 0) { /* where the other reading stands is lost */
+        s->alt.on = false;
+        s->alt_until = 0;
+    }
     bool known = d->phase == PH_BODY &&
                  (d->mode == BM_CLOSE ||
                   ((d->mode == BM_LENGTH || d->mode == BM_CHUNK_DATA) && n <= d->left));

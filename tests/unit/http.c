@@ -1296,6 +1296,149 @@ static void test_deep_pipeline(void)
     free(resp);
 }
 
+/* The smuggled request inside a TE.CL request's chunk, and the chunk size line that leads it. */
+static const char smuggled_gpost[] = "GPOST / HTTP/1.1\r\n"
+                                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                                     "Content-Length: 15\r\n"
+                                     "\r\n"
+                                     "x=1";
+
+/* TE.CL (RFC 9112 6.3 rule 3): chunked by the RFC; a server that reads the Content-Length
+ * (4: the chunk-size line) takes the chunk for a second request. Both are written. */
+static void test_smuggling_te_cl(void)
+{
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "POST / HTTP/1.1\r\nHost: victim\r\nContent-Length: 4\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                     sizeof(smuggled_gpost) - 1, smuggled_gpost);
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, (size_t)n);
+    CHECK_EQ(t.records, 1); /* the hidden one, at once */
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"GPOST\",\"uri\":\"/\",\"version\":\"1.1\","
+                  "\"request_body_len\":0,\"response_body_len\":0,\"request_content_type\":"
+                  "\"application/x-www-form-urlencoded\",\"status\":\"ok\","
+                  "\"reply_status\":\"smuggled\""));
+    tcp(&t, 1, S(resp));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"method\":\"POST\",\"host\":\"victim\",\"uri\":\"/\",\"version\":\"1.1\","
+                  "\"request_body_len\":92,\"response_body_len\":2,\"status_code\":200"));
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 4\","
+                             "\"Transfer-Encoding: chunked\"],\"smuggled\":true"),
+             1);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 4\","
+                             "\"Transfer-Encoding: chunked\"]}"),
+             1);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    CHECK(!t.gave_up);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 2);
+
+    const struct delivery dv[] = { { 0, req, (size_t)n }, { 1, S(resp) } };
+    split_seq_check(dv, TL_ARRAY_LEN(dv), 2);
+    dtest_free(&t);
+}
+
+/* CL.TE: the RFC's chunked reading ends early, so "GPOST" starts a request that a
+ * Content-Length reader takes for body; the Content-Length reader's next request
+ * ("POST", a byte later) is written too. */
+static void test_smuggling_cl_te(void)
+{
+    static const char req[] = "POST / HTTP/1.1\r\nHost: victim\r\nContent-Length: 6\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"
+                              "POST /next HTTP/1.1\r\nHost: victim\r\n\r\n";
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                               "HTTP/1.1 405 Not Allowed\r\nContent-Length: 0\r\n\r\n";
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(req));
+    tcp(&t, 1, S(resp));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"POST\",\"host\":\"victim\",\"uri\":\"/next\","
+                  "\"version\":\"1.1\",\"request_body_len\":0,\"response_body_len\":0,"
+                  "\"status\":\"ok\",\"reply_status\":\"smuggled\""));
+    CHECK(has(&t, "\"trans_depth\":2,\"method\":\"GPOST\",\"host\":\"victim\",\"uri\":\"/next\""));
+    CHECK(has(&t, "\"status_code\":405"));
+    CHECK_EQ(dtest_count(&t, "\"smuggled\":true"), 2);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 6\","
+                             "\"Transfer-Encoding: chunked\"]"),
+             2);
+    const struct delivery dv[] = { { 0, S(req) }, { 1, S(resp) } };
+    split_seq_check(dv, TL_ARRAY_LEN(dv), 3);
+    dtest_free(&t);
+}
+
+/* One request head and body; how many records, conflicts and smuggled ones come of it. */
+static void smuggle_case(const char *req, size_t n, int records, int conflicts, int smuggled,
+                         const char *want)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, n);
+    dtest_end(&t);
+    CHECK_EQ(t.records, records);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\""), conflicts);
+    CHECK_EQ(dtest_count(&t, "\"smuggled\":true"), smuggled);
+    if (want && !has(&t, want))
+        tl_check_report(__FILE__, __LINE__, "no %s in %.*s", want, (int)t.out.len, t.out.p);
+    CHECK(!t.gave_up);
+    dtest_free(&t);
+}
+
+/* The variants of conflicting framing, and the ordinary framings that are none. */
+static void test_smuggling_variants(void)
+{
+    /* Transfer-Encoding that does not end in chunked, with a Content-Length. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\nContent-Length: 5"
+                   "\r\n\r\n0\r\n\r\nGET /te1 HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"framing_conflict\":[\"Transfer-Encoding: chunked, identity\"");
+    /* A coding that only contains the word: the body by its length, or chunked. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\nContent-Length: 37\r\n\r\n"
+                   "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: in\r\n\r\n"),
+                 2, 2, 1,
+                 "\"method\":\"GET\",\"host\":\"in\",\"uri\":\"/admin\",\"version\":\"1.1\","
+                 "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\","
+                 "\"reply_status\":\"smuggled\"");
+    /* Two Transfer-Encoding lines, the last not chunked. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity"
+                   "\r\n\r\n0\r\n\r\n"),
+                 1, 1, 0, "\"status\":\"malformed\"");
+    /* obs-fold, and whitespace before the colon, in Transfer-Encoding. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 3\r\n\r\n"
+                   "0\r\n\r\n"),
+                 1, 1, 0, "\"framing_conflict\":[\"Transfer-Encoding:\\r\\n chunked\"");
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n"
+                   "0\r\n\r\nGET /ws HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"uri\":\"/ws\"");
+    /* Content-Lengths that differ: the first (RFC: refused), and the last's reading. */
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 22\r\n\r\n"
+                   "GET /cl2 HTTP/1.1\r\n\r\n"),
+                 2, 1, 1, "\"uri\":\"/cl2\",\"version\":\"1.1\",\"request_body_len\":0");
+    /* Expect: 100-continue without a body, and with a request for a body. */
+    smuggle_case(S("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n"
+                   "GET /e0 HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"framing_conflict\":[\"Expect: 100-continue\",\"Content-Length: 0\"]");
+    smuggle_case(S("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 22\r\n\r\n"
+                   "GET /e1 HTTP/1.1\r\n\r\n"),
+                 2, 2, 1, "\"uri\":\"/e1\"");
+    /* Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1). */
+    smuggle_case(S("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 1, 1, 0,
+                 NULL);
+    /* None: chunked alone, a length alone, equal lengths, an upload under Expect. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 1, 0, 0,
+                 "\"status\":\"ok\"");
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello"), 1, 0, 0,
+                 "\"request_body_len\":5");
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"), 1, 0,
+                 0, "\"request_body_len\":5");
+    smuggle_case(S("POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 24\r\n\r\n"
+                   "UPLOAD A B\r\nsome data\r\n\r\n"),
+                 1, 0, 0, "\"request_body_len\":24");
+}
+
 /* One GET of `uri` by user agent `ua` (none when NULL) answered 200 with `headers` and `body`. */
 static void http_fetch(struct dtest *t, const char *uri, const char *ua, const char *headers,
                        const char *body, size_t blen)
@@ -1599,5 +1742,8 @@ const struct tl_test tl_tests_http[] = {
     { "cut_at_end", test_cut_at_end },
     { "tunnel", test_tunnel },
     { "deep_pipeline", test_deep_pipeline },
+    { "smuggling_te_cl", test_smuggling_te_cl },
+    { "smuggling_cl_te", test_smuggling_cl_te },
+    { "smuggling_variants", test_smuggling_variants },
     { 0 },
 };
