@@ -85,7 +85,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, max_items, "dissect.max_items", 64, 1, 4096,                                            \
       "items kept per message (answers, headers, attributes); the rest are counted")               \
     X(U64, max_pending, "dissect.max_pending", 16, 1, 4096,                                        \
-      "requests awaiting a response per flow; the oldest is written alone past it")                \
+      "requests awaiting a response per flow (HTTP: http.max_pipeline); the oldest is written "    \
+      "alone past it")                                                                             \
     X(SECS, pending_timeout, "dissect.pending_timeout", 10, 0.001, 3600,                           \
       "an unanswered request is written alone after this long (s)")                                \
     X(U64, max_body_hash, "http.max_body_hash", 10485760, 0, 1ull << 40,                           \
