@@ -7,11 +7,19 @@
  * - Only a start line plus header block is ever waited for, and only up to
  *   HTTP_MAX_HEAD bytes; past that the message is malformed and the flow is
  *   given up. Bodies, chunk streams and trailers are consumed as they arrive.
- * - Requests wait for their responses in a queue of at most HTTP_MAX_PENDING
- *   (and limits->max_pending) entries whose strings live in a fixed pool in the
- *   flow state; what does not fit is cut and flagged (value_capped). When the
- *   queue is full the oldest request is written alone and the response owed
- *   to it is later written alone too, so the pairing of the rest holds.
+ * - Requests wait for their responses in a queue of at most HTTP_MAX_PIPELINE
+ *   (and limits->max_pipeline) entries: their fields, never their bytes, with
+ *   the strings in a fixed pool in the flow state. A string equal to the one
+ *   the request before it has (Host, User-Agent, header names... of a
+ *   pipeline) is kept once, so deep pipelines fit. When the queue is full, or
+ *   the pool has less than HTTP_REQ_ROOM free, the oldest request is written
+ *   alone (counted in TL_DC_CAPPED) and the response owed to it is later
+ *   written alone too, so the pairing of the rest holds; what still does not
+ *   fit is cut and flagged (value_capped).
+ * - Every request and response read is written; `reply_status` says why one
+ *   was written without the other (see http_fields). A start line and header
+ *   block cut by a gap or by the flow's end (ctx->capture_cut) is read as far
+ *   as it goes and flagged truncated.
  * - Response bodies that are files are hashed as they stream (limits->body_hash
  *   and body_digests: by default SHA-256 of executables, archives, office
  *   documents, scripts and PDFs), up to limits->max_body_hash bytes; a longer
@@ -63,8 +71,9 @@
 #include "hash.h"
 
 enum {
-    HTTP_MAX_PENDING = 8,    /* requests awaiting a response (also capped by limits) */
-    HTTP_REQ_POOL = 4096,    /* strings of the pending requests */
+    HTTP_MAX_PIPELINE = 64,  /* requests awaiting a response (also capped by limits) */
+    HTTP_REQ_POOL = 6144,    /* strings of the pending requests */
+    HTTP_REQ_ROOM = 512,     /* pool bytes kept free for the next request */
     HTTP_RESP_POOL = 1024,   /* strings of the response being read */
     HTTP_MAX_HEAD = 65536,   /* start line + header block (also one chunk or trailer line) */
     HTTP_MAX_PROXIED = 8,    /* proxy headers kept per request */
@@ -78,6 +87,7 @@ enum {
     HTTP_METHOD_PEEK = 32,   /* start-line bytes checked for binary garbage */
     HTTP_RESYNC_METHOD = 20, /* longest method token a resync accepts */
     HTTP_STATUS_START = 13,  /* "HTTP/1.1 200" and the byte after it */
+    HTTP_MAX_FRAMING = 6,    /* framing header lines kept for framing_conflict */
 };
 
 /* ---- the record ---- */
@@ -96,9 +106,12 @@ struct http_rec {
     struct tl_strlist proxied;
     uint8_t status;
     bool value_capped, resynced;
+    const char *reply_status;
     struct tl_strlist orig_mime_types, resp_mime_types, client_header_names, server_header_names;
     bool exe_download, mime_mismatch;
     const char *client_kind, *client_tool;
+    struct tl_strlist framing_conflict;
+    bool smuggled;
 };
 
 static const struct tl_field http_fields[] = {
@@ -146,6 +159,17 @@ static const struct tl_field http_fields[] = {
                  "a name or value was cut to its cap"),
     TL_FIELD_OPT(struct http_rec, resynced, BOOL, "resynced",
                  "first message read after skipping to a start line (gap, mid-stream start)"),
+    TL_FIELD_OPT(struct http_rec, reply_status, CSTR, "reply_status",
+                 "why the request has no complete response, or the response no request (absent "
+                 "when both are there): no_reply (none within dissect.pending_timeout), "
+                 "flow_ended (the connection ended first), reply_cut (the response's end was "
+                 "lost: status truncated), reply_gap / request_gap (bytes of that direction were "
+                 "lost, so the pairing stopped there), reply_unparseable / request_unparseable "
+                 "(that direction could not be read on), tunnel (CONNECT or Upgrade ended HTTP "
+                 "first), pending_capped (http.max_pipeline requests waited; its response is "
+                 "written alone too), request_written_early (a response whose request was "
+                 "written alone before it came), no_request (a response whose request was not "
+                 "seen)"),
     TL_FIELD_OPT(struct http_rec, orig_mime_types, STRLIST, "orig_mime_types",
                  "Zeek's: type of the request body, as Zeek's file magic names it"),
     TL_FIELD_OPT(struct http_rec, resp_mime_types, STRLIST, "resp_mime_types",
@@ -166,6 +190,18 @@ static const struct tl_field http_fields[] = {
     TL_FIELD_OPT(struct http_rec, client_tool, CSTR, "client_tool",
                  "the non-browser client: powershell, bits, certutil, curl, wget, python, go, "
                  "java, perl, winhttp, webdav, msiexec, scanner..."),
+    TL_FIELD_OPT(
+        struct http_rec, framing_conflict, STRLIST, "framing_conflict",
+        "the request's framing header lines, as sent, when servers may delimit its "
+        "body differently (request smuggling, RFC 9112 6.1, 6.3, 11.2): Transfer-Encoding "
+        "with Content-Length, Transfer-Encoding not ending in chunked or on several lines, "
+        "Content-Lengths that differ or are invalid, obs-fold or whitespace before the "
+        "colon, Transfer-Encoding in HTTP/1.0, Expect: 100-continue without a body or "
+        "with a request as its body"),
+    TL_FIELD_OPT(struct http_rec, smuggled, BOOL, "smuggled",
+                 "a request only one reading of an earlier request's framing sees: inside that "
+                 "body for the other reading (then parsed and paired as usual), or found there by "
+                 "it (then written alone, reply_status smuggled, trans_depth of that request)"),
 };
 
 /* ---- per-flow state ---- */
@@ -177,21 +213,25 @@ struct http_ref {
 enum { RS_METHOD, RS_HOST, RS_URI, RS_REFERRER, RS_UA, RS_ORIGIN, RS_XFF, RS_CTYPE, RS_USER, RS_N };
 enum { RP_MSG, RP_CTYPE, RP_INFO, RP_N };
 
+/* A request waiting for its response: its fields, with the strings in the flow's pool. */
 struct http_req {
+    uint64_t ts, body_len;
+    const char *auth_scheme;
+    const char *mime; /* its body's type, once the body is typed */
     struct http_ref s[RS_N];
-    struct http_ref proxied[HTTP_MAX_PROXIED];
-    uint16_t pool_start;
-    uint8_t nproxied;
+    struct http_ref names;    /* header names: (length byte, name) entries */
+    struct http_ref proxied;  /* "NAME -> value" entries: (2 length bytes, text) */
+    struct http_ref conflict; /* its framing header lines, as proxied */
+    uint32_t depth;
+    uint16_t pool_start; /* its own strings start here; shared ones are older */
+    uint16_t nnames;
+    uint8_t nproxied, nconflict;
+    bool show_conflict; /* the lines go to framing_conflict */
+    bool smuggled;
     uint8_t status; /* enum tl_msg_status */
     char version[HTTP_VERSION_LEN];
-    const char *auth_scheme;
-    uint64_t ts, body_len;
-    uint32_t depth;
     bool head, connect, v09, capped;
-    bool resynced;         /* its request line ended a resync */
-    struct http_ref names; /* header names in the pool: (length byte, name) entries */
-    uint16_t nnames;
-    const char *mime; /* its body's type, once the body is typed */
+    bool resynced; /* its request line ended a resync */
 };
 
 struct http_resp {
@@ -231,11 +271,43 @@ struct http_dir {
     bool resync_hit; /* the next start line read ended a resync: flag its message */
 };
 
+enum http_len { LEN_NONE, LEN_FIXED, LEN_CHUNKED };
+
+/* How a request body is delimited: none, a length, or chunked. */
+struct http_reading {
+    uint8_t kind; /* enum http_len */
+    uint64_t len;
+};
+
+/* Where in a chunked body the other reading is (RFC 9112 7.1). */
+enum { AW_SIZE, AW_EXT, AW_DATA, AW_DATA_CR, AW_DATA_LF, AW_TRL, AW_TRL_CR, AW_TRL_LINE };
+
+/*
+ * The other reading of a request's framing (struct http_frame), followed over
+ * dir 0's bytes after that request's head, to where it says the next request
+ * starts.
+ */
+struct http_alt {
+    bool on;
+    bool quiet;    /* Expect: flag the request only if a request is found there */
+    uint8_t kind;  /* enum http_len */
+    uint8_t state; /* LEN_CHUNKED: AW_* */
+    uint8_t digits;
+    uint64_t left; /* body or chunk bytes still due; AW_SIZE: the size so far */
+    uint32_t depth;
+};
+
 struct http_state {
     struct http_dir d[2];
-    struct http_req q[HTTP_MAX_PENDING];
+    struct http_req q[HTTP_MAX_PIPELINE];
     uint8_t nq;
     bool dead;
+    bool tunnel;      /* CONNECT or Upgrade ended HTTP */
+    bool alt_end;     /* alt's body ends alt_clear bytes into dir 0's unread input */
+    size_t alt_clear; /* dir 0 bytes ahead known to be inside alt's body */
+    size_t alt_until; /* alt is done, but its body still covers this many bytes ahead */
+    struct http_alt alt;
+    struct http_alt main; /* this side's own reading, walked beside alt up to alt's end */
     uint16_t pool_used;
     uint32_t nreq, nresp; /* requests and final responses seen: trans_depth */
     uint32_t orphans;     /* responses due to requests already written alone */
@@ -247,10 +319,36 @@ struct http_state {
     char pool[HTTP_REQ_POOL];
 };
 
-/* What a header block says about framing (RFC 9112 6). */
+/* One header of a block as sent. */
+struct http_hdr {
+    struct tl_str name; /* without whitespace before the colon */
+    struct tl_str value, raw;
+    bool folded;   /* obs-fold continuation lines joined (RFC 9112 5.2) */
+    bool ws_colon; /* whitespace between the name and the colon (RFC 9112 5.1) */
+};
+
+/*
+ * What a header block says about framing (RFC 9112 6), as sent, so that a
+ * request can be read the way a conforming server reads it and the other ways
+ * servers have read it (request smuggling).
+ */
 struct http_frame {
-    uint64_t clen;
-    bool has_clen, bad_clen, chunked, other_te;
+    uint64_t clen;       /* the first valid Content-Length */
+    uint64_t clen_other; /* a valid one that differs from it */
+    bool has_clen, valid_clen;
+    bool bad_clen;    /* invalid, or values that differ (RFC 9112 6.3 rule 5) */
+    bool clen_differ; /* valid values that differ */
+    bool has_te;
+    bool chunked;    /* chunked is the final coding of all Transfer-Encoding lines */
+    bool te_lists;   /* chunked appears elsewhere too (chunked, identity; chunked twice) */
+    bool te_like;    /* a coding that contains "chunked" without being it (xchunked) */
+    bool last_chunk; /* while reading: the last coding so far was chunked */
+    uint8_t nte;     /* Transfer-Encoding lines */
+    uint8_t nchunked;
+    bool odd;    /* obs-fold, or whitespace before the colon, in a framing header */
+    bool expect; /* Expect: 100-continue */
+    uint8_t nlines;
+    struct tl_str lines[HTTP_MAX_FRAMING]; /* the framing header lines, as sent */
 };
 
 /* ---- helpers ---- */
@@ -266,6 +364,11 @@ static bool http_tchar(uint8_t c)
 static bool http_ws(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+static bool http_digit(char c)
+{
+    return c >= '0' && c <= '9';
 }
 
 static uint8_t http_lower(uint8_t c)
@@ -493,7 +596,8 @@ static void http_version(struct tl_parse_ctx *ctx, char out[HTTP_VERSION_LEN], s
         n = HTTP_VERSION_LEN - 1;
         http_capped(ctx, capped);
     }
-    memcpy(out, v.ptr, n);
+    if (n)
+        memcpy(out, v.ptr, n);
     out[n] = 0;
 }
 
@@ -957,18 +1061,25 @@ static void http_client_kind(struct http_rec *m, struct tl_str ua)
             }
 }
 
-/* A list kept by http_names_keep as views into the pool, in the arena; empty when it is full. */
-static struct tl_strlist http_names_list(struct tl_arena *a, const char *pool, struct http_ref ref,
-                                         uint16_t n)
+/*
+ * A list in the pool as views in the arena (empty when the arena is full):
+ * entries of one length byte and a name (http_names_keep), or with wide, of
+ * two length bytes and a text (http_proxied).
+ */
+static struct tl_strlist http_list(struct tl_arena *a, const char *pool, struct http_ref ref,
+                                   uint16_t n, bool wide)
 {
     struct tl_strlist l = { NULL, 0 };
     struct tl_str *v = n ? tl_arena_alloc(a, n * sizeof(*v)) : NULL;
+    size_t hdr = wide ? 2 : 1;
     if (!v)
         return l;
-    for (size_t i = 0, at = ref.off; i < n && at < (size_t)ref.off + ref.len; i++) {
+    for (size_t at = ref.off; l.n < n && at + hdr <= (size_t)ref.off + ref.len;) {
         size_t len = (uint8_t)pool[at];
-        v[l.n++] = (struct tl_str){ pool + at + 1, len };
-        at += 1 + len;
+        if (wide)
+            len = len << 8 | (uint8_t)pool[at + 1];
+        v[l.n++] = (struct tl_str){ pool + at + hdr, len };
+        at += hdr + len;
     }
     l.v = v;
     return l;
@@ -1033,13 +1144,17 @@ static void http_hash_decide(struct tl_parse_ctx *ctx, struct http_resp *r)
     tl_digests_update(&r->dg, r->sniff, r->nsniff);
 }
 
-/* Writes one record: request q (or NULL), with the response read so far when with_resp. */
+/*
+ * Writes one record: request q (or NULL), with the response read so far when
+ * with_resp. why: its reply_status, when one side is missing (a response cut
+ * short is reply_cut).
+ */
 static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const struct http_req *q,
-                       bool with_resp)
+                       bool with_resp, const char *why)
 {
     struct http_rec m = { 0 };
     struct http_resp *r = &s->r;
-    struct tl_str px[HTTP_MAX_PROXIED], orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
+    struct tl_str orig_mime, resp_mime, exts[2] = { { "", 0 }, { "", 0 } };
     struct tl_digests_hex hex;
     uint64_t ts = ctx->ts_us;
 
@@ -1058,15 +1173,15 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.version.len = strlen(q->version);
         m.request_body_len = q->body_len;
         m.auth_scheme = q->auth_scheme;
-        for (uint8_t i = 0; i < q->nproxied; i++)
-            px[i] = http_ref_str(s->pool, q->proxied[i]);
-        m.proxied.v = px;
-        m.proxied.n = q->nproxied;
+        m.proxied = http_list(ctx->arena, s->pool, q->proxied, q->nproxied, true);
         m.status = q->status;
         m.value_capped = q->capped;
         m.resynced = q->resynced;
-        m.client_header_names = http_names_list(ctx->arena, s->pool, q->names, q->nnames);
-        if (q->depth == s->body_req && !q->mime)
+        m.smuggled = q->smuggled;
+        if (q->show_conflict)
+            m.framing_conflict = http_list(ctx->arena, s->pool, q->conflict, q->nconflict, true);
+        m.client_header_names = http_list(ctx->arena, s->pool, q->names, q->nnames, false);
+        if (q->depth == s->body_req && !q->mime && q < s->q + s->nq) /* queued, not a hidden one */
             http_req_typed(s);
         if (q->mime) {
             orig_mime = http_cstr(q->mime);
@@ -1091,7 +1206,7 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.response_content_type = http_ref_str(r->pool, r->s[RP_CTYPE]);
         m.response_body_len = r->body_len;
         m.resp_mime = http_sniff(r->sniff, r->nsniff);
-        m.server_header_names = http_names_list(ctx->arena, r->pool, r->names, r->nnames);
+        m.server_header_names = http_list(ctx->arena, r->pool, r->names, r->nnames, false);
         if (m.resp_mime && !r->encoded) {
             resp_mime = http_cstr(m.resp_mime);
             m.resp_mime_types = (struct tl_strlist){ &resp_mime, 1 };
@@ -1113,32 +1228,123 @@ static void http_write(struct tl_parse_ctx *ctx, struct http_state *s, const str
         m.resynced = m.resynced || r->resynced;
         if (!q)
             ts = r->ts;
+        if (!why && r->status == TL_MSG_TRUNCATED)
+            why = "reply_cut";
     }
+    m.reply_status = why;
     if (m.status == TL_MSG_TRUNCATED)
         ctx->counters[TL_DC_TRUNCATED]++;
     ctx->emit(ctx, &m, ts);
 }
 
-/* Drops the oldest pending request and its strings. */
+/* The refs of a request's strings (RS_N slots, then its lists), to compare and move them. */
+enum { HTTP_REQ_REFS = RS_N + 3 };
+
+static void http_req_refs(struct http_req *q, struct http_ref *r[HTTP_REQ_REFS])
+{
+    for (size_t k = 0; k < RS_N; k++)
+        r[k] = &q->s[k];
+    r[RS_N] = &q->names;
+    r[RS_N + 1] = &q->proxied;
+    r[RS_N + 2] = &q->conflict;
+}
+
+/* Sorts refs by pool offset (at most HTTP_REQ_REFS of them). */
+static void http_refs_sort(struct http_ref *r[], size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && r[k]->off < r[k - 1]->off; k--) {
+            struct http_ref *t = r[k];
+            r[k] = r[k - 1];
+            r[k - 1] = t;
+        }
+}
+
+/*
+ * q, the last request, keeps once what equals the request before it (a
+ * pipeline repeats Host, User-Agent, header names...): those refs point at the
+ * older bytes, and q's own strings are packed down to end the pool again.
+ */
+static void http_req_share(struct http_state *s, struct http_req *q)
+{
+    struct http_ref *mine[HTTP_REQ_REFS], *prev[HTTP_REQ_REFS], *own[HTTP_REQ_REFS];
+    size_t n = 0;
+    bool shared = false;
+    if (s->nq < 2 || q != &s->q[s->nq - 1] || q->v09)
+        return;
+    http_req_refs(q, mine);
+    http_req_refs(q - 1, prev);
+    for (size_t k = 0; k < HTTP_REQ_REFS; k++) {
+        if (!mine[k]->len)
+            continue;
+        if (mine[k]->len == prev[k]->len &&
+            memcmp(s->pool + mine[k]->off, s->pool + prev[k]->off, mine[k]->len) == 0) {
+            *mine[k] = *prev[k];
+            shared = true;
+        } else {
+            own[n++] = mine[k];
+        }
+    }
+    if (!shared)
+        return;
+    http_refs_sort(own, n);
+    uint16_t at = q->pool_start;
+    for (size_t k = 0; k < n; k++) {
+        memmove(s->pool + at, s->pool + own[k]->off, own[k]->len);
+        own[k]->off = at;
+        at = (uint16_t)(at + own[k]->len);
+    }
+    s->pool_used = at;
+}
+
+/*
+ * Drops the oldest pending request and its strings. Those a later request
+ * shares are kept, packed to the start of the pool, where they become the new
+ * oldest request's own.
+ */
 static void http_pop(struct http_state *s)
 {
+    struct http_ref *old[HTTP_REQ_REFS], *r[HTTP_REQ_REFS];
+    uint16_t from[HTTP_REQ_REFS], to[HTTP_REQ_REFS], kept = 0;
+    size_t nk = 0;
     if (s->nq == 0)
         return;
-    uint16_t shift = s->nq > 1 ? s->q[1].pool_start : s->pool_used;
-    memmove(s->pool, s->pool + shift, (size_t)(s->pool_used - shift));
+    uint16_t end = s->nq > 1 ? s->q[1].pool_start : s->pool_used;
+    http_req_refs(&s->q[0], old);
+    http_refs_sort(old, HTTP_REQ_REFS);
+    for (size_t k = 0; k < HTTP_REQ_REFS; k++) {
+        bool used = false;
+        for (uint8_t i = 1; i < s->nq && old[k]->len && !used; i++) {
+            http_req_refs(&s->q[i], r);
+            for (size_t j = 0; j < HTTP_REQ_REFS && !used; j++)
+                used = r[j]->off == old[k]->off && r[j]->len == old[k]->len;
+        }
+        if (!used || (nk && from[nk - 1] == old[k]->off))
+            continue;
+        memmove(s->pool + kept, s->pool + old[k]->off, old[k]->len);
+        from[nk] = old[k]->off;
+        to[nk++] = kept;
+        kept = (uint16_t)(kept + old[k]->len);
+    }
+    uint16_t shift = (uint16_t)(end - kept);
+    memmove(s->pool + kept, s->pool + end, (size_t)(s->pool_used - end));
     s->pool_used = (uint16_t)(s->pool_used - shift);
     memmove(&s->q[0], &s->q[1], sizeof(s->q[0]) * (size_t)(s->nq - 1));
     s->nq--;
     for (uint8_t i = 0; i < s->nq; i++) {
         struct http_req *q = &s->q[i];
-        q->pool_start = (uint16_t)(q->pool_start - shift);
-        for (size_t k = 0; k < RS_N; k++)
-            if (q->s[k].len)
-                q->s[k].off = (uint16_t)(q->s[k].off - shift);
-        for (uint8_t k = 0; k < q->nproxied; k++)
-            q->proxied[k].off = (uint16_t)(q->proxied[k].off - shift);
-        if (q->names.len)
-            q->names.off = (uint16_t)(q->names.off - shift);
+        q->pool_start = i ? (uint16_t)(q->pool_start - shift) : 0;
+        http_req_refs(q, r);
+        for (size_t j = 0; j < HTTP_REQ_REFS; j++) {
+            if (!r[j]->len)
+                r[j]->off = 0;
+            else if (r[j]->off >= end)
+                r[j]->off = (uint16_t)(r[j]->off - shift);
+            else
+                for (size_t k = 0; k < nk; k++)
+                    if (from[k] == r[j]->off)
+                        r[j]->off = to[k];
+        }
     }
 }
 
@@ -1153,12 +1359,12 @@ static void http_resp_done(struct tl_parse_ctx *ctx, struct http_state *s)
     s->nresp++;
     if (s->orphans) {
         s->orphans--;
-        http_write(ctx, s, NULL, true);
+        http_write(ctx, s, NULL, true, "request_written_early");
     } else if (s->nq) {
-        http_write(ctx, s, &s->q[0], true);
+        http_write(ctx, s, &s->q[0], true, NULL);
         http_pop(s);
     } else {
-        http_write(ctx, s, NULL, true);
+        http_write(ctx, s, NULL, true, "no_request");
     }
     http_resp_reset(s);
     s->d[1].phase = PH_HEAD;
@@ -1170,8 +1376,11 @@ static bool http_resp_busy(const struct http_state *s)
     return s->r.seen || s->d[1].phase == PH_BODY;
 }
 
-/* Writes everything pending: the response in progress with its request, then the rest alone. */
-static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
+/*
+ * Writes everything pending: the response in progress with its request, then
+ * the rest alone, for reason why.
+ */
+static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s, const char *why)
 {
     if (s->d[0].phase == PH_BODY)
         for (uint8_t i = 0; i < s->nq; i++)
@@ -1183,7 +1392,7 @@ static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
         http_resp_done(ctx, s);
     }
     while (s->nq) {
-        http_write(ctx, s, &s->q[0], false);
+        http_write(ctx, s, &s->q[0], false, why);
         http_pop(s);
     }
     s->d[0].phase = s->d[1].phase = PH_HEAD;
@@ -1191,7 +1400,10 @@ static void http_write_all(struct tl_parse_ctx *ctx, struct http_state *s)
 
 static void http_giveup(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    http_write_all(ctx, s); /* the caller counts the give-up (TL_DC_GIVEUP) */
+    const char *why = s->tunnel       ? "tunnel"
+                      : ctx->dir == 1 ? "reply_unparseable"
+                                      : "request_unparseable";
+    http_write_all(ctx, s, why); /* the caller counts the give-up (TL_DC_GIVEUP) */
     s->dead = true;
 }
 
@@ -1202,35 +1414,100 @@ static const char *const http_proxy_headers[] = {
     "VIA",       "XROXY-CONNECTION", "PROXY-CONNECTION",
 };
 
-static void http_frame_header(struct http_frame *f, struct tl_str name, struct tl_str value)
+/* The next element of a comma list at *i, trimmed; empty ones are skipped (RFC 9110 5.6.1). */
+static bool http_list_next(struct tl_str v, size_t *i, struct tl_str *e)
+{
+    while (*i <= v.len) {
+        size_t end = *i;
+        while (end < v.len && v.ptr[end] != ',')
+            end++;
+        *e = http_trim((struct tl_str){ v.ptr + *i, end - *i });
+        *i = end + 1;
+        if (e->len)
+            return true;
+    }
+    return false;
+}
+
+/* Content-Length: a list of equal decimal values is one value (RFC 9112 6.3 rule 5). */
+static void http_frame_clen(struct http_frame *f, struct tl_str v)
+{
+    struct tl_str e;
+    size_t i = 0;
+    bool any = false;
+    while (http_list_next(v, &i, &e)) {
+        uint64_t n = 0;
+        bool ok = true;
+        any = true;
+        for (size_t k = 0; k < e.len && ok; k++) {
+            if (!http_digit(e.ptr[k]) || n > (UINT64_MAX >> 4))
+                ok = false;
+            else
+                n = n * 10 + (uint64_t)(e.ptr[k] - '0');
+        }
+        if (!ok) {
+            f->bad_clen = true;
+        } else if (!f->valid_clen) {
+            f->clen = n;
+            f->valid_clen = true;
+        } else if (n != f->clen) {
+            f->bad_clen = f->clen_differ = true;
+            f->clen_other = n;
+        }
+    }
+    f->bad_clen = f->bad_clen || !any;
+    f->has_clen = true;
+}
+
+/* Transfer-Encoding: the codings in order, over every line (RFC 9112 6.1). */
+static void http_frame_te(struct http_frame *f, struct tl_str v)
+{
+    struct tl_str c;
+    size_t i = 0;
+    while (http_list_next(v, &i, &c)) {
+        size_t semi = 0;
+        while (semi < c.len && c.ptr[semi] != ';')
+            semi++;
+        c = http_trim((struct tl_str){ c.ptr, semi });
+        f->last_chunk = http_ieq(c, "chunked");
+        if (f->last_chunk)
+            f->nchunked++;
+        else
+            for (size_t k = 0; k + 7 <= c.len && !f->te_like; k++)
+                f->te_like = http_iprefix(c.ptr + k, c.len - k, "chunked");
+    }
+    f->has_te = true;
+    f->nte++;
+    f->chunked = f->last_chunk;
+    f->te_lists = f->nchunked > (f->chunked ? 1 : 0);
+}
+
+static void http_frame_header(struct http_frame *f, const struct http_hdr *h)
 {
     char buf[HTTP_SCRATCH];
     struct http_w w = { buf, 0, sizeof(buf), false };
+    bool clen = http_ieq(h->name, "content-length"), te = http_ieq(h->name, "transfer-encoding");
+    bool expect = http_ieq(h->name, "expect");
 
-    if (http_ieq(name, "content-length")) {
-        http_wvalue(&w, value, false);
-        uint64_t v = 0;
-        bool ok = w.len > 0 && !w.cut;
-        for (size_t i = 0; i < w.len && ok; i++) {
-            if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX >> 4))
-                ok = false;
-            else
-                v = v * 10 + (uint64_t)(buf[i] - '0');
-        }
-        if (!ok || (f->has_clen && f->clen != v))
-            f->bad_clen = true; /* RFC 9112 6.3: invalid or differing lengths */
-        f->clen = v;
-        f->has_clen = true;
-    } else if (http_ieq(name, "transfer-encoding")) {
-        http_wvalue(&w, value, false);
-        struct tl_str t = { buf, w.len };
-        while (t.len && (http_ws(t.ptr[t.len - 1]) || t.ptr[t.len - 1] == ','))
-            t.len--;
-        /* RFC 9112 6.3: chunked must be the final coding. */
-        f->chunked = t.len >= 7 && http_iprefix(t.ptr + t.len - 7, 7, "chunked") &&
-                     (t.len == 7 || t.ptr[t.len - 8] == ',' || http_ws(t.ptr[t.len - 8]));
-        f->other_te = !f->chunked && t.len > 0;
+    if (!clen && !te && !expect)
+        return;
+    if (f->nlines < HTTP_MAX_FRAMING)
+        f->lines[f->nlines++] = h->raw;
+    http_wvalue(&w, h->value, false);
+    struct tl_str v = { buf, w.cut ? 0 : w.len };
+    if (expect) {
+        f->expect = f->expect || http_ieq(v, "100-continue");
+        return;
     }
+    f->odd = f->odd || h->folded || h->ws_colon;
+    if (w.cut) /* longer than any sane value: not a length, not a coding anyone reads */
+        f->bad_clen = f->bad_clen || clen;
+    else if (clen)
+        http_frame_clen(f, v);
+    else
+        http_frame_te(f, v);
+    f->has_clen = f->has_clen || clen;
+    f->has_te = f->has_te || te;
 }
 
 /* Authorization: the scheme, and for Basic the user before the first colon (RFC 7617). */
@@ -1288,15 +1565,48 @@ static void http_auth(struct tl_parse_ctx *ctx, struct http_state *s, struct htt
     q->s[RS_USER] = http_req_close(ctx, s, q, &w);
 }
 
+/*
+ * A writer for the next entry of a list of (2 length bytes, text) entries at
+ * the end of the pool: nothing else may be written before http_list_close.
+ * False (capped) when the list is full or the pool is.
+ */
+static bool http_list_open(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                           uint8_t n, size_t max, struct http_w *w)
+{
+    if (n >= max || HTTP_REQ_POOL - (size_t)s->pool_used < 2) {
+        http_capped(ctx, &q->capped);
+        return false;
+    }
+    s->pool_used = (uint16_t)(s->pool_used + 2);
+    *w = http_req_w(ctx, s);
+    return true;
+}
+
+static void http_list_close(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                            struct http_ref *list, uint8_t *n, struct http_w *w)
+{
+    uint16_t at = (uint16_t)(s->pool_used - 2);
+    struct http_ref text = http_req_close(ctx, s, q, w);
+    if (!list->len)
+        list->off = at;
+    s->pool[at] = (char)(text.len >> 8);
+    s->pool[at + 1] = (char)(text.len & 0xff);
+    list->len = (uint16_t)(list->len + 2 + text.len);
+    (*n)++;
+}
+
+/*
+ * Appends "NAME -> value" to the request's proxied list, the last thing in the
+ * pool while the header block is read (http_headers calls it in a pass of its
+ * own).
+ */
 static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_str name, struct tl_str value)
 {
-    size_t max = http_min(HTTP_MAX_PROXIED, ctx->limits->max_items);
-    if (q->nproxied >= max) {
-        http_capped(ctx, &q->capped);
+    struct http_w w;
+    if (!http_list_open(ctx, s, q, q->nproxied, http_min(HTTP_MAX_PROXIED, ctx->limits->max_items),
+                        &w))
         return;
-    }
-    struct http_w w = http_req_w(ctx, s);
     for (size_t i = 0; i < name.len; i++) {
         uint8_t c = (uint8_t)name.ptr[i];
         http_wc(&w, (char)(c >= 'a' && c <= 'z' ? c - 32 : c));
@@ -1304,7 +1614,21 @@ static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     for (const char *p = " -> "; *p; p++)
         http_wc(&w, *p);
     http_wvalue(&w, value, false);
-    q->proxied[q->nproxied++] = http_req_close(ctx, s, q, &w);
+    http_list_close(ctx, s, q, &q->proxied, &q->nproxied, &w);
+}
+
+/* Keeps the framing header lines of f, as sent, in the request's conflict list. */
+static void http_conflict_keep(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                               const struct http_frame *f)
+{
+    struct http_w w;
+    for (uint8_t i = 0; i < f->nlines; i++) {
+        if (!http_list_open(ctx, s, q, q->nconflict, HTTP_MAX_FRAMING, &w))
+            return;
+        for (size_t k = 0; k < f->lines[i].len; k++)
+            http_wc(&w, f->lines[i].ptr[k]);
+        http_list_close(ctx, s, q, &q->conflict, &q->nconflict, &w);
+    }
 }
 
 static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
@@ -1322,13 +1646,17 @@ static void http_req_header(struct tl_parse_ctx *ctx, struct http_state *s, stru
             q->s[kept[i].slot] = http_req_put(ctx, s, q, value, false);
     if (http_ieq(name, "authorization") || http_ieq(name, "proxy-authorization"))
         http_auth(ctx, s, q, value);
-    for (size_t i = 0; i < TL_ARRAY_LEN(http_proxy_headers); i++) {
-        if (!http_ieq(name, http_proxy_headers[i]))
-            continue;
-        if (i == 1 && !q->s[RS_XFF].len)
-            q->s[RS_XFF] = http_req_put(ctx, s, q, value, false);
-        http_proxied(ctx, s, q, name, value);
-    }
+    if (http_ieq(name, "x-forwarded-for") && !q->s[RS_XFF].len)
+        q->s[RS_XFF] = http_req_put(ctx, s, q, value, false);
+}
+
+/* A proxy header (Via, X-Forwarded-For...) joins the proxied list. */
+static void http_req_proxy(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                           struct tl_str name, struct tl_str value)
+{
+    for (size_t i = 0; i < TL_ARRAY_LEN(http_proxy_headers); i++)
+        if (http_ieq(name, http_proxy_headers[i]))
+            http_proxied(ctx, s, q, name, value);
 }
 
 /* The names of one header block, upper case as Zeek logs them, before they go to a pool. */
@@ -1426,15 +1754,50 @@ static void http_resp_header(struct tl_parse_ctx *ctx, struct http_resp *r, stru
 }
 
 /*
- * Walks the header lines of a block (start line already read), joining obs-fold
- * continuation lines (RFC 9112 5.2) to their header. Lines without a colon are
- * skipped. Calls the request or the response handler for each header, and
- * keeps the names (Zeek's client_header_names, server_header_names).
+ * The next header of a block (start line already read), its obs-fold
+ * continuation lines joined; lines without a colon are skipped. False at the
+ * blank line or the block's end.
+ */
+static bool http_next_header(struct tl_cursor *hb, struct http_hdr *h)
+{
+    struct tl_str line;
+    while (http_line(hb, &line) && line.len) {
+        uint8_t next;
+        h->raw = line;
+        h->folded = false;
+        while (tl_cur_peek(hb, 0, &next) && (next == ' ' || next == '\t')) {
+            struct tl_str cont;
+            http_line(hb, &cont);
+            h->raw.len = (size_t)(cont.ptr + cont.len - h->raw.ptr);
+            h->folded = true;
+        }
+        const char *colon = memchr(h->raw.ptr, ':', h->raw.len);
+        if (!colon)
+            continue;
+        h->name = (struct tl_str){ h->raw.ptr, (size_t)(colon - h->raw.ptr) };
+        h->value = (struct tl_str){ colon + 1, h->raw.len - h->name.len - 1 };
+        h->ws_colon = false;
+        while (h->name.len && http_ws(h->name.ptr[h->name.len - 1])) {
+            h->name.len--;
+            h->ws_colon = true;
+        }
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Reads the header lines of a block: the request or the response handler for
+ * each header, the framing in f, and the names (Zeek's client_header_names,
+ * server_header_names). A request's proxy headers are read in a second pass,
+ * so that their list is one run of the pool.
  */
 static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
                          struct tl_cursor *hb, struct http_frame *f)
 {
-    struct tl_str line;
+    struct http_hdr h;
+    struct tl_cursor again = *hb;
+    size_t max_name = ctx->limits->max_value_len;
     bool *capped = q ? &q->capped : &s->r.capped;
     struct http_names nm;
     nm.len = 0;
@@ -1442,32 +1805,21 @@ static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     nm.cut = false;
     nm.max = (uint16_t)http_min(HTTP_MAX_NAMES, ctx->limits->max_items);
     nm.max = (uint16_t)(nm.max - http_min(nm.max, q ? q->nnames : s->r.nnames));
-    while (http_line(hb, &line) && line.len) {
-        uint8_t next;
-        struct tl_str raw = line;
-        while (tl_cur_peek(hb, 0, &next) && (next == ' ' || next == '\t')) {
-            struct tl_str cont;
-            http_line(hb, &cont);
-            raw.len = (size_t)(cont.ptr + cont.len - raw.ptr);
-        }
-        const char *colon = memchr(raw.ptr, ':', raw.len);
-        if (!colon)
-            continue;
-        struct tl_str name = { raw.ptr, (size_t)(colon - raw.ptr) };
-        struct tl_str value = { colon + 1, raw.len - name.len - 1 };
-        while (name.len && http_ws(name.ptr[name.len - 1]))
-            name.len--;
-        if (name.len > ctx->limits->max_value_len) {
-            name.len = ctx->limits->max_value_len;
+    while (http_next_header(hb, &h)) {
+        if (h.name.len > max_name) {
+            h.name.len = max_name;
             http_capped(ctx, capped);
         }
-        http_frame_header(f, name, value);
-        http_names_add(&nm, name);
+        http_frame_header(f, &h);
+        http_names_add(&nm, h.name);
         if (q)
-            http_req_header(ctx, s, q, name, value);
+            http_req_header(ctx, s, q, h.name, h.value);
         else
-            http_resp_header(ctx, &s->r, name, value);
+            http_resp_header(ctx, &s->r, h.name, h.value);
     }
+    while (q && http_next_header(&again, &h))
+        http_req_proxy(ctx, s, q, (struct tl_str){ h.name.ptr, http_min(h.name.len, max_name) },
+                       h.value);
     bool kept =
         q ? http_names_keep(s->pool, &s->pool_used, HTTP_REQ_POOL, &q->names, &q->nnames, &nm)
           : http_names_keep(s->r.pool, &s->r.used, HTTP_RESP_POOL, &s->r.names, &s->r.nnames, &nm);
@@ -1579,11 +1931,6 @@ static struct http_reqline http_reqline(struct tl_str line)
 static bool http_method_char(char c)
 {
     return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
-}
-
-static bool http_digit(char c)
-{
-    return c >= '0' && c <= '9';
 }
 
 /*
@@ -1707,14 +2054,207 @@ static void http_resync_enter(struct http_state *s, uint8_t dir, bool skip_line)
 static enum tl_parse http_resync(struct tl_parse_ctx *ctx, struct http_state *s,
                                  struct tl_cursor *in);
 
-/* A new pending request; when the queue is full the oldest is written alone. */
+/* The fields of a request head: its start line rl (read) and header block hb; framing into f. */
+static void http_req_fill(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
+                          const struct http_reqline *rl, struct tl_cursor *hb, struct http_frame *f)
+{
+    q->s[RS_METHOD] = http_req_put(ctx, s, q, rl->method, false);
+    q->s[RS_URI] = http_req_put(ctx, s, q, rl->uri, true);
+    q->head = http_ieq(rl->method, "HEAD");
+    q->connect = http_ieq(rl->method, "CONNECT");
+    q->v09 = rl->v09;
+    if (rl->v09)
+        memcpy(q->version, "0.9", 4);
+    else
+        http_version(ctx, q->version, rl->version, &q->capped);
+    if (!rl->v09)
+        http_headers(ctx, s, q, hb, f);
+}
+
+/*
+ * How a server that follows RFC 9112 6.3 delimits a request body: chunked when
+ * it is the final coding, else a valid Content-Length, else none. Where the
+ * RFC has the server refuse the request instead (400, then close), the reading
+ * lenient servers make: chunked when it is listed at all, the first valid
+ * Content-Length.
+ */
+static struct http_reading http_req_body(const struct http_frame *f)
+{
+    struct http_reading r = { LEN_NONE, 0 };
+    if (f->has_te && (f->chunked || f->te_lists)) {
+        r.kind = LEN_CHUNKED;
+    } else if (f->valid_clen && f->clen > 0) {
+        r.kind = LEN_FIXED;
+        r.len = f->clen;
+    }
+    return r;
+}
+
+static bool http_reading_eq(struct http_reading a, struct http_reading b)
+{
+    return a.kind == b.kind && (a.kind != LEN_FIXED || a.len == b.len);
+}
+
+static struct http_reading http_reading_len(uint64_t n)
+{
+    struct http_reading r = { n ? LEN_FIXED : LEN_NONE, n };
+    return r;
+}
+
+/*
+ * Another reading servers have made of the same head, the first that differs
+ * from body: Content-Length alone (a server that ignores or does not
+ * recognise Transfer-Encoding), the other Content-Length, chunked for a coding
+ * that only contains the word, and no body under Expect: 100-continue (a
+ * server that answers before the body comes, RFC 9110 10.1.1).
+ */
+static bool http_req_other(const struct http_frame *f, struct http_reading body,
+                           struct http_reading *out)
+{
+    struct http_reading c[4];
+    size_t n = 0;
+    if (f->has_te)
+        c[n++] = http_reading_len(f->valid_clen ? f->clen : 0);
+    if (f->clen_differ)
+        c[n++] = http_reading_len(f->clen_other);
+    if (f->te_like) {
+        c[n].kind = LEN_CHUNKED;
+        c[n++].len = 0;
+    }
+    if (f->expect)
+        c[n++] = http_reading_len(0);
+    for (size_t i = 0; i < n; i++)
+        if (!http_reading_eq(c[i], body)) {
+            *out = c[i];
+            return true;
+        }
+    return false;
+}
+
+/*
+ * Does the head frame its body in a way servers read differently (RFC 9112
+ * 6.1, 6.3, 11.2)? Transfer-Encoding with Content-Length, not ending in
+ * chunked, listing chunked twice, on several lines or in HTTP/1.0; invalid or
+ * differing Content-Lengths; obs-fold or whitespace before the colon in either;
+ * Expect: 100-continue on a request without a body (RFC 9110 10.1.1).
+ */
+static bool http_req_conflict(const struct http_frame *f, const char *version)
+{
+    if (f->has_te &&
+        (f->has_clen || !f->chunked || f->te_lists || f->nte > 1 || strcmp(version, "1.0") == 0))
+        return true;
+    if (f->odd || f->bad_clen)
+        return true;
+    return f->expect && !f->has_te && (!f->valid_clen || f->clen == 0);
+}
+
+static void http_walker(struct http_alt *a, struct http_reading r, uint32_t depth)
+{
+    memset(a, 0, sizeof(*a));
+    a->on = true;
+    a->kind = r.kind;
+    a->left = r.kind == LEN_FIXED ? r.len : 0;
+    a->state = AW_SIZE;
+    a->depth = depth;
+}
+
+/*
+ * From here on dir 0's bytes are also read as the other reading `r` says,
+ * from the body's start, beside this side's own reading `own`.
+ */
+static void http_alt_start(struct http_state *s, struct http_reading r, struct http_reading own,
+                           uint32_t depth, bool quiet)
+{
+    http_walker(&s->alt, r, depth);
+    http_walker(&s->main, own, depth);
+    s->alt.quiet = quiet;
+    s->alt_clear = s->alt_until = 0;
+    s->alt_end = false;
+}
+
+/*
+ * Follows the other reading over n more bytes: true when its body ends
+ * within them, *used bytes in. A chunked body that breaks RFC 9112 7.1 ends
+ * the reading (a->on false): that server would have refused it.
+ */
+static bool http_alt_walk(struct http_alt *a, const uint8_t *p, size_t n, size_t *used)
+{
+    size_t i = 0;
+    if (a->kind != LEN_CHUNKED) {
+        size_t take = a->left < n ? (size_t)a->left : n;
+        a->left -= take;
+        *used = take;
+        return a->left == 0;
+    }
+    while (i < n && a->on) {
+        uint8_t c = p[i];
+        switch (a->state) {
+        case AW_SIZE:
+            if (http_hex(c) >= 0 && a->digits < 16) {
+                a->left = a->left * 16 + (uint64_t)http_hex(c);
+                a->digits++;
+                i++;
+            } else {
+                a->on = a->digits > 0;
+                a->state = AW_EXT; /* extensions, then the line end */
+            }
+            break;
+        case AW_EXT:
+            i++;
+            if (c == '\n') {
+                a->state = a->left ? AW_DATA : AW_TRL;
+                a->digits = 0;
+            }
+            break;
+        case AW_DATA: {
+            size_t take = a->left < n - i ? (size_t)a->left : n - i;
+            i += take;
+            a->left -= take;
+            if (a->left == 0)
+                a->state = AW_DATA_CR;
+            break;
+        }
+        case AW_DATA_CR:
+        case AW_DATA_LF:
+            i++;
+            if (c == '\r' && a->state == AW_DATA_CR)
+                a->state = AW_DATA_LF;
+            else if (c == '\n')
+                a->state = AW_SIZE;
+            else
+                a->on = false;
+            break;
+        case AW_TRL:
+        case AW_TRL_CR:
+            i++;
+            if (c == '\n') {
+                *used = i;
+                return true;
+            }
+            a->state = c == '\r' && a->state == AW_TRL ? AW_TRL_CR : AW_TRL_LINE;
+            break;
+        default: /* AW_TRL_LINE */
+            i++;
+            if (c == '\n')
+                a->state = AW_TRL;
+            break;
+        }
+    }
+    *used = i;
+    return false;
+}
+
+/*
+ * A new pending request; when the queue is full, or the pool has less than
+ * HTTP_REQ_ROOM free, the oldest is written alone (counted).
+ */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
 {
-    size_t max = http_min(HTTP_MAX_PENDING, ctx->limits->max_pending);
+    size_t max = http_min(HTTP_MAX_PIPELINE, ctx->limits->max_pipeline);
     if (max == 0)
         max = 1;
-    while (s->nq >= max) {
-        http_write(ctx, s, &s->q[0], false);
+    while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM)) {
+        http_write(ctx, s, &s->q[0], false, "pending_capped");
         http_pop(s);
         s->orphans++;
         ctx->counters[TL_DC_CAPPED]++;
@@ -1725,6 +2265,7 @@ static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s
     q->ts = ctx->ts_us;
     q->depth = ++s->nreq;
     q->resynced = s->d[0].resync_hit;
+    q->smuggled = s->alt.on || s->alt_until; /* the other reading is inside a body here */
     s->d[0].resync_hit = false;
     return q;
 }
@@ -1740,11 +2281,12 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
         size_t lf = 0;
         int first = http_first_line(d, in, &lf);
         if (first < 0)
-            return TL_PARSE_GIVEUP; /* never was HTTP: no record */
-        if (first == 0 && tl_cur_left(in) < HTTP_MAX_HEAD)
+            return TL_PARSE_GIVEUP;                    /* never was HTTP: no record */
+        bool partial = first == 0 && ctx->capture_cut; /* nothing follows: judge what is there */
+        if (first == 0 && tl_cur_left(in) < HTTP_MAX_HEAD && !partial)
             return TL_PARSE_MORE;
-        struct tl_str line = { tl_cur_rest(in).ptr, lf ? lf - 1 : 0 };
-        if (first == 0 || !http_req_plausible(line)) {
+        struct tl_str line = { tl_cur_rest(in).ptr, lf ? lf - 1 : partial ? tl_cur_left(in) : 0 };
+        if ((first == 0 && !partial) || !http_req_plausible(line)) {
             http_resync_enter(s, 0, false);
             return http_resync(ctx, s, in);
         }
@@ -1760,10 +2302,18 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
 
     size_t line_end, end;
     int found = http_find_head(d, in, false, &line_end, &end);
+    bool whole_line = line_end > 0;
+    bool cut = found == 0 && ctx->capture_cut;
+    if (cut) { /* nothing follows: what there is of the head, truncated */
+        end = tl_cur_left(in);
+        line_end = whole_line ? line_end : end;
+        found = 1;
+    }
     struct tl_str line = { tl_cur_rest(in).ptr, line_end };
     struct http_reqline rl = { 0 };
     if (line_end) {
         rl = http_reqline(http_trim(line));
+        rl.v09 = rl.v09 && whole_line; /* a cut line may have lost its version */
         if (rl.ok && rl.v09)
             found = http_find_head(d, in, true, &line_end, &end);
     }
@@ -1785,39 +2335,43 @@ static enum tl_parse http_request(struct tl_parse_ctx *ctx, struct http_state *s
 
     struct http_req *q = http_push(ctx, s);
     struct http_frame f = { 0 };
+    if (cut)
+        q->status = TL_MSG_TRUNCATED;
     if (!rl.ok) {
-        http_malformed(ctx, &q->status); /* kept, so its response pairs as Zeek does */
+        if (!cut)
+            http_malformed(ctx, &q->status); /* kept, so its response pairs as Zeek does */
         return TL_PARSE_OK;
     }
-    q->s[RS_METHOD] = http_req_put(ctx, s, q, rl.method, false);
-    q->s[RS_URI] = http_req_put(ctx, s, q, rl.uri, true);
-    q->head = http_ieq(rl.method, "HEAD");
-    q->connect = http_ieq(rl.method, "CONNECT");
-    q->v09 = rl.v09;
-    if (rl.v09)
-        memcpy(q->version, "0.9", 4);
-    else
-        http_version(ctx, q->version, rl.version, &q->capped);
-    if (!rl.v09)
-        http_headers(ctx, s, q, &hb, &f);
-
-    if (f.bad_clen || f.other_te) {
-        /* RFC 9112 6.3: the body cannot be delimited, so neither can what follows. */
-        http_malformed(ctx, &q->status);
-        return TL_PARSE_GIVEUP;
+    http_req_fill(ctx, s, q, &rl, &hb, &f);
+    struct http_reading body = { LEN_NONE, 0 }, other;
+    bool alt = false;
+    if (!rl.v09 && !cut) {
+        body = http_req_body(&f);
+        alt = http_req_other(&f, body, &other);
+        q->show_conflict = http_req_conflict(&f, q->version);
+        if (f.bad_clen || (f.has_te && !f.chunked))
+            http_malformed(ctx, &q->status); /* RFC 9112 6.3: a server refuses it */
+        if (q->show_conflict || alt)
+            http_conflict_keep(ctx, s, q, &f);
     }
+    http_req_share(s, q);
+    if (cut)
+        return TL_PARSE_OK; /* no body can follow */
+    if (alt)
+        http_alt_start(s, other, body, q->depth, !q->show_conflict);
+
     s->body_req = q->depth;
     s->nqsniff = 0;
     s->qsniff_done = false;
     if (rl.v09) {
         d->phase = PH_V09; /* Zeek reads header lines after a simple request, if any come */
-    } else if (f.chunked) {
+    } else if (body.kind == LEN_CHUNKED) {
         d->phase = PH_BODY;
         d->mode = BM_CHUNK_SIZE;
-    } else if (f.has_clen && f.clen) {
+    } else if (body.kind == LEN_FIXED) {
         d->phase = PH_BODY;
         d->mode = BM_LENGTH;
-        d->left = f.clen;
+        d->left = body.len;
     } else if (q->connect) {
         d->phase = PH_CONNECT; /* wait for the response: tunnel or not */
     }
@@ -1880,6 +2434,23 @@ static void http_body_start(struct tl_parse_ctx *ctx, struct http_state *s, uint
 static enum tl_parse http_body(struct tl_parse_ctx *ctx, struct http_state *s,
                                struct tl_cursor *in);
 
+/* A response whose end was lost (ctx->capture_cut): written, truncated, with what was read. */
+static enum tl_parse http_resp_cut(struct tl_parse_ctx *ctx, struct http_state *s,
+                                   struct tl_cursor *in)
+{
+    struct http_resp *r = &s->r;
+    if (!r->seen)
+        ctx->counters[TL_DC_MESSAGES]++;
+    r->seen = true;
+    if (!r->ts)
+        r->ts = ctx->ts_us;
+    if (r->status == TL_MSG_OK)
+        r->status = TL_MSG_TRUNCATED;
+    http_consume(&s->d[1], in, tl_cur_left(in));
+    http_resp_done(ctx, s);
+    return TL_PARSE_OK;
+}
+
 static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *s,
                                    struct tl_cursor *in)
 {
@@ -1900,7 +2471,7 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     struct tl_str rest = tl_cur_rest(in);
     if (!http_iprefix(rest.ptr, rest.len, "HTTP/")) {
         if (rest.len < 5 && http_is_start(rest, "HTTP/"))
-            return TL_PARSE_MORE;
+            return ctx->capture_cut ? http_resp_cut(ctx, s, in) : TL_PARSE_MORE;
         bool first = s->nresp == 0 && !r->seen, owed = s->nq || s->orphans;
         if (first && !owed) {
             /* The capture joined inside a response: skip to the next one. */
@@ -1921,6 +2492,13 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
 
     size_t line_end, end;
     int found = http_find_head(d, in, false, &line_end, &end);
+    bool cut = found == 0 && ctx->capture_cut;
+    if (cut && !line_end)
+        return http_resp_cut(ctx, s, in); /* not even its status line */
+    if (cut) { /* nothing follows: what there is of the head, truncated */
+        end = tl_cur_left(in);
+        found = 1;
+    }
     if (found == 0)
         return TL_PARSE_MORE;
     ctx->counters[TL_DC_MESSAGES]++;
@@ -1968,14 +2546,17 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
         r->info_code = (uint16_t)code;
         r->s[RP_INFO] = http_resp_put(ctx, r, reason);
         r->code = (uint16_t)code;
-        return TL_PARSE_OK;
+        return cut ? http_resp_cut(ctx, s, in) : TL_PARSE_OK;
     }
     r->code = (uint16_t)code;
     r->s[RP_MSG] = http_resp_put(ctx, r, reason);
     http_headers(ctx, s, NULL, &hb, &f);
+    if (cut)
+        return http_resp_cut(ctx, s, in); /* no body can follow */
 
     bool tunnel = code == 101 || (q && q->connect && code >= 200 && code < 300);
     if (tunnel) {
+        s->tunnel = true;
         http_resp_done(ctx, s);
         return TL_PARSE_GIVEUP;
     }
@@ -1987,7 +2568,7 @@ static enum tl_parse http_response(struct tl_parse_ctx *ctx, struct http_state *
     }
     if (f.chunked) {
         http_body_start(ctx, s, BM_CHUNK_SIZE, 0);
-    } else if (f.has_clen && !f.bad_clen) {
+    } else if (f.valid_clen && !f.bad_clen && !f.has_te) {
         if (f.clen == 0) {
             http_resp_done(ctx, s);
             return TL_PARSE_OK;
@@ -2226,6 +2807,102 @@ static enum tl_parse http_body(struct tl_parse_ctx *ctx, struct http_state *s, s
 
 /* ---- entry points ---- */
 
+/*
+ * The request the other reading finds at `at` (a request line, then its head;
+ * leading blank lines skipped): written alone, flagged smuggled, with the
+ * framing lines of the request whose body holds it. 1 written, 0 more bytes
+ * needed, -1 none there.
+ */
+static int http_hidden(struct tl_parse_ctx *ctx, struct http_state *s, struct tl_cursor at)
+{
+    struct http_dir d = { 0 };
+    size_t line_end, end;
+    http_skip_blank(&d, &at);
+    struct tl_str rest = tl_cur_rest(&at);
+    size_t lf = http_find_lf(&d, &at);
+    if (!lf) {
+        bool may = rest.len < HTTP_MAX_HEAD && http_request_prefix(rest.ptr, rest.len);
+        return may && !ctx->capture_cut ? 0 : -1;
+    }
+    if (lf > HTTP_MAX_HEAD || !http_request_line(rest.ptr, lf))
+        return -1;
+    int found = http_find_head(&d, &at, false, &line_end, &end);
+    if (found < 0 || s->nq >= HTTP_MAX_PIPELINE)
+        return -1;
+    if (found == 0 && !ctx->capture_cut)
+        return 0;
+    struct tl_cursor hb = at;
+    tl_cur_sub(&at, found ? end : rest.len, &hb);
+    tl_cur_skip(&hb, lf);
+
+    struct http_req *q = &s->q[s->nq], *outer = NULL;
+    struct http_reqline rl = http_reqline(http_trim((struct tl_str){ rest.ptr, lf }));
+    struct http_frame f = { 0 };
+    for (uint8_t i = 0; i < s->nq; i++)
+        if (s->q[i].depth == s->alt.depth)
+            outer = &s->q[i];
+    memset(q, 0, sizeof(*q));
+    q->pool_start = s->pool_used;
+    q->ts = ctx->ts_us;
+    q->depth = s->alt.depth;
+    q->smuggled = true;
+    q->status = found ? TL_MSG_OK : TL_MSG_TRUNCATED;
+    ctx->counters[TL_DC_MESSAGES]++;
+    http_req_fill(ctx, s, q, &rl, &hb, &f);
+    if (outer) {
+        outer->show_conflict = true; /* an Expect that hid a request is a conflict after all */
+        q->conflict = outer->conflict;
+        q->nconflict = outer->nconflict;
+        q->show_conflict = true;
+    }
+    http_write(ctx, s, q, false, "smuggled");
+    s->pool_used = q->pool_start;
+    return 1;
+}
+
+/*
+ * Dir 0, while another reading of a request's framing runs: where it says the
+ * next request starts, that request is read (http_hidden) before the bytes
+ * are read as this side's own reading has them. True with *r when the parse
+ * must wait for more bytes. s->alt_clear saves walking the same bytes twice.
+ */
+static bool http_alt_check(struct tl_parse_ctx *ctx, struct http_state *s, struct tl_cursor *in,
+                           enum tl_parse *r)
+{
+    struct tl_str rest = tl_cur_rest(in);
+    bool same = false;
+    if (!s->alt_end) {
+        size_t used, mused;
+        const uint8_t *p = (const uint8_t *)rest.ptr + s->alt_clear;
+        if (s->alt_clear >= rest.len)
+            return false;
+        s->alt_end = http_alt_walk(&s->alt, p, rest.len - s->alt_clear, &used);
+        if (s->main.on) { /* over the same bytes, up to alt's end */
+            bool end = http_alt_walk(&s->main, p, used, &mused);
+            same = s->alt_end && end && mused == used;
+            s->main.on = s->main.on && !end;
+        }
+        s->alt_clear += used;
+        if (!s->alt_end)
+            return false;
+    }
+    /* Both readings start the next request at the same byte: they agree from now on. */
+    if (same || (s->alt_clear == 0 && s->d[0].phase == PH_HEAD)) {
+        s->alt.on = false;
+        return false;
+    }
+    struct tl_cursor at = *in;
+    tl_cur_skip(&at, s->alt_clear);
+    int got = http_hidden(ctx, s, at);
+    if (got == 0) {
+        *r = TL_PARSE_MORE;
+        return true;
+    }
+    s->alt.on = false;
+    s->alt_until = s->alt_clear;
+    return false;
+}
+
 static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 {
     struct http_state *s = ctx->state;
@@ -2233,6 +2910,10 @@ static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 
     if (s->dead || ctx->dir > 1)
         return TL_PARSE_GIVEUP;
+    if (ctx->dir == 0 && s->alt.on && http_alt_check(ctx, s, in, &r))
+        return r;
+    size_t *ahead = ctx->dir ? NULL : s->alt.on ? &s->alt_clear : &s->alt_until;
+    size_t before = tl_cur_left(in);
     switch (s->d[ctx->dir].phase) {
     case PH_HEAD: r = ctx->dir == 0 ? http_request(ctx, s, in) : http_response(ctx, s, in); break;
     case PH_BODY: r = http_body(ctx, s, in); break;
@@ -2242,6 +2923,8 @@ static enum tl_parse http_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         r = tl_cur_left(in) >= HTTP_MAX_HEAD ? TL_PARSE_GIVEUP : TL_PARSE_MORE;
         break;
     }
+    if (ahead) /* the bytes read were inside the other reading's body, if it covers them */
+        *ahead -= http_min(*ahead, before - tl_cur_left(in));
     if (r == TL_PARSE_GIVEUP)
         http_giveup(ctx, s);
     return r;
@@ -2254,6 +2937,10 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         return; /* the caller counts gaps (TL_DC_GAPS) */
     struct http_dir *d = &s->d[ctx->dir];
     d->scan_lf = d->scan_end = 0;
+    if (ctx->dir == 0) { /* where the other reading stands is lost */
+        s->alt.on = false;
+        s->alt_until = 0;
+    }
     bool known = d->phase == PH_BODY &&
                  (d->mode == BM_CLOSE ||
                   ((d->mode == BM_LENGTH || d->mode == BM_CHUNK_DATA) && n <= d->left));
@@ -2267,7 +2954,7 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
         bool o_lost = s->d[o].phase == PH_RESYNC;
         bool o_skip = o_lost && s->d[o].skip_line;
         o_lost = o_lost || (o == 0 ? s->d[0].phase != PH_HEAD : http_resp_busy(s));
-        http_write_all(ctx, s);
+        http_write_all(ctx, s, ctx->dir == 1 ? "reply_gap" : "request_gap");
         http_resync_enter(s, ctx->dir, false);
         if (o_lost)
             http_resync_enter(s, o, o_skip);
@@ -2298,7 +2985,7 @@ static void http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct http_state *s = ctx->state;
     if (now_us == UINT64_MAX) {
-        http_write_all(ctx, s);
+        http_write_all(ctx, s, "flow_ended");
         return;
     }
     uint64_t timeout = ctx->limits->pending_timeout;
@@ -2306,7 +2993,7 @@ static void http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     while (s->nq && !http_resp_busy(s) &&
            !(s->d[0].phase != PH_HEAD && s->q[0].depth == s->body_req) && s->q[0].ts <= now_us &&
            now_us - s->q[0].ts >= timeout) {
-        http_write(ctx, s, &s->q[0], false);
+        http_write(ctx, s, &s->q[0], false, "no_reply");
         http_pop(s);
         s->orphans++;
     }

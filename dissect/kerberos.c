@@ -10,8 +10,17 @@
  * KRB_MAX_PENDING, and limits->max_pending) for its reply or KRB-ERROR. The
  * nonce that would pair them is inside the encrypted part of a reply, so
  * replies pair with the oldest pending request of their kind (any kind for a
- * KRB-ERROR); a reply without a request is written alone, a request without a
- * reply by flush() after limits->pending_timeout.
+ * KRB-ERROR).
+ *
+ * Every request and every reply read is written, and `reply_status` says why
+ * one was written without the other: a request unanswered after
+ * limits->pending_timeout or when its flow ends, one whose reply was cut (a
+ * partial record is read when nothing follows it: ctx->capture_cut), lost in a
+ * gap or unreadable, one pushed out by the pending cap, a reply with no
+ * request. After a gap, or bytes that are no record, a TCP direction resyncs
+ * to the next plausible record marker (a length whose first element, a KDC
+ * message tag, has that length) instead of giving the flow up; only a flow
+ * whose first bytes are not Kerberos is given up.
  *
  * Zeek's kerberos.log columns are written as Zeek writes them beside
  * tapline's own: `cipher` (the issued ticket's etype by Zeek's name, beside
@@ -58,6 +67,7 @@ struct krb_req {
     uint8_t msg;    /* KRB_AS_REQ or KRB_TGS_REQ */
     uint8_t status; /* enum tl_msg_status */
     bool preauth, has_name_type, has_tgs_etype;
+    bool skipped; /* the reply direction carried unreadable bytes while it waited */
     uint8_t netypes, npa, naddrs;
     int32_t name_type, tgs_etype;
     uint32_t kdc_options, nonce;
@@ -81,7 +91,10 @@ struct krb_rep {
 };
 
 struct krb_state {
-    uint8_t n; /* pending[0] is the oldest */
+    uint8_t n;      /* pending[0] is the oldest */
+    bool seen;      /* a Kerberos message was read: later garbage is skipped, not given up */
+    bool lost[2];   /* TCP: this direction lost its place (gap, garbage): find a record start */
+    bool cut_reply; /* TCP: a reply cut short was just written: the gap after it owes nothing */
     struct krb_req pending[KRB_MAX_PENDING];
 };
 
@@ -102,6 +115,7 @@ struct krb_rec {
     const char *cipher;
     struct tl_str error_msg;
     bool forwardable, renewable, has_request;
+    const char *reply_status;
     char cipher_buf[24];
 };
 
@@ -163,6 +177,13 @@ static const struct tl_field krb_fields[] = {
     TL_FIELD_OPT(struct krb_rec, tgs_ticket_etype, STR, "tgs_ticket_etype",
                  "TGS-REQ: etype of the ticket presented in PA-TGS-REQ, as name(number)"),
     TL_FIELD(struct krb_rec, status, STATUS, "status", "ok, truncated or malformed"),
+    TL_FIELD_OPT(struct krb_rec, reply_status, CSTR, "reply_status",
+                 "why the exchange is incomplete (absent when it is not): no_reply (none within "
+                 "dissect.pending_timeout, or before a UDP flow ended), flow_ended (the TCP "
+                 "connection ended first), reply_cut (the reply's end was lost: status truncated), "
+                 "reply_gap (bytes of the reply direction were lost), reply_unparseable (what came "
+                 "back was no Kerberos message), pending_capped (dissect.max_pending requests "
+                 "waited), no_request (a reply or KRB-ERROR whose request was not seen)"),
 };
 
 const struct tl_event_type tl_kerberos_event = {
@@ -937,8 +958,12 @@ static struct tl_strlist krb_list(struct tl_arena *a, uint32_t n, struct tl_str 
     return l;
 }
 
-/* Writes one exchange: q and/or p may be NULL (unanswered request, reply alone). */
-static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const struct krb_rep *p)
+/*
+ * Writes one exchange: q and/or p may be NULL (unanswered request, reply alone),
+ * why says so; a reply cut short is reply_cut.
+ */
+static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const struct krb_rep *p,
+                     const char *why)
 {
     struct krb_rec m = { 0 };
     struct tl_arena *a = ctx->arena;
@@ -1042,7 +1067,10 @@ static void krb_emit(struct tl_parse_ctx *ctx, const struct krb_req *q, const st
         }
         if (p->status > m.status)
             m.status = p->status;
+        if (!why && p->status == TL_MSG_TRUNCATED)
+            why = "reply_cut";
     }
+    m.reply_status = why;
     if (a->failed)
         ctx->counters[TL_DC_CAPPED]++;
     ctx->emit(ctx, &m, q ? q->ts : p->ts);
@@ -1064,12 +1092,12 @@ static void krb_request(struct tl_parse_ctx *ctx, const struct krb_req *q)
     struct krb_state *st = ctx->state;
     unsigned cap = krb_cap(ctx);
     if (cap == 0) {
-        krb_emit(ctx, q, NULL);
+        krb_emit(ctx, q, NULL, "pending_capped");
         return;
     }
     if (st->n >= cap) { /* the oldest is written alone to make room */
         ctx->counters[TL_DC_CAPPED]++;
-        krb_emit(ctx, &st->pending[0], NULL);
+        krb_emit(ctx, &st->pending[0], NULL, "pending_capped");
         krb_drop(st, 0);
     }
     st->pending[st->n++] = *q;
@@ -1081,12 +1109,40 @@ static void krb_reply(struct tl_parse_ctx *ctx, const struct krb_rep *p)
     uint8_t want = p->msg == KRB_AS_REP ? KRB_AS_REQ : KRB_TGS_REQ;
     for (unsigned i = 0; i < st->n; i++) {
         if (p->msg == KRB_ERROR || st->pending[i].msg == want) {
-            krb_emit(ctx, &st->pending[i], p);
+            krb_emit(ctx, &st->pending[i], p, NULL);
             krb_drop(st, i);
             return;
         }
     }
-    krb_emit(ctx, NULL, p);
+    krb_emit(ctx, NULL, p, "no_request");
+}
+
+/* Why a pending request is written alone at flush time. */
+static const char *krb_why_alone(const struct tl_parse_ctx *ctx, const struct krb_req *q,
+                                 bool flow_end)
+{
+    if (q->skipped)
+        return "reply_unparseable";
+    return flow_end && ctx->transport == TL_TCP ? "flow_ended" : "no_reply";
+}
+
+/*
+ * The reply direction carried what is no reply: the oldest request is owed
+ * nothing readable any more (UDP), or is marked so for when it is written
+ * (TCP: a reply may still come after the resync).
+ */
+static void krb_unreadable(struct tl_parse_ctx *ctx)
+{
+    struct krb_state *st = ctx->state;
+    ctx->counters[TL_DC_MALFORMED]++;
+    if (ctx->dir != 1 || st->n == 0)
+        return;
+    if (ctx->transport == TL_UDP) {
+        krb_emit(ctx, &st->pending[0], NULL, "reply_unparseable");
+        krb_drop(st, 0);
+    } else {
+        st->pending[0].skipped = true;
+    }
 }
 
 static bool krb_is_kerberos(uint8_t id)
@@ -1126,6 +1182,7 @@ static void krb_message(struct tl_parse_ctx *ctx, struct tl_cursor msg)
 
     struct tl_cursor status = { .err = r.err };
     uint8_t tag = (uint8_t)(id & 0x1f);
+    ((struct krb_state *)ctx->state)->seen = true;
     if (tag == KRB_AS_REQ || tag == KRB_TGS_REQ) {
         struct krb_req q;
         memset(&q, 0, sizeof(q));
@@ -1155,32 +1212,137 @@ static void krb_message(struct tl_parse_ctx *ctx, struct tl_cursor msg)
     }
 }
 
+/*
+ * Does a TCP record start at offset `at` of c: a marker (RFC 4120 7.2.2, high
+ * bit clear) whose length is the whole of a KDC message's first element, read
+ * from its tag and BER length? 1 yes, -1 no, 0 when too few bytes are there.
+ */
+static int krb_record_at(const struct tl_cursor *c, size_t at)
+{
+    static const uint8_t kdc[] = { 0x60 | KRB_AS_REQ, 0x60 | KRB_AS_REP, 0x60 | KRB_TGS_REQ,
+                                   0x60 | KRB_TGS_REP, 0x60 | KRB_ERROR };
+    struct tl_cursor p = *c;
+    if (!tl_cur_skip(&p, at))
+        return 0;
+    uint32_t len = tl_cur_be32(&p);
+    uint8_t tag = tl_cur_u8(&p), first = tl_cur_u8(&p);
+    if (!tl_cur_ok(&p))
+        return 0;
+    if ((len & 0x80000000u) || len < 2 || len > KRB_MAX_RECORD || !memchr(kdc, tag, sizeof(kdc)))
+        return -1;
+    uint64_t body = first, head = 2;
+    if (first & 0x80) {
+        unsigned n = first & 0x7f;
+        if (n == 0 || n > 4)
+            return -1;
+        body = 0;
+        for (unsigned i = 0; i < n; i++)
+            body = body << 8 | tl_cur_u8(&p);
+        if (!tl_cur_ok(&p))
+            return 0;
+        head += n;
+    }
+    return head + body == len ? 1 : -1;
+}
+
+/* TCP, a direction lost its place: skips to the next record start. False: none yet. */
+static bool krb_resync(struct tl_cursor *in)
+{
+    size_t at = 0;
+    int hit;
+    while ((hit = krb_record_at(in, at)) < 0)
+        at++;
+    tl_cur_skip(in, at);
+    return hit > 0;
+}
+
+/*
+ * TCP, nothing follows `in` (a gap or the flow's end) and no message can be
+ * read from it: dropped. In the reply direction a reply had begun, so the
+ * oldest request is written as cut.
+ */
+static enum tl_parse krb_cut(struct tl_parse_ctx *ctx, struct tl_cursor *in)
+{
+    struct krb_state *st = ctx->state;
+    if (ctx->dir == 1 && st->n > 0 && !st->lost[1]) {
+        krb_emit(ctx, &st->pending[0], NULL, "reply_cut");
+        krb_drop(st, 0);
+        st->cut_reply = true;
+    }
+    tl_cur_skip(in, tl_cur_left(in));
+    return TL_PARSE_OK;
+}
+
 /* UDP: the datagram; TCP: one record behind its 4-byte marker (RFC 4120 7.2.2). */
 static enum tl_parse krb_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 {
+    struct krb_state *st = ctx->state;
     uint8_t id;
+    uint8_t dir = ctx->dir & 1;
     if (ctx->transport == TL_UDP) {
-        if (!tl_cur_peek(in, 0, &id) || !krb_is_kerberos(id))
-            return TL_PARSE_GIVEUP;
-        krb_message(ctx, *in);
+        if (!tl_cur_peek(in, 0, &id) || !krb_is_kerberos(id)) {
+            if (!st->seen)
+                return TL_PARSE_GIVEUP; /* never was Kerberos */
+            krb_unreadable(ctx);
+        } else {
+            krb_message(ctx, *in);
+        }
         tl_cur_skip(in, tl_cur_left(in));
         return TL_PARSE_OK;
     }
 
+    if (st->lost[dir]) {
+        size_t before = tl_cur_left(in);
+        if (!krb_resync(in)) {
+            if (ctx->capture_cut) /* nothing follows: no record can start here */
+                return krb_cut(ctx, in);
+            return tl_cur_left(in) < before ? TL_PARSE_OK : TL_PARSE_MORE;
+        }
+        st->lost[dir] = false;
+    }
     struct tl_cursor c = *in, rec;
     uint32_t len = tl_cur_be32(&c);
     if (!tl_cur_ok(&c))
+        return ctx->capture_cut ? krb_cut(ctx, in) : TL_PARSE_MORE;
+    bool bad = (len & 0x80000000u) || len == 0 || len > KRB_MAX_RECORD;
+    if (bad || (tl_cur_peek(&c, 0, &id) && !krb_is_kerberos(id))) {
+        if (!st->seen)
+            return TL_PARSE_GIVEUP; /* reserved bit, or no Kerberos record: never was Kerberos */
+        krb_unreadable(ctx);
+        st->lost[dir] = true;
+        tl_cur_skip(in, 1);
+        return TL_PARSE_OK;
+    }
+    if (tl_cur_left(&c) < len && !ctx->capture_cut)
         return TL_PARSE_MORE;
-    if ((len & 0x80000000u) || len == 0 || len > KRB_MAX_RECORD)
-        return TL_PARSE_GIVEUP; /* reserved bit, or no Kerberos record */
-    if (tl_cur_peek(&c, 0, &id) && !krb_is_kerberos(id))
-        return TL_PARSE_GIVEUP;
-    if (tl_cur_left(&c) < len)
-        return TL_PARSE_MORE;
+    if (tl_cur_left(&c) < len) { /* cut: what there is of it, truncated */
+        if (tl_cur_left(&c) == 0)
+            return krb_cut(ctx, in);
+        len = (uint32_t)tl_cur_left(&c);
+        st->cut_reply = dir == 1;
+    }
     tl_cur_sub(&c, len, &rec);
     *in = c;
     krb_message(ctx, rec);
     return TL_PARSE_OK;
+}
+
+/*
+ * TCP: n bytes of this direction were lost. A reply due then is written as
+ * lost (unless the reply cut just before the gap was it), and the direction
+ * resyncs to the next record.
+ */
+static void krb_gap(struct tl_parse_ctx *ctx, uint64_t n)
+{
+    struct krb_state *st = ctx->state;
+    uint8_t dir = ctx->dir & 1;
+    (void)n; /* the caller counts gaps (TL_DC_GAPS) */
+    if (dir == 1 && !st->cut_reply && st->n > 0) {
+        krb_emit(ctx, &st->pending[0], NULL, "reply_gap");
+        krb_drop(st, 0);
+    }
+    st->cut_reply = false;
+    st->lost[dir] = true;
 }
 
 static void krb_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
@@ -1190,7 +1352,7 @@ static void krb_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     for (unsigned i = 0; i < st->n;) {
         const struct krb_req *q = &st->pending[i];
         if (now_us == UINT64_MAX || (now_us > q->ts && now_us - q->ts > timeout)) {
-            krb_emit(ctx, q, NULL);
+            krb_emit(ctx, q, NULL, krb_why_alone(ctx, q, now_us == UINT64_MAX));
             krb_drop(st, i);
         } else {
             i++;
@@ -1235,6 +1397,7 @@ const struct tl_dissector tl_kerberos_dissector = {
     .state_size = sizeof(struct krb_state),
     .record_size = sizeof(struct krb_rec),
     .parse = krb_parse,
+    .gap = krb_gap,
     .flush = krb_flush,
     .event = &tl_kerberos_event,
     .identity = krb_identity,

@@ -5,7 +5,9 @@
  * reassembly (flows/reasm.c), which delivers each direction's bytes in order;
  * the dissector consumes what it can and the rest waits in pend[] until more
  * arrives, within reassembly.max_per_flow (past it the flow is given up and
- * counted, never buffered without bound).
+ * counted, never buffered without bound). Before a gap and at the flow's end
+ * the dissector sees what waits once more with ctx.capture_cut set, so a
+ * message cut there is still written (truncated), then it is dropped.
  */
 #include <ndpi/ndpi_api.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.max_value_len = (uint32_t)cfg->max_value_len;
     l->limits.max_items = (uint32_t)cfg->max_items;
     l->limits.max_pending = (uint32_t)cfg->max_pending;
+    l->limits.max_pipeline = (uint32_t)cfg->max_pipeline;
     l->limits.max_body_hash = cfg->max_body_hash;
     l->limits.body_hash = (uint8_t)tl_body_hash_parse(cfg->hash_bodies);
     l->limits.body_digests = (uint8_t)tl_digests_parse(cfg->hash_algorithms);
@@ -249,12 +252,19 @@ static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
     w->st.dissect[l->di][TL_DC_GIVEUP]++;
 }
 
-/* Runs the dissector over in-order stream bytes; returns how many it consumed. */
-static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size_t n)
+/*
+ * Runs the dissector over in-order stream bytes; returns how many it consumed.
+ * cut: nothing follows these bytes (a gap, or the flow's end), so the dissector
+ * may read a partial message from them (ctx.capture_cut, as for a UDP datagram
+ * the capture cut short).
+ */
+static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size_t n, bool cut)
 {
     struct tl_l7 *l = c->f->l7;
     struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
     struct tl_cursor in = tl_cur_make(p, n);
+
+    ctx.capture_cut = cut;
 
     while (!l->gave_up && tl_cur_left(&in) > 0) {
         size_t before = tl_cur_left(&in);
@@ -302,7 +312,7 @@ static void l7_stream_data(void *arg, int dir, const uint8_t *p, size_t n)
     if (l->gave_up || n == 0)
         return;
     if (l->pend_len[dir] == 0) {
-        size_t used = l7_parse_stream(c, dir, p, n);
+        size_t used = l7_parse_stream(c, dir, p, n, false);
         if (!l->gave_up && used < n)
             l7_keep(c, dir, p + used, n - used);
         return;
@@ -315,10 +325,21 @@ static void l7_stream_data(void *arg, int dir, const uint8_t *p, size_t n)
     }
     memcpy(joined, l->pend[dir], l->pend_len[dir]);
     memcpy(joined + l->pend_len[dir], p, n);
-    size_t used = l7_parse_stream(c, dir, joined, total);
+    size_t used = l7_parse_stream(c, dir, joined, total, false);
     if (!l->gave_up)
         l7_keep(c, dir, joined + used, total - used);
     free(joined);
+}
+
+/* The stream of dir stops after what is kept: what the dissector reads of it as a partial
+ * message is its last word, the rest is dropped (bytes before a hole complete nothing). */
+static void l7_stream_cut(struct l7_call *c, int dir)
+{
+    struct tl_l7 *l = c->f->l7;
+
+    if (!l->gave_up && l->pend_len[dir] > 0)
+        l7_parse_stream(c, dir, l->pend[dir], l->pend_len[dir], true);
+    l7_keep(c, dir, NULL, 0);
 }
 
 static void l7_stream_gap(void *arg, int dir, uint64_t n)
@@ -329,7 +350,9 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     if (l->gave_up)
         return;
     c->w->st.dissect[l->di][TL_DC_GAPS]++;
-    l7_keep(c, dir, NULL, 0); /* bytes before a hole cannot complete a message */
+    l7_stream_cut(c, dir);
+    if (l->gave_up)
+        return;
     if (l->d->gap) {
         struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
         l->d->gap(&ctx, n);
@@ -394,6 +417,8 @@ void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
         struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
         for (int dir = 0; dir < 2; dir++)
             tl_reasm_flush(&l->rs[dir], dir, &sink, &w->l7.reasm);
+        for (int dir = 0; dir < 2; dir++)
+            l7_stream_cut(&c, dir);
     }
     if (l->d->flush) {
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);

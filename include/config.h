@@ -84,7 +84,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, max_items, "dissect.max_items", 64, 1, 4096,                                            \
       "items kept per message (answers, headers, attributes); the rest are counted")               \
     X(U64, max_pending, "dissect.max_pending", 16, 1, 4096,                                        \
-      "requests awaiting a response per flow; the oldest is written alone past it")                \
+      "requests awaiting a response per flow (HTTP: http.max_pipeline); the oldest is written "    \
+      "alone past it")                                                                             \
     X(SECS, pending_timeout, "dissect.pending_timeout", 10, 0.001, 3600,                           \
       "an unanswered request is written alone after this long (s)")                                \
     X(STR, hash_bodies, "http.hash_bodies", "files", 0, 0,                                         \
@@ -93,7 +94,10 @@ enum { TL_MAX_WORKERS = 64 };
     X(STR, hash_algorithms, "http.hash_algorithms", "sha256", 0, 0,                                \
       "digests of a hashed body: md5, sha1, sha256 (comma list)")                                  \
     X(U64, max_body_hash, "http.max_body_hash", 10485760, 0, 1ull << 40,                           \
-      "a body is hashed up to this many bytes; a longer one gets no hash (http_capped)")           \
+      "a body is hashed up to this many bytes; a longer one gets no hash (http.capped)")           \
+    X(U64, max_pipeline, "http.max_pipeline", 64, 1, 64,                                           \
+      "HTTP requests of a connection awaiting their responses (pipelined); past it the oldest is " \
+      "written alone (http.capped)")                                                               \
     X(U64, max_flow_buffer, "reassembly.max_per_flow", 262144, 1024, 1ull << 30,                   \
       "TCP bytes buffered per flow direction (out of order or unconsumed)")                        \
     X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, 65536, 1ull << 40,           \

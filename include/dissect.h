@@ -62,7 +62,8 @@ struct tl_parse_ctx {
     /* Set by the caller for each call. */
     uint8_t transport;      /* TL_UDP or TL_TCP */
     uint8_t dir;            /* 0: bytes from the originator, 1: from the responder */
-    bool capture_cut;       /* UDP: the capture cut this datagram short */
+    bool capture_cut;       /* UDP: the capture cut this datagram short; TCP: nothing follows
+                               `in` (a gap or the flow's end): read a partial message or not */
     uint64_t ts_us;         /* packet time */
     void *state;            /* state_size bytes for this flow, zeroed when it starts */
     struct tl_arena *arena; /* scratch for this packet's records */
@@ -97,6 +98,7 @@ struct tl_dissect_limits {
     uint32_t max_value_len;   /* longest header or field value kept; longer ones are cut */
     uint32_t max_items;       /* answers, headers, attributes kept per message */
     uint32_t max_pending;     /* requests awaiting their response per flow */
+    uint32_t max_pipeline;    /* HTTP: pipelined requests awaiting their response per flow */
     uint64_t max_body_hash;   /* HTTP bodies hashed up to this many bytes */
     uint8_t body_hash;        /* enum tl_body_hash */
     uint8_t body_digests;     /* TL_DIGEST_* */

@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     dtest_init(&t, d);
     t.limits.max_pending = 4;
+    t.limits.max_pipeline = 4;
     t.limits.max_items = 8;
     t.limits.max_value_len = 256;
     if (tcp) {

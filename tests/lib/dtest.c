@@ -24,6 +24,7 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
     t->limits.max_value_len = 8192;
     t->limits.max_items = 64;
     t->limits.max_pending = 16;
+    t->limits.max_pipeline = 64;
     t->limits.max_body_hash = 10 << 20;
     /* every body, two digests: the cases check the hashing; http.c's own cases check the
      * default policy (files, SHA-256) */
@@ -73,6 +74,22 @@ void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
     free(copy);
 }
 
+/* Calls parse() while it consumes stream bytes and returns OK. */
+static void dtest_stream(struct dtest *t, struct tl_parse_ctx *c, struct tl_cursor *in)
+{
+    tl_arena_reset(&t->arena);
+    while (!t->gave_up && tl_cur_left(in) > 0) {
+        size_t before = tl_cur_left(in);
+        enum tl_parse r = t->d->parse(c, in);
+        if (r == TL_PARSE_GIVEUP) {
+            t->gave_up = true;
+            t->counters[TL_DC_GIVEUP]++;
+        }
+        if (r != TL_PARSE_OK || tl_cur_left(in) == before)
+            break;
+    }
+}
+
 void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n)
 {
     size_t len = t->stream_len[dir] + n;
@@ -84,17 +101,7 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
 
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, ts_us);
     struct tl_cursor in = tl_cur_make(buf, len);
-    tl_arena_reset(&t->arena);
-    while (!t->gave_up && tl_cur_left(&in) > 0) {
-        size_t before = tl_cur_left(&in);
-        enum tl_parse r = t->d->parse(&c, &in);
-        if (r == TL_PARSE_GIVEUP) {
-            t->gave_up = true;
-            t->counters[TL_DC_GIVEUP]++;
-        }
-        if (r != TL_PARSE_OK || tl_cur_left(&in) == before)
-            break;
-    }
+    dtest_stream(t, &c, &in);
     /* Keep what is unconsumed, in an exact-size copy. */
     size_t left = t->gave_up ? 0 : tl_cur_left(&in);
     t->stream[dir] = malloc(left ? left : 1);
@@ -104,10 +111,21 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
     free(buf);
 }
 
+/* Nothing follows the kept bytes of dir: parse() sees them once more with capture_cut, as
+ * flows/l7.c does before a gap and at the flow's end, then they are dropped. */
+static void dtest_cut(struct dtest *t, int dir)
+{
+    struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, 0);
+    struct tl_cursor in = tl_cur_make(t->stream[dir], t->stream_len[dir]);
+    c.capture_cut = true;
+    dtest_stream(t, &c, &in);
+    t->stream_len[dir] = 0;
+}
+
 void dtest_gap(struct dtest *t, int dir, uint64_t n)
 {
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, 0);
-    t->stream_len[dir] = 0;
+    dtest_cut(t, dir);
     t->counters[TL_DC_GAPS]++;
     if (t->d->gap && !t->gave_up)
         t->d->gap(&c, n);
@@ -116,6 +134,8 @@ void dtest_gap(struct dtest *t, int dir, uint64_t n)
 void dtest_end(struct dtest *t)
 {
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, 0);
+    dtest_cut(t, 0);
+    dtest_cut(t, 1);
     tl_arena_reset(&t->arena);
     if (t->d->flush)
         t->d->flush(&c, UINT64_MAX);

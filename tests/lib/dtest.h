@@ -34,9 +34,9 @@ void dtest_free(struct dtest *t);
 void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n, bool capture_cut);
 /* TCP bytes of one direction; each call is an exact-size heap copy. */
 void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n);
-/* TCP: n bytes lost in this direction. */
+/* TCP: n bytes lost in this direction (what waits is parsed once more as cut, then dropped). */
 void dtest_gap(struct dtest *t, int dir, uint64_t n);
-/* Flow end: flush everything pending. */
+/* Flow end: what waits is parsed as cut, then everything pending is flushed. */
 void dtest_end(struct dtest *t);
 /* Number of occurrences of needle in the output. */
 int dtest_count(const struct dtest *t, const char *needle);

@@ -43,6 +43,9 @@ expect dns_tunnel_and_dga attack-dns.pcap \
     "high${T_}DNS tunnelling - many encoded names under one domain from one host${T_}1" \
     "medium${T_}DNS NULL record query${T_}1" \
     "high${T_}Domain generation algorithm - many unresolvable generated-looking domains from one host${T_}1"
+expect http_smuggling attack-http-smuggle.pcap \
+    "high${T_}HTTP request smuggling - a request hidden by conflicting message framing${T_}6" \
+    "medium${T_}HTTP request with conflicting message framing${T_}8"
 expect http_download attack-http-download.pcap \
     "medium${T_}Executable or script downloaded over HTTP${T_}4" \
     "high${T_}Executable downloaded by a tool, from an address, disguised, or from a new or rare domain${T_}4"

@@ -245,21 +245,24 @@ static void test_pipelining(void)
     dtest_free(&t);
 }
 
-/* The pending queue: max_pending 2, so the oldest is written alone and so is its response. */
+/* The pending queue: max_pipeline 2, so the oldest is written alone and so is its response. */
 static void test_max_pending(void)
 {
     struct dtest t;
     dtest_init(&t, &tl_http_dissector);
-    t.limits.max_pending = 2;
+    t.limits.max_pipeline = 2;
     tcp(&t, 0, S(get_root));
     tcp(&t, 0, S(get_pixel));
     tcp(&t, 0, S(get_missing));
     CHECK_EQ(t.records, 1); /* GET / alone */
+    CHECK(has(&t, "\"reply_status\":\"pending_capped\""));
     tcp(&t, 1, S(resp_root));
     tcp(&t, 1, S(resp_pixel));
     tcp(&t, 1, S(resp_missing));
     CHECK_EQ(t.records, 4);
     CHECK_EQ(dtest_count(&t, "\"method\""), 3);
+    CHECK(has(&t, "\"reply_status\":\"request_written_early\""));
+    CHECK_EQ(dtest_count(&t, "\"reply_status\""), 2);
     CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
                   "\"request_body_len\":0,\"response_body_len\":70,"));
     CHECK(has(&t, "\"uri\":\"/missing.html\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
@@ -392,7 +395,57 @@ static void test_unanswered_and_truncated(void)
     CHECK(has(&t, "\"response_body_len\":3,\"status_code\":200"));
     CHECK(has(&t, "\"status\":\"truncated\""));
     CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
-                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\""));
+                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\","
+                  "\"reply_status\":\"flow_ended\""));
+    CHECK(has(&t, "\"status\":\"truncated\",\"reply_status\":\"reply_cut\""));
+    dtest_free(&t);
+}
+
+/* The stream of one side stops after k bytes at the flow's end: one record, saying so. */
+static void test_cut_at_end(void)
+{
+    for (size_t k = 0; k < sizeof(get_root) - 1; k++) {
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        tcp(&t, 0, get_root, k);
+        dtest_end(&t);
+        CHECK_EQ(t.records, k > 0);
+        CHECK_EQ(dtest_count(&t, "\"status\":\"truncated\",\"reply_status\":\"flow_ended\""),
+                 k > 0);
+        if (k > 16) /* the request line is whole */
+            CHECK(has(&t, "\"method\":\"GET\",") && has(&t, "\"uri\":\"/\",\"version\":\"1.1\""));
+        dtest_free(&t);
+    }
+    for (size_t k = 0; k < sizeof(resp_root) - 1; k++) {
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        tcp(&t, 0, S(get_root));
+        tcp(&t, 1, resp_root, k);
+        dtest_end(&t);
+        CHECK_EQ(t.records, 1);
+        CHECK(has(&t, "\"uri\":\"/\""));
+        CHECK(has(&t, k ? "\"status\":\"truncated\",\"reply_status\":\"reply_cut\""
+                        : "\"status\":\"ok\",\"reply_status\":\"flow_ended\""));
+        if (k > 16)
+            CHECK(has(&t, "\"status_code\":200"));
+        CHECK(!t.gave_up);
+        dtest_free(&t);
+    }
+}
+
+/* Requests pipelined behind an Upgrade the server accepts are no longer HTTP. */
+static void test_tunnel(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET /x HTTP/1.1\r\n\r\n"));
+    tcp(&t, 1, S("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\201\005hello"));
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"uri\":\"/ws\",\"version\":\"1.1\",\"request_body_len\":0,"
+                  "\"response_body_len\":0,\"status_code\":101"));
+    CHECK(has(&t, "\"uri\":\"/x\",\"version\":\"1.1\",\"request_body_len\":0,"
+                  "\"response_body_len\":0,\"status\":\"ok\",\"reply_status\":\"tunnel\""));
     dtest_free(&t);
 }
 
@@ -904,17 +957,21 @@ static void test_gaps(void)
     tcp(&t, 0, S(get_root));
     tcp(&t, 0, S("GET /b HTTP/1.1\r\nHo"));
     dtest_gap(&t, 0, 50);
-    CHECK_EQ(t.records, 1);
+    CHECK_EQ(t.records, 2); /* the cut one too */
     CHECK(has(&t, "\"uri\":\"/\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
-                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\""));
+                  "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\","
+                  "\"reply_status\":\"request_gap\""));
+    CHECK(has(&t,
+              "\"uri\":\"/b\",\"version\":\"1.1\",\"request_body_len\":0,"
+              "\"response_body_len\":0,\"status\":\"truncated\",\"reply_status\":\"request_gap\""));
     tcp(&t, 0, S("st: x\r\nAccept: */*\r\n\r\n"));
     CHECK(t.stream_len[0] == 0);
     tcp(&t, 1, S(resp_missing));
-    CHECK_EQ(t.records, 2);
+    CHECK_EQ(t.records, 3);
     tcp(&t, 0, S(get_pixel));
     tcp(&t, 1, S(resp_pixel));
     CHECK(!t.gave_up);
-    CHECK_EQ(t.records, 3);
+    CHECK_EQ(t.records, 4);
     CHECK_EQ(dtest_count(&t, "\"resynced\":true"), 1);
     CHECK(has(&t, "\"uri\":\"/pixel.png\""));
     CHECK(has(&t, "\"resp_md5\":\"" PNG_MD5 "\",\"resp_sha256\":\"" PNG_SHA "\","
@@ -924,19 +981,20 @@ static void test_gaps(void)
     CHECK_EQ(t.counters[TL_DC_GIVEUP], 0);
     CHECK_EQ(t.counters[TL_DC_GAPS], 1); /* counted once, by the caller (dtest) */
     dtest_end(&t);
-    CHECK_EQ(t.records, 3);
+    CHECK_EQ(t.records, 4);
     dtest_free(&t);
 
-    /* Right after the gap a request line: read at once. */
+    /* Right after the gap a request line: read at once; the cut one was written. */
     dtest_init(&t, &tl_http_dissector);
     tcp(&t, 0, S("GET /lost HTTP/1.1\r\nHost: h\r\n"));
     dtest_gap(&t, 0, 10);
     tcp(&t, 0, S(get_pixel));
     tcp(&t, 1, S(resp_pixel));
-    CHECK_EQ(t.records, 1);
+    CHECK_EQ(t.records, 2);
     CHECK(has(&t, "\"uri\":\"/pixel.png\""));
     CHECK(has(&t, "\"resynced\":true"));
-    CHECK(!has(&t, "/lost"));
+    CHECK(has(&t, "\"host\":\"h\",\"uri\":\"/lost\""));
+    CHECK(has(&t, "\"status\":\"truncated\",\"reply_status\":\"request_gap\""));
     dtest_free(&t);
 
     /*
@@ -968,7 +1026,9 @@ static void test_gaps(void)
     dtest_gap(&t, 1, 20);
     dtest_gap(&t, 1, 20);
     CHECK_EQ(t.records, 1);
-    CHECK(has(&t, "\"response_body_len\":0,\"status\":\"ok\"")); /* its head was cut */
+    /* its head was cut: what it showed, truncated */
+    CHECK(has(&t, "\"response_body_len\":0,\"status_code\":200,\"status_msg\":\"OK\""));
+    CHECK(has(&t, "\"status\":\"truncated\",\"reply_status\":\"reply_cut\""));
     tcp(&t, 0, S(get_pixel));
     tcp(&t, 1, S("er: nginx\r\n\r\n"));
     tcp(&t, 1, S(resp_pixel));
@@ -1117,9 +1177,13 @@ static void test_timeout_flush(void)
     timeout_flush(&t, 6000);
     CHECK_EQ(t.records, 1); /* GET / alone; GET /pixel.png is younger */
     CHECK(!has(&t, "status_code"));
+    CHECK(has(&t, "\"reply_status\":\"no_reply\""));
     /* The late answer to GET / is written alone; the next pairs with /pixel.png. */
     tcp(&t, 1, S(resp_root));
     CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"status_code\":200,\"status_msg\":\"OK\",\"response_content_type\":"
+                  "\"text/html\",\"resp_mime\":\"text/html\""));
+    CHECK(has(&t, "\"reply_status\":\"request_written_early\""));
     tcp(&t, 1, S(resp_pixel));
     CHECK_EQ(t.records, 3);
     CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
@@ -1221,6 +1285,268 @@ static void test_split_resync(void)
         { 1, S(resp_pixel) },
     };
     split_seq_check(owed, TL_ARRAY_LEN(owed), 3);
+}
+
+/*
+ * n pipelined GETs (as nmap sends them: one Host and User-Agent, a URI each,
+ * every third from another agent), then n responses whose reason phrase is
+ * the URI they answer. Returns the two streams (heap, NUL-terminated).
+ */
+static void pipeline_streams(unsigned n, size_t uri_pad, char **req, size_t *rn, char **resp,
+                             size_t *sn)
+{
+    size_t cap = n * (300 + uri_pad);
+    char *q = malloc(cap), *r = malloc(cap);
+    size_t a = 0, b = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char uri[512];
+        snprintf(
+            uri, sizeof(uri), "/p%u-%c%.*s", i, i % 3 ? 'a' : 'b', (int)uri_pad,
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        a += (size_t)snprintf(q + a, cap - a,
+                              "GET %s HTTP/1.1\r\nConnection: keep-alive\r\nHost: 10.0.0.%u\r\n"
+                              "User-Agent: Mozilla/5.0 (compatible; Nmap Scripting Engine; "
+                              "ua-%c)\r\n\r\n",
+                              uri, i < n / 2 ? 1 : 2, i % 3 ? 'a' : 'b');
+        b += (size_t)snprintf(r + b, cap - b, "HTTP/1.1 404 %s\r\nContent-Length: 3\r\n\r\nno\n",
+                              uri);
+    }
+    *req = q;
+    *rn = a;
+    *resp = r;
+    *sn = b;
+}
+
+/* Every record that has both holds the URI its response names, with the right agent and host. */
+static unsigned pipeline_pairs_ok(const struct dtest *t, unsigned n)
+{
+    unsigned ok = 0;
+    char *text = strndup(t->out.p, t->out.len);
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        if ((nl = strchr(line, '\n')))
+            *nl = '\0';
+        const char *u = strstr(line, "\"uri\":\"/p"), *m = strstr(line, "\"status_msg\":\"/p");
+        if (!u || !m)
+            continue;
+        unsigned i = (unsigned)atoi(u + 9), k = (unsigned)atoi(m + 16);
+        char want[160];
+        snprintf(want, sizeof(want), "\"host\":\"10.0.0.%u\",", i < n / 2 ? 1 : 2);
+        bool host = strstr(line, want) != NULL;
+        snprintf(want, sizeof(want), "Nmap Scripting Engine; ua-%c)\"", i % 3 ? 'a' : 'b');
+        if (i == k && host && strstr(line, want))
+            ok++;
+    }
+    free(text);
+    return ok;
+}
+
+/* 40 pipelined requests (an nmap scan) pair in order; past http.max_pipeline the oldest go alone.
+ */
+static void test_deep_pipeline(void)
+{
+    char *req, *resp;
+    size_t rn, sn;
+    struct dtest t;
+
+    pipeline_streams(40, 0, &req, &rn, &resp, &sn);
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, rn);
+    CHECK_EQ(t.records, 0);
+    tcp(&t, 1, resp, sn);
+    CHECK_EQ(t.records, 40);
+    CHECK_EQ(pipeline_pairs_ok(&t, 40), 40);
+    CHECK_EQ(dtest_count(&t, "reply_status"), 0);
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 0);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+
+    /* 100 deep, 64 held: 36 requests alone, then their 36 responses alone, 64 pairs. */
+    pipeline_streams(100, 0, &req, &rn, &resp, &sn);
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, rn);
+    CHECK_EQ(t.records, 36);
+    tcp(&t, 1, resp, sn);
+    CHECK_EQ(t.records, 136);
+    CHECK_EQ(pipeline_pairs_ok(&t, 100), 64);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), 36);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"request_written_early\""), 36);
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 36);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+
+    /* Long distinct URIs fill the pool first: the oldest go alone, the rest still pair. */
+    pipeline_streams(60, 240, &req, &rn, &resp, &sn);
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, rn);
+    unsigned early = (unsigned)t.records;
+    CHECK(early > 0 && early < 60);
+    tcp(&t, 1, resp, sn);
+    CHECK_EQ(pipeline_pairs_ok(&t, 60), 60 - early);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), (int)early);
+    CHECK_EQ(dtest_count(&t, "value_capped"), 0);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+
+    /* A shallow one cut at every byte, both ways: shared strings survive every pop. */
+    pipeline_streams(7, 0, &req, &rn, &resp, &sn);
+    const struct delivery dv[] = { { 0, req, rn }, { 1, resp, sn } };
+    split_seq_check(dv, TL_ARRAY_LEN(dv), 7);
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, rn);
+    for (size_t i = 0; i < sn; i++) /* responses byte by byte: pops between requests' reads */
+        tcp(&t, 1, resp + i, 1);
+    CHECK_EQ(pipeline_pairs_ok(&t, 7), 7);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+}
+
+/* The smuggled request inside a TE.CL request's chunk, and the chunk size line that leads it. */
+static const char smuggled_gpost[] = "GPOST / HTTP/1.1\r\n"
+                                     "Content-Type: application/x-www-form-urlencoded\r\n"
+                                     "Content-Length: 15\r\n"
+                                     "\r\n"
+                                     "x=1";
+
+/* TE.CL (RFC 9112 6.3 rule 3): chunked by the RFC; a server that reads the Content-Length
+ * (4: the chunk-size line) takes the chunk for a second request. Both are written. */
+static void test_smuggling_te_cl(void)
+{
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "POST / HTTP/1.1\r\nHost: victim\r\nContent-Length: 4\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n0\r\n\r\n",
+                     sizeof(smuggled_gpost) - 1, smuggled_gpost);
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, (size_t)n);
+    CHECK_EQ(t.records, 1); /* the hidden one, at once */
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"GPOST\",\"uri\":\"/\",\"version\":\"1.1\","
+                  "\"request_body_len\":0,\"response_body_len\":0,\"request_content_type\":"
+                  "\"application/x-www-form-urlencoded\",\"status\":\"ok\","
+                  "\"reply_status\":\"smuggled\""));
+    tcp(&t, 1, S(resp));
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"method\":\"POST\",\"host\":\"victim\",\"uri\":\"/\",\"version\":\"1.1\","
+                  "\"request_body_len\":92,\"response_body_len\":2,\"status_code\":200"));
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 4\","
+                             "\"Transfer-Encoding: chunked\"],\"smuggled\":true"),
+             1);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 4\","
+                             "\"Transfer-Encoding: chunked\"]}"),
+             1);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    CHECK(!t.gave_up);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 2);
+
+    const struct delivery dv[] = { { 0, req, (size_t)n }, { 1, S(resp) } };
+    split_seq_check(dv, TL_ARRAY_LEN(dv), 2);
+    dtest_free(&t);
+}
+
+/* CL.TE: the RFC's chunked reading ends early, so "GPOST" starts a request that a
+ * Content-Length reader takes for body; the Content-Length reader's next request
+ * ("POST", a byte later) is written too. */
+static void test_smuggling_cl_te(void)
+{
+    static const char req[] = "POST / HTTP/1.1\r\nHost: victim\r\nContent-Length: 6\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"
+                              "POST /next HTTP/1.1\r\nHost: victim\r\n\r\n";
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                               "HTTP/1.1 405 Not Allowed\r\nContent-Length: 0\r\n\r\n";
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, S(req));
+    tcp(&t, 1, S(resp));
+    dtest_end(&t);
+    CHECK_EQ(t.records, 3);
+    CHECK(has(&t, "\"trans_depth\":1,\"method\":\"POST\",\"host\":\"victim\",\"uri\":\"/next\","
+                  "\"version\":\"1.1\",\"request_body_len\":0,\"response_body_len\":0,"
+                  "\"status\":\"ok\",\"reply_status\":\"smuggled\""));
+    CHECK(has(&t, "\"trans_depth\":2,\"method\":\"GPOST\",\"host\":\"victim\",\"uri\":\"/next\""));
+    CHECK(has(&t, "\"status_code\":405"));
+    CHECK_EQ(dtest_count(&t, "\"smuggled\":true"), 2);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\":[\"Content-Length: 6\","
+                             "\"Transfer-Encoding: chunked\"]"),
+             2);
+    const struct delivery dv[] = { { 0, S(req) }, { 1, S(resp) } };
+    split_seq_check(dv, TL_ARRAY_LEN(dv), 3);
+    dtest_free(&t);
+}
+
+/* One request head and body; how many records, conflicts and smuggled ones come of it. */
+static void smuggle_case(const char *req, size_t n, int records, int conflicts, int smuggled,
+                         const char *want)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_http_dissector);
+    tcp(&t, 0, req, n);
+    dtest_end(&t);
+    CHECK_EQ(t.records, records);
+    CHECK_EQ(dtest_count(&t, "\"framing_conflict\""), conflicts);
+    CHECK_EQ(dtest_count(&t, "\"smuggled\":true"), smuggled);
+    if (want && !has(&t, want))
+        tl_check_report(__FILE__, __LINE__, "no %s in %.*s", want, (int)t.out.len, t.out.p);
+    CHECK(!t.gave_up);
+    dtest_free(&t);
+}
+
+/* The variants of conflicting framing, and the ordinary framings that are none. */
+static void test_smuggling_variants(void)
+{
+    /* Transfer-Encoding that does not end in chunked, with a Content-Length. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\nContent-Length: 5"
+                   "\r\n\r\n0\r\n\r\nGET /te1 HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"framing_conflict\":[\"Transfer-Encoding: chunked, identity\"");
+    /* A coding that only contains the word: the body by its length, or chunked. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\nContent-Length: 37\r\n\r\n"
+                   "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: in\r\n\r\n"),
+                 2, 2, 1,
+                 "\"method\":\"GET\",\"host\":\"in\",\"uri\":\"/admin\",\"version\":\"1.1\","
+                 "\"request_body_len\":0,\"response_body_len\":0,\"status\":\"ok\","
+                 "\"reply_status\":\"smuggled\"");
+    /* Two Transfer-Encoding lines, the last not chunked. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity"
+                   "\r\n\r\n0\r\n\r\n"),
+                 1, 1, 0, "\"status\":\"malformed\"");
+    /* obs-fold, and whitespace before the colon, in Transfer-Encoding. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\nContent-Length: 3\r\n\r\n"
+                   "0\r\n\r\n"),
+                 1, 1, 0, "\"framing_conflict\":[\"Transfer-Encoding:\\r\\n chunked\"");
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n"
+                   "0\r\n\r\nGET /ws HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"uri\":\"/ws\"");
+    /* Content-Lengths that differ: the first (RFC: refused), and the last's reading. */
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 22\r\n\r\n"
+                   "GET /cl2 HTTP/1.1\r\n\r\n"),
+                 2, 1, 1, "\"uri\":\"/cl2\",\"version\":\"1.1\",\"request_body_len\":0");
+    /* Expect: 100-continue without a body, and with a request for a body. */
+    smuggle_case(S("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n"
+                   "GET /e0 HTTP/1.1\r\n\r\n"),
+                 2, 1, 0, "\"framing_conflict\":[\"Expect: 100-continue\",\"Content-Length: 0\"]");
+    smuggle_case(S("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 22\r\n\r\n"
+                   "GET /e1 HTTP/1.1\r\n\r\n"),
+                 2, 2, 1, "\"uri\":\"/e1\"");
+    /* Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1). */
+    smuggle_case(S("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 1, 1, 0,
+                 NULL);
+    /* None: chunked alone, a length alone, equal lengths, an upload under Expect. */
+    smuggle_case(S("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 1, 0, 0,
+                 "\"status\":\"ok\"");
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello"), 1, 0, 0,
+                 "\"request_body_len\":5");
+    smuggle_case(S("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"), 1, 0,
+                 0, "\"request_body_len\":5");
+    smuggle_case(S("POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 24\r\n\r\n"
+                   "UPLOAD A B\r\nsome data\r\n\r\n"),
+                 1, 0, 0, "\"request_body_len\":24");
 }
 
 /* One GET of `uri` by user agent `ua` (none when NULL) answered 200 with `headers` and `body`. */
@@ -1525,5 +1851,11 @@ const struct tl_test tl_tests_http[] = {
     { "exe_download", test_exe_download },
     { "client_kind", test_client_kind },
     { "split_resync", test_split_resync },
+    { "cut_at_end", test_cut_at_end },
+    { "tunnel", test_tunnel },
+    { "deep_pipeline", test_deep_pipeline },
+    { "smuggling_te_cl", test_smuggling_te_cl },
+    { "smuggling_cl_te", test_smuggling_cl_te },
+    { "smuggling_variants", test_smuggling_variants },
     { 0 },
 };

@@ -451,14 +451,29 @@ static void test_unanswered_flush(void)
     CHECK_EQ(kt_has(&t, "\"request_type\":\"AS\""), 1);
     CHECK_EQ(kt_has(&t, "\"success\":false"), 1);
     CHECK_EQ(kt_has(&t, "\"reply_type\""), 0);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"no_reply\""), 1);
     CHECK_EQ(
         kt_has(&t, "\"pa_types\":[\"PA-ENC-TIMESTAMP\",\"PA-REQ-ENC-PA-REP\"],\"preauth\":true"),
         1);
     kt_udp(&t, 1, 7000000, auth_tgsrep); /* the TGS-REQ is still there to pair */
     CHECK_EQ(t.records, 2);
     CHECK_EQ(kt_has(&t, "\"reply_type\":\"TGS-REP\""), 1);
+    CHECK_EQ(kt_has(&t, "\"reply_status\""), 1); /* the pair has none */
     kt_flush(&t, UINT64_MAX);
     CHECK_EQ(t.records, 2);
+    dtest_free(&t);
+
+    /* The flow ends first: UDP says no reply came, TCP that the connection ended. */
+    dtest_init(&t, &tl_kerberos_dissector);
+    kt_udp(&t, 0, 1000000, arkime_asreq);
+    kt_flush(&t, UINT64_MAX);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"no_reply\""), 1);
+    dtest_free(&t);
+    dtest_init(&t, &tl_kerberos_dissector);
+    kt_tcp(&t, 0, 1000000, err_preauth_req);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"flow_ended\""), 1);
     dtest_free(&t);
 }
 
@@ -471,7 +486,7 @@ static void test_reply_alone(void)
     CHECK_EQ(t.records, 1);
     CHECK_EQ(kt_has(&t, "\"request_type\""), 0);
     CHECK_EQ(kt_has(&t, "\"reply_type\":\"KRB-ERROR\",\"success\":false,\"error_code\":25"), 1);
-    CHECK_EQ(kt_has(&t, "\"status\":\"ok\""), 1);
+    CHECK_EQ(kt_has(&t, "\"status\":\"ok\",\"reply_status\":\"no_request\""), 1);
     kt_udp(&t, 1, 2000000, auth_tgsrep);
     CHECK_EQ(t.records, 2);
     CHECK_EQ(kt_has(&t, "\"request_type\":\"TGS\",\"reply_type\":\"TGS-REP\""), 1);
@@ -492,6 +507,7 @@ static void test_pending_cap(void)
     CHECK_EQ(t.records, 1); /* the oldest made room */
     CHECK_EQ(t.counters[TL_DC_CAPPED], 1);
     CHECK_EQ(kt_has(&t, "\"client\":\"xxxxxxxx$\""), 1);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"pending_capped\""), 1);
     /* The AS-REP pairs with the remaining AS-REQ, not the older TGS-REQ. */
     kt_udp(&t, 1, 3100000, kinit_asrep);
     CHECK_EQ(t.records, 2);
@@ -522,6 +538,171 @@ static void test_malformed(void)
     dtest_free(&t);
 }
 
+/* The preauth exchange of sv_bug-8278-krb5-03 over TCP, as bytes. */
+static uint8_t *kt_req(size_t *n)
+{
+    return kt_unhex(err_preauth_req, n);
+}
+
+static uint8_t *kt_err(size_t *n)
+{
+    return kt_unhex(err_preauth_err, n);
+}
+
+/*
+ * The reply's TCP stream stops after k bytes, at the flow's end or before a
+ * gap: the request is written once, paired with what the cut reply shows, or
+ * alone when not even the reply's tag came.
+ */
+static void test_tcp_reply_cut(void)
+{
+    size_t nq, np;
+    uint8_t *q = kt_req(&nq), *p = kt_err(&np);
+    for (int gap = 0; gap < 2; gap++)
+        for (size_t k = 0; k < np; k++) {
+            struct dtest t;
+            dtest_init(&t, &tl_kerberos_dissector);
+            uint8_t *a = tl_test_dup(p, k);
+            dtest_tcp(&t, 0, 1000000, q, nq);
+            dtest_tcp(&t, 1, 1010000, a, k);
+            if (gap)
+                dtest_gap(&t, 1, np - k);
+            dtest_end(&t);
+            CHECK_EQ(t.records, 1);
+            CHECK_EQ(kt_has(&t, "\"request_type\":\"AS\""), 1);
+            CHECK_EQ(kt_has(&t, "\"client\":\"test\""), 1);
+            if (k == 0) /* nothing of the reply came */
+                CHECK_EQ(kt_has(&t, gap ? "\"reply_status\":\"reply_gap\""
+                                        : "\"reply_status\":\"flow_ended\""),
+                         1);
+            else
+                CHECK_EQ(kt_has(&t, "\"reply_status\":\"reply_cut\""), 1);
+            CHECK_EQ(kt_has(&t, "\"reply_type\":\"KRB-ERROR\""), k > 4);
+            CHECK_EQ(kt_has(&t, "\"status\":\"truncated\""), k > 4);
+            if (k >= 51) /* the error-code ends at byte 51 */
+                CHECK_EQ(kt_has(&t, "\"error_name\":\"KDC_ERR_PREAUTH_REQUIRED\""), 1);
+            CHECK(!t.gave_up);
+            free(a);
+            dtest_free(&t);
+        }
+    free(q);
+    free(p);
+}
+
+/* A request the capture holds only the start of is written too, at every cut. */
+static void test_tcp_request_cut(void)
+{
+    size_t nq;
+    uint8_t *q = kt_req(&nq);
+    for (size_t k = 5; k < nq; k++) {
+        struct dtest t;
+        dtest_init(&t, &tl_kerberos_dissector);
+        uint8_t *a = tl_test_dup(q, k);
+        dtest_tcp(&t, 0, 1000000, a, k);
+        CHECK_EQ(t.records, 0);
+        dtest_end(&t);
+        CHECK_EQ(t.records, 1);
+        CHECK_EQ(kt_has(&t, "\"request_type\":\"AS\""), 1);
+        CHECK_EQ(kt_has(&t, "\"status\":\"truncated\""), 1);
+        CHECK_EQ(kt_has(&t, "\"reply_status\":\"flow_ended\""), 1);
+        CHECK_EQ(t.counters[TL_DC_TRUNCATED], 1);
+        free(a);
+        dtest_free(&t);
+    }
+    free(q);
+}
+
+/*
+ * A gap anywhere in the reply: that exchange is written (cut or lost), the
+ * reply direction resyncs and the next exchange on the connection pairs.
+ */
+static void test_tcp_gap_resync(void)
+{
+    size_t nq, np, nq2, np2;
+    uint8_t *q = kt_req(&nq), *p = kt_err(&np);
+    uint8_t *q2 = kt_unhex(two_records, &nq2), *p2 = kt_unhex(err_preauth_err, &np2);
+    for (size_t k = 0; k <= np; k++) {
+        struct dtest t;
+        dtest_init(&t, &tl_kerberos_dissector);
+        dtest_tcp(&t, 0, 1000000, q, nq);
+        uint8_t *a = tl_test_dup(p, k);
+        dtest_tcp(&t, 1, 1010000, a, k);
+        free(a);
+        if (k < np)
+            dtest_gap(&t, 1, np - k);
+        CHECK_EQ(t.records, 1);
+        /* The next request, then its reply behind some bytes that are no record. */
+        dtest_tcp(&t, 0, 2000000, q2, nq2);
+        dtest_tcp(&t, 1, 2010000, "\x00\x00\x00\x07JUNK", 8); /* J: no Kerberos tag */
+        dtest_tcp(&t, 1, 2010000, p2, np2);
+        CHECK_EQ(t.records, 2);
+        CHECK_EQ(kt_has(&t, "\"client\":\"testuser\""), 1); /* the KRB-ERROR pairs */
+        dtest_end(&t);
+        CHECK_EQ(t.records, 3); /* the second request of two_records: no reply */
+        CHECK(!t.gave_up);
+        CHECK_EQ(kt_has(&t, "\"reply_status\":\"flow_ended\""), 1);
+        CHECK_EQ(kt_has(&t, "\"reply_status\":\"reply_unparseable\""), 0);
+        dtest_free(&t);
+    }
+    free(q);
+    free(p);
+    free(q2);
+    free(p2);
+}
+
+/* A reply direction that carries no record: the request is written as answered unreadably. */
+static void test_unreadable_reply(void)
+{
+    static const char junk[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    struct dtest t;
+    dtest_init(&t, &tl_kerberos_dissector);
+    kt_udp(&t, 0, 1000000, arkime_asreq);
+    dtest_udp(&t, 1, 1100000, junk, sizeof(junk) - 1, false);
+    CHECK_EQ(t.records, 1);
+    CHECK(!t.gave_up);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"reply_unparseable\""), 1);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 1);
+    kt_udp(&t, 1, 1200000, lone_error); /* a late KRB-ERROR: its request is written */
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"no_request\""), 1);
+    dtest_free(&t);
+
+    size_t nq;
+    uint8_t *q = kt_req(&nq);
+    dtest_init(&t, &tl_kerberos_dissector);
+    dtest_tcp(&t, 0, 1000000, q, nq);
+    dtest_tcp(&t, 1, 1100000, junk, sizeof(junk) - 1);
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 0);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"reply_unparseable\""), 1);
+    dtest_free(&t);
+    free(q);
+}
+
+/* A gap in the request direction: the requests after it are read once it resyncs. */
+static void test_tcp_request_gap(void)
+{
+    size_t nq, n2;
+    uint8_t *q = kt_req(&nq), *two = kt_unhex(two_records, &n2);
+    for (size_t k = 1; k < nq; k++) {
+        struct dtest t;
+        dtest_init(&t, &tl_kerberos_dissector);
+        uint8_t *a = tl_test_dup(q, k);
+        dtest_tcp(&t, 0, 1000000, a, k);
+        dtest_gap(&t, 0, nq - k);
+        dtest_tcp(&t, 0, 2000000, two, n2);
+        dtest_end(&t);
+        CHECK_EQ(t.records, k > 4 ? 3 : 2);
+        CHECK_EQ(kt_has(&t, "\"client\":\"testuser\""), 2);
+        CHECK(!t.gave_up);
+        free(a);
+        dtest_free(&t);
+    }
+    free(q);
+    free(two);
+}
+
 const struct tl_test tl_tests_kerberos[] = {
     { "as_preauth_required", test_as_preauth_required },
     { "as_rep_preauth", test_as_rep_preauth },
@@ -535,5 +716,10 @@ const struct tl_test tl_tests_kerberos[] = {
     { "malformed", test_malformed },
     { "cipher_names", test_cipher_names },
     { "error_msg_etext", test_error_msg_etext },
+    { "tcp_reply_cut", test_tcp_reply_cut },
+    { "tcp_request_cut", test_tcp_request_cut },
+    { "tcp_gap_resync", test_tcp_gap_resync },
+    { "tcp_request_gap", test_tcp_request_gap },
+    { "unreadable_reply", test_unreadable_reply },
     { 0 },
 };
