@@ -48,7 +48,6 @@ enum {
     KAFKA_WINDOW = 20000,     /* spooled messages in librdkafka at once, broker up */
     KAFKA_BURST = 5000,       /* spooled messages produced per poll */
     KAFKA_PROBE_US = 1000000, /* broker down: one spooled message per second, as a probe */
-    KAFKA_SYNC_US = 200000,   /* appended spool lines reach the file this often */
     KAFKA_PURGE_US = 3000000, /* at exit: how long purged messages take to come back */
     KAFKA_SPOOL_LEVEL = 3,
 };
@@ -79,7 +78,8 @@ struct tl_kafka {
     char *dead_path;
     tl_counter *st;
     bool down, fatal;
-    uint64_t last_probe_us, last_sync_us, deadline_us;
+    bool purge_due; /* went down: librdkafka's queued messages go to the spool */
+    uint64_t last_probe_us, last_fsync_us, deadline_us;
     /* a spooled line librdkafka could not take yet (queue full): sent before any other */
     char *held;
     size_t held_len, held_cap;
@@ -284,8 +284,10 @@ static void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void 
         tl_count(k->st, TL_STAT_KAFKA_RETRIED, 1);
         kafka_tcount(k, rd_kafka_topic_name(m->rkt), KAFKA_T_RETRIED);
         kafka_spool(k, m->payload, m->len);
-        if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-            k->down = true; /* timed out: whatever the reason, stop feeding librdkafka */
+        if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT && !k->down) {
+            k->down = k->purge_due = true; /* timed out: stop feeding librdkafka */
+        }
     }
     if (seq)
         tl_spool_done(k->spool, seq);
@@ -311,7 +313,7 @@ static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason, void *op
 
     (void)rk;
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !k->down) {
-        k->down = true;
+        k->down = k->purge_due = true;
         tl_count(k->st, TL_STAT_KAFKA_OUTAGES, 1);
         tl_log(TL_LOG_WARNING, "kafka: %s; spooling to %s", reason, k->cfg->kafka_spool);
     } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -519,10 +521,20 @@ void tl_kafka_poll(struct tl_kafka *k)
         rd_kafka_poll(k->rk, 0);
     if (k->fatal)
         kafka_restart(k);
+    if (k->rk && k->purge_due) {
+        /* what waits in librdkafka's memory for a broker that is gone comes back through
+         * delivery reports, into the spool, where a kill -9 cannot take it; in flight
+         * requests are left to finish or time out (purging them could duplicate) */
+        rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+        k->purge_due = false;
+    }
     kafka_replay(k);
-    if (now - k->last_sync_us >= KAFKA_SYNC_US) {
-        tl_spool_sync(k->spool);
-        k->last_sync_us = now;
+    /* written through: what the spool took is in the file before the next batch (a kill -9
+     * loses none of it), on the disk itself every kafka.spool_fsync (a power cut) */
+    tl_spool_sync(k->spool);
+    if (now - k->last_fsync_us >= k->cfg->spool_fsync) {
+        tl_spool_fsync(k->spool);
+        k->last_fsync_us = now;
     }
     atomic_store_explicit(&k->st[TL_STAT_KAFKA_SPOOL_BYTES], tl_spool_bytes(k->spool),
                           memory_order_relaxed);

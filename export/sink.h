@@ -72,6 +72,7 @@ void tl_spool_done(struct tl_spool *s, uint64_t seg);
 uint64_t tl_spool_unread(const struct tl_spool *s); /* lines appended or left and not read */
 uint64_t tl_spool_bytes(const struct tl_spool *s);  /* on disk */
 void tl_spool_sync(struct tl_spool *s);             /* what was appended reaches the file */
+void tl_spool_fsync(struct tl_spool *s);            /* and the disk (after tl_spool_sync) */
 void tl_spool_close(struct tl_spool *s);            /* ends the open segment; keeps the files */
 
 /* ---- Kafka (kafka.c) ---- */

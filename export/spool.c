@@ -54,7 +54,8 @@ struct tl_spool {
     ZSTD_CCtx *cctx;
     void *wbuf;
     size_t wbuf_size;
-    bool dirty; /* appended since the last zstd flush */
+    bool dirty;    /* appended since the last zstd flush */
+    bool unsynced; /* written since the last fsync */
     /* the reader */
     FILE *rf;
     uint64_t rseq;
@@ -159,10 +160,11 @@ static void spool_writer_close(struct tl_spool *s)
 {
     if (!s->wf)
         return;
-    if (spool_compress(s, NULL, 0, ZSTD_e_end) < 0 || fclose(s->wf) != 0)
+    if (spool_compress(s, NULL, 0, ZSTD_e_end) < 0 || fflush(s->wf) != 0 ||
+        fsync(fileno(s->wf)) != 0 || fclose(s->wf) != 0)
         tl_log(TL_LOG_WARNING, "spool: closing a segment: %s", strerror(errno));
     s->wf = NULL;
-    s->dirty = false;
+    s->dirty = s->unsynced = false;
     s->segs[s->nsegs - 1].writing = false;
     spool_maybe_remove(s, &s->segs[s->nsegs - 1]);
 }
@@ -174,6 +176,16 @@ void tl_spool_sync(struct tl_spool *s)
     if (spool_compress(s, NULL, 0, ZSTD_e_flush) < 0 || fflush(s->wf) != 0)
         tl_log(TL_LOG_WARNING, "spool: %s", strerror(errno));
     s->dirty = false;
+    s->unsynced = true;
+}
+
+void tl_spool_fsync(struct tl_spool *s)
+{
+    if (!s->wf || !s->unsynced)
+        return;
+    if (fsync(fileno(s->wf)) != 0)
+        tl_log(TL_LOG_WARNING, "spool: fsync: %s", strerror(errno));
+    s->unsynced = false;
 }
 
 /* Past the cap, the oldest segment goes; the one being written, if it is the only one. */

@@ -130,6 +130,8 @@ enum { TL_MAX_WORKERS = 64 };
       "where events wait while Kafka cannot take them")                                            \
     X(U64, max_spool_bytes, "kafka.max_spool_bytes", 1073741824, 1ull << 20, 1ull << 50,           \
       "spool size on disk; past it the oldest segment is dropped")                                 \
+    X(SECS, spool_fsync, "kafka.spool_fsync", 1, 0, 3600,                                          \
+      "spooled events reach the disk itself (fsync) this often; 0: after every write (s)")         \
     X(SECS, kafka_flush, "kafka.flush_timeout", 10, 0, 3600,                                       \
       "at exit, wait this long for deliveries, then spool the rest (s)")                           \
     X(STR, kafka_dead_letter, "kafka.dead_letter", NULL, 0, 0,                                     \

@@ -6,6 +6,8 @@
 #   outage        the broker goes down mid-replay for seconds: nothing lost, spool empty after,
 #                 the stats event counts what was spooled and replayed
 #   sigterm       tapline stopped while the broker is down: the next run replays the spool
+#   kill9         tapline killed (SIGKILL) at three moments of an outage: every event its file
+#                 got reaches Kafka once the next run has replayed the spool
 #   dead_letter   a message over message.max.bytes goes to the dead-letter file, counted
 #   topics        the stats field kafka.topics: per topic, delivered equals what kcat reads
 #                 back from that topic, and the per-topic counts add up to the totals
@@ -245,6 +247,48 @@ if selected sigterm; then
         ok sigterm
     fi
     broker_stop
+fi
+
+# ---------------------------------------------------------------- SIGKILL while down
+if selected kill9; then
+    : >"$TMP/err"
+    big_pcap
+    for at in 0.3 1 2; do
+        broker_start # a broker of its own: the same capture's events from a moment before must not count
+        spool="$TMP/spool-kill-$at"
+        rm -f "$TMP/feed"
+        mkfifo "$TMP/feed"
+        run_tapline_bg "$spool" "$TMP/feed" -r - -w "$TMP/k1.jsonl" "${SHORT[@]}"
+        exec 8>"$TMP/feed"
+        third 1 >&8
+        sleep 1
+        broker down
+        third 2 >&8
+        sleep "$at"
+        kill -KILL "$TPID"
+        exec 8>&- 2>/dev/null
+        wait "$TPID" 2>/dev/null
+        broker up
+        run_tapline "$spool" -r pcaps/icmp-ping.pcap -w "$TMP/k2.jsonl"
+        rc=$?
+        # The file keeps lines in its buffer: what it got before the kill is what it shows.
+        cat "$TMP/k1.jsonl" "$TMP/k2.jsonl" >"$TMP/all.jsonl"
+        consume "$TMP/kafka.json"
+        events "$TMP/all.jsonl" | uniq >"$TMP/want"
+        payloads "$TMP/kafka.json" | uniq >"$TMP/got"
+        missing=$(LC_ALL=C comm -23 "$TMP/want" "$TMP/got" | wc -l)
+        [ -n "${KAFKA_DEBUG:-}" ] && cat "$TMP/err"
+        if [ "$rc" -ne 0 ]; then
+            not_ok "kill9_$at" "second run exited $rc: $(tail -n 3 "$TMP/err")"
+        elif ! [ "$(wc -l <"$TMP/k1.jsonl")" -gt 0 ]; then
+            not_ok "kill9_$at" "the killed run wrote nothing to its file"
+        elif [ "$missing" -ne 0 ]; then
+            not_ok "kill9_$at" "$missing of $(wc -l <"$TMP/want") events in the files never reached Kafka: $(LC_ALL=C comm -23 "$TMP/want" "$TMP/got" | head -c 300)"
+        else
+            ok "kill9_$at"
+        fi
+        broker_stop
+    done
 fi
 
 # ---------------------------------------------------------------- permanent failure
