@@ -206,6 +206,20 @@ if selected outage; then
     broker_stop
 fi
 
+# second_run SPOOL FIRST SECOND: the broker back, a second run replays the spool; the two runs'
+# files and what Kafka holds, as distinct events, in $TMP/want and $TMP/got. Its exit code.
+second_run() {
+    local rc
+    broker up
+    run_tapline "$1" -r pcaps/icmp-ping.pcap -w "$3"
+    rc=$?
+    cat "$2" "$3" >"$TMP/all.jsonl"
+    consume "$TMP/kafka.json"
+    events "$TMP/all.jsonl" | uniq >"$TMP/want"
+    payloads "$TMP/kafka.json" | uniq >"$TMP/got"
+    return $rc
+}
+
 # ---------------------------------------------------------------- SIGTERM while down
 if selected sigterm; then
     broker_start
@@ -226,13 +240,8 @@ if selected sigterm; then
     wait "$TPID"
     left=$(ls "$TMP/spool3" | grep -c '^spool-')
     spooled=$(stat_of "$TMP/run1.jsonl" kafka.spooled)
-    broker up
-    run_tapline "$TMP/spool3" -r pcaps/icmp-ping.pcap -w "$TMP/run2.jsonl"
+    second_run "$TMP/spool3" "$TMP/run1.jsonl" "$TMP/run2.jsonl"
     rc=$?
-    cat "$TMP/run1.jsonl" "$TMP/run2.jsonl" >"$TMP/all.jsonl"
-    consume "$TMP/kafka.json"
-    events "$TMP/all.jsonl" | uniq >"$TMP/want"
-    payloads "$TMP/kafka.json" | uniq >"$TMP/got"
     replayed=$(stat_of "$TMP/run2.jsonl" kafka.replayed)
     [ -n "${KAFKA_DEBUG:-}" ] && jq -c "select(.event_type==\"stats\") | with_entries(select(.key | test(\"kafka|events|capture.packets\")))" "$TMP/run1.jsonl" "$TMP/run2.jsonl" && cat "$TMP/err"
     if [ "$left" -eq 0 ] || ! [ "${spooled:-0}" -gt 0 ]; then
@@ -268,14 +277,9 @@ if selected kill9; then
         kill -KILL "$TPID"
         exec 8>&- 2>/dev/null
         wait "$TPID" 2>/dev/null
-        broker up
-        run_tapline "$spool" -r pcaps/icmp-ping.pcap -w "$TMP/k2.jsonl"
-        rc=$?
         # The file keeps lines in its buffer: what it got before the kill is what it shows.
-        cat "$TMP/k1.jsonl" "$TMP/k2.jsonl" >"$TMP/all.jsonl"
-        consume "$TMP/kafka.json"
-        events "$TMP/all.jsonl" | uniq >"$TMP/want"
-        payloads "$TMP/kafka.json" | uniq >"$TMP/got"
+        second_run "$spool" "$TMP/k1.jsonl" "$TMP/k2.jsonl"
+        rc=$?
         missing=$(LC_ALL=C comm -23 "$TMP/want" "$TMP/got" | wc -l)
         [ -n "${KAFKA_DEBUG:-}" ] && cat "$TMP/err"
         if [ "$rc" -ne 0 ]; then
