@@ -274,6 +274,30 @@ static void capture_stats(struct run *r)
  * Live, once every interface and output is open: capture.user gives up root
  * for good. setuid() from root to another user clears every capability.
  */
+/* The interfaces of a live capture, "lo, eth1". */
+static void iface_names(const struct tl_source_ctx *ctx, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < ctx->nifaces && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i ? ", " : "", ctx->ifaces[i].name);
+}
+
+static int drop_privileges(void *user, char *errbuf, size_t n);
+
+/* Live, every interface open: says so, then gives up root when asked. */
+static int live_opened(void *user, char *errbuf, size_t n)
+{
+    struct run *r = user;
+    char names[256];
+    iface_names(r->src, names, sizeof(names));
+    tl_log(TL_LOG_INFO, "listening on %s; %u worker(s); events to %s%s%s", names,
+           tl_pipeline_workers(r->pipe), r->cfg.output ? r->cfg.output : "-",
+           r->cfg.kafka_brokers ? " and Kafka " : "",
+           r->cfg.kafka_brokers ? r->cfg.kafka_brokers : "");
+    return drop_privileges(user, errbuf, n);
+}
+
 static int drop_privileges(void *user, char *errbuf, size_t n)
 {
     struct run *r = user;
@@ -325,6 +349,18 @@ static uint64_t utc_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Live, with each stats event: a line for the journal, totals since the start. */
+static void live_progress(struct run *r)
+{
+    uint64_t drops = 0;
+    for (int i = 0; i < r->src->nifaces; i++)
+        drops += r->src->ifaces[i].kernel_drops + r->src->ifaces[i].iface_drops;
+    tl_log(TL_LOG_INFO, "%llu packets (%llu dropped), %llu flows, %llu events so far",
+           (unsigned long long)tl_pipeline_packets(r->pipe), (unsigned long long)drops,
+           (unsigned long long)tl_pipeline_flows(r->pipe),
+           (unsigned long long)tl_pipeline_events(r->pipe));
+}
+
 /* Live, at least every 100 ms: packet time follows the clock even on a quiet link. */
 static void on_idle(void *user, uint64_t wall_us)
 {
@@ -338,8 +374,10 @@ static void on_idle(void *user, uint64_t wall_us)
     }
     tl_pipeline_idle(r->pipe, utc);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
-        if (r->next_stats_us)
+        if (r->next_stats_us) {
             tl_pipeline_stats_event(r->pipe, utc);
+            live_progress(r);
+        }
         r->next_stats_us = wall_us + r->cfg.stats_interval;
     }
 }
@@ -595,16 +633,29 @@ static unsigned read_files(struct tl_source_ctx *ctx, const struct tl_inputs *in
     return failed;
 }
 
-static void summary(const struct tl_stats *s, unsigned files, unsigned failed, unsigned skipped)
+/* The last line of a run: what was read (files, or interfaces and their drops), what came of it. */
+static void summary(const struct tl_stats *s, const struct tl_source_ctx *ctx, bool live,
+                    unsigned failed, unsigned skipped)
 {
+    char from[512];
     uint64_t bad = 0;
     for (int i = 1; i < TL_DECODE_NERR; i++)
         bad += s->decode_err[i];
-    fprintf(stderr,
-            "tapline: %u file(s), %llu packets, %llu not decoded, %llu flows, %llu events, "
-            "%llu output errors\n",
-            files, (unsigned long long)s->v[TL_STAT_PKTS], (unsigned long long)bad,
-            (unsigned long long)s->v[TL_STAT_FLOWS_CREATED],
+    if (live) {
+        char names[256];
+        iface_names(ctx, names, sizeof(names));
+        snprintf(from, sizeof(from),
+                 "%s: %llu packets (%llu dropped by the kernel, %llu by the "
+                 "interface)",
+                 names, (unsigned long long)s->v[TL_STAT_PKTS],
+                 (unsigned long long)s->v[TL_STAT_KERNEL_DROPS],
+                 (unsigned long long)s->v[TL_STAT_IFACE_DROPS]);
+    } else {
+        snprintf(from, sizeof(from), "%u file(s), %llu packets", ctx->files,
+                 (unsigned long long)s->v[TL_STAT_PKTS]);
+    }
+    fprintf(stderr, "tapline: %s, %llu not decoded, %llu flows, %llu events, %llu output errors\n",
+            from, (unsigned long long)bad, (unsigned long long)s->v[TL_STAT_FLOWS_CREATED],
             (unsigned long long)s->v[TL_STAT_EVENTS],
             (unsigned long long)s->v[TL_STAT_OUTPUT_ERRORS]);
     if (failed || skipped)
@@ -806,7 +857,7 @@ int main(int argc, char **argv)
     ctx.pinned_from = pinned_from;
     ctx.unpin = unpin;
     ctx.on_idle = on_idle;
-    ctx.on_opened = drop_privileges;
+    ctx.on_opened = live_opened;
     ctx.user = &r;
     r.src = &ctx;
     ctx.stop = &stop_requested;
@@ -823,8 +874,7 @@ int main(int argc, char **argv)
         failed = read_files(&ctx, &files, &not_captures);
     }
     tl_pipeline_finish(r.pipe, &total);
-    if (!live)
-        summary(&total, ctx.files, failed, not_captures);
+    summary(&total, &ctx, live, failed, not_captures);
     rc = summary_write(&r, &rs) < 0 || src_rc < 0 || failed ? 1 : 0;
 done:
     if (err[0])

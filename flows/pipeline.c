@@ -745,6 +745,16 @@ uint64_t tl_pipeline_packets(const struct tl_pipeline *p)
     return p->st.v[TL_STAT_PKTS];
 }
 
+unsigned tl_pipeline_workers(const struct tl_pipeline *p)
+{
+    return p->nworkers;
+}
+
+uint64_t tl_pipeline_events(struct tl_pipeline *p)
+{
+    return atomic_load_explicit(&p->out_events, memory_order_relaxed);
+}
+
 uint64_t tl_pipeline_flows(const struct tl_pipeline *p)
 {
     uint64_t n = 0;

@@ -75,6 +75,8 @@ void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_
 /* Totals so far, for the progress line (read without locks: approximate). */
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p);
 uint64_t tl_pipeline_flows(const struct tl_pipeline *p);
+uint64_t tl_pipeline_events(struct tl_pipeline *p);
+unsigned tl_pipeline_workers(const struct tl_pipeline *p);
 
 /*
  * Loads rules.paths again (the capture thread, on SIGHUP). The new set replaces

@@ -305,7 +305,7 @@ if [ "${BENCH_REAL:-1}" != 0 ]; then
         { wall[$1] = $2; cpus[$1] = $3 + $4; rss[$1] = $5 }
         function row(tag, name) {
             printf "  %-44s %7.2f %7.2f %8.0f %7.1f %+8.1f%%\n", name, wall[tag], cpus[tag],
-                wall[tag] > 0 ? pkts / wall[tag] / 1e3 : 0, rss[tag] / 1024,
+                (wall[tag] > 0 ? pkts / wall[tag] / 1e3 : 0), rss[tag] / 1024,
                 100 * (wall[tag] / wall["none"] - 1)
         }
         END {

@@ -8,6 +8,7 @@
 #    capability and the capture goes on; a link going down and up is said and counted;
 #    the Prometheus endpoint (metrics.listen) answers in the exposition format
 #    (checked by promtool) with every counter, per worker and per interface.
+# 3. Stderr says where it listens, how it goes with each stats event, what it did at the end.
 SUITE=live
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -71,6 +72,15 @@ if [ "$rc" = 0 ] && [ "$(sort <<<"$ts")" = "$ts" ] && ! grep -q '^1970' <<<"$ts"
     ok stats_ts_current_and_monotonic
 else
     not_ok stats_ts_current_and_monotonic "exit $rc, stats ts: $(tr '\n' ' ' <<<"$ts")"
+fi
+# What an operator reads on stderr (the journal): where it listens, a line with each stats
+# event, and at the end what it read and made of it.
+if head -n 1 "$TMP/live.err" | grep -qE '^tapline: listening on lo; [0-9]+ worker\(s\); events to ' &&
+    grep -qE '^tapline: [0-9]+ packets \([0-9]+ dropped\), [0-9]+ flows, [0-9]+ events so far$' "$TMP/live.err" &&
+    tail -n 1 "$TMP/live.err" | grep -qE '^tapline: lo: [1-9][0-9]* packets \(0 dropped by the kernel, 0 by the interface\), [0-9]+ not decoded, [1-9][0-9]* flows, [1-9][0-9]* events, 0 output errors$'; then
+    ok stderr_lines
+else
+    not_ok stderr_lines "$(cat "$TMP/live.err")"
 fi
 
 # --- two interfaces, --user, link down and up -------------------------------------------
