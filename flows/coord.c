@@ -12,6 +12,7 @@
  * inline mode); only the counters snapshot is shared, under a mutex.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ struct tl_coord {
     size_t nheap, capheap;
     uint64_t released; /* order time up to which everything was applied */
     bool any_released;
+    uint32_t epoch; /* of packet time, whose end-of-epoch work is not done yet */
+    _Atomic uint64_t epoch_end[TL_VT_EPOCHS]; /* last packet time of each ended epoch */
     struct tl_identity_table *identity;
     struct tl_domstats *domstats;
     struct tl_fleet *fleet;
@@ -278,8 +281,31 @@ static void coord_apply_event(struct tl_coord *c, struct tl_cmsg_event *ev)
     }
 }
 
+/* The work due by packet time now_us: reports, snapshots, correlation windows. */
+static void coord_due(struct tl_coord *c, uint64_t now_us)
+{
+    if (c->domstats && now_us) /* 0: no worker has a clock yet */
+        tl_domstats_tick(c->domstats, now_us, coord_domain_event, c);
+    if (c->corr && now_us)
+        tl_corr_tick(c->corr, now_us, c->out, c->cfg->sensor);
+}
+
+/* Every epoch before vt's ends at its last packet time, whichever thread got there first. */
+static void coord_end_epochs(struct tl_coord *c, uint64_t vt)
+{
+    for (uint64_t e = vt >> TL_VT_SHIFT; c->epoch < e; c->epoch++)
+        coord_due(c, atomic_load_explicit(&c->epoch_end[c->epoch], memory_order_acquire));
+}
+
+void tl_coord_epoch_ended(struct tl_coord *c, uint32_t epoch, uint64_t last_us)
+{
+    if (epoch < TL_VT_EPOCHS)
+        atomic_store_explicit(&c->epoch_end[epoch], last_us, memory_order_release);
+}
+
 static void coord_apply(struct tl_coord *c, struct tl_cmsg *m)
 {
+    coord_end_epochs(c, m->order_us);
     switch (m->kind) {
     case TL_CMSG_IDENTITY: coord_apply_identity(c, m->u.ident); break;
     case TL_CMSG_EVENT:
@@ -355,18 +381,17 @@ void tl_coord_release(struct tl_coord *c, uint64_t upto)
     if (!c->any_released || upto > c->released)
         c->released = upto;
     c->any_released = true;
-    uint64_t now_us = tl_vtime_us(upto);
-    if (c->domstats && now_us) /* 0: no worker has a clock yet */
-        tl_domstats_tick(c->domstats, now_us, coord_domain_event, c);
-    if (c->corr && now_us)
-        tl_corr_tick(c->corr, now_us, c->out, c->cfg->sensor);
+    coord_end_epochs(c, upto);
+    coord_due(c, tl_vtime_us(upto));
     coord_snapshot(c);
 }
 
-void tl_coord_finish(struct tl_coord *c, uint64_t now_us)
+void tl_coord_finish(struct tl_coord *c, uint64_t now_vt)
 {
+    uint64_t now_us = tl_vtime_us(now_vt);
     while (c->nheap)
         coord_apply(c, coord_pop(c));
+    coord_end_epochs(c, now_vt);
     if (c->domstats) {
         /* a report boundary the capture crossed is reported at it, whether or not the
          * workers' clocks got the watermark past it before the end (threads race there) */

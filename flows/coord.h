@@ -123,8 +123,15 @@ void tl_coord_free(struct tl_coord *c);
 void tl_coord_take(struct tl_coord *c, struct tl_cmsg *m);
 /* Applies every held message with order time <= upto (virtual), then the work due by then. */
 void tl_coord_release(struct tl_coord *c, uint64_t upto);
+/*
+ * The dispatcher (any thread) says that packet-time epoch `epoch` ended at
+ * packet time last_us, before it sends anything of the next: the coordinator
+ * then does the work due by last_us (domain reports, correlation windows)
+ * before the next epoch's, however far the watermark jumped.
+ */
+void tl_coord_epoch_ended(struct tl_coord *c, uint32_t epoch, uint64_t last_us);
 /* End of the run: everything held, the last domain events and snapshot, open correlations. */
-void tl_coord_finish(struct tl_coord *c, uint64_t now_us);
+void tl_coord_finish(struct tl_coord *c, uint64_t now_vt);
 /* JSON lines the coordinator produced since the last call (identity, domain, alert events). */
 struct tl_buf *tl_coord_output(struct tl_coord *c);
 

@@ -602,8 +602,10 @@ static void pipe_new_epoch(struct tl_pipeline *p, uint64_t ts_us)
 {
     tl_pipeline_flush(p);
     tl_defrag_expire(p->defrag, UINT64_MAX);
-    if (p->epoch + 1 < TL_VT_EPOCHS)
+    if (p->epoch + 1 < TL_VT_EPOCHS) {
+        tl_coord_epoch_ended(p->coord, p->epoch, p->now_us);
         p->epoch++;
+    }
     p->st.v[TL_STAT_TIME_JUMPS]++;
     for (unsigned i = 0; i < p->nworkers; i++) {
         struct tl_batch *b = pipe_free_batch(p, i, TL_BATCH_EPOCH, false); /* must get through */
@@ -1073,7 +1075,7 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
     tl_bell_ring(&p->out_bell);
     pthread_join(p->out_thread, NULL);
 stats:
-    tl_coord_finish(p->coord, p->now_us);
+    tl_coord_finish(p->coord, tl_vtime(p->epoch, p->now_us));
     pipe_write_coord(p);
     tl_output_drain(p->out); /* Kafka deliveries settle, so the final stats count them */
     pipe_stats_total(p, &r, true);

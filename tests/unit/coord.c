@@ -204,11 +204,59 @@ static void test_report_boundary_at_end(void)
     }
 }
 
+/*
+ * A replay of several captures: the first ends past an hourly boundary, the next
+ * starts a day earlier (a new epoch). The boundary the first crossed is reported
+ * at it before anything of the next, even when the watermark went from before the
+ * boundary straight into the next epoch (threads race there: CI saw both).
+ */
+static void test_report_boundary_at_epoch_end(void)
+{
+    const uint64_t hour14 = 1278597600ull * 1000000; /* 2010-07-08T14:00:00Z */
+    const uint64_t day_before = hour14 - 86400000000ull;
+    struct fixture fx;
+    char err[256];
+    memset(&fx, 0, sizeof(fx));
+    tl_config_defaults(&fx.cfg);
+    fx.det.domains = tl_domain_ctx_new(&fx.cfg, err, sizeof(err));
+    fx.c = tl_coord_new(&fx.cfg, &fx.det, err, sizeof(err));
+    CHECK(fx.c != NULL);
+    tl_coord_take(fx.c, dns_event(hour14 - 1800000000ull));
+    tl_coord_release(fx.c, tl_vtime(0, hour14 - 1000000));
+    struct tl_buf *first = tl_coord_output(fx.c); /* the first capture's event */
+    CHECK(first != NULL);
+    if (first) {
+        tl_buf_free(first);
+        free(first);
+    }
+    tl_coord_epoch_ended(fx.c, 0, hour14 + 10000000);
+    struct tl_cmsg *next = dns_event(day_before);
+    next->order_us = tl_vtime(1, day_before);
+    tl_coord_take(fx.c, next);
+    tl_coord_release(fx.c, tl_vtime(1, day_before));
+    struct tl_buf *b = tl_coord_output(fx.c);
+    CHECK(b != NULL);
+    if (b) {
+        tl_buf_putc(b, '\0');
+        const char *report =
+            strstr(b->p, "{\"ts\":\"2010-07-08T14:00:00.000000Z\",\"event_type\":\"domain\"");
+        const char *second = strstr(b->p, "{\"event_type\":\"dns\"");
+        CHECK(report != NULL);
+        CHECK(second != NULL && report && second > report);
+        tl_buf_free(b);
+        free(b);
+    }
+    tl_coord_finish(fx.c, tl_vtime(1, day_before + 1000000));
+    teardown(&fx);
+    tl_domain_ctx_free(fx.det.domains);
+}
+
 const struct tl_test tl_tests_coord[] = {
     { "orders_by_time", test_orders_by_time },
     { "ties", test_ties },
     { "late", test_late },
     { "cap", test_cap },
     { "report_boundary_at_end", test_report_boundary_at_end },
+    { "report_boundary_at_epoch_end", test_report_boundary_at_epoch_end },
     { 0 },
 };
