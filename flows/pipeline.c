@@ -738,6 +738,7 @@ static void pipe_build_stats_event(void)
         "flows given up",
         "units that could not be read: TLS records, sealed SASL buffers",
         "bytes of those units",
+        "flows given this dissector by a strict look at their content (no port or nDPI named it)",
     };
     size_t n = TL_ARRAY_LEN(stats_fixed_fields), k = 0;
 

@@ -127,13 +127,13 @@ enum tl_stat {
         TL_STAT_N
 };
 
-enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 8 };
+enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 9 };
 
 /* Per-dissector counter names ("<dissector>.<name>"), indexed like enum tl_dcounter. */
 #define TL_DSTAT_NAMES                                                                             \
     {                                                                                              \
         "messages", "malformed", "truncated", "capped", "gaps", "given_up", "encrypted",           \
-            "encrypted_bytes"                                                                      \
+            "encrypted_bytes", "by_content"                                                        \
     }
 
 /* Gauges (current values, not sums of increments) are computed at report time. */
