@@ -523,6 +523,8 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     }
     tl_ftable_touch(&w->flows, f, tc);
     worker_classify(w, f, d, bytes, len, dir);
+    if (!f->l7_d)
+        tl_l7_probe(w, f, s);
     if (f->l7_d)
         tl_l7_packet(w, f, s, dir);
     if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {

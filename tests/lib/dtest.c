@@ -81,13 +81,14 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, ts_us);
     struct tl_cursor in = tl_cur_make(buf, len);
     tl_arena_reset(&t->arena);
-    while (!t->gave_up && tl_cur_left(&in) > 0) {
+    while (!t->gave_up && !t->handover && tl_cur_left(&in) > 0) {
         size_t before = tl_cur_left(&in);
         enum tl_parse r = t->d->parse(&c, &in);
         if (r == TL_PARSE_GIVEUP) {
             t->gave_up = true;
             t->counters[TL_DC_GIVEUP]++;
         }
+        t->handover = c.handover;
         if (r != TL_PARSE_OK || tl_cur_left(&in) == before)
             break;
     }
