@@ -935,7 +935,8 @@ static void dns_read_msg(struct tl_parse_ctx *ctx, const struct tl_cursor *msg,
         if (i == 0 && !info->has_q && section == 0) {
             info->qname = owner;
             info->name_from_answer = true;
-            info->nbns = (type == 32 || type == 33) && dns_nbns_name(&owner);
+            /* NB, NBSTAT, or the NULL of a negative response (RFC 1002 4.2.14) */
+            info->nbns = (type == 32 || type == 33 || type == 10) && dns_nbns_name(&owner);
         }
         uint32_t *n = section == 0 ? &rec->answers.n : section == 1 ? &rec->auth.n : &rec->addl.n;
         if (*n >= max_items) {
