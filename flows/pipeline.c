@@ -596,6 +596,12 @@ void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, con
     if (d.truncated)
         p->st.v[TL_STAT_TRUNCATED]++;
     p->st.decode_err[err]++;
+    switch (d.ppp_skip) {
+    case TL_PPP_CONTROL: p->st.v[TL_STAT_PPP_CONTROL]++; break;
+    case TL_PPP_COMPRESSED: p->st.v[TL_STAT_PPP_COMPRESSED]++; break;
+    case TL_PPP_OTHER: p->st.v[TL_STAT_PPP_OTHER]++; break;
+    default: break;
+    }
     if (err != TL_DECODE_OK)
         return;
     if (!d.is_fragment) {

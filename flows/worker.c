@@ -508,6 +508,8 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
         f->last_us = d->ts_us;
     fd->pkts++;
     fd->ip_bytes += d->ip_len;
+    if (!f->tunnel_id && d->tunnel == f->tunnel)
+        f->tunnel_id = d->tunnel_id; /* a GRE key sent one way only, if the first had none */
     if (d->has_mac && !(fd->flags & TL_FD_MAC_SEEN)) {
         memcpy(fd->mac, d->src_mac, 6);
         fd->flags |= TL_FD_MAC_SEEN;

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "config.h"
 #include "event.h"
+#include "key.h"
 #include "packet.h"
 #include "pipeline.h"
 
@@ -365,6 +366,48 @@ static void test_service(void)
     free(r.text);
 }
 
+/*
+ * The two directions of one tunnelled conversation make one key, however the
+ * tunnel marks them: a GRE key set one way only, the PPTP call ids each side
+ * names; a VXLAN VNI keeps two segments with the same addresses apart.
+ */
+static void test_tunnel_keys(void)
+{
+    struct tl_decoded there, back;
+    struct tl_fkey k1, k2;
+    bool a1, a2;
+    memset(&there, 0, sizeof(there));
+    there.ipv = 4;
+    there.ip_proto = TL_IPPROTO_UDP;
+    there.src.b[15] = 1;
+    there.dst.b[15] = 2;
+    there.sport = 40000;
+    there.dport = 53;
+    back = there;
+    back.src = there.dst;
+    back.dst = there.src;
+    back.sport = 53;
+    back.dport = 40000;
+    static const struct {
+        uint8_t tunnel;
+        uint32_t id_there, id_back;
+        bool same;
+    } cases[] = {
+        { TL_TUNNEL_GRE, 0x2a, 0, true },         { TL_TUNNEL_GRE, 0x2a, 0x2b, true },
+        { TL_TUNNEL_PPTP, 0x1234, 0x4321, true }, { TL_TUNNEL_VXLAN, 4242, 4242, true },
+        { TL_TUNNEL_VXLAN, 4242, 4243, false },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        there.tunnel = back.tunnel = cases[i].tunnel;
+        there.tunnel_id = cases[i].id_there;
+        back.tunnel_id = cases[i].id_back;
+        tl_fkey_make(&k1, &there, &a1);
+        tl_fkey_make(&k2, &back, &a2);
+        CHECK_EQ(memcmp(&k1, &k2, sizeof(k1)) == 0, cases[i].same);
+        CHECK(a1 != a2);
+    }
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -377,5 +420,6 @@ const struct tl_test tl_tests_flows[] = {
     { "icmp_echo_pairs", test_icmp_echo_pairs },
     { "fragments_reach_the_flow", test_fragments_reach_the_flow },
     { "service", test_service },
+    { "tunnel_keys", test_tunnel_keys },
     { 0 },
 };
