@@ -635,7 +635,8 @@ static enum tl_decode_err pptp_with(struct tl_decoded *d, uint16_t gre_flags, co
     b[h++] = (uint8_t)n;
     b[h++] = 0x12;
     b[h++] = 0x34;
-    memcpy(b + h, ppp, n);
+    if (n)
+        memcpy(b + h, ppp, n);
     h += n;
     b[14 + 2] = (uint8_t)((h - 14) >> 8);
     b[14 + 3] = (uint8_t)(h - 14);

@@ -1107,6 +1107,20 @@ static void test_nbns(void)
     CHECK(has(&t, "\"opcode_name\":\"netbios-opcode-15\""));
     dtest_free(&t);
 
+    /* a negative response (RFC 1002 4.2.14): RCODE 3, a NULL record under the name */
+    nb_question(&q, 0x8005, 0x0100, "NOSUCHPC", 0x00, 32);
+    hdr(&r, 0x8005, 0x8583, 0, 1, 0, 0);
+    nb_name(&r, "NOSUCHPC", 0x00, NULL);
+    put(&r, "\x00\x0a\x00\x01\x00\x00\x00\x00\x00\x00", 10);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000100, r.b, r.n, false);
+    CHECK(has(&t, "\"query\":\"nosuchpc\""));
+    CHECK(has(&t, "\"rcode\":3,\"rcode_name\":\"NXDOMAIN\""));
+    CHECK(has(&t, "\"answers\":[\"NULL\"]"));
+    dtest_free(&t);
+    every_cut_udp(r.b, r.n);
+
     /* opcode 8 with an ordinary name: not DNS */
     hdr(&q, 9, 0x4000, 1, 0, 0, 0);
     question(&q, "refresh.example", 1);
