@@ -1170,7 +1170,8 @@ static double dns_round3(double v)
 /* The query's length, longest label, subdomain entropy and alphabet, and dga_score. */
 static void dns_features(struct dns_rec *rec, const struct dns_name *q)
 {
-    size_t starts[DNS_MAX_NAME / 2 + 1], nl = 0, longest = 0;
+    /* Labels are counted at the dots, those inside labels too: up to one per byte. */
+    size_t starts[DNS_MAX_NAME], nl = 0, longest = 0;
     for (size_t i = 0; i < q->len; i++) {
         if (i == 0 || q->b[i - 1] == '.')
             starts[nl++] = i;

@@ -192,8 +192,8 @@ static const char *socks_status(uint8_t version, uint8_t code, char *buf)
         "succeeded",
         "general SOCKS server failure",
         "request failed because client is not running identd",
-        "request failed because client's identd could not confirm the user ID string in the "
-        "request",
+        ("request failed because client's identd could not confirm the user ID string in the "
+         "request"),
     };
     if (version == 5 && code < TL_ARRAY_LEN(v5))
         return v5[code];

@@ -890,6 +890,22 @@ static void test_query_features(void)
     query_only(&t, &m, "a1b2c3d4e5f6.xjwqkzvbtplmrhd.co.uk");
     dtest_free(&t);
     every_cut_udp(m.b, m.n);
+
+    /* Fuzz finding: labels made of dots (a 250-byte name of 250 "labels" by its dots). */
+    hdr(&m, 8, 0x0100, 1, 0, 0, 0);
+    for (int l = 0; l < 4; l++) {
+        u8(&m, 62);
+        memset(m.b + m.n, '.', 62);
+        m.n += 62;
+    }
+    u8(&m, 0);
+    u16(&m, 1);
+    u16(&m, 1);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, m.b, m.n, false);
+    dtest_end(&t);
+    CHECK(has(&t, "\"query_length\":251"));
+    dtest_free(&t);
 }
 
 /* ---- every query gets a record, and the reason when it stands alone ---- */
