@@ -7,7 +7,8 @@
  * Network: IPv4 (RFC 791), IPv6 and its extension headers (RFC 8200, RFC 4302).
  * Transport: TCP (RFC 9293), UDP (RFC 768), ICMP (RFC 792), ICMPv6 (RFC 4443).
  * Tunnels: GRE (RFC 2784, 2890; in UDP RFC 8086), ERSPAN I/II/III
- * (draft-foschiano-erspan), VXLAN (RFC 7348), IP in IP (RFC 2003, 4213).
+ * (draft-foschiano-erspan), VXLAN (RFC 7348), IP in IP (RFC 2003, 4213),
+ * PPTP's enhanced GRE carrying PPP (RFC 2637 4.1, RFC 1661, 1662).
  *
  * Invariants: every byte is read through a cursor; each header is read whole
  * and tested once. Each layer works in a child cursor bounded by the smaller of
@@ -38,6 +39,7 @@ enum {
     ETH_TEB = 0x6558,       /* transparent Ethernet bridging (GRE) */
     ETH_ERSPAN_12 = 0x88be, /* ERSPAN type I and II */
     ETH_ERSPAN_3 = 0x22eb,
+    ETH_PPP = 0x880b, /* PPP in enhanced GRE (PPTP) */
 };
 
 /* IP protocol numbers of extension headers and encapsulations. ESP (50) and No
@@ -376,11 +378,72 @@ static enum tl_decode_err decode_erspan3(struct dec *dc, struct tl_cursor *c)
     return frame_type == 0 ? decode_ethernet(dc, c) : decode_ip_any(dc, c);
 }
 
+/* What a PPP protocol number not followed is (RFC 1661 2, IANA's PPP DLL protocol numbers). */
+static uint8_t dec_ppp_skip(uint16_t proto)
+{
+    if (proto >= 0x8000)
+        return TL_PPP_CONTROL;
+    if (proto == 0x00fd || proto == 0x00fb) /* RFC 1962 4: compressed datagrams */
+        return TL_PPP_COMPRESSED;
+    return TL_PPP_OTHER;
+}
+
+/*
+ * Enhanced GRE (PPTP, RFC 2637 4.1) after its flags and protocol: C, R, s,
+ * recursion and flags clear, K set; the key holds the payload length and the
+ * peer's call id; S adds a sequence number, A an acknowledgment. The payload
+ * is a PPP frame in HDLC-like framing without flags or FCS (RFC 1662 3.1;
+ * address and control 0xff 0x03 left out when compressed, RFC 1661 6.6; a
+ * 1-byte protocol when compressed, 6.5). IPv4 (0x0021) and IPv6 (0x0057) are
+ * followed as a pptp tunnel whose id is the call id; anything else - an
+ * acknowledgment alone, LCP, authentication, IPCP, CCP, MPPE-encrypted or
+ * MPPC-compressed datagrams - stays the tunnel's own protocol 47 flow (c, the
+ * whole GRE packet), noted in d->ppp_skip to be counted.
+ */
+static enum tl_decode_err decode_pptp(struct dec *dc, const struct tl_cursor *c,
+                                      struct tl_cursor *g, uint16_t flags)
+{
+    uint16_t len = tl_cur_be16(g);
+    uint16_t call = tl_cur_be16(g);
+    if (flags & 0x1000)
+        tl_cur_skip(g, 4); /* sequence number */
+    if (flags & 0x0080)
+        tl_cur_skip(g, 4); /* acknowledgment number */
+    if (!tl_cur_ok(g))
+        return dec_short(dc, TL_DECODE_TUNNEL_SHORT, TL_DECODE_TUNNEL_BAD);
+    if ((flags & 0xcf78) != 0 || !(flags & 0x2000))
+        return TL_DECODE_TUNNEL_BAD;
+    if (len == 0)
+        return dec_payload(dc, c, (uint32_t)tl_cur_left(c));
+    if (!dec_bound(dc, g, len))
+        return TL_DECODE_TUNNEL_BAD;
+    uint8_t a = 0;
+    if (tl_cur_peek(g, 0, &a) && a == 0xff) { /* 0xff is no protocol: address, then control */
+        tl_cur_skip(g, 1);
+        if (tl_cur_u8(g) != 0x03 && tl_cur_ok(g))
+            return TL_DECODE_TUNNEL_BAD;
+    }
+    uint16_t proto = tl_cur_u8(g);
+    if (!(proto & 1)) /* else a compressed 1-byte protocol field */
+        proto = (uint16_t)(proto << 8 | tl_cur_u8(g));
+    if (!tl_cur_ok(g))
+        return dec_short(dc, TL_DECODE_TUNNEL_SHORT, TL_DECODE_TUNNEL_BAD);
+    if (proto != 0x0021 && proto != 0x0057) {
+        dc->d->ppp_skip = dec_ppp_skip(proto);
+        return dec_payload(dc, c, (uint32_t)tl_cur_left(c));
+    }
+    enum tl_decode_err err = dec_tunnel(dc, TL_TUNNEL_PPTP, call);
+    if (err != TL_DECODE_OK)
+        return err;
+    return proto == 0x0021 ? decode_ipv4(dc, g) : decode_ipv6(dc, g);
+}
+
 /*
  * GRE (RFC 2784 2, RFC 2890 2): C, K and S add the checksum word, the key and
  * the sequence number. Bits 1 and 4 (RFC 1701 routing, strict source route)
- * MUST make a receiver discard (RFC 2784 2.3). Versions other than 0 (PPTP)
- * and payloads we do not follow stay a plain protocol 47 flow.
+ * MUST make a receiver discard (RFC 2784 2.3). Version 1 carrying PPP is
+ * PPTP's; other versions and payloads we do not follow stay a plain protocol
+ * 47 flow.
  */
 static enum tl_decode_err decode_gre(struct dec *dc, struct tl_cursor *c)
 {
@@ -391,6 +454,8 @@ static enum tl_decode_err decode_gre(struct dec *dc, struct tl_cursor *c)
 
     if (!tl_cur_ok(&g))
         return dec_short(dc, TL_DECODE_TUNNEL_SHORT, TL_DECODE_TUNNEL_BAD);
+    if ((flags & 0x0007) == 1 && proto == ETH_PPP)
+        return decode_pptp(dc, c, &g, flags);
     if ((flags & 0x0007) != 0)
         return dec_payload(dc, c, (uint32_t)tl_cur_left(c)); /* not RFC 2784 GRE */
     if (flags & 0x4c00)                                      /* bits 1, 4 and 5 */

@@ -5,9 +5,25 @@
  * UDP carries one message per datagram; TCP frames each message with a 2-byte
  * length (RFC 7766 8). A query waits in the flow state (a bounded copy) until
  * the response with the same id and question arrives, then both are written
- * as one record; a response nobody asked for is written alone, and a query
- * nobody answers is written by flush(). Field names and meanings follow Zeek's
- * dns.log; answers use Zeek's text where Zeek has one (see dns_format_rdata).
+ * as one record; a response nobody asked for is written alone. Every query is
+ * written: a query nobody answers is written by flush(), when the dissector
+ * gives up on the flow, or when newer ones push it out, with `unanswered`
+ * saying why (a gap or an unreadable message in the other direction after it
+ * is remembered). Field names and meanings follow Zeek's dns.log; answers use
+ * Zeek's text where Zeek has one (see dns_format_rdata).
+ *
+ * NetBIOS name service (RFC 1001, 1002; UDP 137) is DNS with names in the
+ * half-ASCII encoding (RFC 1001 14.1): a message whose question (or first
+ * record) is such a name with type NB or NBSTAT is read as NBNS, its name
+ * decoded as Zeek's dns.log shows it (dns_nbns_decode), its opcodes named as
+ * RFC 1002 4.2.1.1 and its NB and NBSTAT records formatted as addresses and
+ * node names.
+ *
+ * Ports 53, 5353 (mDNS), 5355 (LLMNR) and 137 (NBNS) are DNS. A flow no port
+ * or nDPI names DNS gets this dissector when its first message
+ * passes dns_probe(): one question, nothing a query should not carry, and
+ * every byte accounted for - so DNS on an odd port (a tunnel, DNSCrypt's
+ * certificate queries) is read, and other protocols are not.
  *
  * Invariants: names are at most 255 octets (RFC 1035 2.3.4) and every
  * compression pointer points strictly before the start of the label run that
@@ -82,7 +98,10 @@ struct dns_info {
     uint16_t id, flags, qdcount, ancount, nscount, arcount, qtype, qclass;
     bool has_q;
     bool name_from_answer; /* no question: qname is the first answer's owner (mDNS), as Zeek */
+    bool nbns;             /* NetBIOS name service: names in the half-ASCII encoding */
     uint8_t status;        /* enum tl_msg_status */
+    uint8_t dir;           /* the direction it came from */
+    uint8_t unanswered;    /* pending: enum tl_unanswered, once a gap or bad message followed */
     struct dns_edns edns;
     struct dns_name qname;
 };
@@ -112,13 +131,14 @@ struct dns_rec {
     struct tl_str edns_ecs;
     uint16_t qdcount, ancount, nscount, arcount;
     uint8_t status; /* enum tl_msg_status */
+    const char *reply_status;
     uint16_t query_length;
     uint8_t longest_label;
     double subdomain_entropy, dga_score;
     const char *subdomain_charset;
     /* storage behind answers, auth and addl */
     struct tl_str ans_v[DNS_MAX_ANSWERS], auth_v[DNS_MAX_ANSWERS], addl_v[DNS_MAX_ANSWERS];
-    char qclass_buf[16], qtype_buf[16], opcode_buf[16], rcode_buf[16];
+    char qclass_buf[16], qtype_buf[16], opcode_buf[24], rcode_buf[16];
 };
 
 static const struct tl_field dns_fields[] = {
@@ -170,6 +190,7 @@ static const struct tl_field dns_fields[] = {
     TL_FIELD(struct dns_rec, arcount, U16, "arcount", "ARCOUNT (the response's when seen)"),
     TL_FIELD(struct dns_rec, status, STATUS, "status",
              "ok; truncated (capture cut); malformed (bad pointer, overlong name, short RR)"),
+    TL_FIELD_OPT(struct dns_rec, reply_status, CSTR, "reply_status", TL_UNANSWERED_DOC),
     TL_FIELD_OPT(struct dns_rec, query_length, U16, "query_length",
                  "octets of the queried name, labels and the dots between them"),
     TL_FIELD_OPT(struct dns_rec, longest_label, U8, "longest_label",
@@ -250,6 +271,12 @@ static const struct dns_code dns_rcodes[] = {
 static const struct dns_code dns_opcodes[] = {
     { 0, "query" },  { 1, "iquery" },         { 2, "server-status" },
     { 4, "notify" }, { 5, "dynamic-update" }, { 6, "dso" },
+};
+
+/* NBNS opcodes, RFC 1002 4.2.1.1, as Zeek names them (others: "netbios-opcode-<n>"). */
+static const struct dns_code dns_nbns_opcodes[] = {
+    { 0, "netbios-query" }, { 5, "netbios-registration" }, { 6, "netbios-release" },
+    { 7, "netbios-wack" },  { 8, "netbios-refresh" },
 };
 
 /* Fixed-capacity text, cut (and flagged) at its capacity. */
@@ -504,6 +531,85 @@ static void dns_put_strings(struct dns_text *t, struct tl_cursor *rd, const char
     }
 }
 
+/* ---- NetBIOS names, RFC 1001 14.1 ---- */
+
+enum { DNS_NBNS_LABEL = 32 }; /* a 16-byte NetBIOS name, two letters A-P per byte */
+
+static uint8_t dns_upper(uint8_t c)
+{
+    return c >= 'a' && c <= 'z' ? (uint8_t)(c - 32) : c;
+}
+
+/* Is the first label of n a NetBIOS name in the half-ASCII encoding? */
+static bool dns_nbns_name(const struct dns_name *n)
+{
+    if (n->len < DNS_NBNS_LABEL || (n->len > DNS_NBNS_LABEL && n->b[DNS_NBNS_LABEL] != '.'))
+        return false;
+    for (size_t i = 0; i < DNS_NBNS_LABEL; i++)
+        if (dns_upper(n->b[i]) < 'A' || dns_upper(n->b[i]) > 'P')
+            return false;
+    return true;
+}
+
+/*
+ * The name as Zeek's dns.log shows it: the first 15 characters up to the
+ * first control character (3-31, 127) or space - the padding - and not the
+ * 16th, the suffix that names the service. Bytes 0-2 pass (as in
+ * "\x01\x02__MSBROWSE__\x02"), and so do bytes above 127. The scope (the
+ * labels after the first, RFC 1001 14.1), which Zeek does not decode, is
+ * appended.
+ */
+static void dns_nbns_decode(const struct dns_name *in, struct dns_name *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 15; i++) {
+        unsigned hi = dns_upper(in->b[2 * i]) - 'A', lo = dns_upper(in->b[2 * i + 1]) - 'A';
+        uint8_t c = (uint8_t)(hi << 4 | lo);
+        if ((c >= 3 && c <= 0x20) || c == 0x7f)
+            break;
+        out->b[n++] = c;
+    }
+    size_t scope = in->len - DNS_NBNS_LABEL; /* with its leading dot */
+    memcpy(out->b + n, in->b + DNS_NBNS_LABEL, scope);
+    out->len = (uint8_t)(n + scope);
+}
+
+/* NB (RFC 1002 4.2.2): NB_FLAGS and an address per entry, written as the addresses. */
+static void dns_put_nb(struct dns_text *t, struct tl_cursor *rd)
+{
+    if (tl_cur_left(rd) % 6 != 0) {
+        tl_cur_fail(rd, TL_CUR_BAD);
+        return;
+    }
+    for (bool first = true; tl_cur_left(rd) > 0; first = false) {
+        tl_cur_skip(rd, 2);
+        if (!first)
+            dns_put(t, " ", 1);
+        dns_put_ipv4(t, tl_cur_bytes(rd, 4));
+    }
+}
+
+/* NBSTAT (RFC 1002 4.2.18): "NBSTAT" and each node name as NAME<suffix>; not the statistics. */
+static void dns_put_nbstat(struct dns_text *t, struct tl_cursor *rd)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t names = tl_cur_u8(rd);
+    dns_puts(t, "NBSTAT");
+    for (unsigned i = 0; i < names; i++) {
+        const uint8_t *e = tl_cur_bytes(rd, 18); /* NETBIOS_NAME (16), NAME_FLAGS */
+        if (!e)
+            return;
+        size_t len = 15;
+        while (len > 0 && e[len - 1] == ' ')
+            len--;
+        char sfx[4] = { '<', hex[e[15] >> 4], hex[e[15] & 15], '>' };
+        dns_put(t, " ", 1);
+        dns_putesc(t, e, len, false);
+        dns_put(t, sfx, sizeof(sfx));
+    }
+    tl_cur_skip(rd, tl_cur_left(rd)); /* STATISTICS */
+}
+
 /* SVCB and HTTPS (RFC 9460 2.2): "<TYPE> <prio> <target> key=value ...". */
 static void dns_put_svcb(struct dns_text *t, const struct tl_cursor *msg, struct tl_cursor *rd,
                          const char *tag)
@@ -579,13 +685,21 @@ static void dns_put_svcb(struct dns_text *t, const struct tl_cursor *msg, struct
  * SOA's MNAME; "TXT <len> <text>"; "RRSIG <type covered> <signer>"; "DS <alg>
  * <digest type>"; "DNSKEY <alg>"; "NSEC <owner> <next>"; "NSEC3"; "SSHFP: <hex>";
  * "BIND9 signing signal". Ours: "CAA <flags> <tag> <value>", SVCB/HTTPS above,
- * and "TYPE<n> <hex>" for the rest (Zeek: "<unknown type=n>"). RDATA that does
- * not fit its type fails rd with BAD.
+ * and "TYPE<n> <hex>" for the rest (Zeek: "<unknown type=n>"); in NBNS, NB and
+ * NBSTAT above. RDATA that does not fit its type fails rd with BAD.
  */
 static void dns_format_rdata(struct dns_text *t, const struct tl_cursor *msg, struct tl_cursor *rd,
-                             uint16_t type, const struct dns_name *owner)
+                             uint16_t type, const struct dns_name *owner, bool nbns)
 {
     size_t rdlen = tl_cur_left(rd);
+    if (nbns && type == 32) {
+        dns_put_nb(t, rd);
+        return;
+    }
+    if (nbns && type == 33) {
+        dns_put_nbstat(t, rd);
+        return;
+    }
     switch (type) {
     case 1: /* A */
         if (rdlen != 4)
@@ -795,6 +909,7 @@ static void dns_read_msg(struct tl_parse_ctx *ctx, const struct tl_cursor *msg,
             info->has_q = true;
             info->qtype = qtype;
             info->qclass = qclass;
+            info->nbns = (qtype == 32 || qtype == 33) && dns_nbns_name(&n);
         }
     }
 
@@ -820,6 +935,8 @@ static void dns_read_msg(struct tl_parse_ctx *ctx, const struct tl_cursor *msg,
         if (i == 0 && !info->has_q && section == 0) {
             info->qname = owner;
             info->name_from_answer = true;
+            /* NB, NBSTAT, or the NULL of a negative response (RFC 1002 4.2.14) */
+            info->nbns = (type == 32 || type == 33 || type == 10) && dns_nbns_name(&owner);
         }
         uint32_t *n = section == 0 ? &rec->answers.n : section == 1 ? &rec->auth.n : &rec->addl.n;
         if (*n >= max_items) {
@@ -832,7 +949,7 @@ static void dns_read_msg(struct tl_parse_ctx *ctx, const struct tl_cursor *msg,
             dns_puts(&t, dns_name_of(dns_types, TL_ARRAY_LEN(dns_types), type, "TYPE", tbuf,
                                      sizeof(tbuf)));
         else
-            dns_format_rdata(&t, msg, &rd, type, &owner);
+            dns_format_rdata(&t, msg, &rd, type, &owner, info->nbns);
         if (!tl_cur_ok(&rd) || tl_cur_left(&rd) != 0) {
             tl_cur_fail(&c, TL_CUR_BAD); /* RDATA shorter or longer than its type says */
             break;
@@ -1053,7 +1170,8 @@ static double dns_round3(double v)
 /* The query's length, longest label, subdomain entropy and alphabet, and dga_score. */
 static void dns_features(struct dns_rec *rec, const struct dns_name *q)
 {
-    size_t starts[DNS_MAX_NAME / 2 + 1], nl = 0, longest = 0;
+    /* Labels are counted at the dots, those inside labels too: up to one per byte. */
+    size_t starts[DNS_MAX_NAME], nl = 0, longest = 0;
     for (size_t i = 0; i < q->len; i++) {
         if (i == 0 || q->b[i - 1] == '.')
             starts[nl++] = i;
@@ -1096,21 +1214,29 @@ static void dns_emit(struct tl_parse_ctx *ctx, const struct dns_info *q, const s
     const struct dns_info *ask = q ? q : r; /* question and request flags: the query's */
     char text[DNS_NAME_TEXT];
     bool full = false;
+    struct dns_name nb;
+    const struct dns_name *qname = &ask->qname;
 
     rec->trans_id = m->id;
     if (q && r && r->ts_us > q->ts_us)
         rec->rtt = r->ts_us - q->ts_us;
+    if (ask->nbns) {
+        dns_nbns_decode(qname, &nb);
+        qname = &nb;
+    }
     if (ask->has_q || ask->name_from_answer) {
         struct dns_text lo = { text, 0, sizeof(text), false };
-        dns_put_name(&lo, &ask->qname, true);
+        dns_put_name(&lo, qname, true);
         rec->query = dns_keep(ctx, &lo, &full);
         struct dns_text orig = { text, 0, sizeof(text), false };
-        dns_put_name(&orig, &ask->qname, false);
+        dns_put_name(&orig, qname, false);
         if (rec->query.len == orig.len && memcmp(rec->query.ptr, text, orig.len) != 0)
             rec->query_original = dns_keep(ctx, &orig, &full);
-        dns_features(rec, &ask->qname);
+        dns_features(rec, qname);
     }
-    if (ask->has_q && ask->qtype) /* 0 is reserved: a question cut before its type */
+    if (ask->has_q && ask->nbns && ask->qtype == 33)
+        rec->qtype_name = "NBSTAT";    /* SRV's number; Zeek's name on UDP 137 */
+    else if (ask->has_q && ask->qtype) /* 0 is reserved: a question cut before its type */
         rec->qtype_name = dns_name_of(dns_types, TL_ARRAY_LEN(dns_types), ask->qtype, "query-",
                                       rec->qtype_buf, sizeof(rec->qtype_buf));
     if (ask->has_q && ask->qclass)
@@ -1119,8 +1245,13 @@ static void dns_emit(struct tl_parse_ctx *ctx, const struct dns_info *q, const s
     rec->qtype = ask->qtype;
     rec->qclass = ask->qclass;
     rec->opcode = (uint8_t)(ask->flags >> 11 & 15);
-    rec->opcode_name = dns_name_of(dns_opcodes, TL_ARRAY_LEN(dns_opcodes), rec->opcode, "opcode-",
-                                   rec->opcode_buf, sizeof(rec->opcode_buf));
+    if (ask->nbns)
+        rec->opcode_name =
+            dns_name_of(dns_nbns_opcodes, TL_ARRAY_LEN(dns_nbns_opcodes), rec->opcode,
+                        "netbios-opcode-", rec->opcode_buf, sizeof(rec->opcode_buf));
+    else
+        rec->opcode_name = dns_name_of(dns_opcodes, TL_ARRAY_LEN(dns_opcodes), rec->opcode,
+                                       "opcode-", rec->opcode_buf, sizeof(rec->opcode_buf));
     if (r) {
         unsigned rcode = (unsigned)r->edns.ext_rcode << 4 | (r->flags & 15u); /* RFC 6891 6.1.3 */
         rec->rcode = (uint8_t)(rcode > 255 ? 255 : rcode);
@@ -1166,10 +1297,13 @@ static void dns_emit(struct tl_parse_ctx *ctx, const struct dns_info *q, const s
     ctx->emit(ctx, rec, q ? q->ts_us : r->ts_us);
 }
 
-static void dns_emit_query(struct tl_parse_ctx *ctx, const struct dns_info *q)
+/* A query alone: why, unless a gap or a bad message after it already said. */
+static void dns_emit_query(struct tl_parse_ctx *ctx, const struct dns_info *q,
+                           enum tl_unanswered why)
 {
     struct dns_rec rec;
     memset(&rec, 0, sizeof(rec));
+    rec.reply_status = tl_unanswered_name(q->unanswered ? q->unanswered : why);
     dns_emit(ctx, q, NULL, &rec);
 }
 
@@ -1186,6 +1320,33 @@ static unsigned dns_max_pending(const struct tl_parse_ctx *ctx)
     return n == 0 ? 1 : n < DNS_MAX_PENDING ? n : DNS_MAX_PENDING;
 }
 
+/*
+ * Something that may have been the response to the queries waiting for one
+ * from the other direction could not be read (a gap, a message cut before its
+ * flags): if they stay unanswered, that is why.
+ */
+static void dns_mark(struct dns_state *st, unsigned from_dir, enum tl_unanswered why)
+{
+    for (unsigned i = 0; i < st->npending; i++)
+        if (st->pending[i].dir != from_dir && !st->pending[i].unanswered)
+            st->pending[i].unanswered = (uint8_t)why;
+}
+
+/* The pending query a response answers: same id and question; a response that could not be
+ * read whole, or has no question (e.g. FORMERR), by id alone. */
+static int dns_find(const struct dns_state *st, const struct dns_info *r)
+{
+    for (unsigned i = 0; i < st->npending; i++) {
+        const struct dns_info *q = &st->pending[i];
+        if (q->id == r->id && (!r->has_q || dns_same_question(q, r)))
+            return (int)i;
+    }
+    for (unsigned i = 0; r->status != TL_MSG_OK && i < st->npending; i++)
+        if (st->pending[i].id == r->id && st->pending[i].dir != r->dir)
+            return (int)i;
+    return -1;
+}
+
 /* One complete message: a query waits in the state, a response finds its query. */
 static void dns_message(struct tl_parse_ctx *ctx, const struct tl_cursor *msg)
 {
@@ -1197,35 +1358,66 @@ static void dns_message(struct tl_parse_ctx *ctx, const struct tl_cursor *msg)
     memset(&rec, 0, sizeof(rec));
     ctx->counters[TL_DC_MESSAGES]++;
     dns_read_msg(ctx, msg, &info, &rec);
+    info.dir = ctx->dir;
     if (info.status == TL_MSG_MALFORMED)
         ctx->counters[TL_DC_MALFORMED]++;
     else if (info.status == TL_MSG_TRUNCATED)
         ctx->counters[TL_DC_TRUNCATED]++;
 
+    if (tl_cur_left(msg) < 4) { /* not even the flags: written alone, never waits */
+        dns_mark(st, info.dir, TL_UNANS_UNPARSEABLE);
+        dns_emit(ctx, &info, NULL, &rec);
+        return;
+    }
     if (!(info.flags & DNS_QR)) {
         if (st->npending >= dns_max_pending(ctx)) {
             ctx->counters[TL_DC_CAPPED]++;
-            dns_emit_query(ctx, &st->pending[0]);
+            dns_emit_query(ctx, &st->pending[0], TL_UNANS_CAPPED);
             dns_drop(st, 0);
         }
         st->pending[st->npending++] = info;
         return;
     }
-    /* A response without a question (e.g. FORMERR) pairs by id alone. */
-    for (unsigned i = 0; i < st->npending; i++) {
-        struct dns_info *q = &st->pending[i];
-        if (q->id == info.id && (!info.has_q || dns_same_question(q, &info))) {
-            dns_emit(ctx, q, &info, &rec);
-            dns_drop(st, i);
-            return;
-        }
+    int i = dns_find(st, &info);
+    if (i >= 0) {
+        dns_emit(ctx, &st->pending[i], &info, &rec);
+        dns_drop(st, (unsigned)i);
+        return;
     }
+    if (info.status != TL_MSG_OK)
+        dns_mark(st, info.dir, TL_UNANS_UNPARSEABLE);
     dns_emit(ctx, NULL, &info, &rec);
+}
+
+/* The dissector gives up on the flow: every query waiting is written now. */
+static enum tl_parse dns_giveup(struct tl_parse_ctx *ctx)
+{
+    struct dns_state *st = ctx->state;
+    for (unsigned i = 0; i < st->npending; i++)
+        dns_emit_query(ctx, &st->pending[i], TL_UNANS_UNPARSEABLE);
+    st->npending = 0;
+    return TL_PARSE_GIVEUP;
+}
+
+/* Does the name after the header start with a NetBIOS name label (NBNS, RFC 1002 4.2.1.2)? */
+static bool dns_nbns_shape(const struct tl_cursor *msg)
+{
+    struct tl_cursor c = tl_cur_at(msg, DNS_HDR_LEN);
+    if (tl_cur_u8(&c) != DNS_NBNS_LABEL)
+        return false;
+    for (unsigned i = 0; i < DNS_NBNS_LABEL; i++) {
+        uint8_t b = dns_upper(tl_cur_u8(&c));
+        if (b < 'A' || b > 'P')
+            return false;
+    }
+    return true;
 }
 
 /*
  * A first message that cannot be DNS: shorter than the header, or a reserved
- * opcode (RFC 6895 2.2: 3 and 7-15 are unassigned).
+ * opcode (RFC 6895 2.2: 3 and 7-15 are unassigned) - unless it is NBNS, whose
+ * WACK and refresh are 7 and 8 (RFC 1002 4.2.1.1; Windows refreshes with 9,
+ * registers multi-homed names with 15).
  */
 static bool dns_nonsense(const struct tl_cursor *msg)
 {
@@ -1233,6 +1425,8 @@ static bool dns_nonsense(const struct tl_cursor *msg)
     if (tl_cur_left(msg) < DNS_HDR_LEN || !tl_cur_peek(msg, 2, &flags_hi))
         return true;
     unsigned opcode = flags_hi >> 3 & 15u;
+    if ((opcode >= 7 && opcode <= 9) || opcode == 15)
+        return !dns_nbns_shape(msg);
     return opcode == 3 || opcode > 6;
 }
 
@@ -1249,7 +1443,7 @@ static enum tl_parse dns_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         if (!tl_cur_ok(&frame))
             return TL_PARSE_MORE;
         if (len < DNS_HDR_LEN && check)
-            return TL_PARSE_GIVEUP;
+            return dns_giveup(ctx);
         if (!dns_sub(&frame, len, &msg))
             return TL_PARSE_MORE; /* frame incomplete: nothing consumed */
         st->resync[ctx->dir & 1] = false;
@@ -1257,7 +1451,7 @@ static enum tl_parse dns_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         dns_sub(&frame, tl_cur_left(&frame), &msg);
     }
     if (check && !ctx->capture_cut && dns_nonsense(&msg))
-        return TL_PARSE_GIVEUP;
+        return dns_giveup(ctx);
     *in = frame;
     st->seen = true;
     dns_message(ctx, &msg);
@@ -1267,13 +1461,14 @@ static enum tl_parse dns_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 /*
  * TCP bytes were lost: the next bytes need not start a frame (RFC 7766 has no
  * marker to find one), so the next frame must look like DNS or the flow is
- * given up.
+ * given up. A response to the queries sent the other way may have been lost.
  */
 static void dns_gap(struct tl_parse_ctx *ctx, uint64_t n)
 {
     struct dns_state *st = ctx->state;
     (void)n;
     st->resync[ctx->dir & 1] = true;
+    dns_mark(st, ctx->dir, TL_UNANS_GAP);
 }
 
 /* Writes, oldest first, the queries older than now_us - pending_timeout (all at UINT64_MAX). */
@@ -1285,13 +1480,73 @@ static void dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 
     while (i < st->npending) {
         const struct dns_info *q = &st->pending[i];
-        if (now_us == UINT64_MAX || (now_us >= timeout && q->ts_us < now_us - timeout)) {
-            dns_emit_query(ctx, q);
+        if (now_us == UINT64_MAX) {
+            dns_emit_query(ctx, q, TL_UNANS_FLOW_END);
+            dns_drop(st, i);
+        } else if (now_us >= timeout && q->ts_us < now_us - timeout) {
+            dns_emit_query(ctx, q, TL_UNANS_TIMEOUT);
             dns_drop(st, i);
         } else {
             i++;
         }
     }
+}
+
+/* Classes a name can be asked in: IN, CH, NONE, ANY (RFC 1035 3.2.4, RFC 2136 2.4). */
+static bool dns_probe_class(uint16_t c)
+{
+    return c == 1 || c == 3 || c == 254 || c == 255;
+}
+
+/*
+ * Is p a DNS message beyond reasonable doubt (UDP: the datagram; TCP: exactly
+ * one length-prefixed message)? One question of uncompressed labels with a
+ * type and a known class; opcode query and Z clear; a query carries none of
+ * a response's flags and no record but one OPT; a response's records all
+ * parse; and every byte is accounted for. Random bytes, QUIC, STUN, RTP and
+ * the like fail the header alone.
+ */
+static bool dns_probe(unsigned transport, const uint8_t *p, size_t n)
+{
+    struct tl_cursor c = tl_cur_make(p, n), msg = c;
+    if (transport == TL_TCP) {
+        uint16_t len = tl_cur_be16(&c);
+        if (!dns_sub(&c, len, &msg) || tl_cur_left(&c) != 0)
+            return false;
+    }
+    struct tl_cursor r = msg;
+    tl_cur_skip(&r, 2); /* id */
+    uint16_t flags = tl_cur_be16(&r), qd = tl_cur_be16(&r), an = tl_cur_be16(&r);
+    uint16_t ns = tl_cur_be16(&r), ar = tl_cur_be16(&r);
+    bool response = (flags & DNS_QR) != 0;
+    unsigned records = (unsigned)an + ns + ar;
+    if (!tl_cur_ok(&r) || qd != 1 || (flags & 0x7840) != 0) /* opcode, Z */
+        return false;
+    if (!response && ((flags & (DNS_AA | DNS_TC | DNS_RA | 0x000f)) != 0 || an || ns || ar > 1))
+        return false;
+    if (response && ((flags & 0x000f) > 5 || records > DNS_MAX_ANSWERS))
+        return false;
+    size_t wire = 1;
+    for (uint8_t len = tl_cur_u8(&r); len != 0; len = tl_cur_u8(&r)) {
+        wire += 1u + len;
+        if (len > 63 || wire > DNS_MAX_NAME || !tl_cur_skip(&r, len))
+            return false;
+    }
+    uint16_t qtype = tl_cur_be16(&r), qclass = tl_cur_be16(&r);
+    if (!tl_cur_ok(&r) || wire == 1 || qtype == 0 || !dns_probe_class(qclass))
+        return false;
+    for (unsigned i = 0; i < records && tl_cur_ok(&r); i++) {
+        struct dns_name owner;
+        struct tl_cursor rd;
+        dns_read_name(&msg, &r, &owner);
+        uint16_t type = tl_cur_be16(&r), rclass = tl_cur_be16(&r);
+        uint32_t ttl = tl_cur_be32(&r);
+        if (!dns_sub(&r, tl_cur_be16(&r), &rd))
+            return false;
+        if (type == 41 ? owner.len != 0 : !response || !dns_probe_class(rclass) || ttl > INT32_MAX)
+            return false; /* OPT: the root's; TTLs: RFC 2181 8 */
+    }
+    return tl_cur_ok(&r) && tl_cur_left(&r) == 0;
 }
 
 /* The queried name, as the domain statistics count it. */
@@ -1309,7 +1564,7 @@ const struct tl_dissector tl_dns_dissector = {
     .name = "dns",
     .doc = "DNS over UDP and TCP: one record per query/response transaction",
     .transports = TL_UDP | TL_TCP,
-    .ports = { 53, 5353, 5355 },
+    .ports = { 53, 5353, 5355, 137 },
     .state_size = sizeof(struct dns_state),
     .record_size = sizeof(struct dns_rec),
     .parse = dns_parse,
@@ -1318,4 +1573,5 @@ const struct tl_dissector tl_dns_dissector = {
     .event = &tl_dns_event,
     .domain = dns_domain,
     .idle = dns_idle,
+    .probe = dns_probe,
 };

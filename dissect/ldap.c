@@ -10,8 +10,11 @@
  * is cut there and flagged `value_capped`) until its response with the same
  * messageID arrives; a search waits for SearchResultDone and counts the
  * entries and references before it. Unbind and abandon have no response and
- * are written at once; a response nobody asked for is written alone; a
- * request nobody answers is written by flush().
+ * are written at once; a response nobody asked for is written alone. Every
+ * other request is written: one nobody answers by flush(), when the
+ * dissector gives up on the flow, or when newer ones push it out, with
+ * `unanswered` saying why (a gap or an unreadable message in the other
+ * direction after it is remembered).
  *
  * Encryption. After a successful extended StartTLS response the rest of the
  * flow is TLS: its records are counted (not parsed) and written as one
@@ -55,6 +58,8 @@ enum {
     LDAP_MAX_FILTER_DEPTH = 16,  /* and/or/not nesting; deeper is malformed */
     LDAP_MAX_MESSAGE = 16 << 20, /* longest LDAPMessage or SASL buffer buffered */
     LDAP_SASL_HDR = 16,          /* RFC 4121 4.2.6.2 token header; MS-NLMP signature */
+    LDAP_SASL_PEEK = 64,         /* bytes of a SASL buffer read before it is classified */
+    LDAP_SASL_CARRY = 4096,      /* a message split across SASL buffers is joined up to this */
 };
 
 /* protocolOp tags, RFC 4511 4.2 - 4.14 ([APPLICATION n]). */
@@ -115,11 +120,13 @@ struct ldap_pending {
     bool used, have_request, value_capped, starttls;
     uint8_t op; /* request tag (for a response alone: the matching request's) */
     uint8_t status, enc, version, auth, scope, deref;
-    bool types_only, cleartext, has_scope;
+    uint8_t dir; /* the request's direction */
+    uint8_t why; /* enum tl_unanswered, once a gap or bad message followed it */
+    bool types_only, cleartext, has_scope, delete_old_rdn;
     uint16_t recon; /* search: RC_* categories of the filter and attributes */
     uint32_t size_limit, time_limit;
     uint64_t entries, bytes, refs;
-    struct ldap_sref dn, mech, filter, oid;
+    struct ldap_sref dn, mech, filter, oid, superior;
     uint8_t nattrs;
     struct ldap_sref attrs[LDAP_MAX_ATTRS];
     uint16_t pool_used;
@@ -131,12 +138,30 @@ struct ldap_tally {
     uint64_t ts, buffers, bytes;
 };
 
+/* One direction's SASL buffers (RFC 4422 3.7), read as they stream in. */
+struct ldap_sasl {
+    uint32_t left;  /* bytes of the current buffer still to come (0: a length is next) */
+    uint32_t lead;  /* of those, a checksum before the plaintext (RFC 4121 RRC) */
+    uint32_t plain; /* then plaintext; what is left after it is a trailing checksum */
+    bool sealed;    /* the buffer is tallied, not read */
+    bool pad;       /* RFC 1964 token: padding ends the plaintext */
+    /* across buffers: */
+    uint32_t skip;      /* plaintext bytes of a search entry to pass over */
+    uint16_t carry_len; /* bytes of a message begun in an earlier buffer */
+    uint8_t carry[LDAP_SASL_CARRY];
+};
+
+enum { LDAP_NTLM_UNKNOWN, LDAP_NTLM_SIGNED, LDAP_NTLM_SEALED };
+
 struct ldap_state {
-    bool seen;       /* a valid LDAPMessage has been parsed on this flow */
-    bool sasl_layer; /* a SASL bind that can negotiate a security layer succeeded */
-    bool tls;        /* StartTLS succeeded: the rest is TLS */
-    bool lost[2];    /* a gap: the next bytes must parse or the flow is given up */
+    bool seen;        /* a valid LDAPMessage has been parsed on this flow */
+    bool sasl_layer;  /* a SASL bind that can negotiate a security layer succeeded */
+    bool tls;         /* StartTLS succeeded: the rest is TLS */
+    bool lost[2];     /* a gap: the next bytes must parse or the flow is given up */
+    uint8_t ntlm[2];  /* NTLM signatures: LDAP_NTLM_*, decided on the first buffer */
+    uint32_t skip[2]; /* bytes of a search entry to pass over (counted from its header) */
     struct ldap_tally sealed, tls_tally;
+    struct ldap_sasl sasl[2];
     struct ldap_pending pending[LDAP_MAX_PENDING];
 };
 
@@ -163,7 +188,8 @@ struct ldap_rec {
     uint64_t result_entries, result_bytes, result_references;
     bool has_result; /* a response was seen: its code and counts are written, zeros too */
     bool is_search;
-    struct tl_str object;
+    struct tl_str object, new_superior;
+    bool delete_old_rdn;
     struct tl_strlist attribute_names;
     struct tl_str request_oid, response_oid;
     uint32_t abandon_id;
@@ -172,6 +198,7 @@ struct ldap_rec {
     const char *opcode, *result;
     struct tl_strlist recon_categories;
     bool recon_sensitive;
+    const char *reply_status;
 };
 
 #define R struct ldap_rec
@@ -182,6 +209,7 @@ static const struct tl_field ldap_fields[] = {
              "bind, search, modify, add, delete, modDN, compare, extended, unbind, abandon; "
              "sasl-sealed or tls for a tally of unreadable bytes"),
     TL_FIELD(R, status, STATUS, "status", "ok, truncated or malformed"),
+    TL_FIELD_OPT(R, reply_status, CSTR, "reply_status", TL_UNANSWERED_DOC),
     TL_FIELD(R, encryption, CSTR, "encryption", "none, tls, sasl-signed or sasl-sealed"),
     TL_FIELD_IF(R, result_code, U32, has_result, "result_code",
                 "LDAPResult resultCode; absent when no response was seen"),
@@ -225,6 +253,10 @@ static const struct tl_field ldap_fields[] = {
     TL_FIELD_OPT_P(R, object, STR, "object", "modify, add, delete, modDN, compare: the entry DN"),
     TL_FIELD_OPT(R, attribute_names, STRLIST, "attribute_names",
                  "modify, add, compare: attribute names; modDN: the new RDN"),
+    TL_FIELD_OPT(R, new_superior, STR, "new_superior",
+                 "modDN: newSuperior, the parent the entry moves under (absent: it stays)"),
+    TL_FIELD_OPT(R, delete_old_rdn, BOOL, "delete_old_rdn",
+                 "modDN: deleteoldrdn, the old RDN's values are removed from the entry"),
     TL_FIELD_OPT(R, request_oid, STR, "request_oid", "extended: requestName"),
     TL_FIELD_OPT(R, response_oid, STR, "response_oid", "extended: responseName"),
     TL_FIELD_OPT(R, abandon_id, U32, "abandon_id", "abandon: messageID abandoned"),
@@ -889,11 +921,13 @@ struct ldap_result {
 };
 
 static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
-                      const struct ldap_result *res, uint32_t abandon_id)
+                      const struct ldap_result *res, uint32_t abandon_id, enum tl_unanswered why)
 {
     struct ldap_rec r = { 0 };
     struct tl_str attrs[LDAP_MAX_ATTRS], recon[RC_N];
     uint32_t nrecon = 0;
+    if (!res && p->have_request && p->op != OP_UNBIND && p->op != OP_ABANDON)
+        r.reply_status = tl_unanswered_name(p->why ? p->why : why);
     r.message_id = p->msgid;
     r.operation = ldap_op_name(p->op);
     r.opcode = ldap_zeek_opcode(p);
@@ -958,6 +992,8 @@ static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
     default:
         r.object = ldap_sref_str(p, p->dn);
         r.attribute_names = list;
+        r.new_superior = ldap_sref_str(p, p->superior);
+        r.delete_old_rdn = p->delete_old_rdn;
         break;
     }
     ctx->emit(ctx, &r, p->ts);
@@ -978,7 +1014,7 @@ static struct ldap_pending *ldap_alloc(struct tl_parse_ctx *ctx, struct ldap_sta
             oldest = &st->pending[i];
     }
     ctx->counters[TL_DC_CAPPED]++;
-    ldap_emit(ctx, oldest, NULL, 0);
+    ldap_emit(ctx, oldest, NULL, 0, TL_UNANS_CAPPED);
     return oldest;
 }
 
@@ -988,6 +1024,7 @@ static void ldap_init_pending(struct ldap_pending *p, const struct tl_parse_ctx 
     memset(p, 0, offsetof(struct ldap_pending, pool));
     p->used = true;
     p->ts = ctx->ts_us;
+    p->dir = ctx->dir;
     p->msgid = msgid;
     p->op = op;
     p->enc = enc;
@@ -1115,9 +1152,13 @@ static void ldap_request(struct tl_parse_ctx *ctx, struct ldap_pending *p, struc
     case OP_MODIFY_REQ: ldap_attr_list(ctx, p, c, true); break;
     case OP_ADD_REQ: ldap_attr_list(ctx, p, c, false); break;
     case OP_DEL_REQ: p->dn = ldap_keep(ctx, p, ber_str(op)); break; /* primitive LDAPDN */
-    case OP_MODDN_REQ:
+    case OP_MODDN_REQ: /* entry, newrdn, deleteoldrdn, newSuperior [0] OPTIONAL */
         p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
-        ldap_keep_attr(ctx, p, ldap_read_str(c, 2)); /* newrdn */
+        ldap_keep_attr(ctx, p, ldap_read_str(c, 2));
+        if (ber_expect(c, &t, BER_UNIVERSAL, BER_BOOLEAN, 2) && !ber_bool(&t, &p->delete_old_rdn))
+            tl_cur_fail(c, TL_CUR_BAD);
+        if (tl_cur_left(c) > 0 && ber_expect(c, &t, BER_CONTEXT, 0, 2))
+            p->superior = ldap_keep(ctx, p, ber_str(&t));
         break;
     case OP_COMPARE_REQ: /* entry, ava { attributeDesc, assertionValue (not kept) } */
         p->dn = ldap_keep(ctx, p, ldap_read_str(c, 2));
@@ -1158,6 +1199,34 @@ static void ldap_result(struct tl_cursor *c, struct ldap_result *res)
 }
 
 /* ---- one LDAPMessage ---- */
+
+/* The pending search a response of `msgid` belongs to; a new entry when none waits. */
+static struct ldap_pending *ldap_for_response(struct tl_parse_ctx *ctx, uint32_t msgid, uint8_t req,
+                                              uint8_t enc)
+{
+    struct ldap_state *st = ctx->state;
+    struct ldap_pending *p = ldap_find(st, msgid, req);
+    if (!p) {
+        p = ldap_alloc(ctx, st);
+        ldap_init_pending(p, ctx, msgid, req, enc);
+    }
+    return p;
+}
+
+/* A SearchResultEntry (counted with its encoded size) or SearchResultReference: never parsed. */
+static void ldap_entry(struct tl_parse_ctx *ctx, uint32_t msgid, uint8_t optag, size_t size,
+                       uint8_t enc)
+{
+    struct ldap_pending *p = ldap_for_response(ctx, msgid, OP_SEARCH_REQ, enc);
+    if (optag == OP_SEARCH_ENTRY) {
+        p->entries++;
+        p->bytes += size;
+    } else {
+        p->refs++;
+    }
+    if (enc > p->enc)
+        p->enc = enc;
+}
 
 static bool ldap_sasl_capable(const struct ldap_pending *p)
 {
@@ -1212,7 +1281,9 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
     uint8_t optag = (uint8_t)op.tag;
 
     if (ldap_is_request(optag)) {
-        struct ldap_pending *p = ldap_alloc(ctx, st);
+        /* unbind and abandon are written at once: they take no place from those that wait */
+        struct ldap_pending once,
+            *p = optag == OP_UNBIND || optag == OP_ABANDON ? &once : ldap_alloc(ctx, st);
         ldap_init_pending(p, ctx, mid, optag, enc);
         p->have_request = true;
         ldap_request(ctx, p, &op);
@@ -1225,12 +1296,12 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
         else if (status == TL_MSG_TRUNCATED)
             ctx->counters[TL_DC_TRUNCATED]++;
         if (optag == OP_UNBIND) {
-            ldap_emit(ctx, p, NULL, 0);
+            ldap_emit(ctx, p, NULL, 0, TL_UNANS_NONE);
         } else if (optag == OP_ABANDON) {
             uint64_t aid = 0;
             for (size_t i = 0; i < 4 && tl_cur_left(&op.value) > 0; i++)
                 aid = aid << 8 | tl_cur_u8(&op.value); /* primitive MessageID */
-            ldap_emit(ctx, p, NULL, (uint32_t)aid);
+            ldap_emit(ctx, p, NULL, (uint32_t)aid, TL_UNANS_NONE);
         }
         return true;
     }
@@ -1241,22 +1312,11 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
     uint8_t req = ldap_request_of(optag);
     if (req == 0xff) /* intermediate response: counted only */
         return true;
-    struct ldap_pending *p = ldap_find(st, mid, req);
-    if (!p) {
-        p = ldap_alloc(ctx, st);
-        ldap_init_pending(p, ctx, mid, req, enc);
-    }
     if (optag == OP_SEARCH_ENTRY || optag == OP_SEARCH_REF) {
-        if (optag == OP_SEARCH_ENTRY) {
-            p->entries++;
-            p->bytes += size;
-        } else {
-            p->refs++;
-        }
-        if (enc > p->enc)
-            p->enc = enc;
-        return true; /* entries are counted, not parsed */
+        ldap_entry(ctx, mid, optag, size, enc);
+        return true;
     }
+    struct ldap_pending *p = ldap_for_response(ctx, mid, req, enc);
     ldap_result(&op.value, &res);
     res.status = (uint8_t)tl_parse_status(ctx, &op.value);
     if (res.status == TL_MSG_MALFORMED)
@@ -1271,7 +1331,7 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
             res.enc = ENC_TLS;
         }
     }
-    ldap_emit(ctx, p, &res, 0);
+    ldap_emit(ctx, p, &res, 0, TL_UNANS_NONE);
     return true;
 }
 
@@ -1306,6 +1366,55 @@ static size_t ldap_frame_len(const struct tl_cursor *in, bool *bad)
     return hdr + len;
 }
 
+/*
+ * The header of the LDAPMessage at in, when its first bytes are there: its
+ * whole (definite) length, messageID and protocolOp tag. False when more
+ * bytes are needed or it is no message header.
+ */
+static bool ldap_peek_header(const struct tl_cursor *in, size_t *total, uint32_t *msgid,
+                             uint8_t *op)
+{
+    bool bad;
+    size_t len = ldap_frame_len(in, &bad);
+    if (bad || len == 0 || len == SIZE_MAX)
+        return false;
+    struct tl_cursor c = *in;
+    uint8_t b = tl_cur_u8(&c);
+    b = tl_cur_u8(&c);
+    if (b & 0x80)
+        tl_cur_skip(&c, b & 0x7fu);
+    uint8_t itag = tl_cur_u8(&c), ilen = tl_cur_u8(&c);
+    if (!tl_cur_ok(&c) || itag != 0x02 || ilen == 0 || ilen > 4)
+        return false;
+    uint32_t id = 0;
+    for (unsigned i = 0; i < ilen; i++)
+        id = id << 8 | tl_cur_u8(&c);
+    uint8_t optag = tl_cur_u8(&c);
+    if (!tl_cur_ok(&c) || (optag & 0xc0) != 0x40 || (optag & 0x1f) == 0x1f)
+        return false;
+    *total = len;
+    *msgid = id;
+    *op = optag & 0x1f;
+    return true;
+}
+
+/*
+ * Length of the whole message at in, an indefinite one resolved by the BER
+ * reader: 0 while more bytes are needed, *bad when it is no message.
+ */
+static size_t ldap_msg_len(const struct tl_cursor *in, bool *bad)
+{
+    size_t len = ldap_frame_len(in, bad);
+    if (*bad || len != SIZE_MAX)
+        return len;
+    struct ber_tlv t;
+    struct tl_cursor probe = *in;
+    if (ber_read(&probe, &t, 0))
+        return tl_cur_left(in) - tl_cur_left(&probe);
+    *bad = probe.err != TL_CUR_SHORT;
+    return 0;
+}
+
 /* Counts an unreadable buffer into a tally. */
 static void ldap_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, size_t n)
 {
@@ -1318,90 +1427,290 @@ static void ldap_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, size_t n)
 }
 
 /*
- * A SASL buffer (RFC 4422 3.7) of n bytes in b: a GSS-API wrap token or an
- * NTLM signature, then the payload. Signed-only payloads are parsed; sealed
- * ones are tallied. Returns false when b is no wrap token we know.
+ * Something that may have been the response to the requests waiting for one
+ * from the other direction could not be read: if they stay unanswered, that
+ * is why.
  */
-static bool ldap_sasl_buffer(struct tl_parse_ctx *ctx, struct tl_cursor b)
+static void ldap_mark(struct ldap_state *st, unsigned from_dir, enum tl_unanswered why)
+{
+    for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
+        struct ldap_pending *p = &st->pending[i];
+        if (p->used && p->have_request && p->dir != from_dir && !p->why)
+            p->why = (uint8_t)why;
+    }
+}
+
+/* The dissector gives up on the flow: every request waiting is written now. */
+static enum tl_parse ldap_giveup(struct tl_parse_ctx *ctx)
 {
     struct ldap_state *st = ctx->state;
-    size_t n = tl_cur_left(&b);
-    uint8_t h[LDAP_SASL_HDR];
-    struct tl_cursor hc = b;
-    if (!tl_cur_copy(&hc, h, sizeof(h)))
+    for (size_t i = 0; i < LDAP_MAX_PENDING; i++)
+        if (st->pending[i].used)
+            ldap_emit(ctx, &st->pending[i], NULL, 0, TL_UNANS_UNPARSEABLE);
+    return TL_PARSE_GIVEUP; /* the caller counts it (TL_DC_GIVEUP) */
+}
+
+/*
+ * A message too long to wait for whole that the buffered bytes begin (size
+ * in all, `have` of them here): a search entry or reference is counted from
+ * its header and the rest of it passed over (`skip`), so a large result costs
+ * no memory. False for anything else.
+ */
+static bool ldap_skip_entry(struct tl_parse_ctx *ctx, const struct tl_cursor *in, uint8_t enc,
+                            uint32_t *skip)
+{
+    size_t total;
+    uint32_t msgid;
+    uint8_t op;
+    if (!ldap_peek_header(in, &total, &msgid, &op) ||
+        (op != OP_SEARCH_ENTRY && op != OP_SEARCH_REF) || total <= tl_cur_left(in) ||
+        total > LDAP_MAX_MESSAGE)
         return false;
-    struct tl_cursor payload = hc;
-    bool sealed, pad = false;
+    ctx->counters[TL_DC_MESSAGES]++;
+    ldap_entry(ctx, msgid, op, total, enc);
+    *skip = (uint32_t)(total - tl_cur_left(in));
+    return true;
+}
+
+/* ---- SASL buffers (RFC 4422 3.7), read as they stream in ---- */
+
+/*
+ * The start of a SASL buffer of `len` bytes (after its 4-byte length): the
+ * wrap token's header - GSS-API RFC 4121 4.2.6.2, RFC 1964 1.2.2 / RFC 4757
+ * 7.3, or an MS-NLMP 2.2.2.9 signature - in b, which holds at least
+ * min(len, LDAP_SASL_PEEK) bytes. Sets sb for the rest of the buffer and
+ * *hdr to the header's size; false when it is no wrap token we know.
+ */
+static bool ldap_sasl_token(struct ldap_state *st, unsigned dir, struct tl_cursor b, uint32_t len,
+                            size_t *hdr)
+{
+    struct ldap_sasl *sb = &st->sasl[dir];
+    uint8_t h[LDAP_SASL_HDR];
+    struct tl_cursor c = b;
+    if (!tl_cur_copy(&c, h, sizeof(h)))
+        return false;
+    memset(sb, 0, offsetof(struct ldap_sasl, skip));
+    *hdr = LDAP_SASL_HDR;
     if (h[0] == 0x05 && h[1] == 0x04 && h[3] == 0xff) {
-        /* RFC 4121 4.2.6.2: flags, filler, EC, RRC, SND_SEQ. Sealed = 0x02. */
-        sealed = (h[2] & 0x02) != 0;
-        if (!sealed) {
-            /* The checksum (EC bytes) ends the data, rotated right by RRC (4.2.5):
-             * with RRC 0 or RRC == EC (Windows) the plaintext is contiguous. */
-            size_t ec = (size_t)h[4] << 8 | h[5], rrc = (size_t)h[6] << 8 | h[7];
-            size_t data = n - LDAP_SASL_HDR;
-            if (ec > data)
-                return false;
-            if (rrc != 0 && rrc != ec)
-                sealed = true; /* rotated through the data: not readable in place */
-            struct tl_cursor rest = payload;
-            tl_cur_skip(&rest, rrc);
-            tl_cur_sub(&rest, data - ec, &payload);
-        }
-    } else if (h[0] == 0x01 && h[1] == 0 && h[2] == 0 && h[3] == 0) {
-        /* MS-NLMP 2.2.2.9.1: a 16-byte signature; sealing is invisible in it, so a
-         * payload that is not exactly LDAPMessages is taken as sealed. */
-        struct tl_cursor w = payload;
-        sealed = false;
-        while (tl_cur_left(&w) > 0) {
-            bool bad;
-            size_t len = ldap_frame_len(&w, &bad);
-            struct ber_tlv t;
-            struct tl_cursor probe = w;
-            if (bad || len == 0 || !ber_read(&probe, &t, 0)) {
-                sealed = true;
-                break;
-            }
-            w = probe;
-        }
-    } else if (h[0] == 0x60) {
-        /* RFC 1964 1.2.2 / RFC 4757 7.3 (DES, RC4): [APPLICATION 0] { mech OID, TOK_ID
-         * 02 01, SGN_ALG, SEAL_ALG (ff ff: none), filler, SND_SEQ, SGN_CKSUM, confounder }. */
-        struct ber_tlv app, oid;
-        struct tl_cursor g = b;
-        uint8_t th[32];
-        if (!ber_read(&g, &app, 0) || app.cls != BER_APPLICATION || app.tag != 0 ||
-            !ber_expect(&app.value, &oid, BER_UNIVERSAL, BER_OID, 1) ||
-            !tl_cur_copy(&app.value, th, sizeof(th)) || th[0] != 0x02 || th[1] != 0x01)
+        /* RFC 4121 4.2.6.2: flags (sealed: 0x02), filler, EC, RRC, SND_SEQ. A signed token's
+         * checksum (EC bytes) ends the data, rotated right by RRC (4.2.5): with RRC 0 or
+         * RRC == EC (Windows) the plaintext is contiguous. */
+        size_t ec = (size_t)h[4] << 8 | h[5], rrc = (size_t)h[6] << 8 | h[7];
+        if (ec > len - LDAP_SASL_HDR)
             return false;
-        sealed = !(th[4] == 0xff && th[5] == 0xff);
-        payload = app.value;
-        pad = true;
+        sb->sealed = (h[2] & 0x02) != 0 || (rrc != 0 && rrc != ec);
+        sb->lead = (uint32_t)rrc;
+        sb->plain = (uint32_t)(len - LDAP_SASL_HDR - ec);
+    } else if (h[0] == 0x01 && h[1] == 0 && h[2] == 0 && h[3] == 0) {
+        /* MS-NLMP 2.2.2.9.1: a 16-byte signature. Sealing is invisible in it; the direction's
+         * first buffer decided it (ldap_ntlm_plain). */
+        sb->sealed = st->ntlm[dir] == LDAP_NTLM_SEALED;
+        sb->plain = len - LDAP_SASL_HDR;
+    } else if (h[0] == 0x60) {
+        /* RFC 1964 1.2.2 / RFC 4757 7.3 (DES, RC4): [APPLICATION 0] { mech OID, TOK_ID 02 01,
+         * SGN_ALG, SEAL_ALG (ff ff: none), filler, SND_SEQ, SGN_CKSUM, confounder, then the
+         * data and its padding }. */
+        c = b;
+        tl_cur_skip(&c, 1);
+        uint8_t l = tl_cur_u8(&c);
+        size_t nlen = l & 0x80 ? l & 0x7fu : 0, app = nlen ? 0 : l;
+        for (size_t i = 0; i < nlen && i < 4; i++)
+            app = app << 8 | tl_cur_u8(&c);
+        uint8_t oid = tl_cur_u8(&c), oidlen = tl_cur_u8(&c);
+        tl_cur_skip(&c, oidlen);
+        uint8_t th[32];
+        if (!tl_cur_copy(&c, th, sizeof(th)) || nlen > 4 || oid != 0x06 || oidlen >= 0x80 ||
+            th[0] != 0x02 || th[1] != 0x01)
+            return false;
+        *hdr = 2 + nlen + 2 + oidlen + sizeof(th);
+        if (2 + nlen + app > len || 2 + nlen + app < *hdr)
+            return false;
+        sb->sealed = !(th[4] == 0xff && th[5] == 0xff);
+        sb->pad = true;
+        sb->plain = (uint32_t)(2 + nlen + app - *hdr);
     } else {
         return false;
     }
-    if (sealed) {
-        ldap_tally(ctx, &st->sealed, n);
-        return true;
+    if (sb->sealed) {
+        *hdr = 0;
+        sb->lead = sb->plain = 0;
     }
-    unsigned parsed = 0;
-    while (tl_cur_left(&payload) > 0) {
-        struct tl_cursor start = payload, whole;
+    sb->left = (uint32_t)(len - *hdr);
+    return true;
+}
+
+/*
+ * Is p, an NTLM-signed payload, exactly LDAPMessages? Asked of a direction's
+ * first NTLM buffer (waited for whole), it decides whether the direction's
+ * buffers are sealed: a sealed payload is noise.
+ */
+static bool ldap_ntlm_plain(struct tl_cursor p)
+{
+    while (tl_cur_left(&p) > 0) {
+        bool bad;
         struct ber_tlv t;
-        if (pad && parsed > 0 && tl_cur_left(&payload) <= 8)
-            break; /* RFC 1964 1.2.2.3 padding */
-        if (!ber_read(&payload, &t, 0)) {
-            ctx->counters[TL_DC_MALFORMED]++;
-            break;
-        }
-        tl_cur_sub(&start, tl_cur_left(&start) - tl_cur_left(&payload), &whole);
-        if (!ldap_message(ctx, whole, ENC_SIGNED)) {
-            ctx->counters[TL_DC_MALFORMED]++;
-            break;
-        }
-        parsed++;
+        if (ldap_frame_len(&p, &bad) == 0 || bad || !ber_read(&p, &t, 0))
+            return false;
     }
     return true;
+}
+
+/*
+ * A message begun in an earlier buffer, in sb->carry: bytes of p join it
+ * until it is whole (then it is parsed), or until it shows itself too long to
+ * carry (a search entry is then counted and its rest passed over; anything
+ * else is dropped, counted as capped). Returns the bytes of p taken (some).
+ */
+static size_t ldap_sasl_join(struct tl_parse_ctx *ctx, struct ldap_sasl *sb, struct tl_cursor p)
+{
+    size_t room = sizeof(sb->carry) - sb->carry_len, n = tl_cur_left(&p);
+    size_t take = n < room ? n : room, old = sb->carry_len;
+    memcpy(sb->carry + old, tl_cur_rest(&p).ptr, take);
+    struct tl_cursor c = tl_cur_make(sb->carry, old + take), msg;
+    bool bad;
+    size_t len = ldap_msg_len(&c, &bad);
+    sb->carry_len = 0;
+    if (bad || (len == 0 && old + take == sizeof(sb->carry))) {
+        ctx->counters[TL_DC_MALFORMED]++;
+        ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+        return take;
+    }
+    if (len != 0 && len <= old + take) {
+        tl_cur_sub(&c, len, &msg);
+        if (!ldap_message(ctx, msg, ENC_SIGNED)) {
+            ctx->counters[TL_DC_MALFORMED]++;
+            ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+        }
+        return len - old;
+    }
+    if (len == 0 || len <= sizeof(sb->carry)) { /* the rest comes in a later buffer */
+        sb->carry_len = (uint16_t)(old + take);
+        return take;
+    }
+    if (!ldap_skip_entry(ctx, &c, ENC_SIGNED, &sb->skip)) {
+        ctx->counters[TL_DC_CAPPED]++;
+        ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+        sb->skip = (uint32_t)(len - old - take);
+    }
+    return take;
+}
+
+/*
+ * Plaintext of a signed SASL buffer (p: what has arrived of it; last: p ends
+ * it): the LDAP messages in it, which may begin in an earlier buffer and end
+ * in a later one. Returns the bytes taken; when not last, a message not yet
+ * whole is left for the rest of the buffer.
+ */
+static size_t ldap_sasl_plain(struct tl_parse_ctx *ctx, struct ldap_sasl *sb, struct tl_cursor p,
+                              bool last)
+{
+    size_t start = tl_cur_left(&p);
+    uint8_t pad = 0;
+    struct tl_cursor whole = p;
+    if (last && sb->pad && tl_cur_peek(&p, start - 1, &pad) && pad >= 1 && pad <= 8 &&
+        pad <= start) /* RFC 1964 1.2.2.3: 1-8 bytes, each the count, end the data */
+        tl_cur_sub(&whole, start - pad, &p);
+    else
+        pad = 0;
+    while (tl_cur_left(&p) > 0) {
+        bool bad = false;
+        size_t len = sb->skip || sb->carry_len ? 0 : ldap_msg_len(&p, &bad);
+        struct tl_cursor msg;
+        if (sb->skip) {
+            size_t k = sb->skip < tl_cur_left(&p) ? sb->skip : tl_cur_left(&p);
+            tl_cur_skip(&p, k);
+            sb->skip -= (uint32_t)k;
+        } else if (sb->carry_len) {
+            tl_cur_skip(&p, ldap_sasl_join(ctx, sb, p));
+        } else if (bad) { /* no message: the rest of this buffer is noise */
+            ctx->counters[TL_DC_MALFORMED]++;
+            ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+            tl_cur_skip(&p, tl_cur_left(&p));
+        } else if (len != 0 && len <= tl_cur_left(&p)) {
+            tl_cur_sub(&p, len, &msg);
+            if (!ldap_message(ctx, msg, ENC_SIGNED)) {
+                ctx->counters[TL_DC_MALFORMED]++;
+                ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+            }
+        } else if (ldap_skip_entry(ctx, &p, ENC_SIGNED, &sb->skip)) {
+            tl_cur_skip(&p, tl_cur_left(&p));
+        } else if (!last) {
+            break; /* the rest of it is still to come in this buffer */
+        } else {
+            tl_cur_skip(&p, ldap_sasl_join(ctx, sb, p));
+        }
+    }
+    size_t taken = start - pad - tl_cur_left(&p);
+    return tl_cur_left(&p) == 0 ? taken + pad : taken;
+}
+
+/*
+ * TCP once a SASL security layer is on: this direction's buffers, each read
+ * as it streams in - the length and token header, then the leading checksum
+ * (RFC 4121 RRC), the plaintext (signed) or everything (sealed: tallied) and
+ * the trailing checksum - so a buffer of any size costs no more than the
+ * message being read.
+ */
+static enum tl_parse ldap_sasl(struct tl_parse_ctx *ctx, struct tl_cursor *in)
+{
+    struct ldap_state *st = ctx->state;
+    unsigned dir = ctx->dir & 1;
+    struct ldap_sasl *sb = &st->sasl[dir];
+    size_t n = tl_cur_left(in), take;
+
+    if (sb->left == 0) {
+        struct tl_cursor c = *in, buf;
+        uint32_t len = tl_cur_be32(&c);
+        uint8_t b0;
+        if (!tl_cur_ok(&c))
+            return TL_PARSE_MORE;
+        if (len < LDAP_SASL_HDR || len > LDAP_MAX_MESSAGE)
+            return ldap_giveup(ctx);
+        size_t need = len < LDAP_SASL_PEEK ? len : LDAP_SASL_PEEK;
+        tl_cur_peek(&c, 0, &b0);
+        bool decide = b0 == 0x01 && st->ntlm[dir] == LDAP_NTLM_UNKNOWN;
+        if (decide)
+            need = len; /* the first NTLM buffer decides, seen whole */
+        if (tl_cur_left(&c) < need)
+            return TL_PARSE_MORE;
+        struct tl_cursor whole = c;
+        tl_cur_sub(&whole, need, &buf);
+        if (decide) {
+            struct tl_cursor payload = buf;
+            tl_cur_skip(&payload, LDAP_SASL_HDR);
+            st->ntlm[dir] = ldap_ntlm_plain(payload) ? LDAP_NTLM_SIGNED : LDAP_NTLM_SEALED;
+        }
+        size_t hdr;
+        if (!ldap_sasl_token(st, dir, buf, len, &hdr))
+            return ldap_giveup(ctx);
+        if (sb->sealed)
+            ldap_tally(ctx, &st->sealed, len);
+        st->lost[dir] = false;
+        tl_cur_skip(&c, hdr);
+        *in = c;
+        return TL_PARSE_OK;
+    }
+    if (sb->sealed || (sb->lead == 0 && sb->plain == 0)) { /* sealed, or the trailing checksum */
+        take = n < sb->left ? n : sb->left;
+    } else if (sb->lead) {
+        take = n < sb->lead ? n : sb->lead;
+        sb->lead -= (uint32_t)take;
+    } else {
+        /* RFC 1964 padding is read from the last byte: the last 8 wait for the buffer's end */
+        size_t avail = n < sb->plain ? n : sb->plain;
+        bool last = avail == sb->plain;
+        if (!last && sb->pad)
+            avail = sb->plain <= 8 ? 0 : avail < sb->plain - 8 ? avail : sb->plain - 8;
+        struct tl_cursor c = *in, p;
+        tl_cur_sub(&c, avail, &p);
+        take = avail ? ldap_sasl_plain(ctx, sb, p, last) : 0;
+        if (take == 0)
+            return TL_PARSE_MORE;
+        sb->plain -= (uint32_t)take;
+    }
+    tl_cur_skip(in, take);
+    sb->left -= (uint32_t)take;
+    return TL_PARSE_OK;
 }
 
 /* TLS records after StartTLS (RFC 8446 5.1): counted, never parsed. */
@@ -1418,7 +1727,7 @@ static enum tl_parse ldap_tls(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         /* not a record boundary: count the rest as bytes and stop */
         st->tls_tally.bytes += tl_cur_left(in);
         tl_cur_skip(in, tl_cur_left(in));
-        return TL_PARSE_GIVEUP;
+        return ldap_giveup(ctx);
     }
     if (!tl_cur_skip(&c, len))
         return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_OK;
@@ -1430,72 +1739,53 @@ static enum tl_parse ldap_tls(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 {
     struct ldap_state *st = ctx->state;
-    bool was_lost = ctx->transport == TL_TCP && st->lost[ctx->dir];
+    unsigned dir = ctx->dir & 1;
+    bool tcp = ctx->transport == TL_TCP;
+    bool was_lost = tcp && st->lost[dir];
 
     if (st->tls)
         return ldap_tls(ctx, in);
-
+    if (tcp && st->skip[dir]) { /* the rest of a search entry too long to wait for */
+        size_t k = st->skip[dir] < tl_cur_left(in) ? st->skip[dir] : tl_cur_left(in);
+        tl_cur_skip(in, k);
+        st->skip[dir] -= (uint32_t)k;
+        return TL_PARSE_OK;
+    }
     uint8_t first;
     if (!tl_cur_peek(in, 0, &first))
         return TL_PARSE_MORE;
-
-    if (first != 0x30 && st->sasl_layer) {
-        /* A SASL buffer: 4-byte length (RFC 4422 3.7), then the wrap token. */
-        struct tl_cursor c = *in, buf;
-        uint32_t len = tl_cur_be32(&c);
-        if (!tl_cur_ok(&c))
-            return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_GIVEUP;
-        if (len < LDAP_SASL_HDR || len > LDAP_MAX_MESSAGE)
-            return TL_PARSE_GIVEUP;
-        if (!tl_cur_sub(&c, len, &buf))
-            return ctx->transport == TL_TCP ? TL_PARSE_MORE : TL_PARSE_GIVEUP;
-        if (!ldap_sasl_buffer(ctx, buf))
-            return TL_PARSE_GIVEUP;
-        st->lost[ctx->dir] = false;
-        *in = c;
-        return TL_PARSE_OK;
-    }
+    if (tcp && (st->sasl[dir].left > 0 || (first != 0x30 && st->sasl_layer)))
+        return ldap_sasl(ctx, in);
 
     /* UDP: every message of the datagram; TCP: one message. */
     do {
         bool bad;
-        size_t len = ldap_frame_len(in, &bad);
+        size_t len = ldap_msg_len(in, &bad);
         struct tl_cursor c = *in, msg;
         if (bad)
             goto giveup;
-        if (len == 0) {
-            if (ctx->transport == TL_TCP)
-                return TL_PARSE_MORE;
-            goto udp_cut;
-        }
-        if (len == SIZE_MAX) { /* indefinite length: let the BER reader find the end */
-            struct ber_tlv t;
-            struct tl_cursor probe = c;
-            if (!ber_read(&probe, &t, 0)) {
-                if (probe.err == TL_CUR_SHORT && ctx->transport == TL_TCP)
-                    return TL_PARSE_MORE;
-                if (probe.err == TL_CUR_SHORT)
-                    goto udp_cut;
-                goto giveup;
+        if (len == 0 || !tl_cur_sub(&c, len, &msg)) {
+            if (!tcp)
+                goto udp_cut;
+            /* A large search entry is counted from its header rather than waited for. */
+            if (st->seen && !was_lost && ldap_skip_entry(ctx, in, ENC_NONE, &st->skip[dir])) {
+                tl_cur_skip(in, tl_cur_left(in));
+                return TL_PARSE_OK;
             }
-            len = tl_cur_left(&c) - tl_cur_left(&probe);
-        }
-        if (len > LDAP_MAX_MESSAGE)
-            goto giveup;
-        if (!tl_cur_sub(&c, len, &msg)) {
-            if (ctx->transport == TL_TCP)
-                return TL_PARSE_MORE;
-            goto udp_cut;
+            if (len > LDAP_MAX_MESSAGE)
+                goto giveup;
+            return TL_PARSE_MORE;
         }
         if (!ldap_message(ctx, msg, ENC_NONE)) {
             if (!st->seen || was_lost)
                 goto giveup;
             ctx->counters[TL_DC_MALFORMED]++; /* framed, but not a message: skip it */
+            ldap_mark(st, dir, TL_UNANS_UNPARSEABLE);
         }
-        st->lost[ctx->dir] = false;
+        st->lost[dir] = false;
         was_lost = false;
         *in = c;
-    } while (ctx->transport == TL_UDP && tl_cur_left(in) > 0);
+    } while (!tcp && tl_cur_left(in) > 0);
     return TL_PARSE_OK;
 
 udp_cut:
@@ -1509,15 +1799,36 @@ udp_cut:
 giveup:
     if (st->seen)
         ctx->counters[TL_DC_MALFORMED]++;
-    return TL_PARSE_GIVEUP; /* the caller counts it (TL_DC_GIVEUP) */
+    return ldap_giveup(ctx);
 }
 
-/* After a gap the next bytes must be a message boundary, or the flow is given up. */
+/*
+ * n bytes of this direction were lost. Inside a search entry being passed
+ * over, or a sealed SASL buffer, the stream is still in step; elsewhere the
+ * next bytes must be a message boundary or the flow is given up, and the
+ * requests waiting for a response from this direction may have lost it.
+ */
 static void ldap_gap(struct tl_parse_ctx *ctx, uint64_t n)
 {
     struct ldap_state *st = ctx->state;
-    (void)n; /* the caller counts gaps (TL_DC_GAPS) */
-    st->lost[ctx->dir & 1] = true;
+    unsigned dir = ctx->dir & 1;
+    struct ldap_sasl *sb = &st->sasl[dir];
+    if (st->skip[dir] >= n) {
+        st->skip[dir] -= (uint32_t)n;
+        return;
+    }
+    if (sb->left >= n && (sb->sealed || (sb->lead == 0 && sb->plain >= n && sb->skip >= n))) {
+        sb->left -= (uint32_t)n;
+        if (!sb->sealed) {
+            sb->plain -= (uint32_t)n;
+            sb->skip -= (uint32_t)n;
+        }
+        return;
+    }
+    st->skip[dir] = 0;
+    memset(sb, 0, sizeof(*sb));
+    st->lost[dir] = true;
+    ldap_mark(st, dir, TL_UNANS_GAP);
 }
 
 static void ldap_emit_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, const char *op,
@@ -1540,7 +1851,7 @@ static void ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
         struct ldap_pending *p = &st->pending[i];
         if (p->used && (all || (now_us > p->ts && now_us - p->ts >= timeout)))
-            ldap_emit(ctx, p, NULL, 0);
+            ldap_emit(ctx, p, NULL, 0, all ? TL_UNANS_FLOW_END : TL_UNANS_TIMEOUT);
     }
     if (st->sealed.buffers &&
         (all || (now_us > st->sealed.ts && now_us - st->sealed.ts >= timeout)))

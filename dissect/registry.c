@@ -6,10 +6,8 @@
 #include "dissect.h"
 
 const struct tl_dissector *const tl_dissectors[] = {
-    &tl_dns_dissector,
-    &tl_http_dissector,
-    &tl_kerberos_dissector,
-    &tl_ldap_dissector,
+    &tl_dns_dissector,  &tl_http_dissector,  &tl_kerberos_dissector,
+    &tl_ldap_dissector, &tl_socks_dissector,
 };
 const size_t tl_ndissectors = TL_ARRAY_LEN(tl_dissectors);
 

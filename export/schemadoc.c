@@ -26,7 +26,7 @@ static const char *const sd_conn_states[] = { "S0", "S1",   "SF",   "REJ",    "S
 static const char *const sd_end_reasons[] = { "idle",    "active",   "fin", "rst",
                                               "evicted", "shutdown", NULL };
 static const char *const sd_tunnels[] = { "gre",   "erspan1", "erspan2", "erspan3",
-                                          "vxlan", "ipip",    NULL };
+                                          "vxlan", "ipip",    "pptp",    NULL };
 static const char *const sd_charsets[] = { "numeric", "hex",   "base32", "base64",
                                            "alnum",   "other", NULL };
 static const char *const sd_client_kinds[] = { "browser", "tool", "bot", "other", NULL };
@@ -51,6 +51,20 @@ static const char *const sd_levels[] = {
 static const char *const sd_corr_types[] = {
     "event_count", "value_count", "temporal", "temporal_ordered", "value_sum", "value_avg", NULL
 };
+/* every value tl_unanswered_name(), dissect/http.c and dissect/kerberos.c write */
+static const char *const sd_reply_status[] = { "no_reply",
+                                               "flow_ended",
+                                               "reply_cut",
+                                               "reply_gap",
+                                               "request_gap",
+                                               "reply_unparseable",
+                                               "request_unparseable",
+                                               "tunnel",
+                                               "pending_capped",
+                                               "request_written_early",
+                                               "no_request",
+                                               "smuggled",
+                                               NULL };
 static const char *const sd_status[] = { "ok", "truncated", "malformed", NULL };
 
 static const struct {
@@ -70,6 +84,11 @@ static const struct {
     { "ldap", "auth_type", sd_ldap_auth },
     { "ldap", "scope", sd_ldap_scopes },
     { "ldap", "deref_aliases", sd_ldap_derefs },
+    { "dns", "reply_status", sd_reply_status },
+    { "http", "reply_status", sd_reply_status },
+    { "kerberos", "reply_status", sd_reply_status },
+    { "ldap", "reply_status", sd_reply_status },
+    { "socks", "reply_status", sd_reply_status },
     { "identity", "source", sd_id_sources },
     { "alert", "rule.level", sd_levels },
     { "alert", "correlation.type", sd_corr_types },
@@ -96,8 +115,8 @@ const char *const *tl_schemadoc_enum(const char *type, const char *field)
  * domain, the coordinator pseudonymises users itself. The report suite sets
  * privacy.pseudonymise to every field this accepts and checks the output.
  */
-static const char *const sd_pseudo_types[] = { "flow",     "tls",  "dns",     "http",
-                                               "kerberos", "ldap", "identity" };
+static const char *const sd_pseudo_types[] = { "flow",     "tls",  "dns",   "http",
+                                               "kerberos", "ldap", "socks", "identity" };
 
 bool tl_schemadoc_pseudonymisable(const struct tl_event_type *t, const struct tl_field *f)
 {

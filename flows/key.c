@@ -1,6 +1,9 @@
 /*
  * key.c - canonical flow keys and hashing.
  *
+ * A tunnel's type is part of the key; its id only where it names a segment
+ * both directions share (VXLAN, ERSPAN), not a GRE key or PPTP call id.
+ *
  * ICMP has no ports. Like Zeek and the Community ID spec, a request and its
  * reply (echo, timestamp, information, address mask, and the ICMPv6 echo and
  * neighbour/router pairs) form one flow: the key uses the request type, and
@@ -53,7 +56,11 @@ void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a)
     memset(k, 0, sizeof(*k));
     k->proto = d->ip_proto;
     k->tunnel = d->tunnel;
-    k->tunnel_id = d->tunnel_id;
+    /* A GRE key can be set one way only (a router that keys what it sends) and each PPTP
+     * peer puts the other's call id: metadata, not the key. A VXLAN VNI or an ERSPAN
+     * session, the same both ways, keeps apart segments whose addresses overlap. */
+    if (d->tunnel != TL_TUNNEL_GRE && d->tunnel != TL_TUNNEL_PPTP)
+        k->tunnel_id = d->tunnel_id;
     for (unsigned i = 0; i < d->nvlan && i < TL_MAX_VLANS; i++)
         k->vlan[i] = d->vlan[i];
 

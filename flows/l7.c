@@ -7,7 +7,15 @@
  * arrives, within reassembly.max_per_flow (past it the flow is given up and
  * counted, never buffered without bound). Before a gap and at the flow's end
  * the dissector sees what waits once more with ctx.capture_cut set, so a
- * message cut there is still written (truncated), then it is dropped.
+ * message cut there is still written (truncated), then it is dropped. A flow
+ * given up is flushed first, so the requests that wait are written.
+ *
+ * Hand-over: when parse() sets ctx.handover, the dissector is done with the
+ * stream from where it left each direction. Nothing more is parsed; the bytes
+ * that arrive wait in pend[], and after the packet (reassembly is not running
+ * then, so its state can move) a new L7 state for the next dissector takes
+ * over both directions' reassembly and pend[], and is given what waits, the
+ * originator's bytes first.
  */
 #include <ndpi/ndpi_api.h>
 #include <stdio.h>
@@ -46,9 +54,9 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.max_pending = (uint32_t)cfg->max_pending;
     l->limits.max_pipeline = (uint32_t)cfg->max_pipeline;
     l->limits.max_body_hash = cfg->max_body_hash;
+    l->limits.pending_timeout = cfg->pending_timeout;
     l->limits.body_hash = (uint8_t)tl_body_hash_parse(cfg->hash_bodies);
     l->limits.body_digests = (uint8_t)tl_digests_parse(cfg->hash_algorithms);
-    l->limits.pending_timeout = cfg->pending_timeout;
     l->reasm.max_per_flow = cfg->max_flow_buffer;
     l->reasm.max_per_worker = cfg->max_worker_buffer;
     for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
@@ -177,6 +185,49 @@ void tl_l7_ndpi_named(struct tl_worker *w, struct tl_flow *f, uint16_t master, u
     }
 }
 
+/*
+ * Has nDPI named the flow something else than d's protocol? A protocol of d's
+ * family (its name begins with d's: DNScrypt, whose certificate queries are
+ * DNS) does not count.
+ */
+static bool l7_ndpi_other(const struct tl_worker *w, const struct tl_flow *f,
+                          const struct tl_dissector *d)
+{
+    uint16_t ids[2] = { f->app_master, f->app_proto };
+    bool named = false;
+    for (int i = 0; i < 2; i++) {
+        if (ids[i] == NDPI_PROTOCOL_UNKNOWN)
+            continue;
+        const char *name = w->ndpi ? ndpi_get_proto_name(w->ndpi, ids[i]) : NULL;
+        if (name && strncasecmp(name, d->name, strlen(d->name)) == 0)
+            return false;
+        named = true;
+    }
+    return named;
+}
+
+void tl_l7_probe(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s)
+{
+    const struct tl_decoded *d = &s->d;
+    unsigned t = l7_transport(f);
+
+    if (f->l7_done || f->l7_probed || !t || d->payload_len == 0)
+        return;
+    f->l7_probed = true; /* the first payload only: what is not DNS there will not become it */
+    if (t == TL_TCP && !(f->dir[0].flags & TL_FD_SYN))
+        return; /* the stream may have begun before the capture */
+    for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
+        const struct tl_dissector *dd = tl_dissectors[i];
+        if (dd->probe && (dd->transports & t) && (w->l7.enabled & (1u << i)) &&
+            !l7_ndpi_other(w, f, dd) &&
+            dd->probe(t, tl_slot_bytes(s) + d->payload_off, d->payload_len)) {
+            w->st.dissect[i][TL_DC_BY_CONTENT]++;
+            l7_attach(w, f, dd);
+            return;
+        }
+    }
+}
+
 /* Passes what a record says about who works from an address to the coordinator. */
 static void l7_identity(struct tl_worker *w, const struct tl_flow *f, const struct tl_dissector *d,
                         const void *record, uint64_t order_us)
@@ -265,12 +316,12 @@ static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size
     struct tl_cursor in = tl_cur_make(p, n);
 
     ctx.capture_cut = cut;
-
-    while (!l->gave_up && tl_cur_left(&in) > 0) {
+    while (!l->gave_up && !l->handover && tl_cur_left(&in) > 0) {
         size_t before = tl_cur_left(&in);
         enum tl_parse r = l->d->parse(&ctx, &in);
         if (r == TL_PARSE_GIVEUP)
             l7_give_up(c->w, l);
+        l->handover = ctx.handover;
         if (r != TL_PARSE_OK || tl_cur_left(&in) >= before)
             break;
     }
@@ -332,11 +383,14 @@ static void l7_stream_data(void *arg, int dir, const uint8_t *p, size_t n)
 }
 
 /* The stream of dir stops after what is kept: what the dissector reads of it as a partial
- * message is its last word, the rest is dropped (bytes before a hole complete nothing). */
+ * message is its last word, the rest is dropped (bytes before a hole complete nothing).
+ * Bytes kept for the next dissector of a hand-over stay for it. */
 static void l7_stream_cut(struct l7_call *c, int dir)
 {
     struct tl_l7 *l = c->f->l7;
 
+    if (l->handover)
+        return;
     if (!l->gave_up && l->pend_len[dir] > 0)
         l7_parse_stream(c, dir, l->pend[dir], l->pend_len[dir], true);
     l7_keep(c, dir, NULL, 0);
@@ -350,6 +404,10 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     if (l->gave_up)
         return;
     c->w->st.dissect[l->di][TL_DC_GAPS]++;
+    if (l->handover) { /* the next dissector would begin with a hole */
+        l7_give_up(c->w, l);
+        return;
+    }
     l7_stream_cut(c, dir);
     if (l->gave_up)
         return;
@@ -361,15 +419,90 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     }
 }
 
-/* After a packet: state given up is freed for good, idle UDP state until the next datagram. */
-static void l7_after_packet(struct tl_worker *w, struct tl_flow *f)
+/* The dissector writes what still waits (the flow's end, or it gave up). */
+static void l7_flush_all(struct l7_call *c)
 {
-    struct tl_l7 *l = f->l7;
-    if (l->gave_up) {
+    struct tl_l7 *l = c->f->l7;
+    if (l->d->flush) {
+        struct tl_parse_ctx ctx = l7_ctx(c, 0, c->ts_us);
+        l->d->flush(&ctx, UINT64_MAX);
+    }
+}
+
+/* Gives the dissector the bytes waiting in pend[dir], as if they had just arrived. */
+static void l7_replay(struct l7_call *c, int dir)
+{
+    struct tl_l7 *l = c->f->l7;
+    uint8_t *p = l->pend[dir];
+    uint32_t n = l->pend_len[dir];
+    if (!n)
+        return;
+    l->pend[dir] = NULL;
+    l->pend_len[dir] = 0;
+    c->w->l7.pend_bytes -= n;
+    l7_stream_data(c, dir, p, n);
+    free(p);
+}
+
+/*
+ * The dissector asked to hand the flow over: the old one writes what waits,
+ * the next one (if enabled) gets a fresh state with the reassembly and the
+ * waiting bytes of both directions. Not enabled, or no memory: the flow is
+ * dissected no more.
+ */
+static void l7_switch(struct l7_call *c)
+{
+    struct tl_worker *w = c->w;
+    struct tl_flow *f = c->f;
+    struct tl_l7 *old = f->l7;
+    const struct tl_dissector *d = old->handover;
+    size_t di = l7_index(d);
+
+    l7_flush_all(c);
+    struct tl_l7 *l = di < tl_ndissectors && (w->l7.enabled & (1u << di))
+                          ? calloc(1, sizeof(*l) + d->state_size)
+                          : NULL;
+    if (!l) {
         l7_free(w, f);
         f->l7_d = NULL;
+        return;
+    }
+    memcpy(l, old, sizeof(*l)); /* reassembly, pend[], list links; not the state */
+    l->d = d;
+    l->di = (uint8_t)di;
+    l->handover = NULL;
+    if (l->prev)
+        l->prev->next = l;
+    else
+        w->l7.head = l;
+    if (l->next)
+        l->next->prev = l;
+    free(old);
+    f->l7 = l;
+    f->l7_d = d;
+    for (int dir = 0; dir < 2 && !l->gave_up; dir++)
+        l7_replay(c, dir);
+}
+
+/*
+ * After a packet: a hand-over happens (a few in a row at most), state given
+ * up is flushed and freed for good, idle UDP state freed until the next
+ * datagram.
+ */
+static void l7_after_packet(struct l7_call *c)
+{
+    struct tl_flow *f = c->f;
+    for (int hops = 0; f->l7 && f->l7->handover && !f->l7->gave_up && hops < 4; hops++)
+        l7_switch(c);
+    struct tl_l7 *l = f->l7;
+    if (!l)
+        return;
+    if (l->gave_up || l->handover) {
+        l7_flush_all(c);
+        l7_free(c->w, f);
+        f->l7_d = NULL;
     } else if (f->key.proto == TL_IPPROTO_UDP && l->d->idle && l->d->idle(l->state)) {
-        l7_free(w, f);
+        l7_free(c->w, f);
     }
 }
 
@@ -388,7 +521,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
         ctx.capture_cut = d->payload_len < d->payload_wire;
         if (d->payload_len && l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
             l7_give_up(w, l);
-        l7_after_packet(w, f);
+        l7_after_packet(&c);
         return;
     }
     struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
@@ -402,7 +535,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     tl_reasm_segment(&l->rs[dir], dir, &seg, &sink, &w->l7.reasm);
     if ((d->tcp_flags & TL_TH_ACK) && !l->gave_up)
         tl_reasm_ack(&l->rs[!dir], !dir, d->ack, &sink, &w->l7.reasm);
-    l7_after_packet(w, f);
+    l7_after_packet(&c);
 }
 
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
@@ -417,13 +550,15 @@ void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
         struct tl_reasm_sink sink = { l7_stream_data, l7_stream_gap, &c };
         for (int dir = 0; dir < 2; dir++)
             tl_reasm_flush(&l->rs[dir], dir, &sink, &w->l7.reasm);
+    }
+    for (int hops = 0; f->l7 && f->l7->handover && !f->l7->gave_up && hops < 4; hops++)
+        l7_switch(&c);
+    if (!f->l7)
+        return;
+    if (f->key.proto == TL_IPPROTO_TCP)
         for (int dir = 0; dir < 2; dir++)
             l7_stream_cut(&c, dir);
-    }
-    if (l->d->flush) {
-        struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);
-        l->d->flush(&ctx, UINT64_MAX);
-    }
+    l7_flush_all(&c);
     l7_free(w, f);
 }
 

@@ -1,11 +1,15 @@
 /*
  * l7.h - application dissection of a worker's flows.
  *
- * A flow gets a dissector when one of its ports is that dissector's, or when
- * nDPI names its protocol. Its L7 state (the dissector's per-flow state, TCP
- * reassembly of both directions and the bytes a dissector has not consumed
- * yet) is allocated then, and freed when the flow ends or the dissector gives
- * up. Every record a dissector emits becomes an event carrying the flow's ids.
+ * A flow gets a dissector when one of its ports is that dissector's, when
+ * nDPI names its protocol, or - when neither did - when a dissector's probe()
+ * recognises its first payload. Its L7 state (the dissector's per-flow state,
+ * TCP reassembly of both directions and the bytes a dissector has not
+ * consumed yet) is allocated then, and freed when the flow ends or the
+ * dissector gives up (after it wrote what waits). A dissector may hand a TCP
+ * flow over to another (a proxy's handshake done, the proxied stream
+ * begins): the next one takes over reassembly and the bytes not consumed.
+ * Every record a dissector emits becomes an event carrying the flow's ids.
  */
 #ifndef TL_FLOWS_L7_H
 #define TL_FLOWS_L7_H
@@ -22,7 +26,8 @@ struct tl_slot;
 
 struct tl_l7 {
     const struct tl_dissector *d;
-    uint8_t di; /* registry index, for the counters */
+    const struct tl_dissector *handover; /* asked for (ctx.handover): switched after the packet */
+    uint8_t di;                          /* registry index, for the counters */
     bool gave_up;
     struct tl_flow *flow;
     struct tl_l7 *prev, *next; /* the worker's flows with L7 state */
@@ -51,6 +56,8 @@ void tl_l7_destroy(struct tl_worker *w);
 void tl_l7_flow_start(struct tl_worker *w, struct tl_flow *f);
 /* nDPI named the flow's protocol (an nDPI protocol id): attaches that dissector, if any. */
 void tl_l7_ndpi_named(struct tl_worker *w, struct tl_flow *f, uint16_t master, uint16_t app);
+/* A packet of a flow without a dissector: its first payload may show one by content. */
+void tl_l7_probe(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s);
 /* One packet of a flow with L7 state, from direction dir. */
 void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir);
 /* The flow ends: delivers what reassembly holds, flushes the dissector, frees. */

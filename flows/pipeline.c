@@ -643,6 +643,12 @@ void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_
     if (d.truncated)
         p->st.v[TL_STAT_TRUNCATED]++;
     p->st.decode_err[err]++;
+    switch (d.ppp_skip) {
+    case TL_PPP_CONTROL: p->st.v[TL_STAT_PPP_CONTROL]++; break;
+    case TL_PPP_COMPRESSED: p->st.v[TL_STAT_PPP_COMPRESSED]++; break;
+    case TL_PPP_OTHER: p->st.v[TL_STAT_PPP_OTHER]++; break;
+    default: break;
+    }
     if (err != TL_DECODE_OK)
         return;
     if (!d.is_fragment) {
@@ -823,6 +829,7 @@ static void pipe_build_stats_event(void)
         "flows given up",
         "units that could not be read: TLS records, sealed SASL buffers",
         "bytes of those units",
+        "flows given this dissector by a strict look at their content (no port or nDPI named it)",
     };
     size_t n = TL_ARRAY_LEN(stats_fixed_fields), k = 0;
 

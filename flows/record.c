@@ -39,13 +39,14 @@ static const struct tl_field flow_fields[] = {
     TL_FLOW_ID_FIELDS(struct flow_rec),
     TL_FIELD(struct flow_rec, ip_proto, U8, "ip_proto", "IANA IP protocol number"),
     TL_FIELD_OPT(struct flow_rec, tunnel_type, CSTR, "tunnel.type",
-                 "outermost tunnel: gre, erspan1, erspan2, erspan3, vxlan, ipip"),
+                 "outermost tunnel: gre, erspan1, erspan2, erspan3, vxlan, ipip, pptp"),
     TL_FIELD_OPT_P(struct flow_rec, tunnel_orig, IP, "tunnel.outer_orig_h",
                    "tunnel source address as seen on the originator's first packet"),
     TL_FIELD_OPT_P(struct flow_rec, tunnel_resp, IP, "tunnel.outer_resp_h",
                    "tunnel destination address as seen on the originator's first packet"),
     TL_FIELD_OPT(struct flow_rec, tunnel_id, U32, "tunnel.id",
-                 "VXLAN VNI, ERSPAN session id or GRE key"),
+                 "VXLAN VNI, ERSPAN session id, GRE key or PPTP call id (the first packet's that "
+                 "has one: GRE keys and call ids may differ by direction and do not split flows)"),
     TL_FIELD_OPT_P(struct flow_rec, orig_mac, MAC, "orig_l2_addr", "originator MAC address"),
     TL_FIELD_OPT_P(struct flow_rec, resp_mac, MAC, "resp_l2_addr", "responder MAC address"),
     TL_FIELD(struct flow_rec, ether_type, U16, "ether_type", "EtherType of the IP layer"),
@@ -99,6 +100,7 @@ static const char *const tunnel_names[] = {
     [TL_TUNNEL_ERSPAN_III] = "erspan3",
     [TL_TUNNEL_VXLAN] = "vxlan",
     [TL_TUNNEL_IPIP] = "ipip",
+    [TL_TUNNEL_PPTP] = "pptp",
 };
 
 static char proto_numbers[256][4];

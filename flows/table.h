@@ -78,6 +78,7 @@ struct tl_flow {
     uint16_t ndpi_pkts;
     bool ndpi_done;
     bool l7_done;   /* a dissector was attached (or refused) once */
+    bool l7_probed; /* its first payload was offered to the dissectors' probes */
     bool orig_is_a; /* the originator is the key's side a */
     bool flipped;   /* originator corrected by SYN/SYN-ACK */
     bool has_mac;

@@ -515,6 +515,8 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
         f->last_us = d->ts_us;
     fd->pkts++;
     fd->ip_bytes += d->ip_len;
+    if (!f->tunnel_id && d->tunnel == f->tunnel)
+        f->tunnel_id = d->tunnel_id; /* a GRE key sent one way only, if the first had none */
     if (d->has_mac && !(fd->flags & TL_FD_MAC_SEEN)) {
         memcpy(fd->mac, d->src_mac, 6);
         fd->flags |= TL_FD_MAC_SEEN;
@@ -530,6 +532,8 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     }
     tl_ftable_touch(&w->flows, f, tc);
     worker_classify(w, f, d, bytes, len, dir);
+    if (!f->l7_d)
+        tl_l7_probe(w, f, s);
     if (f->l7_d)
         tl_l7_packet(w, f, s, dir);
     if (d->ts_us >= f->rec_start_us + w->cfg->active && w->cfg->active > 0) {

@@ -71,7 +71,7 @@ enum { TL_MAX_WORKERS = 64 };
     X(BOOL, ndpi, "ndpi.enabled", true, 0, 0, "classify flows with nDPI")                          \
     X(U64, ndpi_max_packets, "ndpi.max_packets", 32, 1, 1000,                                      \
       "packets per flow given to nDPI before giving up")                                           \
-    X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap", 0, 0,                         \
+    X(STR, protocols, "dissect.protocols", "dns,http,kerberos,ldap,socks", 0, 0,                   \
       "application protocols to dissect")                                                          \
     X(U64, max_l7_flows, "dissect.max_flows", 262144, 1, 1ull << 31,                               \
       "flows per worker with dissector state at once")                                             \
@@ -175,7 +175,7 @@ enum { TL_MAX_WORKERS = 64 };
     X(STR, hmac_key_file, "privacy.hmac_key_file", NULL, 0, 0,                                     \
       "key file: user names are written as HMAC-SHA-256 pseudonyms; unset: in clear")              \
     X(STR, pseudonymise, "privacy.pseudonymise",                                                   \
-      "identity.user,domain.users,kerberos.client,ldap.bind_name,http.username", 0, 0,             \
+      "identity.user,domain.users,kerberos.client,ldap.bind_name,http.username,socks.user", 0, 0,  \
       "fields written as pseudonyms when privacy.hmac_key_file is set (type.field, comma list)")   \
     X(U64, pseudonym_len, "privacy.pseudonym_hex_len", 32, 8, 64,                                  \
       "hex digits of a pseudonym kept (8 to 64)")                                                  \

@@ -43,6 +43,33 @@ enum tl_parse {
 /* A record's `status` field: what the parser could read. */
 enum tl_msg_status { TL_MSG_OK, TL_MSG_TRUNCATED, TL_MSG_MALFORMED };
 
+/*
+ * Why a request is written without its response: a record's `reply_status`
+ * field. The names are the ones HTTP and Kerberos write for the same cases.
+ */
+enum tl_unanswered {
+    TL_UNANS_NONE,        /* answered, or no response is expected */
+    TL_UNANS_TIMEOUT,     /* no_reply: none came within dissect.pending_timeout */
+    TL_UNANS_FLOW_END,    /* flow_ended: the flow ended first */
+    TL_UNANS_GAP,         /* reply_gap: the capture lost bytes where the response would be */
+    TL_UNANS_UNPARSEABLE, /* reply_unparseable: what came back could not be read */
+    TL_UNANS_CAPPED, /* pending_capped: pushed out by newer requests past dissect.max_pending */
+};
+
+static inline const char *tl_unanswered_name(unsigned why)
+{
+    static const char *const names[] = { NULL,        "no_reply",          "flow_ended",
+                                         "reply_gap", "reply_unparseable", "pending_capped" };
+    return why < sizeof(names) / sizeof(names[0]) ? names[why] : NULL;
+}
+
+/* The doc line of a `reply_status` field written through tl_unanswered_name(). */
+#define TL_UNANSWERED_DOC                                                                          \
+    "why the request has no response (absent when it has one): no_reply (none within "             \
+    "dissect.pending_timeout), flow_ended (the flow ended first), reply_gap (bytes were lost "     \
+    "where it would be), reply_unparseable (what came back could not be read), pending_capped "    \
+    "(dissect.max_pending requests waited)"
+
 /* Per-dissector counters, in the stats event as "<name>.<counter>". */
 enum tl_dcounter {
     TL_DC_MESSAGES,        /* messages parsed */
@@ -53,6 +80,7 @@ enum tl_dcounter {
     TL_DC_GIVEUP,          /* flows given up */
     TL_DC_ENCRYPTED,       /* units (TLS records, sealed SASL buffers) that could not be read */
     TL_DC_ENCRYPTED_BYTES, /* their bytes */
+    TL_DC_BY_CONTENT,      /* flows given this dissector by probe(), not by port or nDPI */
     TL_DC_N
 };
 
@@ -76,6 +104,14 @@ struct tl_parse_ctx {
      */
     void (*emit)(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us);
     void *emit_arg;
+    /*
+     * Set by parse (TCP), which then returns TL_PARSE_OK: the rest of the flow
+     * belongs to this dissector - the bytes of this direction from where `in`
+     * was left, and the other direction's from its first unconsumed byte (a
+     * proxy's handshake is over and the proxied stream begins). The caller
+     * switches the flow and calls parse no more for this dissector.
+     */
+    const struct tl_dissector *handover;
 };
 
 /* Which HTTP response bodies are hashed (http.hash_bodies). */
@@ -142,6 +178,14 @@ struct tl_dissector {
      * datagram, so a quiet DNS or Kerberos flow costs only its flow record.
      */
     bool (*idle)(const void *state);
+    /*
+     * Optional: a strict look at the first payload of a flow that no port
+     * and no nDPI verdict gave a dissector (UDP: a datagram; TCP: the first
+     * data after a seen handshake). True only when it is this protocol beyond
+     * reasonable doubt: the flow then gets this dissector, counted as
+     * <name>.by_content.
+     */
+    bool (*probe)(unsigned transport, const uint8_t *p, size_t n);
 };
 
 /* Copies a record's string into an observation's field, cut to fit, NUL-terminated. */
@@ -154,8 +198,9 @@ static inline void tl_identity_copy(char *dst, size_t cap, struct tl_str s)
 }
 
 extern const struct tl_dissector tl_dns_dissector, tl_http_dissector, tl_kerberos_dissector,
-    tl_ldap_dissector;
-extern const struct tl_event_type tl_dns_event, tl_http_event, tl_kerberos_event, tl_ldap_event;
+    tl_ldap_dissector, tl_socks_dissector;
+extern const struct tl_event_type tl_dns_event, tl_http_event, tl_kerberos_event, tl_ldap_event,
+    tl_socks_event;
 
 /* Every dissector, in registry order (dissect/registry.c). */
 extern const struct tl_dissector *const tl_dissectors[];

@@ -35,6 +35,15 @@ enum tl_tunnel {
     TL_TUNNEL_ERSPAN_III,
     TL_TUNNEL_VXLAN,
     TL_TUNNEL_IPIP, /* IP in IP (4in4, 6in4, 4in6, 6in6) */
+    TL_TUNNEL_PPTP, /* enhanced GRE (version 1) carrying PPP */
+};
+
+/* A PPTP packet whose PPP payload is not followed (it stays the tunnel's own flow). */
+enum tl_ppp_skip {
+    TL_PPP_NONE,
+    TL_PPP_CONTROL,    /* LCP, authentication, network control (IPCP, CCP...): 0x8000 and up */
+    TL_PPP_COMPRESSED, /* compressed or encrypted datagrams (MPPC/MPPE, 0x00fd, 0x00fb) */
+    TL_PPP_OTHER,      /* any other network protocol */
 };
 
 /*
@@ -102,7 +111,8 @@ struct tl_decoded {
     /* Tunnel (outermost encapsulation only). */
     uint8_t tunnel;     /* enum tl_tunnel */
     uint8_t outer_ipv;  /* 4 or 6 */
-    uint32_t tunnel_id; /* VXLAN VNI, ERSPAN session id, GRE key */
+    uint8_t ppp_skip;   /* enum tl_ppp_skip */
+    uint32_t tunnel_id; /* VXLAN VNI, ERSPAN session id, GRE key, PPTP call id */
     struct tl_ip outer_src, outer_dst;
 
     /* Innermost IP. */

@@ -20,7 +20,7 @@
  * stats event and Kafka message header. Bumped when a field changes meaning or
  * goes away; fields that are added bump it too, so consumers can tell.
  */
-#define TL_SCHEMA_VERSION 2
+#define TL_SCHEMA_VERSION 3
 
 enum tl_ftype {
     TL_F_BOOL,    /* bool */

@@ -20,6 +20,11 @@
     X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")  \
     X(RING_DROPS, "capture.ring_drops", "packets dropped because a worker ring was full (live)")   \
     X(TRUNCATED, "capture.truncated_packets", "packets the capture cut short of their headers")    \
+    X(PPP_CONTROL, "pptp.ppp_control",                                                             \
+      "PPTP packets of PPP control (LCP, authentication, IPCP, CCP): the tunnel's own flow")       \
+    X(PPP_COMPRESSED, "pptp.ppp_compressed",                                                       \
+      "PPTP packets of compressed or encrypted PPP (MPPC/MPPE): the tunnel's own flow")            \
+    X(PPP_OTHER, "pptp.ppp_other", "PPTP packets of PPP protocols other than IPv4 and IPv6")       \
     X(TIME_JUMPS, "capture.time_jumps",                                                            \
       "replay: times packet time jumped back (a new epoch: flows ended, order kept)")              \
     X(FRAGS, "defrag.fragments", "IP fragments seen")                                              \
@@ -127,13 +132,13 @@ enum tl_stat {
         TL_STAT_N
 };
 
-enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 8 };
+enum { TL_MAX_DISSECTORS = 8, TL_DSTAT_N = 9 };
 
 /* Per-dissector counter names ("<dissector>.<name>"), indexed like enum tl_dcounter. */
 #define TL_DSTAT_NAMES                                                                             \
     {                                                                                              \
         "messages", "malformed", "truncated", "capped", "gaps", "given_up", "encrypted",           \
-            "encrypted_bytes"                                                                      \
+            "encrypted_bytes", "by_content"                                                        \
     }
 
 /* Gauges (current values, not sums of increments) are computed at report time. */

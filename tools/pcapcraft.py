@@ -381,6 +381,150 @@ def vxlan():
     return p
 
 
+def gre_oneway():
+    """A GRE tunnel that one router keys and the other does not, and a second keyed tunnel
+    carrying the same inner addresses and ports as the first exchange."""
+    p = Pcap(LINKTYPE_ETHERNET)
+    cli, srv = "192.168.50.10", "192.168.60.53"
+
+    def tunnel(outer, keys):
+        def wrap(d, et, ip):
+            src, dst = outer if d == 0 else outer[::-1]
+            key = keys[d]
+            gre = (struct.pack("!HHI", 0x2000, ETH_IPV4, key) if key is not None
+                   else struct.pack("!HH", 0x0000, ETH_IPV4)) + ip
+            return ETH_IPV4, IPv4.packet(src, dst, 47, gre, ttl=255)
+        return wrap
+
+    one_way = tunnel(("10.0.5.1", "10.0.5.2"), (0x2A, None))
+    for i in range(12):
+        qname = "host%02d.example.net" % (i + 1)
+        on_ether(p, dns_session(cli, srv, 40001 + i, 0x5000 + i, qname, "192.0.2.%d" % (i + 1)),
+                 one_way, macs=(MAC_T1, MAC_T2))
+    keyed = tunnel(("10.0.6.1", "10.0.6.2"), (7, 7))
+    on_ether(p, dns_session(cli, srv, 40001, 0x5100, "other.example.net", "192.0.2.99"), keyed,
+             macs=(MAC_T1, MAC_T2))
+    return p
+
+
+def nb_name(name, suffix):
+    """A NetBIOS name in the half-ASCII encoding (RFC 1001 14.1), as a one-label DNS name."""
+    raw = name.encode().ljust(15, b" ")[:15] + bytes([suffix])
+    return bytes([32]) + b"".join(bytes([0x41 + (c >> 4), 0x41 + (c & 15)]) for c in raw) + b"\0"
+
+
+def nbns(qid, flags, name, suffix, qtype=32, answer=None, additional=None):
+    """An NBNS message: a question, or (answer) an answer RR alone, or a question with an
+    additional RR (registration, refresh); RRs point at the name at offset 12."""
+    qd = 0 if answer is not None else 1
+    an = 1 if answer is not None else 0
+    ar = 1 if additional is not None else 0
+    out = struct.pack("!HHHHHH", qid, flags, qd, an, 0, ar) + nb_name(name, suffix)
+    if answer is not None:
+        rtype, ttl, rdata = answer
+        return out + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+    out += struct.pack("!HH", qtype, 1)
+    if additional is not None:
+        ttl, rdata = additional
+        out += struct.pack("!HHHIH", 0xC00C, 32, 1, ttl, len(rdata)) + rdata
+    return out
+
+
+def nbns_file():
+    p = Pcap(LINKTYPE_ETHERNET)
+    ws, wins, prn, bcast = "192.168.7.21", "192.168.7.10", "192.168.7.30", "192.168.7.255"
+    macs = {ws: "02:00:00:07:00:15", wins: "02:00:00:07:00:0a", prn: "02:00:00:07:00:1e",
+            bcast: "ff:ff:ff:ff:ff:ff"}
+
+    def send(src, sport, dst, dport, msg):
+        p.add(eth(macs[dst], macs[src], ETH_IPV4,
+                  IPv4.packet(src, dst, 17, udp(src, dst, sport, dport, msg), df=False)))
+
+    def nb(addr, flags=0):
+        return struct.pack("!H", flags) + ip_bytes(addr)
+
+    # 1. a broadcast name query for FILESRV<20> and the owner's positive response
+    send(ws, 137, bcast, 137, nbns(0x8101, 0x0110, "FILESRV", 0x20))
+    send(wins, 137, ws, 137, nbns(0x8101, 0x8500, "FILESRV", 0x20, answer=(32, 300000, nb(wins))))
+    # 2. a node status query ("*" padded with NULs) and its answer: three names, statistics
+    star = nbns(0x8102, 0x0000, "*", 0x00, qtype=33)
+    star = star[:13] + b"CK" + b"A" * 30 + star[45:]
+    send(ws, 50137, wins, 137, star)
+    names = [(b"FILESRV", 0x00, 0x0400), (b"WORKGROUP", 0x00, 0x8400), (b"FILESRV", 0x20, 0x0400)]
+    rdata = bytes([len(names)]) + b"".join(n.ljust(15, b" ") + bytes([sfx]) + struct.pack("!H", fl)
+                                           for n, sfx, fl in names)
+    rdata += mac(macs[wins]) + bytes(40)
+    resp = struct.pack("!HHHHHH", 0x8102, 0x8400, 0, 1, 0, 0) + star[12:46] + \
+        struct.pack("!HHIH", 33, 1, 0, len(rdata)) + rdata
+    send(wins, 137, ws, 50137, resp)
+    # 3. a printer registers its name by broadcast (opcode 5), then refreshes it at WINS
+    # (opcode 8), which answers
+    send(prn, 137, bcast, 137, nbns(0x8103, 0x2910, "PRINTER7", 0x00, additional=(300000, nb(prn))))
+    send(prn, 137, wins, 137, nbns(0x8104, 0x4000, "PRINTER7", 0x00, additional=(300000, nb(prn))))
+    send(wins, 137, prn, 137, nbns(0x8104, 0xC400, "PRINTER7", 0x00, answer=(32, 300000, nb(prn))))
+    # 4. a name nobody has, asked of WINS: the negative response (RCODE 3, a NULL record,
+    # RFC 1002 4.2.14)
+    send(ws, 50138, wins, 137, nbns(0x8105, 0x0100, "NOSUCHPC", 0x00))
+    send(wins, 137, ws, 50138, nbns(0x8105, 0x8583, "NOSUCHPC", 0x00, answer=(10, 0, b"")))
+    return p
+
+
+def pptp():
+    """A PPTP tunnel's enhanced GRE (RFC 2637 4.1): LCP, CHAP, IPCP and CCP, then IPv4 and IPv6
+    inside PPP (address and control compressed away on the client's side), MPPE-encrypted
+    datagrams, and an acknowledgment alone."""
+    p = Pcap(LINKTYPE_ETHERNET)
+    cli, srv = "198.51.100.60", "203.0.113.60"
+    call = {0: 0x4000, 1: 0x0001}  # each side puts the peer's call id
+    seq = {0: 0, 1: 0}
+
+    def gre(d, ppp, ack=None):
+        flags = 0x2001 | (0x1000 if ppp else 0) | (0x0080 if ack is not None else 0)
+        hdr = struct.pack("!HHHH", flags, 0x880B, len(ppp), call[d])
+        if ppp:
+            hdr += struct.pack("!I", seq[d])
+            seq[d] += 1
+        if ack is not None:
+            hdr += struct.pack("!I", ack)
+        src, dst = (cli, srv) if d == 0 else (srv, cli)
+        smac, dmac = (MAC_C, MAC_S) if d == 0 else (MAC_S, MAC_C)
+        p.add(eth(dmac, smac, ETH_IPV4, IPv4.packet(src, dst, 47, hdr + ppp, ttl=128)))
+
+    def ppp(d, proto, payload):
+        # the client compresses address/control and a protocol below 0x100 (ACFC, PFC)
+        if d == 0 and proto < 0x100:
+            return bytes([proto]) + payload
+        return b"\xff\x03" + struct.pack("!H", proto) + payload
+
+    def ctl(code, ident, data):
+        return struct.pack("!BBH", code, ident, 4 + len(data)) + data
+
+    # LCP configure-request and -ack both ways, CHAP, IPCP, CCP
+    gre(0, ppp(0, 0xC021, ctl(1, 1, b"\x01\x04\x05\x78\x05\x06\x12\x34\x56\x78")))
+    gre(1, ppp(1, 0xC021, ctl(1, 1, b"\x03\x05\xc2\x23\x81\x05\x06\x9a\xbc\xde\xf0")))
+    gre(0, ppp(0, 0xC021, ctl(2, 1, b"\x03\x05\xc2\x23\x81\x05\x06\x9a\xbc\xde\xf0")), ack=0)
+    gre(1, ppp(1, 0xC021, ctl(2, 1, b"\x01\x04\x05\x78\x05\x06\x12\x34\x56\x78")), ack=1)
+    gre(1, ppp(1, 0xC223, ctl(1, 1, bytes([16]) + bytes(range(16)) + b"vpn")))
+    gre(0, ppp(0, 0xC223, ctl(2, 1, bytes([49]) + bytes(49) + b"alice")), ack=2)
+    gre(1, ppp(1, 0xC223, ctl(3, 1, b"S=0123456789ABCDEF0123456789ABCDEF01234567")), ack=2)
+    gre(0, ppp(0, 0x8021, ctl(1, 1, b"\x03\x06\x00\x00\x00\x00")))
+    gre(1, ppp(1, 0x8021, ctl(3, 1, b"\x03\x06\x0a\x3c\x00\x02")), ack=3)
+    gre(0, ppp(0, 0x80FD, ctl(1, 1, b"\x12\x06\x01\x00\x00\x40")), ack=3)
+    gre(1, ppp(1, 0x80FD, ctl(2, 1, b"\x12\x06\x01\x00\x00\x40")), ack=4)
+    # inside: DNS over IPv4 and IPv6, an HTTP GET
+    inner = dns_session("10.60.0.2", "10.60.0.1", 53060, 0x6060, "intranet.vpn.example", "10.60.0.80")
+    inner += dns6_session("fd60::2", "fd60::1", 53061, 0x6061, "intranet.vpn.example", "fd60::80")
+    inner += http_session("10.60.0.2", "10.60.0.80", 40060, "intranet.vpn.example", "/pptp",
+                          b"hello through pptp\n")
+    for d, ip in inner:
+        gre(d, ppp(d, 0x57 if ip[0] >> 4 == 6 else 0x21, ip), ack=seq[1 - d] - 1)
+    # MPPE-encrypted datagrams (coherency count, then ciphertext), and an acknowledgment alone
+    for d in (0, 1, 0):
+        gre(d, ppp(d, 0xFD, b"\x90\x01" + bytes((7 * i + d) & 0xFF for i in range(40))))
+    gre(1, b"", ack=seq[0] - 1)
+    return p
+
+
 def big_txt_response(qid, qname, n, size):
     """A DNS TXT response of n records of `size` characters (EDNS 4096)."""
     answers = []
@@ -569,6 +713,9 @@ FILES = {
     "tcp-midstream.pcap": tcp_midstream,
     "tcp-rst.pcap": tcp_rst,
     "syn-scan.pcap": syn_scan,
+    "gre-oneway.pcap": gre_oneway,
+    "nbns.pcap": nbns_file,
+    "pptp.pcap": pptp,
 }
 
 

@@ -444,10 +444,14 @@ def check_zeek_l7(proto, pcap, log, events):
         tup = (canon_ip(z["id.orig_h"]), int(z["id.orig_p"]), canon_ip(z["id.resp_h"]),
                int(z["id.resp_p"])) if "id.orig_h" in z else None
         want_key = [zeek_value(k, z.get(k, "-")) for k in keys]
+        # Names compare without case: tapline's query is lower case (query_original keeps the
+        # name as sent); Zeek lower-cases DNS names but writes decoded NetBIOS names upper case.
+        same = lambda k, a, b: a == b or (k == "query" and isinstance(a, str) and
+                                          isinstance(b, str) and a.lower() == b.lower())
         cands = [e for e in events
                  if (tup is None or (canon_ip(e["id.orig_h"]), e["id.orig_p"],
                                      canon_ip(e["id.resp_h"]), e["id.resp_p"]) == tup)
-                 and all(w is None or e.get(k) == w for k, w in zip(keys, want_key))]
+                 and all(w is None or same(k, e.get(k), w) for k, w in zip(keys, want_key))]
         if not cands:
             problems.append(f"no {proto} event for Zeek's {tup} {want_key}")
             continue

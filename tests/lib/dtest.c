@@ -78,13 +78,14 @@ void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
 static void dtest_stream(struct dtest *t, struct tl_parse_ctx *c, struct tl_cursor *in)
 {
     tl_arena_reset(&t->arena);
-    while (!t->gave_up && tl_cur_left(in) > 0) {
+    while (!t->gave_up && !t->handover && tl_cur_left(in) > 0) {
         size_t before = tl_cur_left(in);
         enum tl_parse r = t->d->parse(c, in);
         if (r == TL_PARSE_GIVEUP) {
             t->gave_up = true;
             t->counters[TL_DC_GIVEUP]++;
         }
+        t->handover = c->handover;
         if (r != TL_PARSE_OK || tl_cur_left(in) == before)
             break;
     }
@@ -115,6 +116,8 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
  * flows/l7.c does before a gap and at the flow's end, then they are dropped. */
 static void dtest_cut(struct dtest *t, int dir)
 {
+    if (t->handover) /* the bytes are the next dissector's */
+        return;
     struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, dir, 0);
     struct tl_cursor in = tl_cur_make(t->stream[dir], t->stream_len[dir]);
     c.capture_cut = true;

@@ -24,6 +24,7 @@ struct dtest {
     uint8_t *stream[2]; /* TCP: unconsumed bytes per direction */
     size_t stream_len[2];
     bool gave_up;
+    const struct tl_dissector *handover; /* TCP: asked for by parse; nothing more is parsed */
     int records;
     struct tl_buf out;
 };
@@ -32,7 +33,8 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d);
 void dtest_free(struct dtest *t);
 /* One UDP datagram (capture_cut: the capture cut it short). */
 void dtest_udp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n, bool capture_cut);
-/* TCP bytes of one direction; each call is an exact-size heap copy. */
+/* TCP bytes of one direction; each call is an exact-size heap copy. Once the dissector
+ * hands the flow over, bytes are only kept (stream[], as flows/l7.c keeps them). */
 void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n);
 /* TCP: n bytes lost in this direction (what waits is parsed once more as cut, then dropped). */
 void dtest_gap(struct dtest *t, int dir, uint64_t n);

@@ -1,7 +1,7 @@
 /*
  * decode.c - the L2-L4 decoder on hand-built packets: every link type, VLAN and
  * MPLS stacks, IPv4 options and fragments, IPv6 extension headers, TCP, UDP,
- * ICMP, the tunnels (GRE, ERSPAN I/II/III, VXLAN, IP in IP) and the errors.
+ * ICMP, the tunnels (GRE, ERSPAN I/II/III, VXLAN, IP in IP, PPTP) and the errors.
  * Every valid sample is also decoded cut at every byte in an exact-size heap
  * copy: no prefix that cuts a header may decode as OK.
  */
@@ -223,6 +223,36 @@ static const uint8_t eth_vxlan[] = {
 /* IPv4 in IPv4 on raw IP. */
 static const uint8_t raw_ipip[] = { V4_OUTER(52, 4), V4_UDP };
 
+/* PPTP: enhanced GRE (K, S, A, version 1), payload 36, call id 0x1234, seq 5, ack 4;
+ * PPP with address and control, protocol 0x0021. */
+static const uint8_t eth_pptp[] = {
+    MACS, 0x08, 0x00,
+    V4_OUTER(72, 47),
+    0x30, 0x81, 0x88, 0x0b, 0x00, 0x24, 0x12, 0x34,
+    0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x04,
+    0xff, 0x03, 0x00, 0x21,
+    V4_UDP,
+};
+
+/* PPTP without acknowledgment, address and control compressed away, 1-byte protocol. */
+static const uint8_t eth_pptp_acfc[] = {
+    MACS, 0x08, 0x00,
+    V4_OUTER(65, 47),
+    0x30, 0x01, 0x88, 0x0b, 0x00, 0x21, 0x00, 0x42, 0x00, 0x00, 0x00, 0x06,
+    0x21,
+    V4_UDP,
+};
+
+/* PPTP carrying IPv6 (0x57, compressed): 2001:db8::1 -> 2001:db8::2 UDP 1024 -> 53 "abcd". */
+static const uint8_t eth_pptp6[] = {
+    MACS, 0x08, 0x00,
+    V4_OUTER(85, 47),
+    0x30, 0x01, 0x88, 0x0b, 0x00, 0x35, 0x00, 0x43, 0x00, 0x00, 0x00, 0x07,
+    0x57,
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x0c, 17, 64, V6_SRC, V6_DST,
+    0x04, 0x00, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, 'a', 'b', 'c', 'd',
+};
+
 struct sample {
     const char *name;
     int link;
@@ -245,6 +275,8 @@ static const struct sample samples[] = {
     SAMPLE(TL_LINK_ETHERNET, eth_gre),     SAMPLE(TL_LINK_ETHERNET, eth_erspan1),
     SAMPLE(TL_LINK_ETHERNET, eth_erspan2), SAMPLE(TL_LINK_ETHERNET, eth_erspan3),
     SAMPLE(TL_LINK_ETHERNET, eth_vxlan),   SAMPLE(TL_LINK_DLT_RAW, raw_ipip),
+    SAMPLE(TL_LINK_ETHERNET, eth_pptp),    SAMPLE(TL_LINK_ETHERNET, eth_pptp_acfc),
+    SAMPLE(TL_LINK_ETHERNET, eth_pptp6),
 };
 /* clang-format on */
 
@@ -588,6 +620,83 @@ static void test_gre_key(void)
     check_outer(&d, TL_TUNNEL_GRE, 1001);
 }
 
+/* A PPTP packet with the given PPP bytes after the GRE header (payload length set). */
+static enum tl_decode_err pptp_with(struct tl_decoded *d, uint16_t gre_flags, const uint8_t *ppp,
+                                    size_t n)
+{
+    uint8_t b[96];
+    size_t h = 14 + 20;
+    memcpy(b, eth_pptp, h);
+    b[h++] = (uint8_t)(gre_flags >> 8);
+    b[h++] = (uint8_t)gre_flags;
+    b[h++] = 0x88;
+    b[h++] = 0x0b;
+    b[h++] = (uint8_t)(n >> 8);
+    b[h++] = (uint8_t)n;
+    b[h++] = 0x12;
+    b[h++] = 0x34;
+    if (n)
+        memcpy(b + h, ppp, n);
+    h += n;
+    b[14 + 2] = (uint8_t)((h - 14) >> 8);
+    b[14 + 3] = (uint8_t)(h - 14);
+    return decode_n(d, TL_LINK_ETHERNET, b, h);
+}
+
+static void test_pptp(void)
+{
+    struct tl_decoded d;
+    DECODE(&d, TL_LINK_ETHERNET, eth_pptp);
+    check_v4_udp(&d, 14 + 20 + 16 + 4);
+    check_outer(&d, TL_TUNNEL_PPTP, 0x1234);
+    DECODE(&d, TL_LINK_ETHERNET, eth_pptp_acfc);
+    check_v4_udp(&d, 14 + 20 + 12 + 1);
+    check_outer(&d, TL_TUNNEL_PPTP, 0x42);
+    DECODE(&d, TL_LINK_ETHERNET, eth_pptp6);
+    CHECK_EQ(d.err, TL_DECODE_OK);
+    CHECK_EQ(d.ipv, 6);
+    CHECK(memcmp(d.src.b, v6_src, 16) == 0);
+    CHECK_EQ(d.dport, 53);
+    CHECK_EQ(d.payload_len, 4);
+    check_outer(&d, TL_TUNNEL_PPTP, 0x43);
+
+    /* PPP that is not IP stays the tunnel's own flow, noted: LCP, CHAP, IPCP, CCP, MPPE */
+    static const struct {
+        uint8_t ppp[6];
+        size_t n;
+        enum tl_ppp_skip why;
+    } skip[] = {
+        { { 0xff, 0x03, 0xc0, 0x21, 0x01, 0x01 }, 6, TL_PPP_CONTROL },
+        { { 0xc2, 0x23, 0x01, 0x02 }, 4, TL_PPP_CONTROL },
+        { { 0xff, 0x03, 0x80, 0x21, 0x01 }, 5, TL_PPP_CONTROL },
+        { { 0x80, 0xfd, 0x01 }, 3, TL_PPP_CONTROL },
+        { { 0xff, 0x03, 0x00, 0xfd, 0x90, 0x01 }, 6, TL_PPP_COMPRESSED },
+        { { 0xfd, 0x90, 0x02 }, 3, TL_PPP_COMPRESSED },
+        { { 0x00, 0x2b, 0x00 }, 3, TL_PPP_OTHER }, /* IPX */
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(skip); i++) {
+        CHECK_EQ(pptp_with(&d, 0x2001, skip[i].ppp, skip[i].n), TL_DECODE_OK);
+        CHECK_EQ(d.tunnel, TL_TUNNEL_NONE);
+        CHECK_EQ(d.ip_proto, 47);
+        CHECK_EQ(d.ppp_skip, skip[i].why);
+        CHECK_EQ(d.payload_off, 14 + 20);
+        CHECK_EQ(d.payload_len, 8 + skip[i].n);
+    }
+    /* an acknowledgment alone (no payload): the tunnel's flow */
+    CHECK_EQ(pptp_with(&d, 0x2001, NULL, 0), TL_DECODE_OK);
+    CHECK_EQ(d.tunnel, TL_TUNNEL_NONE);
+    CHECK_EQ(d.ppp_skip, TL_PPP_NONE);
+    /* RFC 2637's clear bits set (checksum, routing, recursion), or K clear: bad */
+    static const uint16_t bad[] = { 0xa001, 0x6001, 0x2101, 0x0001 };
+    for (size_t i = 0; i < TL_ARRAY_LEN(bad); i++)
+        CHECK_EQ(pptp_with(&d, bad[i], (const uint8_t *)"\x21", 1), TL_DECODE_TUNNEL_BAD);
+    /* a payload length past the packet, with the capture complete: bad */
+    uint8_t b[sizeof(eth_pptp)];
+    memcpy(b, eth_pptp, sizeof(b));
+    b[14 + 20 + 5] = 0x40;
+    CHECK_EQ(decode_n(&d, TL_LINK_ETHERNET, b, sizeof(b)), TL_DECODE_TUNNEL_BAD);
+}
+
 static void test_erspan(void)
 {
     struct tl_decoded d;
@@ -765,6 +874,7 @@ const struct tl_test tl_tests_decode[] = {
     { "ipv4_fragments", test_ipv4_fragments },
     { "icmp", test_icmp },
     { "gre_key", test_gre_key },
+    { "pptp", test_pptp },
     { "erspan", test_erspan },
     { "vxlan", test_vxlan },
     { "ipip_depth", test_ipip_depth },

@@ -579,11 +579,15 @@ static void test_caps(void)
     dtest_free(&t);
 }
 
-/* Calls the dissector's flush at a given time, as the flow table's timer would. */
+/* Counts what a flush writes, each a query that timed out, as the flow table's timer would. */
 static void emit_count(struct tl_parse_ctx *ctx, void *rec, uint64_t ts)
 {
-    (void)rec;
+    const struct tl_event_type *ev = &tl_dns_event;
     (void)ts;
+    for (size_t i = 0; i < ev->nfields; i++)
+        if (strcmp(ev->fields[i].name, "reply_status") == 0)
+            CHECK_STR(*(const char *const *)(const void *)((const char *)rec + ev->fields[i].off),
+                      "no_reply");
     (*(int *)ctx->emit_arg)++;
 }
 
@@ -886,6 +890,371 @@ static void test_query_features(void)
     query_only(&t, &m, "a1b2c3d4e5f6.xjwqkzvbtplmrhd.co.uk");
     dtest_free(&t);
     every_cut_udp(m.b, m.n);
+
+    /* Fuzz finding: labels made of dots (a 250-byte name of 250 "labels" by its dots). */
+    hdr(&m, 8, 0x0100, 1, 0, 0, 0);
+    for (int l = 0; l < 4; l++) {
+        u8(&m, 62);
+        memset(m.b + m.n, '.', 62);
+        m.n += 62;
+    }
+    u8(&m, 0);
+    u16(&m, 1);
+    u16(&m, 1);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, m.b, m.n, false);
+    dtest_end(&t);
+    CHECK(has(&t, "\"query_length\":251"));
+    dtest_free(&t);
+}
+
+/* ---- every query gets a record, and the reason when it stands alone ---- */
+
+static void test_unanswered(void)
+{
+    struct dtest t;
+    struct mb q, r;
+    hdr(&q, 7, 0x0100, 1, 0, 0, 0);
+    question(&q, "lost.example", 1);
+
+    /* UDP: the flow ends first (a timeout: test_flush_timeout) */
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_end(&t);
+    CHECK(has(&t, "\"reply_status\":\"flow_ended\""));
+    dtest_free(&t);
+    /* answered: no reason */
+    hdr(&r, 7, 0x8180, 1, 1, 0, 0);
+    question(&r, "lost.example", 1);
+    rr(&r, 1, 30, "\x0a\x00\x00\x07", 4);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000500, r.b, r.n, false);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\""), 0);
+    dtest_free(&t);
+
+    /* a response cut in its question (capture) still answers its query, by id */
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000500, r.b, 20, true);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"rtt\":0.000500"));
+    CHECK(has(&t, "\"status\":\"truncated\""));
+    CHECK_EQ(dtest_count(&t, "\"reply_status\""), 0);
+    dtest_free(&t);
+
+    /* a reply too short for its flags: the query's reason is that it was unreadable */
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000500, "\x00\x07\x81", 3, false);
+    CHECK_EQ(t.records, 1); /* the fragment, alone and malformed */
+    dtest_end(&t);
+    CHECK_EQ(t.records, 2);
+    CHECK(has(&t, "\"query\":\"lost.example\""));
+    CHECK(has(&t, "\"reply_status\":\"reply_unparseable\""));
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 1);
+    dtest_free(&t);
+
+    /* pushed out by newer queries */
+    dtest_init(&t, &tl_dns_dissector);
+    t.limits.max_pending = 1;
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 0, 1000001, q.b, q.n, false);
+    CHECK(has(&t, "\"reply_status\":\"pending_capped\""));
+    dtest_free(&t);
+
+    /* TCP: a gap, then maybe what is not DNS, in either direction */
+    static const struct {
+        int gap_dir, junk_dir; /* junk_dir -1: none */
+        const char *why;
+    } tcp[] = {
+        { 1, -1, "reply_gap" },        /* bytes lost where the response would be */
+        { 0, -1, "flow_ended" },       /* a gap the query's way says nothing of its response */
+        { 1, 1, "reply_gap" },         /* then the responder sends no DNS: given up at once */
+        { 0, 0, "reply_unparseable" }, /* the querier's own stream turns to nonsense */
+    };
+    struct mb tq;
+    tq.n = 0;
+    u16(&tq, (unsigned)q.n);
+    put(&tq, q.b, q.n);
+    for (size_t i = 0; i < TL_ARRAY_LEN(tcp); i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "\"reply_status\":\"%s\"", tcp[i].why);
+        dtest_init(&t, &tl_dns_dissector);
+        dtest_tcp(&t, 0, 1000, tq.b, tq.n);
+        dtest_gap(&t, tcp[i].gap_dir, 80);
+        if (tcp[i].junk_dir >= 0) {
+            dtest_tcp(&t, tcp[i].junk_dir, 2000, "\x00\x05hello", 7);
+            CHECK(t.gave_up);
+            CHECK_EQ(t.records, 1); /* written when the dissector gave up */
+        }
+        dtest_end(&t);
+        CHECK_EQ(t.records, 1);
+        CHECK(has(&t, want));
+        dtest_free(&t);
+    }
+}
+
+/* ---- NetBIOS name service ---- */
+
+/* A NetBIOS name in the half-ASCII encoding (RFC 1001 14.1): 15 characters padded with
+ * spaces, the suffix; then scope labels, if any. */
+static void nb_name(struct mb *m, const char *nb, unsigned suffix, const char *scope)
+{
+    uint8_t raw[16];
+    memset(raw, ' ', 15);
+    memcpy(raw, nb, strlen(nb));
+    raw[15] = (uint8_t)suffix;
+    u8(m, 32);
+    for (int i = 0; i < 16; i++) {
+        u8(m, 'A' + (raw[i] >> 4));
+        u8(m, 'A' + (raw[i] & 15));
+    }
+    if (scope && *scope)
+        name(m, scope);
+    else
+        u8(m, 0);
+}
+
+/* A NetBIOS name question (qtype NB or NBSTAT) in a fresh message. */
+static void nb_question(struct mb *m, unsigned id, unsigned flags, const char *nb, unsigned suffix,
+                        unsigned qtype)
+{
+    hdr(m, id, flags, 1, 0, 0, 0);
+    nb_name(m, nb, suffix, NULL);
+    u16(m, qtype);
+    u16(m, 1);
+}
+
+/* One datagram through a fresh dtest, then the flow's end. */
+static void one_udp(struct dtest *t, const struct mb *m)
+{
+    dtest_init(t, &tl_dns_dissector);
+    dtest_udp(t, 0, 1000000, m->b, m->n, false);
+    dtest_end(t);
+}
+
+static void test_nbns(void)
+{
+    struct dtest t;
+    struct mb q, r;
+
+    /* a broadcast name query and its positive response (no question, an NB answer) */
+    nb_question(&q, 0x8001, 0x0110, "BRWC0CB383D1F42", 0x00, 32);
+    hdr(&r, 0x8001, 0x8500, 0, 1, 0, 0);
+    nb_name(&r, "BRWC0CB383D1F42", 0x00, NULL);
+    u16(&r, 32);
+    u16(&r, 1);
+    u32(&r, 300000);
+    u16(&r, 12);
+    put(&r, "\x00\x00\xc0\x00\x02\x05\x60\x00\xc0\x00\x02\x06", 12);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000200, r.b, r.n, false);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"query\":\"brwc0cb383d1f42\",\"query_original\":\"BRWC0CB383D1F42\""));
+    CHECK(has(&t, "\"qtype\":32,\"qtype_name\":\"NIMLOC\",\"opcode\":0,"
+                  "\"opcode_name\":\"netbios-query\""));
+    CHECK(has(&t, "\"Z\":1"));
+    CHECK(has(&t, "\"answers\":[\"192.0.2.5 192.0.2.6\"],\"TTLs\":[300000]"));
+    CHECK(has(&t, "\"status\":\"ok\""));
+    dtest_free(&t);
+    every_cut_udp(q.b, q.n);
+    every_cut_udp(r.b, r.n);
+
+    /* node status: "*" (RFC 1002 4.2.17), answered with two names and the statistics */
+    nb_question(&q, 0x8002, 0x0000, "*", 0x00, 33);
+    for (int i = 15; i < 45; i++)
+        q.b[i] = 'A'; /* "*" padded with NULs, the wildcard's form */
+    hdr(&r, 0x8002, 0x8400, 0, 1, 0, 0);
+    r.b[r.n++] = 32;
+    memcpy(r.b + r.n, q.b + 13, 32);
+    r.n += 32;
+    u8(&r, 0);
+    u16(&r, 33);
+    u16(&r, 1);
+    u32(&r, 0);
+    size_t s = r.n;
+    u16(&r, 0);
+    u8(&r, 2);
+    put(&r, "WIN10          \x00\x04\x00", 18);
+    put(&r, "WORKGROUP      \x00\x84\x00", 18);
+    for (int i = 0; i < 46; i++)
+        u8(&r, i == 0 ? 0x52 : 0);
+    r.b[s] = (uint8_t)((r.n - s - 2) >> 8);
+    r.b[s + 1] = (uint8_t)(r.n - s - 2);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000200, r.b, r.n, false);
+    dtest_end(&t);
+    CHECK_EQ(t.records, 1);
+    CHECK(has(&t, "\"query\":\"*\\\\x00\\\\x00"));
+    CHECK(has(&t, "\"qtype\":33,\"qtype_name\":\"NBSTAT\""));
+    CHECK(has(&t, "\"answers\":[\"NBSTAT WIN10<00> WORKGROUP<00>\"]"));
+    dtest_free(&t);
+    every_cut_udp(r.b, r.n);
+
+    /* a refresh (opcode 8) as the first message is NBNS, not nonsense; a scope follows */
+    hdr(&q, 0x8003, 0x4010, 1, 0, 0, 1);
+    nb_name(&q, "FILESRV", 0x20, "corp.example");
+    u16(&q, 32);
+    u16(&q, 1);
+    u16(&q, 0xc00c);
+    put(&q, "\x00\x20\x00\x01\x00\x04\x93\xe0\x00\x06\x00\x00\xc0\x00\x02\x07", 16);
+    one_udp(&t, &q);
+    CHECK(!t.gave_up);
+    CHECK(has(&t, "\"query\":\"filesrv.corp.example\""));
+    CHECK(has(&t, "\"opcode\":8,\"opcode_name\":\"netbios-refresh\""));
+    dtest_free(&t);
+    every_cut_udp(q.b, q.n);
+
+    /* registration (5), and Windows' multi-homed registration (15) */
+    q.b[2] = 0x28;
+    one_udp(&t, &q);
+    CHECK(has(&t, "\"opcode_name\":\"netbios-registration\""));
+    dtest_free(&t);
+    q.b[2] = 0x78;
+    one_udp(&t, &q);
+    CHECK(!t.gave_up);
+    CHECK(has(&t, "\"opcode_name\":\"netbios-opcode-15\""));
+    dtest_free(&t);
+
+    /* a negative response (RFC 1002 4.2.14): RCODE 3, a NULL record under the name */
+    nb_question(&q, 0x8005, 0x0100, "NOSUCHPC", 0x00, 32);
+    hdr(&r, 0x8005, 0x8583, 0, 1, 0, 0);
+    nb_name(&r, "NOSUCHPC", 0x00, NULL);
+    put(&r, "\x00\x0a\x00\x01\x00\x00\x00\x00\x00\x00", 10);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    dtest_udp(&t, 1, 1000100, r.b, r.n, false);
+    CHECK(has(&t, "\"query\":\"nosuchpc\""));
+    CHECK(has(&t, "\"rcode\":3,\"rcode_name\":\"NXDOMAIN\""));
+    CHECK(has(&t, "\"answers\":[\"NULL\"]"));
+    dtest_free(&t);
+    every_cut_udp(r.b, r.n);
+
+    /* opcode 8 with an ordinary name: not DNS */
+    hdr(&q, 9, 0x4000, 1, 0, 0, 0);
+    question(&q, "refresh.example", 1);
+    dtest_init(&t, &tl_dns_dissector);
+    dtest_udp(&t, 0, 1000000, q.b, q.n, false);
+    CHECK(t.gave_up);
+    dtest_free(&t);
+
+    /* the browser election name: control bytes pass, as in Zeek */
+    nb_question(&q, 0x8004, 0x0110, "\x01\x02__MSBROWSE__\x02", 0x01, 32);
+    one_udp(&t, &q);
+    CHECK(has(&t, "\"query\":\"\\\\x01\\\\x02__msbrowse__\\\\x02\""));
+    dtest_free(&t);
+
+    /* 32 letters A-P asked as an A record: an ordinary (odd) DNS name, not decoded */
+    nb_question(&q, 10, 0x0100, "HOST", 0x00, 1);
+    one_udp(&t, &q);
+    CHECK(has(&t, "\"query\":\"eiepfdfecacacacacacacacacacacaaa\""));
+    dtest_free(&t);
+}
+
+/* ---- DNS found by content ---- */
+
+static bool probe(unsigned transport, const struct mb *m)
+{
+    uint8_t *copy = malloc(m->n ? m->n : 1);
+    memcpy(copy, m->b, m->n);
+    bool yes = tl_dns_dissector.probe(transport, copy, m->n);
+    free(copy);
+    return yes;
+}
+
+static void test_probe(void)
+{
+    struct mb m, t;
+
+    /* DNSCrypt's certificate query (TXT, EDNS), as on UDP 443 */
+    hdr(&m, 0x5a5a, 0x0100, 1, 0, 0, 1);
+    question(&m, "2.dnscrypt-cert.resolver.example", 16);
+    put(&m, "\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00", 11);
+    CHECK(probe(TL_UDP, &m));
+    for (size_t cut = 0; cut < m.n; cut++) { /* every cut is refused */
+        struct mb c = m;
+        c.n = cut;
+        CHECK(!probe(TL_UDP, &c));
+    }
+    /* the same, length-prefixed (TCP) */
+    t.n = 0;
+    u16(&t, (unsigned)m.n);
+    put(&t, m.b, m.n);
+    CHECK(probe(TL_TCP, &t));
+    CHECK(!probe(TL_UDP, &t));
+    u8(&t, 0); /* a byte more */
+    CHECK(!probe(TL_TCP, &t));
+
+    /* a response with its answer */
+    hdr(&m, 1, 0x8180, 1, 1, 0, 0);
+    question(&m, "tunnel.example", 1);
+    rr(&m, 1, 60, "\xc0\x00\x02\x01", 4);
+    CHECK(probe(TL_UDP, &m));
+    m.b[m.n - 10] = 0x80; /* a TTL past 2^31 */
+    CHECK(!probe(TL_UDP, &m));
+
+    /* what a query must not be */
+    static const struct {
+        unsigned flags, qd, an, ar;
+    } bad[] = {
+        { 0x2800, 1, 0, 0 }, /* opcode 5 */
+        { 0x0140, 1, 0, 0 }, /* Z */
+        { 0x0500, 1, 0, 0 }, /* AA in a query */
+        { 0x0101, 1, 0, 0 }, /* rcode in a query */
+        { 0x0100, 2, 0, 0 }, /* two questions */
+        { 0x0100, 0, 0, 0 }, /* none */
+        { 0x0100, 1, 1, 0 }, /* an answer in a query */
+        { 0x0100, 1, 0, 2 }, /* two additional records */
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(bad); i++) {
+        hdr(&m, 3, bad[i].flags, bad[i].qd, bad[i].an, 0, bad[i].ar);
+        question(&m, "x.example", 1);
+        if (!probe(TL_UDP, &m))
+            continue;
+        tl_check_report(__FILE__, __LINE__, "probe took bad[%zu]", i);
+    }
+    hdr(&m, 3, 0x0100, 1, 0, 0, 0);
+    question(&m, "x.example", 1);
+    CHECK(probe(TL_UDP, &m));
+    m.b[m.n - 1] = 7; /* class 7 */
+    CHECK(!probe(TL_UDP, &m));
+    hdr(&m, 3, 0x0100, 1, 0, 0, 0);
+    question(&m, "", 1); /* the root alone */
+    CHECK(!probe(TL_UDP, &m));
+    hdr(&m, 3, 0x0100, 1, 0, 0, 0);
+    u16(&m, 0xc000); /* a compressed question */
+    u16(&m, 1);
+    u16(&m, 1);
+    CHECK(!probe(TL_UDP, &m));
+    hdr(&m, 3, 0x0100, 1, 0, 0, 1);
+    question(&m, "x.example", 1);
+    rr(&m, 1, 1, "\x01\x02\x03\x04", 4); /* an A record, not an OPT */
+    CHECK(!probe(TL_UDP, &m));
+
+    /* other protocols: a QUIC v1 Initial's first bytes, a STUN binding request, zeros */
+    static const uint8_t quic[] = { 0xc3, 0x00, 0x00, 0x00, 0x01, 0x08, 0x83, 0x94, 0xc8, 0xf0,
+                                    0x3e, 0x51, 0x57, 0x08, 0x00, 0x00, 0x44, 0x9e, 0x00, 0x00 };
+    static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+                                    3,    4,    5,    6,    7,    8,    9,    10,   11, 12 };
+    m.n = 0;
+    put(&m, quic, sizeof(quic));
+    CHECK(!probe(TL_UDP, &m));
+    m.n = 0;
+    put(&m, stun, sizeof(stun));
+    CHECK(!probe(TL_UDP, &m));
+    memset(m.b, 0, 64);
+    m.n = 64;
+    CHECK(!probe(TL_UDP, &m));
+    m.n = 0;
+    CHECK(!probe(TL_UDP, &m));
+    CHECK(!probe(TL_TCP, &m));
 }
 
 const struct tl_test tl_tests_dns[] = {
@@ -902,5 +1271,8 @@ const struct tl_test tl_tests_dns[] = {
     { "recorded_udp", test_recorded_udp },
     { "tcp", test_tcp },
     { "giveup", test_giveup },
+    { "unanswered", test_unanswered },
+    { "nbns", test_nbns },
+    { "probe", test_probe },
     { 0 },
 };

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "config.h"
 #include "event.h"
+#include "key.h"
 #include "packet.h"
 #include "pipeline.h"
 
@@ -415,6 +416,138 @@ static void test_mapped_packets(void)
     }
 }
 
+/*
+ * Dissection by content: a DNS query and its response on UDP 5300 are found by the probe
+ * (dns.by_content); 'x' bytes on another odd port are not; a TCP flow whose handshake was
+ * not seen is not probed.
+ */
+static void test_probe(void)
+{
+    static const uint8_t q[] = { 0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,   0,
+                                 0,    0,    7,    'e',  'x', 'a', 'm', 'p', 'l', 'e',
+                                 3,    'c',  'o',  'm',  0,   0,   1,   0,   1 };
+    uint8_t r[sizeof(q) + 16];
+    memcpy(r, q, sizeof(q));
+    r[2] = 0x81;
+    r[3] = 0x80;
+    r[7] = 1; /* one answer: example.com A 192.0.2.1 */
+    memcpy(r + sizeof(q), "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x01", 16);
+    struct run run;
+    run_start(&run, NULL);
+    send_data(&run, 0.0, 1, 40001, 2, 5300, UDP, 0, q, sizeof(q));
+    send_data(&run, 0.1, 2, 5300, 1, 40001, UDP, 0, r, sizeof(r));
+    send_pkt(&run, 0.2, 1, 40002, 2, 5301, UDP, 0, 40);
+    send_data(&run, 0.3, 1, 40003, 2, 5302, ACK | PSH, 100, q, sizeof(q)); /* TCP, mid-stream */
+    run_end(&run);
+    CHECK_EQ(count(run.text, "\"event_type\":\"dns\""), 1);
+    CHECK_EQ(count(run.text, "\"rtt\":0.100000,\"query\":\"example.com\""), 1);
+    CHECK_EQ(count(run.text, "\"dns.by_content\":1,"), 1);
+    free(run.text);
+}
+
+/* SOCKS 5 hands its flow to the HTTP dissector: the GET the client sent before the reply
+ * and the response are one http event of the same flow as the socks event. */
+static void test_handover(void)
+{
+    static const uint8_t greet[] = { 5, 1, 0 }, method[] = { 5, 0 };
+    static const uint8_t req[] = { 5,   1,   0,   3,   11,  'w', 'w', 'w', '.',
+                                   'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,   80 };
+    static const uint8_t reply[] = { 5, 0, 0, 1, 10, 0, 0, 2, 0x9c, 0x40 };
+    static const char get[] = "GET / HTTP/1.1\r\nHost: www.example\r\n\r\n";
+    static const char ok[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    uint8_t c2s[sizeof(req) + sizeof(get)];
+    memcpy(c2s, req, sizeof(req));
+    memcpy(c2s + sizeof(req), get, sizeof(get) - 1); /* the request and the GET together */
+    struct run r;
+    run_start(&r, NULL);
+    send_pkt(&r, 0.0, 1, 40001, 2, 1080, SYN, 100, 0);
+    send_pkt(&r, 0.1, 2, 1080, 1, 40001, SYN | ACK, 500, 0);
+    send_data(&r, 0.2, 1, 40001, 2, 1080, ACK | PSH, 101, greet, sizeof(greet));
+    send_data(&r, 0.3, 2, 1080, 1, 40001, ACK | PSH, 501, method, sizeof(method));
+    send_data(&r, 0.4, 1, 40001, 2, 1080, ACK | PSH, 104, c2s, sizeof(req) + sizeof(get) - 1);
+    send_data(&r, 0.5, 2, 1080, 1, 40001, ACK | PSH, 503, reply, sizeof(reply));
+    send_data(&r, 0.6, 2, 1080, 1, 40001, ACK | PSH, 513, ok, sizeof(ok) - 1);
+    run_end(&r);
+    CHECK_EQ(count(r.text, "\"event_type\":\"socks\""), 1);
+    CHECK_EQ(count(r.text, "\"request.name\":\"www.example\",\"request_p\":80"), 1);
+    CHECK_EQ(count(r.text, "\"proxied_protocol\":\"http\""), 1);
+    CHECK_EQ(count(r.text, "\"event_type\":\"http\""), 1);
+    CHECK_EQ(count(r.text, "\"method\":\"GET\",\"host\":\"www.example\",\"uri\":\"/\""), 1);
+    CHECK_EQ(count(r.text, "\"status_code\":204"), 1);
+    CHECK_EQ(count(r.text, "\"service\":\"socks\""), 1);
+    CHECK_EQ(count(r.text, "\"socks.messages\":4,"), 1);
+    free(r.text);
+}
+
+/* A flow given up (a response larger than reassembly.max_per_flow) writes what waits: the
+ * search request, with the reason. */
+static void test_giveup_flush(void)
+{
+    static const uint8_t search[] = { 0x30, 0x25, 0x02, 0x01, 0x02, 0x63, 0x20, 0x04, 0x00, 0x0a,
+                                      0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01,
+                                      0x00, 0x01, 0x01, 0x00, 0x87, 0x0b, 'o',  'b',  'j',  'e',
+                                      'c',  't',  'C',  'l',  'a',  's',  's',  0x30, 0x00 };
+    static const uint8_t done_head[] = {
+        0x30, 0x82, 0x08, 0x10, 0x02, 0x01, 0x02, 0x65, 0x82, 0x08,
+        0x09, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x82, 0x08, 0x00
+    }; /* a 2 KiB diagnostic follows */
+    const char *const small[] = { "reassembly.max_per_flow", "1024", NULL };
+    struct run r;
+    run_start(&r, small);
+    send_pkt(&r, 0.0, 1, 40001, 2, 389, SYN, 100, 0);
+    send_pkt(&r, 0.1, 2, 389, 1, 40001, SYN | ACK, 500, 0);
+    send_data(&r, 0.2, 1, 40001, 2, 389, ACK | PSH, 101, search, sizeof(search));
+    send_data(&r, 0.3, 2, 389, 1, 40001, ACK | PSH, 501, done_head, sizeof(done_head));
+    send_pkt(&r, 0.4, 2, 389, 1, 40001, ACK | PSH, 501 + sizeof(done_head), 1200);
+    run_end(&r);
+    CHECK_EQ(count(r.text, "\"ldap.given_up\":1,"), 1);
+    CHECK_EQ(count(r.text, "\"operation\":\"search\""), 1);
+    CHECK_EQ(count(r.text, "\"reply_status\":\"flow_ended\""), 1);
+    free(r.text);
+}
+
+/*
+ * The two directions of one tunnelled conversation make one key, however the
+ * tunnel marks them: a GRE key set one way only, the PPTP call ids each side
+ * names; a VXLAN VNI keeps two segments with the same addresses apart.
+ */
+static void test_tunnel_keys(void)
+{
+    struct tl_decoded there, back;
+    struct tl_fkey k1, k2;
+    bool a1, a2;
+    memset(&there, 0, sizeof(there));
+    there.ipv = 4;
+    there.ip_proto = TL_IPPROTO_UDP;
+    there.src.b[15] = 1;
+    there.dst.b[15] = 2;
+    there.sport = 40000;
+    there.dport = 53;
+    back = there;
+    back.src = there.dst;
+    back.dst = there.src;
+    back.sport = 53;
+    back.dport = 40000;
+    static const struct {
+        uint8_t tunnel;
+        uint32_t id_there, id_back;
+        bool same;
+    } cases[] = {
+        { TL_TUNNEL_GRE, 0x2a, 0, true },         { TL_TUNNEL_GRE, 0x2a, 0x2b, true },
+        { TL_TUNNEL_PPTP, 0x1234, 0x4321, true }, { TL_TUNNEL_VXLAN, 4242, 4242, true },
+        { TL_TUNNEL_VXLAN, 4242, 4243, false },
+    };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
+        there.tunnel = back.tunnel = cases[i].tunnel;
+        there.tunnel_id = cases[i].id_there;
+        back.tunnel_id = cases[i].id_back;
+        tl_fkey_make(&k1, &there, &a1);
+        tl_fkey_make(&k2, &back, &a2);
+        CHECK_EQ(memcmp(&k1, &k2, sizeof(k1)) == 0, cases[i].same);
+        CHECK(a1 != a2);
+    }
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -428,5 +561,9 @@ const struct tl_test tl_tests_flows[] = {
     { "fragments_reach_the_flow", test_fragments_reach_the_flow },
     { "service", test_service },
     { "mapped_packets", test_mapped_packets },
+    { "tunnel_keys", test_tunnel_keys },
+    { "probe", test_probe },
+    { "handover", test_handover },
+    { "giveup_flush", test_giveup_flush },
     { 0 },
 };

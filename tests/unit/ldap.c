@@ -506,7 +506,9 @@ static void test_updates(void)
                  &t, "\"result_code\":32,\"result_name\":\"noSuchObject\",\"matched_dn\":\"dc=x\""),
              1);
     CHECK_EQ(dtest_count(&t, "\"operation\":\"modDN\""), 1);
-    CHECK_EQ(dtest_count(&t, "\"object\":\"cn=d,dc=x\",\"attribute_names\":[\"cn=e\"]"), 1);
+    CHECK_EQ(dtest_count(&t, "\"object\":\"cn=d,dc=x\",\"attribute_names\":[\"cn=e\"],"
+                             "\"new_superior\":\"ou=y,dc=x\",\"delete_old_rdn\":true"),
+             1);
     CHECK_EQ(dtest_count(&t, "\"operation\":\"compare\""), 1);
     CHECK_EQ(dtest_count(&t, "\"object\":\"cn=f,dc=x\",\"attribute_names\":[\"userPassword\"]"), 1);
     CHECK_EQ(dtest_count(&t, "\"result_name\":\"compareTrue\""), 1);
@@ -645,22 +647,31 @@ static void test_sasl_signed_sealed(void)
     CHECK_EQ(dtest_count(&t, "\"result_entries\":1"), 1);
     CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
 
-    /* Sealed (Kerberos, NTLM) buffers are tallied; a signed NTLM unbind is read. */
+    /* Sealed (Kerberos, NTLM) buffers are tallied. An NTLM signature does not say whether
+     * the payload is sealed: the direction's first NTLM buffer decides for all. */
     dtest_tcp(&t, 0, 5000, sealed_krb, sizeof(sealed_krb));
     dtest_tcp(&t, 0, 5001, ntlm_sealed, sizeof(ntlm_sealed));
     dtest_tcp(&t, 0, 5002, ntlm_signed, sizeof(ntlm_signed));
     CHECK(!t.gave_up);
+    CHECK_EQ(t.records, 2);
+    dtest_end(&t);
     CHECK_EQ(t.records, 3);
+    char want[96];
+    snprintf(want, sizeof(want), "\"sealed_buffers\":3,\"sealed_bytes\":%zu",
+             sizeof(sealed_krb) - 4 + sizeof(ntlm_sealed) - 4 + sizeof(ntlm_signed) - 4);
+    CHECK_EQ(dtest_count(&t, "\"operation\":\"sasl-sealed\""), 1);
+    CHECK_EQ(dtest_count(&t, want), 1);
+    dtest_free(&t);
+
+    /* ... and a direction whose first NTLM buffer is signed is read: an unbind. */
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+    dtest_tcp(&t, 0, 5002, ntlm_signed, sizeof(ntlm_signed));
+    CHECK_EQ(t.records, 2);
     CHECK_EQ(dtest_count(&t, "\"message_id\":20,\"operation\":\"unbind\",\"status\":\"ok\","
                              "\"encryption\":\"sasl-signed\""),
              1);
-    dtest_end(&t);
-    CHECK_EQ(t.records, 4);
-    char want[96];
-    snprintf(want, sizeof(want), "\"sealed_buffers\":2,\"sealed_bytes\":%zu",
-             sizeof(sealed_krb) - 4 + sizeof(ntlm_sealed) - 4);
-    CHECK_EQ(dtest_count(&t, "\"operation\":\"sasl-sealed\""), 1);
-    CHECK_EQ(dtest_count(&t, want), 1);
+    CHECK_EQ(t.counters[TL_DC_ENCRYPTED], 0);
     dtest_free(&t);
 }
 
@@ -986,6 +997,318 @@ static void test_recon_cut(void)
     }
 }
 
+/* ---- every request gets a record, and the reason when it stands alone ---- */
+
+/* A simple bind and its success, then a search request that waits. */
+static void bound_search(struct dtest *t)
+{
+    dtest_init(t, &tl_ldap_dissector);
+    ldap_pair(t, bind_simple_req, sizeof(bind_simple_req), bind_simple_res,
+              sizeof(bind_simple_res));
+    dtest_tcp(t, 0, 3000, search_req, sizeof(search_req));
+}
+
+static void test_unanswered(void)
+{
+    struct dtest t;
+    static const uint8_t not_msg[] = { 0x30, 0x03, 0x04, 0x01, 0x41 }; /* framed, no message */
+
+    /* the flow ends first */
+    dtest_init(&t, &tl_ldap_dissector);
+    dtest_tcp(&t, 0, 1000, search_req, sizeof(search_req));
+    dtest_end(&t);
+    CHECK(dtest_count(&t, "\"reply_status\":\"flow_ended\"") == 1);
+    dtest_free(&t);
+
+    /* pushed out (see also test_pending), and unbind and abandon never wait */
+    dtest_init(&t, &tl_ldap_dissector);
+    t.limits.max_pending = 1;
+    dtest_tcp(&t, 0, 1000, modify_req, sizeof(modify_req));
+    dtest_tcp(&t, 0, 2000, add_req, sizeof(add_req));
+    dtest_tcp(&t, 0, 3000, unbind_abandon, sizeof(unbind_abandon));
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\""), 1);
+    dtest_free(&t);
+
+    /* bytes lost where the response would be */
+    bound_search(&t);
+    dtest_gap(&t, 1, 500);
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(
+                 &t, "\"operation\":\"search\",\"status\":\"ok\",\"reply_status\":\"reply_gap\""),
+             1);
+    dtest_free(&t);
+
+    /* then what follows the gap is no LDAP: given up, the search written at once */
+    bound_search(&t);
+    dtest_gap(&t, 1, 500);
+    dtest_tcp(&t, 1, 4000, "HTTP/1.1 200 OK\r\n", 17);
+    CHECK(t.gave_up);
+    CHECK_EQ(t.records, 2);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"reply_gap\""), 1);
+    dtest_free(&t);
+
+    /* a framed response that is no message: unparseable */
+    bound_search(&t);
+    dtest_tcp(&t, 1, 4000, not_msg, sizeof(not_msg));
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"reply_unparseable\""), 1);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 1);
+    dtest_free(&t);
+
+    /* answered: no reason */
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, search_req, sizeof(search_req), search_res, sizeof(search_res));
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\""), 0);
+    dtest_free(&t);
+}
+
+/* ---- large entries, SASL buffers across packets and messages across buffers ---- */
+
+/* A SearchResultEntry of `total` bytes for message id 4: long-form lengths, one big value. */
+static size_t big_entry(uint8_t *out, size_t total)
+{
+    static const uint8_t head[] = { 0x30, 0x84, 0, 0,    0,    0,   0x02, 0x01, 0x04, 0x64, 0x84, 0,
+                                    0,    0,    0, 0x04, 0x01, 'x', 0x30, 0x84, 0,    0,    0,    0,
+                                    0x30, 0x84, 0, 0,    0,    0,   0x04, 0x01, 'a',  0x31, 0x84, 0,
+                                    0,    0,    0, 0x04, 0x84, 0,   0,    0,    0 };
+    size_t h = sizeof(head),
+           lens[6] = { total - 6, total - 15, total - 24, total - 30, total - 39, total - 45 };
+    size_t at[6] = { 2, 11, 20, 26, 35, 41 };
+    memcpy(out, head, h);
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 4; k++)
+            out[at[i] + (size_t)k] = (uint8_t)(lens[i] >> (24 - 8 * k));
+    memset(out + h, 'v', total - h);
+    return total;
+}
+
+/* search done for message 4: success */
+static const uint8_t done4[] = { 0x30, 0x0c, 0x02, 0x01, 0x04, 0x65, 0x07,
+                                 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00 };
+
+static void test_large_entry(void)
+{
+    enum { BIG = 300000, SEG = 1448 };
+    uint8_t *e = malloc(BIG);
+    big_entry(e, BIG);
+    for (int gap = 0; gap < 2; gap++) {
+        struct dtest t;
+        dtest_init(&t, &tl_ldap_dissector);
+        ldap_pair(&t, bind_simple_req, sizeof(bind_simple_req), bind_simple_res,
+                  sizeof(bind_simple_res));
+        dtest_tcp(&t, 0, 3000, search_req, sizeof(search_req));
+        size_t max_held = 0;
+        for (size_t off = 0; off < BIG; off += SEG) {
+            size_t n = BIG - off < SEG ? BIG - off : SEG;
+            if (gap && off == 100 * SEG) { /* a packet the capture lost, inside the entry */
+                dtest_gap(&t, 1, n);
+                continue;
+            }
+            dtest_tcp(&t, 1, 4000, e + off, n);
+            max_held = t.stream_len[1] > max_held ? t.stream_len[1] : max_held;
+        }
+        dtest_tcp(&t, 1, 5000, done4, sizeof(done4));
+        dtest_end(&t);
+        CHECK(!t.gave_up);
+        CHECK(max_held < SEG); /* passed over, not buffered */
+        CHECK_EQ(t.records, 2);
+        CHECK_EQ(dtest_count(&t, "\"result_name\":\"success\""), 2);
+        CHECK_EQ(dtest_count(&t, "\"result_entries\":1,\"result_count\":1"), 1);
+        CHECK_EQ(dtest_count(&t, "\"result_bytes\":300000"), 1);
+        CHECK_EQ(dtest_count(&t, "reply_status"), 0);
+        dtest_free(&t);
+    }
+    free(e);
+}
+
+/* A signed RFC 4121 wrap token around plain, as Windows sends it (EC = RRC = 12). */
+static size_t krb_wrap(uint8_t *out, const uint8_t *plain, size_t n)
+{
+    static const uint8_t hdr[16] = { 0x05, 0x04, 0x04, 0xff, 0x00, 0x0c, 0x00, 0x0c,
+                                     0,    0,    0,    0,    0,    0,    0,    7 };
+    size_t len = sizeof(hdr) + 12 + n;
+    out[0] = (uint8_t)(len >> 24);
+    out[1] = (uint8_t)(len >> 16);
+    out[2] = (uint8_t)(len >> 8);
+    out[3] = (uint8_t)len;
+    memcpy(out + 4, hdr, sizeof(hdr));
+    memset(out + 4 + sizeof(hdr), 0xcc, 12); /* the checksum, rotated to the front */
+    memcpy(out + 4 + sizeof(hdr) + 12, plain, n);
+    return 4 + len;
+}
+
+/* An RFC 1964 / 4757 (RC4) token: [APPLICATION 0] { krb5 OID, 32-byte header } data, pad 01. */
+static size_t rc4_wrap(uint8_t *out, const uint8_t *plain, size_t n)
+{
+    static const uint8_t oid[] = {
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02
+    };
+    uint8_t th[32] = { 0x02, 0x01, 0x11, 0x00, 0xff, 0xff, 0xff, 0xff };
+    size_t app = sizeof(oid) + sizeof(th) + n + 1, len = 4 + app;
+    size_t o = 0;
+    out[o++] = 0;
+    out[o++] = 0;
+    out[o++] = (uint8_t)(len >> 8);
+    out[o++] = (uint8_t)len;
+    out[o++] = 0x60;
+    out[o++] = 0x82;
+    out[o++] = (uint8_t)(app >> 8);
+    out[o++] = (uint8_t)app;
+    memcpy(out + o, oid, sizeof(oid));
+    o += sizeof(oid);
+    memcpy(out + o, th, sizeof(th));
+    o += sizeof(th);
+    memcpy(out + o, plain, n);
+    o += n;
+    out[o++] = 0x01;
+    return o;
+}
+
+/* After a SASL bind, the search in one buffer, its response split across two at `k`. */
+static void sasl_split(struct dtest *t, size_t (*wrap)(uint8_t *, const uint8_t *, size_t),
+                       size_t k, size_t cut)
+{
+    uint8_t req[256], res[2][512], both[1024];
+    size_t rn = wrap(req, search_req, sizeof(search_req));
+    size_t n0 = wrap(res[0], search_res, k);
+    size_t n1 = wrap(res[1], search_res + k, sizeof(search_res) - k);
+    memcpy(both, res[0], n0);
+    memcpy(both + n0, res[1], n1);
+    ldap_pair(t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+    dtest_tcp(t, 0, 3000, req, rn);
+    cut = cut < n0 + n1 ? cut : n0 + n1;
+    dtest_tcp(t, 1, 4000, both, cut);
+    dtest_tcp(t, 1, 4000, both + cut, n0 + n1 - cut);
+    dtest_end(t);
+}
+
+static void test_sasl_across_buffers(void)
+{
+    size_t (*const wraps[2])(uint8_t *, const uint8_t *, size_t) = { krb_wrap, rc4_wrap };
+    for (int w = 0; w < 2; w++) {
+        for (size_t k = 0; k <= sizeof(search_res); k++) {
+            for (size_t cut = 0; cut < 2 * sizeof(search_res); cut += k % 7 == 0 ? 1 : 37) {
+                struct dtest t;
+                dtest_init(&t, &tl_ldap_dissector);
+                sasl_split(&t, wraps[w], k, cut);
+                CHECK(!t.gave_up);
+                CHECK_EQ(t.records, 2);
+                CHECK_EQ(dtest_count(&t, "\"result_entries\":2"), 1);
+                char want[64];
+                snprintf(want, sizeof(want), "\"result_bytes\":%d,\"result_references\":1",
+                         SEARCH_BYTES);
+                CHECK_EQ(dtest_count(&t, want), 1);
+                CHECK_EQ(dtest_count(&t, "\"encryption\":\"sasl-signed\""), 1);
+                CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+                if (tl_check_failed) {
+                    fprintf(stderr, "  wrap %d, split at %zu, delivered cut at %zu\n", w, k, cut);
+                    dtest_free(&t);
+                    return;
+                }
+                dtest_free(&t);
+            }
+        }
+    }
+}
+
+static void test_sasl_large(void)
+{
+    enum { BIG = 300000, SEG = 1448, CUT = 200000 };
+    uint8_t *e = malloc(BIG + sizeof(done4)), *buf = malloc(BIG + 64);
+    big_entry(e, BIG);
+    memcpy(e + BIG, done4, sizeof(done4));
+    for (int split = 0; split < 2; split++) {
+        struct dtest t;
+        dtest_init(&t, &tl_ldap_dissector);
+        ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+        uint8_t req[256];
+        dtest_tcp(&t, 0, 3000, req, krb_wrap(req, search_req, sizeof(search_req)));
+        /* one buffer larger than reassembly's cap, or the entry across two buffers */
+        size_t all = BIG + sizeof(done4), max_held = 0;
+        size_t from[2] = { 0, CUT }, len[2] = { split ? CUT : all, all - CUT };
+        for (int b = 0; b < 1 + split; b++) {
+            size_t n = krb_wrap(buf, e + from[b], len[b]);
+            for (size_t off = 0; off < n; off += SEG) {
+                dtest_tcp(&t, 1, 4000, buf + off, n - off < SEG ? n - off : SEG);
+                max_held = t.stream_len[1] > max_held ? t.stream_len[1] : max_held;
+            }
+        }
+        dtest_end(&t);
+        CHECK(!t.gave_up);
+        CHECK(max_held < SEG);
+        CHECK_EQ(dtest_count(&t, "\"result_entries\":1,\"result_count\":1"), 1);
+        CHECK_EQ(dtest_count(&t, "\"result_bytes\":300000"), 1);
+        CHECK_EQ(dtest_count(&t, "\"result_name\":\"success\""), 2);
+        dtest_free(&t);
+    }
+    free(e);
+    free(buf);
+}
+
+/* A gap inside a sealed buffer keeps the stream in step: the next buffer is read. */
+static void test_sasl_gap(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+    dtest_tcp(&t, 0, 3000, sealed_krb, 70);
+    dtest_gap(&t, 0, 30);
+    dtest_tcp(&t, 0, 3000, sealed_krb + 100, sizeof(sealed_krb) - 100);
+    uint8_t req[256];
+    dtest_tcp(&t, 0, 3001, req, krb_wrap(req, search_req, sizeof(search_req)));
+    CHECK(!t.gave_up);
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"operation\":\"search\""), 1);
+    CHECK_EQ(dtest_count(&t, "\"sealed_buffers\":1"), 1);
+    dtest_free(&t);
+
+    /* a gap in a signed buffer's plaintext loses the framing: the next must be a buffer */
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+    dtest_tcp(&t, 0, 3000, signed_req, 60);
+    dtest_gap(&t, 0, sizeof(signed_req) - 60);
+    dtest_tcp(&t, 0, 3001, req, krb_wrap(req, search_req, sizeof(search_req)));
+    CHECK(!t.gave_up);
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"message_id\":4,\"operation\":\"search\""), 1);
+    dtest_free(&t);
+}
+
+/* The new framings cut at every byte after a SASL bind, with a gap at the cut: an RC4 token
+ * with its padding, a Windows Kerberos token, and the head of a large entry (which starts
+ * its passing over); nothing is read outside the exact-size copies. */
+static void test_every_cut_sasl(void)
+{
+    uint8_t v[3][512];
+    size_t n[3];
+    n[0] = rc4_wrap(v[0], search_req, sizeof(search_req));
+    n[1] = krb_wrap(v[1], search_res, sizeof(search_res));
+    uint8_t *e = malloc(70000);
+    big_entry(e, 70000);
+    memcpy(v[2], e, 300);
+    n[2] = 300;
+    free(e);
+    for (int k = 0; k < 3; k++) {
+        for (size_t cut = 0; cut <= n[k]; cut++) {
+            struct dtest t;
+            dtest_init(&t, &tl_ldap_dissector);
+            ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res,
+                      sizeof(bind_sasl_res));
+            dtest_tcp(&t, k == 0 ? 0 : 1, 2000, v[k], cut);
+            dtest_gap(&t, k == 0 ? 0 : 1, 10);
+            dtest_tcp(&t, k == 0 ? 0 : 1, 2000, v[k] + cut, n[k] - cut);
+            dtest_end(&t);
+            dtest_free(&t);
+            dtest_init(&t, &tl_ldap_dissector);
+            dtest_udp(&t, 0, 1000, v[k], cut, true);
+            dtest_end(&t);
+            dtest_free(&t);
+        }
+    }
+}
+
 const struct tl_test tl_tests_ldap[] = {
     { "simple_bind", test_simple_bind },
     { "sasl_bind", test_sasl_bind },
@@ -1004,5 +1327,11 @@ const struct tl_test tl_tests_ldap[] = {
     { "every_cut", test_every_cut },
     { "recon_categories", test_recon_categories },
     { "recon_cut", test_recon_cut },
+    { "unanswered", test_unanswered },
+    { "large_entry", test_large_entry },
+    { "sasl_across_buffers", test_sasl_across_buffers },
+    { "sasl_large", test_sasl_large },
+    { "sasl_gap", test_sasl_gap },
+    { "every_cut_sasl", test_every_cut_sasl },
     { 0 },
 };

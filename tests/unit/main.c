@@ -34,6 +34,7 @@ extern const struct tl_test tl_tests_sigma[];
 extern const struct tl_test tl_tests_jsonread[];
 extern const struct tl_test tl_tests_schemadoc[];
 extern const struct tl_test tl_tests_summary[];
+extern const struct tl_test tl_tests_socks[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -46,6 +47,7 @@ static const struct tl_suite suites[] = {
     { "output", tl_tests_output },
     { "dns", tl_tests_dns },
     { "ldap", tl_tests_ldap },
+    { "socks", tl_tests_socks },
     { "reasm", tl_tests_reasm },
     { "ber", tl_tests_ber },
     { "kerberos", tl_tests_kerberos },

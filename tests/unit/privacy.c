@@ -154,8 +154,9 @@ static void test_rewrite(void)
 /* The shipped privacy.pseudonymise resolves against the real event types. */
 static void test_default_list(void)
 {
-    const struct tl_event_type *types[] = { &tl_dns_event,  &tl_http_event,     &tl_kerberos_event,
-                                            &tl_ldap_event, &tl_identity_event, &tl_domain_event };
+    const struct tl_event_type *types[] = { &tl_dns_event,   &tl_http_event,  &tl_kerberos_event,
+                                            &tl_ldap_event,  &tl_socks_event, &tl_identity_event,
+                                            &tl_domain_event };
     char err[256];
     write_key("another key", 11);
     struct tl_privacy *pv = open_with(NULL, NULL, types, TL_ARRAY_LEN(types), err, sizeof(err));
@@ -167,6 +168,7 @@ static void test_default_list(void)
     CHECK(tl_privacy_field(pv, "kerberos", "client"));
     CHECK(tl_privacy_field(pv, "ldap", "bind_name"));
     CHECK(tl_privacy_field(pv, "http", "username"));
+    CHECK(tl_privacy_field(pv, "socks", "user"));
     CHECK(!tl_privacy_field(pv, "http", "host"));
 
     struct tl_identity id = { .first_seen = 1, .last_seen = 2 };

@@ -57,13 +57,16 @@ EOF
     exit 1
 }
 
-# dnsmasq_start CONF ADDR NAME: dnsmasq with the options in file CONF (it adds
-# nothing to them), ready once it answers NAME at ADDR.
+# dnsmasq_start CONF ADDR NAME [PORT]: dnsmasq with the options in file CONF (it
+# adds nothing to them), ready once it answers NAME at ADDR (on PORT, default 53;
+# give the one CONF sets).
 dnsmasq_start() {
-    ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file="$1" --pid-file="$work/dnsmasq.pid" &
+    ip netns exec "$SRV" dnsmasq --keep-in-foreground --conf-file="$1" \
+        --pid-file="$work/dnsmasq${4:+-$4}.pid" &
     pids+=($!)
     for _ in $(seq 50); do
-        ip netns exec "$CLI" dig +short +tries=1 +time=1 "@$2" "$3" >/dev/null 2>&1 && return 0
+        ip netns exec "$CLI" dig +short +tries=1 +time=1 -p "${4:-53}" "@$2" "$3" >/dev/null 2>&1 &&
+            return 0
         sleep 0.1
     done
     echo "$(basename "$0"): dnsmasq does not answer" >&2
