@@ -78,6 +78,26 @@ void tl_config_defaults(struct tl_config *c)
 #undef TL_X
 }
 
+uint64_t tl_config_mem_share(const struct tl_config *c, enum tl_mem_part part, unsigned holders)
+{
+    static const unsigned percent[] = {
+        [TL_MEM_FLOWS] = 35,  [TL_MEM_DISSECT] = 35, [TL_MEM_REASM] = 15,
+        [TL_MEM_DOMAINS] = 7, [TL_MEM_RULES] = 5,    [TL_MEM_FRAGS] = 3
+    };
+    if (!c->mem_max)
+        return UINT64_MAX;
+    return c->mem_max / 100 * percent[part] / (holders ? holders : 1);
+}
+
+uint64_t tl_config_mem_cap(const struct tl_config *c, enum tl_mem_part part, unsigned holders,
+                           uint64_t own, uint64_t unit_bytes)
+{
+    uint64_t fit = tl_config_mem_share(c, part, holders) / unit_bytes;
+    if (fit < own)
+        own = fit;
+    return own ? own : 1;
+}
+
 void tl_config_free(struct tl_config *c)
 {
 #define CFG_FREE_U64(m)

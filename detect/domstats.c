@@ -73,6 +73,7 @@ enum {
     DS_SNAP_VERSION = 1,
     DS_MAX_LIST = 65535, /* dissect.max_items beyond this is taken as this */
     DS_WRITE_BUF = 65536,
+    DS_BUDGET_BYTES = 600, /* a domain against memory.max_bytes: used by a few hosts (above) */
 };
 
 static const uint64_t DS_HOUR_US = 3600ULL * 1000000, DS_DAY_US = 86400ULL * 1000000;
@@ -860,7 +861,7 @@ struct tl_domstats *tl_domstats_new(const struct tl_config *cfg, struct tl_fleet
 
     if (!ds)
         goto oom;
-    ds->max = cfg->max_domains ? cfg->max_domains : 1;
+    ds->max = tl_config_mem_cap(cfg, TL_MEM_DOMAINS, 1, cfg->max_domains, DS_BUDGET_BYTES);
     ds->nbuckets = 1024;
     ds->max_list = cfg->max_items < DS_MAX_LIST ? (uint32_t)cfg->max_items : DS_MAX_LIST;
     ds->new_us = cfg->new_days * DS_DAY_US;

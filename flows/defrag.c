@@ -73,8 +73,8 @@ struct tl_defrag {
     size_t mask;
     struct defrag_dgram *oldest, *newest;
     size_t n;
-    uint64_t bytes;
-    uint8_t *done; /* the buffer last returned by tl_defrag_add() */
+    uint64_t bytes, max_bytes; /* defrag.max_bytes, or memory.max_bytes' share */
+    uint8_t *done;             /* the buffer last returned by tl_defrag_add() */
 };
 
 /* What one fragment says; pointers borrow the packet. */
@@ -248,6 +248,7 @@ struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st
     df->mask = nb - 1;
     df->cfg = cfg;
     df->st = st;
+    df->max_bytes = tl_config_mem_cap(cfg, TL_MEM_FRAGS, 1, cfg->max_frag_bytes, 1);
     return df;
 }
 
@@ -296,7 +297,7 @@ static struct defrag_dgram *defrag_create(struct tl_defrag *df, const struct def
     }
     while (df->n >= df->cfg->max_frag_datagrams)
         defrag_drop(df, df->oldest, TL_STAT_FRAG_CAPPED);
-    if (df->bytes + sizeof(struct defrag_dgram) > df->cfg->max_frag_bytes) {
+    if (df->bytes + sizeof(struct defrag_dgram) > df->max_bytes) {
         df->st->v[TL_STAT_FRAG_BYTES_CAPPED]++;
         return NULL;
     }
@@ -335,9 +336,9 @@ static bool defrag_grow(struct tl_defrag *df, struct defrag_dgram *g, uint32_t e
         want = want < DF_MIN_CAP ? DF_MIN_CAP : want;
     }
     uint64_t old = g->buf ? DF_ROOM + (uint64_t)g->cap : 0;
-    if (df->bytes - old + DF_ROOM + want > df->cfg->max_frag_bytes)
+    if (df->bytes - old + DF_ROOM + want > df->max_bytes)
         want = end; /* perhaps the exact size still fits */
-    if (df->bytes - old + DF_ROOM + want > df->cfg->max_frag_bytes) {
+    if (df->bytes - old + DF_ROOM + want > df->max_bytes) {
         df->st->v[TL_STAT_FRAG_BYTES_CAPPED]++;
         return false;
     }

@@ -58,7 +58,9 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.body_hash = (uint8_t)tl_body_hash_parse(cfg->hash_bodies);
     l->limits.body_digests = (uint8_t)tl_digests_parse(cfg->hash_algorithms);
     l->reasm.max_per_flow = cfg->max_flow_buffer;
-    l->reasm.max_per_worker = cfg->max_worker_buffer;
+    l->reasm.max_per_worker =
+        tl_config_mem_cap(cfg, TL_MEM_REASM, w->nworkers, cfg->max_worker_buffer, 1);
+    l->max_state_bytes = tl_config_mem_share(cfg, TL_MEM_DISSECT, w->nworkers);
     for (size_t i = 0; i < tl_ndissectors && i < 32; i++) {
         const struct tl_event_type *ev = tl_dissectors[i]->event;
         l->status_off[i] = SIZE_MAX;
@@ -92,7 +94,10 @@ static void l7_free(struct tl_worker *w, struct tl_flow *f)
         w->l7.head = l->next;
     if (l->next)
         l->next->prev = l->prev;
+    else
+        w->l7.tail = l->prev;
     w->l7.nstates--;
+    w->l7.state_bytes -= sizeof(*l) + l->d->state_size;
     free(l);
     f->l7 = NULL;
 }
@@ -114,11 +119,31 @@ static size_t l7_index(const struct tl_dissector *d)
     return di;
 }
 
+/*
+ * memory.max_bytes: the oldest states go, each as if its flow had ended (what
+ * waits is written), until `need` more bytes fit. Its flow is dissected no more.
+ */
+static void l7_shed(struct tl_worker *w, size_t need)
+{
+    struct tl_l7_worker *lw = &w->l7;
+    while (lw->tail && lw->state_bytes + need > lw->max_state_bytes) {
+        struct tl_flow *f = lw->tail->flow;
+        tl_l7_flow_end(w, f);
+        if (f->l7) /* a hand-over left state behind */
+            l7_free(w, f);
+        f->l7_d = NULL;
+        f->l7_done = true;
+        w->st.v[TL_STAT_L7_SHED]++;
+    }
+}
+
 /* Allocates the flow's L7 state for dissector d; false (counted) when capped. */
 static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
 {
     size_t di = l7_index(d);
-    if (w->l7.nstates >= w->cfg->max_l7_flows) {
+    size_t need = sizeof(struct tl_l7) + d->state_size;
+    l7_shed(w, need);
+    if (w->l7.nstates >= w->cfg->max_l7_flows || w->l7.state_bytes + need > w->l7.max_state_bytes) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
         return false;
@@ -137,8 +162,11 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
     l->next = w->l7.head;
     if (l->next)
         l->next->prev = l;
+    else
+        w->l7.tail = l;
     w->l7.head = l;
     w->l7.nstates++;
+    w->l7.state_bytes += need;
     f->l7 = l;
     return true;
 }
@@ -477,6 +505,9 @@ static void l7_switch(struct l7_call *c)
         w->l7.head = l;
     if (l->next)
         l->next->prev = l;
+    else
+        w->l7.tail = l;
+    w->l7.state_bytes += d->state_size - old->d->state_size;
     free(old);
     f->l7 = l;
     f->l7_d = d;

@@ -41,10 +41,11 @@ struct tl_l7_worker {
     struct tl_arena arena;
     struct tl_dissect_limits limits;
     struct tl_reasm reasm;
-    struct tl_l7 *head;
+    struct tl_l7 *head, *tail; /* newest first */
     uint64_t nstates;
-    uint64_t pend_bytes; /* held in pend[] by all flows, capped with reassembly */
-    uint32_t enabled;    /* bit per registry index */
+    uint64_t state_bytes, max_state_bytes; /* states themselves; memory.max_bytes' share */
+    uint64_t pend_bytes;                   /* held in pend[] by all flows, capped with reassembly */
+    uint32_t enabled;                      /* bit per registry index */
     size_t
         status_off[32]; /* per registry index: offset of the record's STATUS field, or SIZE_MAX */
 };

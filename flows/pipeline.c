@@ -269,7 +269,8 @@ static int pipe_detect_init(struct tl_pipeline *p, char *errbuf, size_t n)
     det->env.types = types;
     det->env.ntypes = ntypes;
     det->env.placeholders = cfg->placeholders;
-    det->env.max_state = cfg->max_rule_state;
+    det->env.max_state =
+        tl_config_mem_cap(cfg, TL_MEM_RULES, 1, cfg->max_rule_state, TL_RULE_STATE_BUDGET_BYTES);
     det->env.max_alert_uids = cfg->max_alert_uids;
     if (cfg->rule_paths && *cfg->rule_paths) {
         struct tl_ruleset *rs = pipe_load_rules(p, &p->rules_sum, errbuf, n);
@@ -420,7 +421,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     }
     for (unsigned i = 0; i < p->nworkers; i++) {
         struct tl_worker *w = &p->workers[i];
-        if (tl_worker_init(w, (int)i, cfg, &p->home, &p->det, errbuf, n) < 0)
+        if (tl_worker_init(w, (int)i, p->nworkers, cfg, &p->home, &p->det, errbuf, n) < 0)
             goto fail;
         w->tick_us = p->tick_us;
         w->output_bell = &p->out_bell;

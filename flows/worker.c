@@ -45,11 +45,12 @@ static struct tl_buf *worker_new_buf(void)
     return b;
 }
 
-int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
+int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct tl_config *cfg,
                    const struct tl_netlist *home, struct tl_detect *det, char *errbuf, size_t n)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
+    w->nworkers = nworkers;
     w->cfg = cfg;
     w->home = home;
     w->det = det;
@@ -59,7 +60,8 @@ int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->out, WORKER_OUT_RING) < 0 ||
         tl_ring_init(&w->coord, WORKER_COORD_RING) < 0 || !(w->rscratch = tl_rules_scratch_new()) ||
-        tl_ftable_init(&w->flows, cfg->max_flows) < 0) {
+        tl_ftable_init(&w->flows, tl_config_mem_cap(cfg, TL_MEM_FLOWS, nworkers, cfg->max_flows,
+                                                    TL_FLOW_BUDGET_BYTES)) < 0) {
         snprintf(errbuf, n, "worker %d: out of memory", id);
         return -1;
     }

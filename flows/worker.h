@@ -28,8 +28,12 @@ enum {
 };
 struct ndpi_flow_struct;
 
+/* What a flow costs at most against memory.max_bytes: record, table slot, nDPI state. */
+enum { TL_FLOW_BUDGET_BYTES = 1024 };
+
 struct tl_worker {
     int id;
+    unsigned nworkers; /* of the pipeline: the workers share memory.max_bytes */
     const struct tl_config *cfg;
     const struct tl_netlist *home;
     struct tl_ring in;               /* batches from the dispatcher */
@@ -66,7 +70,7 @@ struct tl_worker {
     pthread_t thread;
 };
 
-int tl_worker_init(struct tl_worker *w, int id, const struct tl_config *cfg,
+int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct tl_config *cfg,
                    const struct tl_netlist *home, struct tl_detect *det, char *errbuf, size_t n);
 void tl_worker_destroy(struct tl_worker *w);
 void *tl_worker_main(void *arg);

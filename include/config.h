@@ -75,6 +75,10 @@ enum { TL_MAX_WORKERS = 64 };
       "application protocols to dissect")                                                          \
     X(U64, max_l7_flows, "dissect.max_flows", 262144, 1, 1ull << 31,                               \
       "flows per worker with dissector state at once")                                             \
+    X(U64, mem_max, "memory.max_bytes", 4294967296, 0, 1ull << 50,                                 \
+      "bytes all state together may hold: flows 35%, dissector state 35%, reassembly 15%, "        \
+      "domain statistics 7%, rule state 5%, fragments 3%; each part's own cap is lowered to fit "  \
+      "its share, the oldest state is shed past it (counted); 0: the parts' own caps alone")       \
     X(U64, max_identities, "identity.max_entries", 65536, 1, 1ull << 28,                           \
       "addresses the identity table remembers")                                                    \
     X(SECS, identity_timeout, "identity.timeout", 86400, 1, 31536000,                              \
@@ -209,6 +213,23 @@ int tl_config_set(struct tl_config *c, const char *key, const char *value, char 
 int tl_config_load(struct tl_config *c, const char *path, char *errbuf, size_t n);
 /* Prints every option with its default, meaning and range. */
 void tl_config_print_help(FILE *out);
+
+/*
+ * memory.max_bytes, split: the share of one part, per holder of it (a worker's
+ * flows, the one defragmenter), in bytes; UINT64_MAX without a budget.
+ */
+enum tl_mem_part {
+    TL_MEM_FLOWS,
+    TL_MEM_DISSECT,
+    TL_MEM_REASM,
+    TL_MEM_DOMAINS,
+    TL_MEM_RULES,
+    TL_MEM_FRAGS
+};
+uint64_t tl_config_mem_share(const struct tl_config *c, enum tl_mem_part part, unsigned holders);
+/* own, or fewer: as many units of unit_bytes as the part's share holds (at least 1). */
+uint64_t tl_config_mem_cap(const struct tl_config *c, enum tl_mem_part part, unsigned holders,
+                           uint64_t own, uint64_t unit_bytes);
 
 /* One option as the table declares it, for walking them all (tests, documentation). */
 struct tl_config_info {

@@ -45,11 +45,14 @@ enum tl_rule_verdict {
 typedef void (*tl_rules_report_fn)(void *arg, const char *path, enum tl_rule_verdict v,
                                    unsigned line, const char *reason);
 
+/* What a held correlation entry or group costs at most against memory.max_bytes. */
+enum { TL_RULE_STATE_BUDGET_BYTES = 512 };
+
 struct tl_rules_env {
     const struct tl_event_type *const *types; /* event types rules can target, by name */
     size_t ntypes;
     const char *placeholders; /* rules.placeholders: "name=v1,v2\n..." ("@FILE": a value a line) */
-    uint64_t max_state;       /* rules.max_state */
+    uint64_t max_state;       /* rules.max_state, or memory.max_bytes' share */
     uint64_t max_alert_uids;  /* rules.max_alert_uids */
 };
 

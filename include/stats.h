@@ -46,6 +46,8 @@
     X(NDPI_HELD, "ndpi.states_held", "flows holding nDPI state now (a gauge)")                     \
     X(L7_STATES, "dissect.flows", "flows holding dissector state now (a gauge)")                   \
     X(L7_CAPPED, "dissect.max_flows_capped", "flows not dissected: dissect.max_flows reached")     \
+    X(L7_SHED, "dissect.memory_shed",                                                              \
+      "dissector states ended early, oldest first, to stay within memory.max_bytes")               \
     X(REASM_SEGMENTS, "reassembly.segments", "TCP segments given to reassembly")                   \
     X(REASM_OOO, "reassembly.out_of_order", "segments held because a hole came before them")       \
     X(REASM_RETX, "reassembly.retransmitted", "segments carrying bytes already seen")              \

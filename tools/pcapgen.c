@@ -3,6 +3,9 @@
  *
  *   pcapgen mixed OUT [PACKETS]      a mixed capture of at least PACKETS packets (default 2000000)
  *   pcapgen idle OUT N [udp|syn]     N distinct flows of one packet each (default udp)
+ *   pcapgen flood OUT N              N TCP connections to dissector ports, none answered after
+ *                                    the handshake: a whole HTTP GET (80), LDAP search (389) or
+ *                                    half a Kerberos record (88), or a SYN alone (53)
  *
  * Writes a classic pcap (LINKTYPE_ETHERNET, microsecond timestamps, little-endian). Everything is
  * deterministic: a fixed seed, and timestamps that start at a fixed instant and advance with the
@@ -1237,10 +1240,80 @@ static int gen_idle(const char *path, uint64_t n, int syn)
     return 0;
 }
 
+/* Connection i of a flood: its handshake, then what the client sends (see the top). */
+static void flood_one(struct out *o, uint64_t i)
+{
+    static const uint8_t ldap_search[] = { 0x30, 0x25, 0x02, 0x01, 0x02, 0x63, 0x20, 0x04,
+                                           0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02,
+                                           0x01, 0x00, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00,
+                                           0x87, 0x0b, 'o',  'b',  'j',  'e',  'c',  't',
+                                           'C',  'l',  'a',  's',  's',  0x30, 0x00 };
+    static const uint16_t ports[] = { 80, 389, 88, 53 };
+    uint8_t f[256], payload[96];
+    size_t n = 0, off, hl, len;
+    uint64_t ts = gen_epoch_us + i * 30;
+    struct ends c = { 0 }, s;
+    c.from_client = 1;
+    c.src = 0x0a000000u | (uint32_t)((i / 250) << 8) | (uint32_t)(i % 250 + 2);
+    c.dst = 0xc6120000u | (uint32_t)(i % 16 + 2);
+    c.sport = (uint16_t)(1024 + i % 60000);
+    c.dport = ports[i % 4];
+    c.ipid = (uint16_t)i;
+    c.ttl = 64;
+    c.client_tag = c.src;
+    s = c;
+    s.from_client = 0;
+    s.src = c.dst;
+    s.dst = c.src;
+    s.sport = c.dport;
+    s.dport = c.sport;
+    uint32_t cseq = mix32((uint32_t)i), sseq = mix32((uint32_t)i ^ 0x5a5a5a5au);
+    frame_tcp(f, &c, cseq, 0, TH_SYN, &off, &hl);
+    out_packet(o, ts, f, frame_done(f, off, hl, 6));
+    if (c.dport == 53)
+        return;
+    frame_tcp(f, &s, sseq, cseq + 1, TH_SYN | TH_ACK, &off, &hl);
+    out_packet(o, ts + 10, f, frame_done(f, off, hl, 6));
+    if (c.dport == 80) {
+        n = (size_t)snprintf((char *)payload, sizeof(payload),
+                             "GET /%llu HTTP/1.1\r\nHost: flood.example\r\n\r\n",
+                             (unsigned long long)i);
+    } else if (c.dport == 389) {
+        memcpy(payload, ldap_search, sizeof(ldap_search));
+        n = sizeof(ldap_search);
+    } else {
+        uint8_t *p = be32(payload, 1000); /* a 1000-byte record; 60 of it come */
+        memset(p, 0x6a, 60);
+        n = 64;
+    }
+    uint8_t *p = frame_tcp(f, &c, cseq + 1, sseq + 1, TH_ACK | TH_PSH, &off, &hl);
+    memcpy(p, payload, n);
+    len = frame_done(f, off, hl + n, 6);
+    out_packet(o, ts + 20, f, len);
+}
+
+static int gen_flood(const char *path, uint64_t n)
+{
+    struct out o;
+    if (out_open(&o, path) < 0) {
+        fprintf(stderr, "pcapgen: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        flood_one(&o, i);
+    if (fflush(o.f) != 0 || fclose(o.f) != 0) {
+        fprintf(stderr, "pcapgen: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "pcapgen: %s: %llu unanswered connections\n", path, (unsigned long long)n);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: pcapgen mixed OUT [PACKETS]\n"
-                    "       pcapgen idle OUT N [udp|syn]\n");
+                    "       pcapgen idle OUT N [udp|syn]\n"
+                    "       pcapgen flood OUT N\n");
 }
 
 int main(int argc, char **argv)
@@ -1253,6 +1326,8 @@ int main(int argc, char **argv)
         int syn = argc > 4 && strcmp(argv[4], "syn") == 0;
         return gen_idle(argv[2], strtoull(argv[3], NULL, 10), syn);
     }
+    if (argc >= 4 && strcmp(argv[1], "flood") == 0)
+        return gen_flood(argv[2], strtoull(argv[3], NULL, 10));
     usage();
     return 2;
 }
