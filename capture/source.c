@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "afpacket.h"
 #include "dissect.h"
 #include "pcapfile.h"
 #include "source.h"
@@ -438,13 +439,28 @@ static void source_live_watch(struct tl_source_ctx *ctx)
         source_link(&ctx->ifaces[i], source_iface_up(ctx->ifaces[i].name));
 }
 
+/* An interface's counters from its AF_PACKET sockets. */
+static void source_afp_stats(struct tl_source_ctx *ctx, int i)
+{
+    struct tl_live_iface *li = &ctx->ifaces[i];
+    struct tl_afp_counters c;
+    tl_afp_iface_counters(ctx->afp, i, &c);
+    li->packets = c.packets;
+    li->kernel_drops = c.drops;
+    li->freezes = c.freezes;
+    li->ring_errors = c.bad;
+    li->iface_drops = tl_afp_iface_drops(ctx->afp, i);
+}
+
 void tl_source_live_stats(struct tl_source_ctx *ctx)
 {
     ctx->kernel_drops = ctx->iface_drops = 0;
     for (int i = 0; i < ctx->nifaces; i++) {
         struct tl_live_iface *li = &ctx->ifaces[i];
         struct pcap_stat ps;
-        if (li->h && pcap_stats(li->h, &ps) == 0) {
+        if (ctx->afp) {
+            source_afp_stats(ctx, i);
+        } else if (li->h && pcap_stats(li->h, &ps) == 0) {
             li->kernel_drops = ps.ps_drop;
             li->iface_drops = ps.ps_ifdrop;
         }
@@ -524,8 +540,54 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
     return rc;
 }
 
+int tl_source_use_afpacket(const struct tl_config *cfg, const char *ifaces, char *errbuf, size_t n)
+{
+    bool any = false;
+    for (const char *p = ifaces; p && *p;) {
+        size_t len = strcspn(p, ", ");
+        any |= len == 3 && !memcmp(p, "any", 3);
+        p += len + (p[len] != '\0');
+    }
+    if (cfg->method && !strcmp(cfg->method, "pcap"))
+        return 0;
+    if (any && cfg->method) {
+        snprintf(errbuf, n, "capture.method afpacket cannot capture on 'any': use pcap");
+        return -1;
+    }
+    return !any;
+}
+
+int tl_source_afpacket(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n)
+{
+    char names[TL_SOURCE_MAX_IFACES][64];
+    if (source_live_list(ctx, ifaces, errbuf, n) < 0)
+        return -1;
+    for (int i = 0; i < ctx->nifaces; i++)
+        memcpy(names[i], ctx->ifaces[i].name, sizeof(names[i]));
+    if (!(ctx->afp = tl_afp_open(ctx->cfg, (const char(*)[64])names, ctx->nifaces, ctx->nworkers,
+                                 errbuf, n)) ||
+        ctx->on_sockets(ctx->user, ctx->afp, errbuf, n) < 0 ||
+        (ctx->on_opened && ctx->on_opened(ctx->user, errbuf, n) < 0))
+        return -1;
+    uint64_t next_watch = source_wall_us();
+    while (!*ctx->stop) {
+        poll(NULL, 0, 100); /* a signal ends it early */
+        uint64_t now = source_wall_us();
+        ctx->on_idle(ctx->user, now);
+        if (now >= next_watch) {
+            source_live_watch(ctx);
+            next_watch = now + 1000000;
+        }
+        if (tl_afp_failed(ctx->afp, errbuf, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void tl_source_live_close(struct tl_source_ctx *ctx)
 {
+    tl_afp_close(ctx->afp);
+    ctx->afp = NULL;
     for (int i = 0; i < ctx->nifaces; i++)
         if (ctx->ifaces[i].h)
             pcap_close(ctx->ifaces[i].h);

@@ -31,6 +31,7 @@ extern const struct tl_test tl_tests_domstats[];
 extern const struct tl_test tl_tests_privacy[];
 extern const struct tl_test tl_tests_tls[];
 extern const struct tl_test tl_tests_sigma[];
+extern const struct tl_test tl_tests_afpacket[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -56,6 +57,7 @@ static const struct tl_suite suites[] = {
     { "privacy", tl_tests_privacy },
     { "tls", tl_tests_tls },
     { "sigma", tl_tests_sigma },
+    { "afpacket", tl_tests_afpacket },
 };
 /* clang-format on */
 
