@@ -769,8 +769,8 @@ static int afp_fanout(const struct tl_config *cfg, struct afp_sock *s, unsigned 
     int val;
     socklen_t len = sizeof(val);
 
-    if (worker == 0 && !cfg->afp_fanout)
-        arg = (PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_DEFRAG | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+    if (worker == 0 && !cfg->afp_fanout) /* the kernel picks a free id */
+        arg = (mode | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
     memcpy(&val, &arg, sizeof(val));
     if (setsockopt(s->fd, SOL_PACKET, PACKET_FANOUT, &val, sizeof(val)) < 0) {
         if (errno == EINVAL && cfg->afp_fanout)

@@ -415,13 +415,13 @@ static int source_live_failed(struct tl_live_iface *li, char *errbuf, size_t n)
     return -1;
 }
 
-/* Reads what each interface has; false when nothing was read. -1 on a capture error. */
-static int source_live_read(struct tl_source_ctx *ctx, char *errbuf, size_t n)
+/* Reads what each interface has (also once stopped: last); the count, -1 on a capture error. */
+static int source_live_read(struct tl_source_ctx *ctx, bool last, char *errbuf, size_t n)
 {
     int got = 0;
-    for (int i = 0; i < ctx->nifaces && !*ctx->stop; i++) {
+    for (int i = 0; i < ctx->nifaces && (last || !*ctx->stop); i++) {
         struct tl_live_iface *li = &ctx->ifaces[i];
-        int rc = pcap_dispatch(li->h, 256, source_live_cb, (u_char *)li);
+        int rc = pcap_dispatch(li->h, last ? -1 : 256, source_live_cb, (u_char *)li);
         if (rc > 0) {
             got += rc;
             source_link(li, true);
@@ -503,6 +503,32 @@ static int source_live_list(struct tl_source_ctx *ctx, const char *list, char *e
     return 0;
 }
 
+/* Polls every interface's descriptor for up to ms. */
+static void source_live_wait(struct tl_source_ctx *ctx, int ms)
+{
+    struct pollfd pfd[TL_SOURCE_MAX_IFACES];
+    for (int i = 0; i < ctx->nifaces; i++)
+        pfd[i] = (struct pollfd){ .fd = ctx->ifaces[i].fd, .events = POLLIN };
+    poll(pfd, (nfds_t)ctx->nifaces, ms);
+}
+
+/*
+ * Stopped: what the kernel already holds is read too. A partly filled block
+ * of libpcap's ring is handed over by a timer of its timeout (100 ms) that
+ * closes a block it has seen open for a whole period: within 200 ms.
+ */
+static void source_live_last(struct tl_source_ctx *ctx, char *errbuf, size_t n)
+{
+    uint64_t until = source_wall_us() + 2 * 100000 + 20000;
+    for (int i = 0; i < ctx->nifaces; i++) /* takes a pending breakloop */
+        pcap_dispatch(ctx->ifaces[i].h, -1, source_live_cb, (u_char *)&ctx->ifaces[i]);
+    for (uint64_t now = source_wall_us(); now < until; now = source_wall_us()) {
+        source_live_wait(ctx, (int)((until - now) / 1000) + 1);
+        if (source_live_read(ctx, true, errbuf, n) < 0)
+            break;
+    }
+}
+
 int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n)
 {
     int rc = 0;
@@ -513,19 +539,15 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
             return -1;
     if (ctx->on_opened && ctx->on_opened(ctx->user, errbuf, n) < 0)
         return -1;
-    struct pollfd pfd[TL_SOURCE_MAX_IFACES];
     uint64_t next_idle = source_wall_us(), next_watch = next_idle;
     while (!*ctx->stop) {
-        int got = source_live_read(ctx, errbuf, n);
+        int got = source_live_read(ctx, false, errbuf, n);
         if (got < 0) {
             rc = -1;
             break;
         }
-        if (got == 0) {
-            for (int i = 0; i < ctx->nifaces; i++)
-                pfd[i] = (struct pollfd){ .fd = ctx->ifaces[i].fd, .events = POLLIN };
-            poll(pfd, (nfds_t)ctx->nifaces, 100);
-        }
+        if (got == 0)
+            source_live_wait(ctx, 100);
         uint64_t now = source_wall_us();
         if (got == 0 || now >= next_idle) {
             ctx->on_idle(ctx->user, now);
@@ -536,6 +558,8 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
             next_watch = now + 1000000;
         }
     }
+    if (rc == 0)
+        source_live_last(ctx, errbuf, n);
     tl_source_live_stats(ctx);
     return rc;
 }

@@ -992,11 +992,14 @@ void *tl_worker_live_main(void *arg)
 
     while (!atomic_load_explicit(w->live_stop, memory_order_acquire))
         worker_live_round(w, tick_ms, &next_stats);
-    /* What the sockets still hold, and the block the kernel closes within lag_us. */
-    int lag_ms = (int)(w->src->lag_us / 1000) + 1;
-    uint64_t until = worker_clock_us(CLOCK_MONOTONIC) + 2 * w->src->lag_us + 1000;
-    while (worker_live_round(w, lag_ms, &next_stats) && worker_clock_us(CLOCK_MONOTONIC) < until)
-        ;
+    /*
+     * What the sockets still hold: the kernel's timer closes a partly filled
+     * block it has seen open for a whole period, so within twice lag_us.
+     */
+    uint64_t until = worker_clock_us(CLOCK_MONOTONIC) + 2 * w->src->lag_us + 2000;
+    for (uint64_t now = worker_clock_us(CLOCK_MONOTONIC); now < until;
+         now = worker_clock_us(CLOCK_MONOTONIC))
+        worker_live_round(w, (int)((until - now) / 1000) + 1, &next_stats);
     w->src->stats(w->src->ctx, (unsigned)w->id);
     worker_live_stage(w, 1);
     /* Every worker ends its flows at one time, as a replay's end does. */
