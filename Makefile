@@ -171,6 +171,7 @@ deps:
 
 bench: $(B)/tapline
 	@tools/bench.sh $(B)/tapline
+	@if [ "$(BENCH_LIVE)" = 1 ]; then tools/bench-live.sh $(B)/tapline; fi
 
 lint:
 	@tools/lint.sh

@@ -623,10 +623,14 @@ void tl_afp_worker_counters(const struct tl_afp *a, unsigned worker, struct tl_a
         afp_add(c, afp_sock(a, i, worker));
 }
 
-/* The interface's rx_dropped + rx_missed_errors (the "drop" of /proc/net/dev); 0 unreadable. */
+/*
+ * What the interface itself could not take in: rx_missed_errors + rx_fifo_errors, as
+ * libpcap counts ps_ifdrop (rx_dropped also counts what the stack dropped after the
+ * capture had it). 0 when unreadable.
+ */
 static uint64_t afp_if_drops(const char *name)
 {
-    static const char *const files[] = { "rx_dropped", "rx_missed_errors" };
+    static const char *const files[] = { "rx_missed_errors", "rx_fifo_errors" };
     uint64_t sum = 0;
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char path[128];

@@ -49,7 +49,7 @@ void tl_afp_source(struct tl_afp *a, struct tl_pipe_source *src);
 /* Counters of an interface's sockets, or of a worker's; any thread, approximate while live. */
 void tl_afp_iface_counters(const struct tl_afp *a, int iface, struct tl_afp_counters *c);
 void tl_afp_worker_counters(const struct tl_afp *a, unsigned worker, struct tl_afp_counters *c);
-/* Packets the interface itself dropped since it was opened (its rx_dropped, rx_missed_errors). */
+/* Packets the interface itself dropped since it was opened (rx_missed_errors, rx_fifo_errors). */
 uint64_t tl_afp_iface_drops(const struct tl_afp *a, int iface);
 
 /* A socket failed otherwise than by its link going down: -1 with errbuf, once; else 0. */
