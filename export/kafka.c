@@ -380,6 +380,9 @@ static rd_kafka_t *kafka_connect(struct tl_kafka *k, char *errbuf, size_t n)
         { "compression.type", "zstd" },
         { "acks", "all" },
         { "enable.idempotence", "true" },
+        /* a broker back is tried within a second: librdkafka's default backs off to 10 s,
+         * longer than a run's end waits (kafka.flush_timeout) to empty the spool into it */
+        { "reconnect.backoff.max.ms", "1000" },
     };
     char why[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
