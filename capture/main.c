@@ -251,6 +251,7 @@ struct run {
     struct tl_source_ctx *src;
     struct tl_pipe_source sockets; /* afpacket: what the workers read */
     uint64_t next_stats_us, next_capture_us;
+    bool listening; /* live: every interface opened */
 };
 
 /* Live: the capture's counters, per interface, for the next stats event and the metrics. */
@@ -309,6 +310,7 @@ static int live_opened(void *user, char *errbuf, size_t n)
     struct run *r = user;
     char names[256];
     iface_names(r->src, names, sizeof(names));
+    r->listening = true;
     tl_log(TL_LOG_INFO, "listening on %s; %u worker(s); events to %s%s%s", names,
            tl_pipeline_workers(r->pipe), r->cfg.output ? r->cfg.output : "-",
            r->cfg.kafka_brokers ? " and Kafka " : "",
@@ -903,7 +905,8 @@ int main(int argc, char **argv)
         failed = read_files(&ctx, &files, &not_captures);
     }
     tl_pipeline_finish(r.pipe, &total);
-    summary(&total, &ctx, live, failed, not_captures);
+    if (!live || r.listening) /* an interface that would not open: its error says it all */
+        summary(&total, &ctx, live, failed, not_captures);
     rc = summary_write(&r, &rs) < 0 || src_rc < 0 || failed ? 1 : 0;
 done:
     if (err[0])
