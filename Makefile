@@ -72,7 +72,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/dissect/%.o: WARN += -Wconversion -Wsign-conversion
-$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows -Iexport -Idissect -Idetect
+$(B)/tests/%.o: CPPFLAGS += -Itests/lib -Iflows -Iexport -Idissect -Idetect -Icapture
 
 # The Kafka-protocol broker the kafka suite runs against (librdkafka's mock cluster).
 $(B)/tests/kafka-broker: tests/kafka-broker/broker.c
@@ -188,6 +188,7 @@ deps:
 
 bench: $(B)/tapline
 	@tools/bench.sh $(B)/tapline
+	@if [ "$(BENCH_LIVE)" = 1 ]; then tools/bench-live.sh $(B)/tapline; fi
 
 lint:
 	@tools/lint.sh

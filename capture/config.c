@@ -309,6 +309,12 @@ static int cfg_check_kafka_key(const char *v, char *why, size_t n)
     return cfg_check_word(v, words, why, n);
 }
 
+static int cfg_check_method(const char *v, char *why, size_t n)
+{
+    static const char *const words[] = { "afpacket", "pcap", NULL };
+    return cfg_check_word(v, words, why, n);
+}
+
 static int cfg_check_level(const char *v, char *why, size_t n)
 {
     static const char *const words[] = { "error", "warning", "info", "debug", NULL };
@@ -348,6 +354,7 @@ static const struct {
     { "domains.resolvers", cfg_check_nets },
     { "dissect.protocols", cfg_check_protocols },
     { "capture.cpus", cfg_check_cpus },
+    { "capture.method", cfg_check_method },
     { "privacy.pseudonymise", cfg_check_pseudonymise },
     { "kafka.key", cfg_check_kafka_key },
     { "log.level", cfg_check_level },

@@ -27,6 +27,7 @@
 #include <yaml.h>
 #include <zstd.h>
 
+#include "afpacket.h"
 #include "config.h"
 #include "dissect.h"
 #include "event.h"
@@ -248,7 +249,9 @@ struct run {
     bool check_config;
     struct tl_pipeline *pipe;
     struct tl_source_ctx *src;
+    struct tl_pipe_source sockets; /* afpacket: what the workers read */
     uint64_t next_stats_us, next_capture_us;
+    bool listening; /* live: every interface opened */
 };
 
 /* Live: the capture's counters, per interface, for the next stats event and the metrics. */
@@ -266,14 +269,30 @@ static void capture_stats(struct run *r)
         c[i].kernel_drops = li->kernel_drops;
         c[i].iface_drops = li->iface_drops;
         c[i].downs = li->downs;
+        c[i].freezes = li->freezes;
+        c[i].ring_errors = li->ring_errors;
     }
     tl_pipeline_set_capture_stats(r->pipe, c, n);
+    if (ctx->afp) {
+        uint64_t drops[TL_MAX_WORKERS];
+        unsigned nw = tl_pipeline_workers(r->pipe);
+        for (unsigned w = 0; w < nw && w < TL_MAX_WORKERS; w++) {
+            struct tl_afp_counters wc;
+            tl_afp_worker_counters(ctx->afp, w, &wc);
+            drops[w] = wc.drops;
+        }
+        tl_pipeline_set_worker_drops(r->pipe, drops, nw);
+    }
 }
 
-/*
- * Live, once every interface and output is open: capture.user gives up root
- * for good. setuid() from root to another user clears every capability.
- */
+/* Live, afpacket: the sockets are open; the workers start reading them. */
+static int start_workers(void *user, struct tl_afp *afp, char *errbuf, size_t n)
+{
+    struct run *r = user;
+    tl_afp_source(afp, &r->sockets);
+    return tl_pipeline_start_source(r->pipe, &r->sockets, errbuf, n);
+}
+
 /* The interfaces of a live capture, "lo, eth1". */
 static void iface_names(const struct tl_source_ctx *ctx, char *out, size_t n)
 {
@@ -291,6 +310,7 @@ static int live_opened(void *user, char *errbuf, size_t n)
     struct run *r = user;
     char names[256];
     iface_names(r->src, names, sizeof(names));
+    r->listening = true;
     tl_log(TL_LOG_INFO, "listening on %s; %u worker(s); events to %s%s%s", names,
            tl_pipeline_workers(r->pipe), r->cfg.output ? r->cfg.output : "-",
            r->cfg.kafka_brokers ? " and Kafka " : "",
@@ -298,6 +318,10 @@ static int live_opened(void *user, char *errbuf, size_t n)
     return drop_privileges(user, errbuf, n);
 }
 
+/*
+ * Live, once every interface and output is open: capture.user gives up root
+ * for good. setuid() from root to another user clears every capability.
+ */
 static int drop_privileges(void *user, char *errbuf, size_t n)
 {
     struct run *r = user;
@@ -839,8 +863,11 @@ int main(int argc, char **argv)
     tl_output_summary(out, rs.sum);
     hup_output = out;
     bool live = !r.nreads;
-    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, live ? TL_PIPE_LIVE : TL_PIPE_OFFLINE, err,
-                                   sizeof(err))))
+    int afp = live ? tl_source_use_afpacket(&r.cfg, r.cfg.interfaces, err, sizeof(err)) : 0;
+    if (afp < 0)
+        goto done;
+    enum tl_pipe_mode mode = afp ? TL_PIPE_SOCKETS : live ? TL_PIPE_LIVE : TL_PIPE_OFFLINE;
+    if (!(r.pipe = tl_pipeline_new(&r.cfg, out, mode, err, sizeof(err))))
         goto done;
 
     struct sigaction sa = { 0 };
@@ -858,6 +885,8 @@ int main(int argc, char **argv)
     ctx.unpin = unpin;
     ctx.on_idle = on_idle;
     ctx.on_opened = live_opened;
+    ctx.on_sockets = start_workers;
+    ctx.nworkers = tl_pipeline_workers(r.pipe);
     ctx.user = &r;
     r.src = &ctx;
     ctx.stop = &stop_requested;
@@ -867,14 +896,17 @@ int main(int argc, char **argv)
     int src_rc = 0;
     if (live) {
         live_ctx = &ctx;
-        src_rc = tl_source_live(&ctx, r.cfg.interfaces, err, sizeof(err));
+        src_rc = afp ? tl_source_afpacket(&ctx, r.cfg.interfaces, err, sizeof(err))
+                     : tl_source_live(&ctx, r.cfg.interfaces, err, sizeof(err));
         live_ctx = NULL;
+        tl_pipeline_stop_source(r.pipe); /* afpacket: the workers' counters are final */
         capture_stats(&r);
     } else {
         failed = read_files(&ctx, &files, &not_captures);
     }
     tl_pipeline_finish(r.pipe, &total);
-    summary(&total, &ctx, live, failed, not_captures);
+    if (!live || r.listening) /* an interface that would not open: its error says it all */
+        summary(&total, &ctx, live, failed, not_captures);
     rc = summary_write(&r, &rs) < 0 || src_rc < 0 || failed ? 1 : 0;
 done:
     if (err[0])

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "afpacket.h"
 #include "dissect.h"
 #include "pcapfile.h"
 #include "source.h"
@@ -414,13 +415,13 @@ static int source_live_failed(struct tl_live_iface *li, char *errbuf, size_t n)
     return -1;
 }
 
-/* Reads what each interface has; false when nothing was read. -1 on a capture error. */
-static int source_live_read(struct tl_source_ctx *ctx, char *errbuf, size_t n)
+/* Reads what each interface has (also once stopped: last); the count, -1 on a capture error. */
+static int source_live_read(struct tl_source_ctx *ctx, bool last, char *errbuf, size_t n)
 {
     int got = 0;
-    for (int i = 0; i < ctx->nifaces && !*ctx->stop; i++) {
+    for (int i = 0; i < ctx->nifaces && (last || !*ctx->stop); i++) {
         struct tl_live_iface *li = &ctx->ifaces[i];
-        int rc = pcap_dispatch(li->h, 256, source_live_cb, (u_char *)li);
+        int rc = pcap_dispatch(li->h, last ? -1 : 256, source_live_cb, (u_char *)li);
         if (rc > 0) {
             got += rc;
             source_link(li, true);
@@ -438,13 +439,28 @@ static void source_live_watch(struct tl_source_ctx *ctx)
         source_link(&ctx->ifaces[i], source_iface_up(ctx->ifaces[i].name));
 }
 
+/* An interface's counters from its AF_PACKET sockets. */
+static void source_afp_stats(struct tl_source_ctx *ctx, int i)
+{
+    struct tl_live_iface *li = &ctx->ifaces[i];
+    struct tl_afp_counters c;
+    tl_afp_iface_counters(ctx->afp, i, &c);
+    li->packets = c.packets;
+    li->kernel_drops = c.drops;
+    li->freezes = c.freezes;
+    li->ring_errors = c.bad;
+    li->iface_drops = tl_afp_iface_drops(ctx->afp, i);
+}
+
 void tl_source_live_stats(struct tl_source_ctx *ctx)
 {
     ctx->kernel_drops = ctx->iface_drops = 0;
     for (int i = 0; i < ctx->nifaces; i++) {
         struct tl_live_iface *li = &ctx->ifaces[i];
         struct pcap_stat ps;
-        if (li->h && pcap_stats(li->h, &ps) == 0) {
+        if (ctx->afp) {
+            source_afp_stats(ctx, i);
+        } else if (li->h && pcap_stats(li->h, &ps) == 0) {
             li->kernel_drops = ps.ps_drop;
             li->iface_drops = ps.ps_ifdrop;
         }
@@ -487,6 +503,32 @@ static int source_live_list(struct tl_source_ctx *ctx, const char *list, char *e
     return 0;
 }
 
+/* Polls every interface's descriptor for up to ms. */
+static void source_live_wait(struct tl_source_ctx *ctx, int ms)
+{
+    struct pollfd pfd[TL_SOURCE_MAX_IFACES];
+    for (int i = 0; i < ctx->nifaces; i++)
+        pfd[i] = (struct pollfd){ .fd = ctx->ifaces[i].fd, .events = POLLIN };
+    poll(pfd, (nfds_t)ctx->nifaces, ms);
+}
+
+/*
+ * Stopped: what the kernel already holds is read too. A partly filled block
+ * of libpcap's ring is handed over by a timer of its timeout (100 ms) that
+ * closes a block it has seen open for a whole period: within 200 ms.
+ */
+static void source_live_last(struct tl_source_ctx *ctx, char *errbuf, size_t n)
+{
+    uint64_t until = source_wall_us() + 2 * 100000 + 20000;
+    for (int i = 0; i < ctx->nifaces; i++) /* takes a pending breakloop */
+        pcap_dispatch(ctx->ifaces[i].h, -1, source_live_cb, (u_char *)&ctx->ifaces[i]);
+    for (uint64_t now = source_wall_us(); now < until; now = source_wall_us()) {
+        source_live_wait(ctx, (int)((until - now) / 1000) + 1);
+        if (source_live_read(ctx, true, errbuf, n) < 0)
+            break;
+    }
+}
+
 int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n)
 {
     int rc = 0;
@@ -497,19 +539,15 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
             return -1;
     if (ctx->on_opened && ctx->on_opened(ctx->user, errbuf, n) < 0)
         return -1;
-    struct pollfd pfd[TL_SOURCE_MAX_IFACES];
     uint64_t next_idle = source_wall_us(), next_watch = next_idle;
     while (!*ctx->stop) {
-        int got = source_live_read(ctx, errbuf, n);
+        int got = source_live_read(ctx, false, errbuf, n);
         if (got < 0) {
             rc = -1;
             break;
         }
-        if (got == 0) {
-            for (int i = 0; i < ctx->nifaces; i++)
-                pfd[i] = (struct pollfd){ .fd = ctx->ifaces[i].fd, .events = POLLIN };
-            poll(pfd, (nfds_t)ctx->nifaces, 100);
-        }
+        if (got == 0)
+            source_live_wait(ctx, 100);
         uint64_t now = source_wall_us();
         if (got == 0 || now >= next_idle) {
             ctx->on_idle(ctx->user, now);
@@ -520,12 +558,60 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
             next_watch = now + 1000000;
         }
     }
+    if (rc == 0)
+        source_live_last(ctx, errbuf, n);
     tl_source_live_stats(ctx);
     return rc;
 }
 
+int tl_source_use_afpacket(const struct tl_config *cfg, const char *ifaces, char *errbuf, size_t n)
+{
+    bool any = false;
+    for (const char *p = ifaces; p && *p;) {
+        size_t len = strcspn(p, ", ");
+        any |= len == 3 && !memcmp(p, "any", 3);
+        p += len + (p[len] != '\0');
+    }
+    if (cfg->method && !strcmp(cfg->method, "pcap"))
+        return 0;
+    if (any && cfg->method) {
+        snprintf(errbuf, n, "capture.method afpacket cannot capture on 'any': use pcap");
+        return -1;
+    }
+    return !any;
+}
+
+int tl_source_afpacket(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n)
+{
+    char names[TL_SOURCE_MAX_IFACES][64];
+    if (source_live_list(ctx, ifaces, errbuf, n) < 0)
+        return -1;
+    for (int i = 0; i < ctx->nifaces; i++)
+        memcpy(names[i], ctx->ifaces[i].name, sizeof(names[i]));
+    if (!(ctx->afp = tl_afp_open(ctx->cfg, (const char(*)[64])names, ctx->nifaces, ctx->nworkers,
+                                 errbuf, n)) ||
+        ctx->on_sockets(ctx->user, ctx->afp, errbuf, n) < 0 ||
+        (ctx->on_opened && ctx->on_opened(ctx->user, errbuf, n) < 0))
+        return -1;
+    uint64_t next_watch = source_wall_us();
+    while (!*ctx->stop) {
+        poll(NULL, 0, 100); /* a signal ends it early */
+        uint64_t now = source_wall_us();
+        ctx->on_idle(ctx->user, now);
+        if (now >= next_watch) {
+            source_live_watch(ctx);
+            next_watch = now + 1000000;
+        }
+        if (tl_afp_failed(ctx->afp, errbuf, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void tl_source_live_close(struct tl_source_ctx *ctx)
 {
+    tl_afp_close(ctx->afp);
+    ctx->afp = NULL;
     for (int i = 0; i < ctx->nifaces; i++)
         if (ctx->ifaces[i].h)
             pcap_close(ctx->ifaces[i].h);

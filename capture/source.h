@@ -22,6 +22,9 @@ typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uin
 typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);
 /* Live: every interface is open; -1 (errbuf set) stops the capture. */
 typedef int (*tl_opened_fn)(void *user, char *errbuf, size_t n);
+struct tl_afp;
+/* Live, afpacket: the sockets are open; the workers start reading them (-1: errbuf set). */
+typedef int (*tl_sockets_fn)(void *user, struct tl_afp *afp, char *errbuf, size_t n);
 
 enum { TL_SOURCE_MAX_IFACES = 32 };
 
@@ -35,6 +38,7 @@ struct tl_live_iface {
     int linktype;
     bool down; /* said to have gone down, not seen up again */
     uint64_t packets, kernel_drops, iface_drops, downs;
+    uint64_t freezes, ring_errors; /* afpacket */
     struct tl_source_ctx *ctx;
 };
 
@@ -49,7 +53,10 @@ struct tl_source_ctx {
     const struct tl_config *cfg;
     tl_packet_fn on_packet;
     tl_idle_fn on_idle; /* live: called when the interface is quiet, and at least every 100 ms */
-    tl_opened_fn on_opened; /* live: every interface is open (privileges can be dropped) */
+    tl_opened_fn on_opened;   /* live: every interface is open (privileges can be dropped) */
+    tl_sockets_fn on_sockets; /* live, afpacket: the workers' sockets are open */
+    unsigned nworkers;        /* live, afpacket: sockets per interface */
+    struct tl_afp *afp;       /* live, afpacket */
     /* files: the lowest mark still read, and a wait until none is; NULL: packets are copied */
     uint64_t (*pinned_from)(void *user);
     void (*unpin)(void *user);
@@ -92,6 +99,16 @@ void tl_source_free_filters(struct tl_source_ctx *ctx);
 
 /* Captures from the interfaces of a comma list until *stop. -1 with errbuf set. */
 int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n);
+/*
+ * The same through AF_PACKET (capture/afpacket.h): opens ctx->nworkers sockets
+ * per interface and hands them to on_sockets; the workers read them. This
+ * thread only calls on_idle every 100 ms and watches the links, until *stop
+ * or a socket fails (-1 with errbuf).
+ */
+int tl_source_afpacket(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, size_t n);
+/* Whether a live capture of these interfaces goes through AF_PACKET (capture.method);
+ * -1 with errbuf when the method cannot capture them. */
+int tl_source_use_afpacket(const struct tl_config *cfg, const char *ifaces, char *errbuf, size_t n);
 /* Refreshes the interfaces' drop counters and the totals kernel_drops, iface_drops. */
 void tl_source_live_stats(struct tl_source_ctx *ctx);
 void tl_source_live_close(struct tl_source_ctx *ctx);

@@ -46,6 +46,8 @@ struct stats_rec {
     struct tl_stats st;
     uint16_t nworker_pkts;
     uint64_t worker_pkts[TL_MAX_WORKERS];
+    uint16_t nworker_drops; /* afpacket */
+    uint64_t worker_drops[TL_MAX_WORKERS];
     const char *kafka_topics; /* JSON object, owned by the output; NULL without Kafka */
     const char *psl_date;     /* the public suffix list's date; NULL without domain statistics */
     const char *ifaces;       /* JSON object: per interface counters (live) */
@@ -97,6 +99,14 @@ struct tl_pipeline {
     uint64_t metrics_next_us;
     struct tl_metrics *metrics; /* metrics.listen */
     struct tl_coord *coord;     /* runs on the output thread */
+    /* TL_PIPE_SOCKETS: the workers read src */
+    const struct tl_pipe_source *src;
+    bool reading;               /* the workers run */
+    _Atomic bool live_stop;     /* they stop reading */
+    _Atomic unsigned live_done; /* stages of the stop passed (worker.c) */
+    _Atomic uint64_t live_end_us;
+    uint64_t worker_drops[TL_MAX_WORKERS];
+    unsigned nworker_drops;
 };
 
 static size_t pipe_count_lines(const char *p, size_t n)
@@ -384,7 +394,7 @@ static void pipe_place_threads(struct tl_pipeline *p, const int *cpus, int ncpus
 {
     char name[16];
     pipe_place(pthread_self(), "tl-capture", cpus, ncpus, 0);
-    for (unsigned i = 0; i < p->nworkers; i++) {
+    for (unsigned i = 0; i < p->nworkers && (p->mode != TL_PIPE_SOCKETS || p->reading); i++) {
         snprintf(name, sizeof(name), "tl-worker-%u", i % 100u); /* at most 64 workers */
         pipe_place(p->workers[i].thread, name, cpus, ncpus, 1 + i);
     }
@@ -402,7 +412,8 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     p->cfg = cfg;
     p->out = out;
     p->mode = mode;
-    p->tick_us = mode == TL_PIPE_LIVE ? TL_TICK_LIVE_US : TL_TICK_OFFLINE_US;
+    p->tick_us =
+        mode == TL_PIPE_LIVE || mode == TL_PIPE_SOCKETS ? TL_TICK_LIVE_US : TL_TICK_OFFLINE_US;
     p->nworkers = cfg->threads ? (unsigned)cfg->threads : pipe_default_threads();
     if (mode == TL_PIPE_INLINE)
         p->nworkers = 1;
@@ -426,7 +437,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         w->tick_us = p->tick_us;
         w->output_bell = &p->out_bell;
         w->dispatcher_bell = &p->free_bell;
-        for (uint64_t j = 0; j < cfg->ring_batches; j++) {
+        for (uint64_t j = 0; j < cfg->ring_batches && mode != TL_PIPE_SOCKETS; j++) {
             struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
             if (!b || !tl_ring_push(&w->free, b)) {
                 free(b);
@@ -450,7 +461,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         if (!(p->metrics = tl_metrics_start(cfg->metrics_listen, pipe_metrics_text, p, errbuf, n)))
             goto fail;
     }
-    for (unsigned i = 0; i < p->nworkers; i++)
+    for (unsigned i = 0; i < p->nworkers && mode != TL_PIPE_SOCKETS; i++)
         if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
             snprintf(errbuf, n, "cannot start worker thread");
             goto fail; /* (threads already started are never joined: we exit) */
@@ -556,7 +567,7 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
 
 void tl_pipeline_flush(struct tl_pipeline *p)
 {
-    for (unsigned i = 0; i < p->nworkers; i++) {
+    for (unsigned i = 0; i < p->nworkers && p->mode != TL_PIPE_SOCKETS; i++) {
         if (!p->cur[i] && !(p->cur[i] = pipe_free_batch(p, i, TL_BATCH_PKTS, true)))
             continue;
         pipe_send(p, i, p->cur[i]);
@@ -572,25 +583,6 @@ static void pipe_tick(struct tl_pipeline *p)
         pipe_reap_rules(p);
     tl_defrag_expire(p->defrag, p->now_us);
     p->next_tick_us = p->now_us + p->tick_us;
-}
-
-/* Keeps the link layer and tunnel of the last fragment on the reassembled datagram. */
-static void pipe_keep_outer(struct tl_decoded *inner, const struct tl_decoded *frag)
-{
-    inner->ts_us = frag->ts_us;
-    inner->caplen = inner->ip_len;
-    inner->wirelen = inner->ip_len;
-    inner->has_mac = frag->has_mac;
-    memcpy(inner->src_mac, frag->src_mac, 6);
-    memcpy(inner->dst_mac, frag->dst_mac, 6);
-    memcpy(inner->vlan, frag->vlan, sizeof(inner->vlan));
-    inner->nvlan = frag->nvlan;
-    inner->nmpls = frag->nmpls;
-    inner->tunnel = frag->tunnel;
-    inner->outer_ipv = frag->outer_ipv;
-    inner->tunnel_id = frag->tunnel_id;
-    inner->outer_src = frag->outer_src;
-    inner->outer_dst = frag->outer_dst;
 }
 
 /*
@@ -666,7 +658,7 @@ void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_
         p->st.decode_err[err]++;
         return;
     }
-    pipe_keep_outer(&whole, &d);
+    tl_worker_keep_outer(&whole, &d);
     pipe_enqueue(p, &whole, dg, len, 0); /* the reassembly buffer is reused: copied */
 }
 
@@ -702,10 +694,72 @@ void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)
 {
     if (now_us > p->now_us)
         p->now_us = now_us;
+    if (p->mode == TL_PIPE_SOCKETS) { /* no dispatcher: the workers keep their own time */
+        pipe_metrics_refresh(p, false);
+        if (p->nretired)
+            pipe_reap_rules(p);
+        return;
+    }
     if (p->now_us >= p->next_tick_us)
         pipe_tick(p);
     else
         tl_pipeline_flush(p);
+}
+
+unsigned tl_pipeline_workers(const struct tl_pipeline *p)
+{
+    return p->nworkers;
+}
+
+int tl_pipeline_start_source(struct tl_pipeline *p, const struct tl_pipe_source *src, char *errbuf,
+                             size_t n)
+{
+    int cpus[PIPE_MAX_CPUS], ncpus = pipe_cpus(p->cfg->cpus, cpus, errbuf, n);
+    if (p->mode != TL_PIPE_SOCKETS || p->reading || ncpus < 0) {
+        if (ncpus >= 0)
+            snprintf(errbuf, n, "the pipeline takes no source of packets");
+        return -1;
+    }
+    p->src = src;
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        struct tl_worker *w = &p->workers[i];
+        w->src = src;
+        w->all = p->workers;
+        w->live_stop = &p->live_stop;
+        w->live_done = &p->live_done;
+        w->live_end_us = &p->live_end_us;
+        if (tl_worker_live_init(w, errbuf, n) < 0)
+            return -1;
+    }
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (pthread_create(&p->workers[i].thread, NULL, tl_worker_live_main, &p->workers[i]) != 0) {
+            snprintf(errbuf, n, "cannot start worker thread");
+            return -1; /* (threads already started are never joined: we exit) */
+        }
+    p->reading = true;
+    pipe_place_threads(p, cpus, ncpus);
+    return 0;
+}
+
+void tl_pipeline_stop_source(struct tl_pipeline *p)
+{
+    if (!p->reading)
+        return;
+    atomic_store_explicit(&p->live_stop, true, memory_order_release);
+    for (unsigned i = 0; i < p->nworkers; i++)
+        p->src->wake(p->src->ctx, i);
+    for (unsigned i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    p->reading = false;
+    uint64_t end = atomic_load(&p->live_end_us);
+    if (end > p->now_us)
+        p->now_us = end;
+}
+
+void tl_pipeline_set_worker_drops(struct tl_pipeline *p, const uint64_t *drops, unsigned n)
+{
+    p->nworker_drops = n < TL_MAX_WORKERS ? n : TL_MAX_WORKERS;
+    memcpy(p->worker_drops, drops, p->nworker_drops * sizeof(*drops));
 }
 
 /* The stats field capture.interfaces: {"eth1":{"packets":N,...},...}. */
@@ -729,6 +783,10 @@ static void pipe_ifaces_json(struct tl_pipeline *p)
         tl_json_u64(&b, c->iface_drops);
         tl_json_key(&b, &first, "down");
         tl_json_u64(&b, c->downs);
+        if (p->mode == TL_PIPE_SOCKETS) {
+            tl_json_key(&b, &first, "ring_full");
+            tl_json_u64(&b, c->freezes);
+        }
         tl_buf_putc(&b, '}');
     }
     tl_buf_put(&b, "}", 2); /* with the NUL */
@@ -740,11 +798,13 @@ void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_
                                    int n)
 {
     p->st.v[TL_STAT_KERNEL_DROPS] = p->st.v[TL_STAT_IFACE_DROPS] = 0;
+    p->st.v[TL_STAT_RING_ERRORS] = 0;
     p->nifaces = n < TL_MAX_IFACES ? n : TL_MAX_IFACES;
     for (int i = 0; i < p->nifaces; i++) {
         p->ifaces[i] = ifaces[i];
         p->st.v[TL_STAT_KERNEL_DROPS] += ifaces[i].kernel_drops;
         p->st.v[TL_STAT_IFACE_DROPS] += ifaces[i].iface_drops;
+        p->st.v[TL_STAT_RING_ERRORS] += ifaces[i].ring_errors;
     }
     pipe_ifaces_json(p);
 }
@@ -752,11 +812,6 @@ void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p)
 {
     return p->st.v[TL_STAT_PKTS];
-}
-
-unsigned tl_pipeline_workers(const struct tl_pipeline *p)
-{
-    return p->nworkers;
 }
 
 uint64_t tl_pipeline_events(struct tl_pipeline *p)
@@ -790,17 +845,23 @@ static const struct tl_field stats_fixed_fields[] = {
 #define TL_X(sym, name, doc) TL_FIELD(struct stats_rec, st.v[TL_STAT_##sym], U64, name, doc),
     TL_STAT_COUNTERS(TL_X)
 #undef TL_X
+#define TL_X(sym, name, doc) TL_FIELD_OPT(struct stats_rec, st.v[TL_STAT_##sym], U64, name, doc),
+        TL_STAT_LIVE_COUNTERS(TL_X)
+#undef TL_X
 #define TL_X(sym, name)                                                                            \
     TL_FIELD(struct stats_rec, st.decode_err[TL_DECODE_##sym], U64, "decode." name,                \
              "packets not decoded: " name),
-        TL_DECODE_ERRORS(TL_X)
+            TL_DECODE_ERRORS(TL_X)
 #undef TL_X
-            { "flows.worker_packets", TL_F_U64LIST, 0,
-              (uint16_t)offsetof(struct stats_rec, nworker_pkts),
-              offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+                { "flows.worker_packets", TL_F_U64LIST, 0,
+                  (uint16_t)offsetof(struct stats_rec, nworker_pkts),
+                  offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
+    { "capture.worker_drops", TL_F_U64LIST, TL_FF_OPT,
+      (uint16_t)offsetof(struct stats_rec, nworker_drops), offsetof(struct stats_rec, worker_drops),
+      "afpacket: packets the kernel dropped on each worker's sockets (its ring was full)" },
     TL_FIELD_OPT(struct stats_rec, ifaces, RAWJSON, "capture.interfaces",
                  "live, per interface: {\"packets\":N,\"kernel_drops\":N,\"iface_drops\":N,"
-                 "\"down\":N}"),
+                 "\"down\":N} (afpacket: and \"ring_full\":N, times a ring was full)"),
     TL_FIELD_OPT(struct stats_rec, psl_date, CSTR, "domains.psl_date",
                  "date of the public suffix list in use (YYYY-MM-DD)"),
     TL_FIELD_OPT(struct stats_rec, kafka_topics, RAWJSON, "kafka.topics",
@@ -898,6 +959,8 @@ static void pipe_stats_total(struct tl_pipeline *p, struct stats_rec *r, bool fi
         if (i < TL_MAX_WORKERS)
             r->worker_pkts[r->nworker_pkts++] = snap.v[TL_STAT_WORKER_PKTS];
     }
+    r->nworker_drops = (uint16_t)p->nworker_drops;
+    memcpy(r->worker_drops, p->worker_drops, sizeof(r->worker_drops));
     r->st.v[TL_STAT_EVENTS] = atomic_load(&p->out_events);
     r->st.v[TL_STAT_EVENT_BYTES] = atomic_load(&p->out_bytes);
     r->st.v[TL_STAT_OUTPUT_ERRORS] = atomic_load(&p->out_errors);
@@ -972,20 +1035,23 @@ static void pipe_label(struct tl_buf *out, const char *v)
     }
 }
 
-static void pipe_metric_ifaces(struct tl_buf *out, const struct tl_iface_counters *ifs, int n)
+static void pipe_metric_ifaces(struct tl_buf *out, const struct tl_iface_counters *ifs, int n,
+                               bool rings)
 {
-    static const char *const what[] = { "packets", "kernel_drops", "iface_drops", "down" };
+    static const char *const what[] = { "packets", "kernel_drops", "iface_drops", "down",
+                                        "ring_full" };
     static const char *const help[] = { "packets read from the interface",
                                         "packets the kernel dropped on the interface",
                                         "packets the interface dropped",
-                                        "times the interface went down" };
-    for (size_t k = 0; k < TL_ARRAY_LEN(what) && n > 0; k++) {
+                                        "times the interface went down",
+                                        "times a worker's ring of the interface was full" };
+    for (size_t k = 0; k < TL_ARRAY_LEN(what) - !rings && n > 0; k++) {
         char field[48];
         snprintf(field, sizeof(field), "capture.interface.%s", what[k]);
         pipe_metric_head(out, field, "_total", help[k], false);
         for (int i = 0; i < n; i++) {
             const uint64_t v[] = { ifs[i].packets, ifs[i].kernel_drops, ifs[i].iface_drops,
-                                   ifs[i].downs };
+                                   ifs[i].downs, ifs[i].freezes };
             pipe_metric_name(out, field, "_total{interface=\"");
             pipe_label(out, ifs[i].name);
             tl_buf_puts(out, "\"} ");
@@ -1023,18 +1089,23 @@ static void pipe_metrics_text(void *arg, struct tl_buf *out)
             pipe_metric_name(out, f->name, gauge ? " " : "_total ");
             tl_json_u64(out, v);
             tl_buf_putc(out, '\n');
-        } else if (f->type == TL_F_U64LIST) { /* flows.worker_packets */
+        } else if (f->type == TL_F_U64LIST) { /* flows.worker_packets, capture.worker_drops */
+            uint16_t nw;
+            memcpy(&nw, (const char *)&r + f->aux, sizeof(nw));
+            if (!nw)
+                continue;
             pipe_metric_head(out, f->name, "_total", f->doc, false);
-            for (uint16_t w = 0; w < r.nworker_pkts; w++) {
+            for (uint16_t w = 0; w < nw; w++) {
                 char label[32];
+                memcpy(&v, (const char *)&r + f->off + w * sizeof(v), sizeof(v));
                 snprintf(label, sizeof(label), "_total{worker=\"%u\"} ", w);
                 pipe_metric_name(out, f->name, label);
-                tl_json_u64(out, r.worker_pkts[w]);
+                tl_json_u64(out, v);
                 tl_buf_putc(out, '\n');
             }
         }
     }
-    pipe_metric_ifaces(out, ifs, nifs);
+    pipe_metric_ifaces(out, ifs, nifs, p->mode == TL_PIPE_SOCKETS);
     pipe_metric_head(out, "uptime", "_seconds", "seconds since tapline started", true);
     pipe_metric_name(out, "uptime", "_seconds ");
     tl_json_dur(out, r.uptime);
@@ -1073,11 +1144,12 @@ void tl_pipeline_finish(struct tl_pipeline *p, struct tl_stats *total)
         pipe_drain_inline(p, &p->workers[0]);
         goto stats;
     }
-    for (unsigned i = 0; i < p->nworkers; i++) {
+    tl_pipeline_stop_source(p);
+    for (unsigned i = 0; i < p->nworkers && p->mode != TL_PIPE_SOCKETS; i++) {
         /* the end marker must get through, live or not */
         pipe_send(p, i, pipe_free_batch(p, i, TL_BATCH_END, false));
     }
-    for (unsigned i = 0; i < p->nworkers; i++)
+    for (unsigned i = 0; i < p->nworkers && p->mode != TL_PIPE_SOCKETS; i++)
         pthread_join(p->workers[i].thread, NULL);
     atomic_store_explicit(&p->out_stop, true, memory_order_release);
     tl_bell_ring(&p->out_bell);

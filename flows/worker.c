@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "defrag.h"
+#include "dissect.h"
 #include "record.h"
 #include "tls.h"
 #include "worker.h"
@@ -87,8 +89,11 @@ int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct 
     return 0;
 }
 
+static void worker_live_destroy(struct tl_worker *w);
+
 void tl_worker_destroy(struct tl_worker *w)
 {
+    worker_live_destroy(w);
     struct tl_buf *b;
     while ((b = tl_ring_pop(&w->out))) {
         tl_buf_free(b);
@@ -565,26 +570,26 @@ static void worker_snapshot(struct tl_worker *w)
     pthread_mutex_unlock(&w->snap_lock);
 }
 
-void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
+/* A packet of a flow this worker owns, from a batch or read in place: the clock follows it. */
+static void worker_take(struct tl_worker *w, const struct tl_slot *s)
 {
-    uint32_t off = 0;
-    w->rules = tl_detect_rules(w->det, &w->rules_epoch);
-    for (uint32_t i = 0; i < b->n; i++) {
-        const struct tl_slot *s = (const struct tl_slot *)(const void *)(b->data + off);
-        if (s->d.ts_us > w->now_us)
-            w->now_us = s->d.ts_us;
-        w->st.v[TL_STAT_WORKER_PKTS]++;
-        worker_packet(w, s);
-        off += tl_slot_stride(s);
-    }
-    if (b->mark_hi) /* its mapped bytes are read: the source may give them back */
-        atomic_store_explicit(&w->done_mark, b->mark_hi, memory_order_release);
-    if (b->now_us > w->now_us)
-        w->now_us = b->now_us;
+    if (s->d.ts_us > w->now_us)
+        w->now_us = s->d.ts_us;
+    w->st.v[TL_STAT_WORKER_PKTS]++;
+    worker_packet(w, s);
+}
+
+/* The clock moves on to now_us if that is later; once a tick, what expired ends. */
+static void worker_advance(struct tl_worker *w, uint64_t now_us)
+{
+    if (now_us > w->now_us)
+        w->now_us = now_us;
     if (w->now_us >= w->next_scan_us) {
         worker_expire(w, w->now_us);
         w->order_us = 0; /* each expired request at its own deadline */
         tl_l7_expire(w, w->now_us);
+        if (w->defrag)
+            tl_defrag_expire(w->defrag, w->now_us);
         tl_worker_ship_events(w);
         worker_snapshot(w);
         w->next_scan_us = w->now_us + w->tick_us;
@@ -595,6 +600,20 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
      * lie far behind now_us (coord.h).
      */
     atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
+}
+
+void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
+{
+    uint32_t off = 0;
+    w->rules = tl_detect_rules(w->det, &w->rules_epoch);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const struct tl_slot *s = (const struct tl_slot *)(const void *)(b->data + off);
+        worker_take(w, s);
+        off += tl_slot_stride(s);
+    }
+    if (b->mark_hi) /* its mapped bytes are read: the source may give them back */
+        atomic_store_explicit(&w->done_mark, b->mark_hi, memory_order_release);
+    worker_advance(w, b->now_us);
 }
 
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us)
@@ -650,5 +669,354 @@ void *tl_worker_main(void *arg)
             break;
     }
     atomic_store_explicit(&w->done, true, memory_order_release);
+    return NULL;
+}
+
+/* ---- live: a worker reading sockets of its own (TL_PIPE_SOCKETS) ---- */
+
+enum { WORKER_PASS_BATCHES = 8 }; /* batches in flight from one worker to another */
+
+/* What one worker passes to another: batches there over `full`, back over `empty`. */
+struct tl_handoff {
+    struct tl_ring full;
+    struct tl_ring empty;
+    struct tl_batch *cur;  /* the sender's, being filled */
+    unsigned made;         /* the sender's: batches allocated, up to WORKER_PASS_BATCHES */
+    struct tl_batch *held; /* the receiver's: being taken, from slot k at byte off */
+    uint32_t k, off;
+};
+
+void tl_worker_keep_outer(struct tl_decoded *inner, const struct tl_decoded *frag)
+{
+    inner->ts_us = frag->ts_us;
+    inner->caplen = inner->ip_len;
+    inner->wirelen = inner->ip_len;
+    inner->has_mac = frag->has_mac;
+    memcpy(inner->src_mac, frag->src_mac, 6);
+    memcpy(inner->dst_mac, frag->dst_mac, 6);
+    memcpy(inner->vlan, frag->vlan, sizeof(inner->vlan));
+    inner->nvlan = frag->nvlan;
+    inner->nmpls = frag->nmpls;
+    inner->tunnel = frag->tunnel;
+    inner->outer_ipv = frag->outer_ipv;
+    inner->tunnel_id = frag->tunnel_id;
+    inner->outer_src = frag->outer_src;
+    inner->outer_dst = frag->outer_dst;
+}
+
+int tl_worker_live_init(struct tl_worker *w, char *errbuf, size_t n)
+{
+    w->from = calloc(w->nworkers, sizeof(*w->from));
+    w->defrag = tl_defrag_new(w->cfg, &w->st);
+    if (!w->from || !w->defrag)
+        goto fail;
+    for (unsigned i = 0; i < w->nworkers; i++)
+        if (i != (unsigned)w->id && (tl_ring_init(&w->from[i].full, WORKER_PASS_BATCHES) < 0 ||
+                                     tl_ring_init(&w->from[i].empty, WORKER_PASS_BATCHES) < 0))
+            goto fail;
+    return 0;
+fail:
+    snprintf(errbuf, n, "worker %d: out of memory", w->id);
+    return -1;
+}
+
+/* Frees what the other workers passed to this one (every thread has stopped). */
+static void worker_live_destroy(struct tl_worker *w)
+{
+    for (unsigned i = 0; w->from && i < w->nworkers; i++) {
+        struct tl_handoff *h = &w->from[i];
+        struct tl_batch *b;
+        while (h->full.slot && (b = tl_ring_pop(&h->full)))
+            free(b);
+        while (h->empty.slot && (b = tl_ring_pop(&h->empty)))
+            free(b);
+        free(h->cur);
+        free(h->held);
+        tl_ring_free(&h->full);
+        tl_ring_free(&h->empty);
+    }
+    free(w->from);
+    if (w->defrag)
+        tl_defrag_free(w->defrag);
+}
+
+static void worker_pass_send(struct tl_worker *w, struct tl_handoff *h, unsigned to)
+{
+    tl_ring_push(&h->full, h->cur); /* it holds every batch there is: cannot fail */
+    h->cur = NULL;
+    w->src->wake(w->src->ctx, to);
+    tl_bell_ring(&w->all[to].wake);
+}
+
+/* An empty batch to fill for another worker; NULL when all are in flight. */
+static struct tl_batch *worker_pass_batch(struct tl_worker *w, struct tl_handoff *h)
+{
+    struct tl_batch *b = tl_ring_pop(&h->empty);
+    if (!b && h->made < WORKER_PASS_BATCHES && (b = malloc(sizeof(*b) + w->cfg->batch_bytes))) {
+        b->cap = (uint32_t)w->cfg->batch_bytes;
+        h->made++;
+    }
+    if (b) {
+        b->n = b->used = b->load = 0;
+        b->kind = TL_BATCH_PKTS;
+        b->mark_lo = b->mark_hi = 0;
+    }
+    return b;
+}
+
+/* Copies a packet to worker `to`, its owner; dropped and counted when `to` is that far behind. */
+static void worker_pass(struct tl_worker *w, unsigned to, const struct tl_slot *s,
+                        const uint8_t *bytes)
+{
+    struct tl_handoff *h = &w->all[to].from[w->id];
+    uint32_t need = tl_slot_size(s->len);
+    if (h->cur && h->cur->used + need > h->cur->cap)
+        worker_pass_send(w, h, to);
+    if (!h->cur)
+        h->cur = worker_pass_batch(w, h);
+    if (!h->cur || need > h->cur->cap) {
+        w->st.v[TL_STAT_RING_DROPS]++;
+        return;
+    }
+    struct tl_slot *c = (struct tl_slot *)(void *)(h->cur->data + h->cur->used);
+    memcpy(c, s, sizeof(*c));
+    c->ext = NULL;
+    memcpy(c->bytes, bytes, s->len);
+    h->cur->used += need;
+    h->cur->n++;
+    w->st.v[TL_STAT_HANDOFFS]++;
+}
+
+/* Sends what is batched for the others. */
+static void worker_pass_flush(struct tl_worker *w)
+{
+    for (unsigned to = 0; to < w->nworkers; to++) {
+        struct tl_handoff *h = &w->all[to].from[w->id];
+        if (to != (unsigned)w->id && h->cur && h->cur->n)
+            worker_pass_send(w, h, to);
+    }
+}
+
+/* A decoded packet that is not a fragment: processed here if this worker owns it. */
+static void worker_route(struct tl_worker *w, struct tl_slot *s, const uint8_t *bytes, uint32_t len)
+{
+    tl_fkey_make(&s->key, &s->d, &s->from_a);
+    s->hash = tl_fkey_hash(&s->key);
+    s->len = len;
+    s->ext = bytes;
+    unsigned to = tl_spread_hash(w->src->seed, &s->d, true) % w->nworkers;
+    if (to == (unsigned)w->id)
+        worker_take(w, s);
+    else
+        worker_pass(w, to, s, bytes);
+}
+
+/* A fragment this worker reassembles; the datagram goes to its owner, like any packet. */
+static void worker_frag(struct tl_worker *w, const struct tl_decoded *d, const uint8_t *bytes)
+{
+    struct tl_slot s;
+    uint32_t len = 0;
+    const uint8_t *dg = tl_defrag_add(w->defrag, d, bytes, &len);
+    if (!dg)
+        return;
+    enum tl_decode_err err = tl_decode(&s.d, TL_LINK_RAW, dg, len);
+    if (err != TL_DECODE_OK) {
+        w->st.decode_err[err]++;
+        return;
+    }
+    tl_worker_keep_outer(&s.d, d);
+    worker_route(w, &s, dg, len); /* the reassembly buffer: copied if passed on */
+}
+
+/* The next packet worker i passed to this one, or NULL; its batches are taken in order. */
+static const struct tl_slot *worker_passed_next(struct tl_worker *w, struct tl_handoff *h)
+{
+    for (;;) {
+        if (!h->held) {
+            if (!(h->held = tl_ring_pop(&h->full)))
+                return NULL;
+            h->k = h->off = 0;
+            w->nheld++;
+        }
+        if (h->k < h->held->n)
+            return (const struct tl_slot *)(const void *)(h->held->data + h->off);
+        tl_ring_push(&h->empty, h->held); /* it holds every batch there is: cannot fail */
+        h->held = NULL;
+        w->nheld--;
+    }
+}
+
+/*
+ * Processes what the others passed, oldest first, up to packet time upto:
+ * a packet passed on may come sooner than one this worker's own socket has
+ * not yet handed over (each ring hands blocks over on its own timer), so it
+ * waits until the sockets have been read past its time. Whether any came.
+ */
+static bool worker_take_passed(struct tl_worker *w, uint64_t upto)
+{
+    bool any = false;
+    for (;;) {
+        struct tl_handoff *first = NULL;
+        const struct tl_slot *s = NULL;
+        for (unsigned i = 0; i < w->nworkers; i++) {
+            const struct tl_slot *c =
+                i != (unsigned)w->id ? worker_passed_next(w, &w->from[i]) : NULL;
+            if (c && c->d.ts_us <= upto && (!s || c->d.ts_us < s->d.ts_us)) {
+                s = c;
+                first = &w->from[i];
+            }
+        }
+        if (!s)
+            return any;
+        worker_take(w, s);
+        first->off += tl_slot_stride(s);
+        first->k++;
+        any = true;
+    }
+}
+
+/*
+ * A frame read in place from one of this worker's sockets. A fragment the
+ * kernel did not reassemble is reassembled here: the fanout program spreads
+ * fragments by their addresses alone, so all those of a datagram land on one
+ * socket; the datagram then goes to its owner.
+ */
+static void worker_frame(void *arg, int linktype, uint64_t ts_us, const uint8_t *pkt,
+                         uint32_t caplen, uint32_t wirelen)
+{
+    struct tl_worker *w = arg;
+    struct tl_slot s;
+
+    if (ts_us > w->sock_us)
+        w->sock_us = ts_us;
+    if (w->nheld)
+        worker_take_passed(w, ts_us);
+    w->st.v[TL_STAT_PKTS]++;
+    w->st.v[TL_STAT_BYTES] += wirelen;
+    enum tl_decode_err err = tl_decode(&s.d, linktype, pkt, caplen);
+    s.d.ts_us = ts_us;
+    s.d.caplen = caplen;
+    s.d.wirelen = wirelen;
+    if (s.d.truncated)
+        w->st.v[TL_STAT_TRUNCATED]++;
+    w->st.decode_err[err]++;
+    if (err != TL_DECODE_OK)
+        return;
+    if (s.d.is_fragment)
+        worker_frag(w, &s.d, pkt);
+    else
+        worker_route(w, &s, pkt, caplen);
+}
+
+static uint64_t worker_clock_us(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * One round: the sockets (waiting up to timeout_ms when nothing is held),
+ * then what was passed up to the time the sockets are read to, then the
+ * clock. When the sockets are quiet, they are read to the UTC clock less the
+ * time a packet may take to be handed over. Returns whether anything came.
+ */
+static bool worker_live_round(struct tl_worker *w, int timeout_ms, uint64_t *next_stats)
+{
+    const struct tl_pipe_source *src = w->src;
+    int lag_ms = (int)(src->lag_us / 1000) + 1;
+    w->rules = tl_detect_rules(w->det, &w->rules_epoch);
+    worker_take_passed(w, w->sock_us); /* takes in what came meanwhile */
+    int got = src->read(src->ctx, (unsigned)w->id,
+                        w->nheld && lag_ms < timeout_ms ? lag_ms : timeout_ms, worker_frame, w);
+    worker_pass_flush(w);
+    if (got <= 0) {
+        uint64_t utc = worker_clock_us(CLOCK_REALTIME);
+        if (utc > src->lag_us && utc - src->lag_us > w->sock_us)
+            w->sock_us = utc - src->lag_us;
+    }
+    bool passed = worker_take_passed(w, w->sock_us);
+    worker_advance(w, w->sock_us);
+    uint64_t mono = worker_clock_us(CLOCK_MONOTONIC);
+    if (mono >= *next_stats) {
+        src->stats(src->ctx, (unsigned)w->id);
+        *next_stats = mono + w->tick_us;
+    }
+    tl_bell_ring(w->output_bell);
+    return got > 0 || passed;
+}
+
+/* A stage of the stop as one worker waits through it. */
+struct worker_stage {
+    struct tl_worker *w;
+    unsigned upto; /* *live_done once every worker is past it */
+};
+
+/* Nothing was passed to the worker, and some worker is not past the stage. */
+static bool worker_stage_waiting(void *arg)
+{
+    const struct worker_stage *st = arg;
+    const struct tl_worker *w = st->w;
+    if (w->nheld || atomic_load_explicit(w->live_done, memory_order_acquire) >= st->upto)
+        return false;
+    for (unsigned i = 0; i < w->nworkers; i++)
+        if (i != (unsigned)w->id && !tl_ring_empty(&w->from[i].full))
+            return false;
+    return true;
+}
+
+/*
+ * A stage of the stop: this worker says it is past it (*live_done), then takes
+ * what the others pass until every worker has said the same. Stage 1 comes
+ * after the last read of the sockets, the only thing that passes packets on;
+ * stage 2 after each worker has published its clock in *live_end_us.
+ */
+static void worker_live_stage(struct tl_worker *w, unsigned stage)
+{
+    struct worker_stage st = { w, stage * w->nworkers };
+    unsigned spins = 0;
+    worker_pass_flush(w);
+    atomic_fetch_add_explicit(w->live_done, 1, memory_order_acq_rel);
+    for (unsigned i = 0; i < w->nworkers; i++)
+        tl_bell_ring(&w->all[i].wake);
+    for (;;) {
+        bool all = atomic_load_explicit(w->live_done, memory_order_acquire) >= st.upto;
+        if (worker_take_passed(w, UINT64_MAX))
+            spins = 0;
+        else if (all)
+            break;
+        else
+            tl_bell_wait(&w->wake, &spins, worker_stage_waiting, &st, 100);
+    }
+}
+
+void *tl_worker_live_main(void *arg)
+{
+    struct tl_worker *w = arg;
+    uint64_t next_stats = 0;
+    int tick_ms = (int)(w->tick_us / 1000);
+
+    while (!atomic_load_explicit(w->live_stop, memory_order_acquire))
+        worker_live_round(w, tick_ms, &next_stats);
+    /*
+     * What the sockets still hold: the kernel's timer closes a partly filled
+     * block it has seen open for a whole period, so within twice lag_us.
+     */
+    uint64_t until = worker_clock_us(CLOCK_MONOTONIC) + 2 * w->src->lag_us + 2000;
+    for (uint64_t now = worker_clock_us(CLOCK_MONOTONIC); now < until;
+         now = worker_clock_us(CLOCK_MONOTONIC))
+        worker_live_round(w, (int)((until - now) / 1000) + 1, &next_stats);
+    w->src->stats(w->src->ctx, (unsigned)w->id);
+    worker_live_stage(w, 1);
+    /* Every worker ends its flows at one time, as a replay's end does. */
+    uint64_t end = atomic_load_explicit(w->live_end_us, memory_order_relaxed);
+    while (end < w->now_us &&
+           !atomic_compare_exchange_weak_explicit(w->live_end_us, &end, w->now_us,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+        ;
+    worker_live_stage(w, 2);
+    tl_worker_flush_all(w, atomic_load_explicit(w->live_end_us, memory_order_acquire));
+    atomic_store_explicit(&w->done, true, memory_order_release);
+    tl_bell_ring(w->output_bell);
     return NULL;
 }

@@ -15,6 +15,7 @@
 #include "event.h"
 #include "l7.h"
 #include "netlist.h"
+#include "pipeline.h"
 #include "ring.h"
 #include "stats.h"
 #include "table.h"
@@ -27,6 +28,8 @@ enum {
     TL_TICK_LIVE_US = 100000,         /* live: events reach the output within a few ticks */
 };
 struct ndpi_flow_struct;
+struct tl_defrag;
+struct tl_handoff; /* packets one worker passes to another (live, worker.c) */
 
 /* What a flow costs at most against memory.max_bytes: record, table slot, nDPI state. */
 enum { TL_FLOW_BUDGET_BYTES = 1024 };
@@ -68,12 +71,37 @@ struct tl_worker {
     _Atomic uint64_t done_mark; /* mark_hi of the last batch read (batch.h) */
     uint64_t sent_mark;         /* dispatcher's: mark_hi of the last batch sent */
     pthread_t thread;
+    /* live, reading sockets of its own (TL_PIPE_SOCKETS; tl_worker_live_main) */
+    const struct tl_pipe_source *src;
+    struct tl_worker *all;         /* every worker; this one is all[id] */
+    struct tl_handoff *from;       /* [nworkers]: what each other worker passes to this one */
+    struct tl_defrag *defrag;      /* fragments the kernel did not reassemble */
+    uint64_t sock_us;              /* packet time up to which its sockets are read */
+    unsigned nheld;                /* workers whose passed packets wait in `from` */
+    _Atomic bool *live_stop;       /* the pipeline's: stop reading the sockets */
+    _Atomic unsigned *live_done;   /* the pipeline's: stages of the stop passed, all workers */
+    _Atomic uint64_t *live_end_us; /* the pipeline's: the latest clock at the stop */
 };
 
 int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct tl_config *cfg,
                    const struct tl_netlist *home, struct tl_detect *det, char *errbuf, size_t n);
 void tl_worker_destroy(struct tl_worker *w);
 void *tl_worker_main(void *arg);
+
+/*
+ * Live, TL_PIPE_SOCKETS: the hand-off rings and fragment reassembly of a worker
+ * whose src, all, live_stop and live_done are set (-1 with errbuf),
+ * and its thread. It reads its sockets, processes each packet in place when it
+ * owns the flow (tl_spread_hash) and passes it to the owner otherwise; its
+ * clock follows the packets, and the UTC clock when the sockets are quiet.
+ * Once live_stop is set it reads what the sockets still hold and, with the
+ * others, every packet passed between them, then ends its flows.
+ */
+int tl_worker_live_init(struct tl_worker *w, char *errbuf, size_t n);
+void *tl_worker_live_main(void *arg);
+
+/* A reassembled datagram takes the link layer and tunnel of the fragment that completed it. */
+void tl_worker_keep_outer(struct tl_decoded *inner, const struct tl_decoded *frag);
 
 /* Processes one batch (exposed for tests, which drive a worker without threads). */
 void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b);

@@ -45,7 +45,18 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, snaplen, "capture.snaplen", 65535, 64, 262144, "live capture: bytes kept per packet")   \
     X(BOOL, promisc, "capture.promisc", true, 0, 0, "live capture: promiscuous mode")              \
     X(U64, buffer_mb, "capture.buffer_mb", 64, 1, 65536,                                           \
-      "live capture: kernel buffer size in MiB")                                                   \
+      "live capture: kernel buffer per interface in MiB (afpacket: shared by its worker rings)")   \
+    X(STR, method, "capture.method", NULL, 0, 0,                                                   \
+      "live: afpacket (each worker reads its own TPACKET_V3 ring in a fanout group) or pcap "      \
+      "(libpcap, one capture thread); unset: afpacket, pcap for -i any")                           \
+    X(U64, afp_block_size, "capture.afpacket.block_size", 1048576, 4096, 1ull << 28,               \
+      "afpacket: bytes per ring block, a multiple of the page size holding a whole packet")        \
+    X(U64, afp_blocks, "capture.afpacket.blocks", 0, 0, 65536,                                     \
+      "afpacket: blocks per worker ring; 0: capture.buffer_mb / threads, at least 4")              \
+    X(U64, afp_block_ms, "capture.afpacket.block_timeout_ms", 10, 1, 1000,                         \
+      "afpacket: a partly filled block reaches its worker after this long (ms)")                   \
+    X(U64, afp_fanout, "capture.afpacket.fanout_group", 0, 0, 65535,                               \
+      "afpacket: fanout group id of the first interface (the next count up); 0: a free id")        \
     X(U64, ring_batches, "capture.ring_batches", 64, 2, 4096, "batches in flight per worker ring") \
     X(U64, batch_bytes, "capture.batch_bytes", 266240, 262400, 1ull << 30,                         \
       "bytes per packet batch (at least one packet of 256 KiB)")                                   \

@@ -6,6 +6,11 @@
  * symmetrically and appends the packet to that worker's batch. Workers own
  * their flows and share nothing; an output thread hands their events to the
  * sink. tl_pipeline_finish() drains everything and writes the final stats.
+ *
+ * A live capture through AF_PACKET (TL_PIPE_SOCKETS) has no dispatcher: each
+ * worker reads sockets of its own (struct tl_pipe_source), the kernel having
+ * spread the flows over them with tl_spread_hash(), and passes what belongs
+ * to another worker (tunnels, fragments) to it over a ring.
  */
 #ifndef TL_PIPELINE_H
 #define TL_PIPELINE_H
@@ -15,6 +20,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "packet.h"
 #include "stats.h"
 
 struct tl_pipeline;
@@ -29,6 +35,7 @@ enum tl_pipe_mode {
     TL_PIPE_OFFLINE, /* replay: a full ring makes the reader wait */
     TL_PIPE_LIVE,    /* live: a full ring drops the packet (counted) */
     TL_PIPE_INLINE,  /* no threads: one worker runs on the caller's thread (tests, fuzzing) */
+    TL_PIPE_SOCKETS, /* live: each worker reads its own sockets (tl_pipeline_start_source) */
 };
 
 struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_output *out,
@@ -66,17 +73,88 @@ enum { TL_MAX_IFACES = 32 };
 struct tl_iface_counters {
     char name[64];
     uint64_t packets, kernel_drops, iface_drops, downs;
+    uint64_t freezes;     /* afpacket: times a worker's ring was full (tp_freeze_q_cnt) */
+    uint64_t ring_errors; /* afpacket: frames that did not fit their ring block */
 };
 
 /* Live: the capture's counters so far, per interface (copied; the totals are summed). */
 void tl_pipeline_set_capture_stats(struct tl_pipeline *p, const struct tl_iface_counters *ifaces,
                                    int n);
 
+/* Live, afpacket: the kernel's drops on each worker's sockets so far (capture.worker_drops). */
+void tl_pipeline_set_worker_drops(struct tl_pipeline *p, const uint64_t *drops, unsigned n);
+
+/* ---- live capture where each worker reads its own sockets (TL_PIPE_SOCKETS) ---- */
+
+/* A packet read in place: pkt is valid until the function returns. */
+typedef void (*tl_frame_fn)(void *arg, int linktype, uint64_t ts_us, const uint8_t *pkt,
+                            uint32_t caplen, uint32_t wirelen);
+
+struct tl_pipe_source {
+    void *ctx;
+    uint32_t seed;   /* of tl_spread_hash(), as the kernel spreads the packets */
+    uint64_t lag_us; /* a packet may reach its worker this long after it was stamped */
+    /* Worker i: waits up to timeout_ms for packets on its sockets (or a wake), gives each
+     * to fn; returns how many. */
+    int (*read)(void *ctx, unsigned worker, int timeout_ms, tl_frame_fn fn, void *arg);
+    /* Any thread: worker i's read returns now. */
+    void (*wake)(void *ctx, unsigned worker);
+    /* Worker i, once a tick: its sockets' kernel counters are read. */
+    void (*stats)(void *ctx, unsigned worker);
+};
+
+/* The number of workers (sockets per interface). */
+unsigned tl_pipeline_workers(const struct tl_pipeline *p);
+/* Starts the workers of a TL_PIPE_SOCKETS pipeline on src (kept until stop). -1 with errbuf. */
+int tl_pipeline_start_source(struct tl_pipeline *p, const struct tl_pipe_source *src, char *errbuf,
+                             size_t n);
+/* Stops and joins them once the packets their sockets hold are read; then the counters are
+ * final. tl_pipeline_finish() does it too. */
+void tl_pipeline_stop_source(struct tl_pipeline *p);
+
+/*
+ * Which worker owns a live flow: a symmetric hash of the innermost addresses and,
+ * for TCP and UDP, ports (ports false: addresses only, for a fragment), modulo the
+ * workers. The kernel's fanout program (capture/afpacket.c) computes the same on the
+ * outermost IP header, so a plain flow lands on its owner's socket. Addresses count
+ * as 32-bit big-endian words, an IPv6 address as its four words XORed.
+ */
+#define TL_SPREAD_K1 0x9e3779b1u
+#define TL_SPREAD_K2 0x85ebca77u
+
+static inline uint32_t tl_spread_side(uint32_t seed, uint32_t addr, uint32_t port)
+{
+    return (((addr ^ seed) * TL_SPREAD_K1) ^ port) * TL_SPREAD_K2;
+}
+
+static inline uint32_t tl_spread_mix(uint32_t seed, uint32_t a, uint32_t pa, uint32_t b,
+                                     uint32_t pb)
+{
+    uint32_t h = tl_spread_side(seed, a, pa) + tl_spread_side(seed, b, pb);
+    h ^= h >> 15;
+    return (h * TL_SPREAD_K2) >> 16;
+}
+
+static inline uint32_t tl_spread_addr(const struct tl_ip *ip, int ipv)
+{
+    uint32_t x = 0;
+    for (int i = ipv == 4 ? 12 : 0; i < 16; i += 4)
+        x ^= (uint32_t)ip->b[i] << 24 | (uint32_t)ip->b[i + 1] << 16 | (uint32_t)ip->b[i + 2] << 8 |
+             ip->b[i + 3];
+    return x;
+}
+
+static inline uint32_t tl_spread_hash(uint32_t seed, const struct tl_decoded *d, bool ports)
+{
+    bool p = ports && (d->ip_proto == TL_IPPROTO_TCP || d->ip_proto == TL_IPPROTO_UDP);
+    return tl_spread_mix(seed, tl_spread_addr(&d->src, d->ipv), p ? d->sport : 0,
+                         tl_spread_addr(&d->dst, d->ipv), p ? d->dport : 0);
+}
+
 /* Totals so far, for the progress line (read without locks: approximate). */
 uint64_t tl_pipeline_packets(const struct tl_pipeline *p);
 uint64_t tl_pipeline_flows(const struct tl_pipeline *p);
 uint64_t tl_pipeline_events(struct tl_pipeline *p);
-unsigned tl_pipeline_workers(const struct tl_pipeline *p);
 
 /*
  * Loads rules.paths again (the capture thread, on SIGHUP). The new set replaces

@@ -16,9 +16,11 @@
 #define TL_STAT_COUNTERS(X)                                                                        \
     X(PKTS, "capture.packets", "packets read from all sources")                                    \
     X(BYTES, "capture.bytes", "bytes on the wire of the packets read")                             \
-    X(KERNEL_DROPS, "capture.kernel_drops", "packets the kernel dropped (pcap_stats ps_drop)")     \
+    X(KERNEL_DROPS, "capture.kernel_drops",                                                        \
+      "packets the kernel dropped (pcap_stats ps_drop; afpacket: PACKET_STATISTICS tp_drops)")     \
     X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")  \
-    X(RING_DROPS, "capture.ring_drops", "packets dropped because a worker ring was full (live)")   \
+    X(RING_DROPS, "capture.ring_drops",                                                            \
+      "packets dropped because a worker ring was full (live: dispatch, or a hand-off)")            \
     X(TRUNCATED, "capture.truncated_packets", "packets the capture cut short of their headers")    \
     X(PPP_CONTROL, "pptp.ppp_control",                                                             \
       "PPTP packets of PPP control (LCP, authentication, IPCP, CCP): the tunnel's own flow")       \
@@ -127,9 +129,19 @@
     X(RULES_STATE_CAPPED, "rules.max_state_capped",                                                \
       "correlation groups forgotten early: rules.max_state reached")
 
+/*
+ * Counters of a live capture whose workers read their own sockets (capture.method
+ * afpacket): written only when not zero, so the stats of a replay stay as they were.
+ */
+#define TL_STAT_LIVE_COUNTERS(X)                                                                   \
+    X(HANDOFFS, "capture.handoffs",                                                                \
+      "packets a worker copied to the worker owning their flow (tunnels, fragments, MPLS)")        \
+    X(RING_ERRORS, "capture.ring_errors",                                                          \
+      "packets skipped: their offsets in the kernel ring did not fit their block")
+
 enum tl_stat {
 #define TL_X(sym, name, doc) TL_STAT_##sym,
-    TL_STAT_COUNTERS(TL_X)
+    TL_STAT_COUNTERS(TL_X) TL_STAT_LIVE_COUNTERS(TL_X)
 #undef TL_X
         TL_STAT_N
 };

@@ -10,7 +10,7 @@ pkgs="gcc make pkg-config libpcap-dev libndpi-dev libyaml-dev libzstd-dev libssl
     libpsl-dev libidn2-dev libhiredis-dev libpcre2-dev libmicrohttpd-dev jq wamerican"
 for extra in "$@"; do
     case "$extra" in
-    test) pkgs="$pkgs clang-format time tshark libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus logrotate man-db chromium python3-jsonschema" ;;
+    test) pkgs="$pkgs clang-format time tshark wireshark-common tcpreplay libndpi-bin python3 iproute2 iputils-ping bsdutils kcat zstd redis-server dnsmasq-base bind9-dnsutils curl prometheus logrotate man-db chromium python3-jsonschema" ;;
     bench) pkgs="$pkgs libndpi-bin time redis-server wireshark-common python3" ;;
     fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
     esac

@@ -9,6 +9,12 @@
 #    the Prometheus endpoint (metrics.listen) answers in the exposition format
 #    (checked by promtool) with every counter, per worker and per interface.
 # 3. Stderr says where it listens, how it goes with each stats event, what it did at the end.
+# 4. AF_PACKET (capture.method afpacket): a capture of real traffic (DNS over UDP and
+#    TCP, IPv4 and IPv6 fragments, HTTP, VLAN, QinQ, MPLS, VXLAN, GRE, ERSPAN) replayed
+#    by tcpreplay into a veth pair at a fixed rate gives the flow, dns and http events
+#    of the same capture read with -r (what depends on the wire aside: ts, uid,
+#    durations, rtt), with 2 workers and 1, and through libpcap (capture.method pcap);
+#    no kernel drop, both workers fed, per-worker counters; a filter; the errors.
 SUITE=live
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -149,4 +155,123 @@ if [ "$(jq -r '.["tl-v0"].down' <<<"$last")" = 1 ] && grep -q "tl-v0: interface 
 else
     not_ok link_down_up "counters $last; $(cat "$TMP/two.err")"
 fi
+
+# --- AF_PACKET: a replay through a veth pair against the same capture read offline ---------
+afp_needs=""
+for c in tcpreplay mergecap editcap; do command -v "$c" >/dev/null || afp_needs="$afp_needs $c"; done
+if [ -n "$afp_needs" ]; then
+    not_ok afpacket "needs$afp_needs (tools/deps.sh test installs them)"
+    finish
+    exit
+fi
+# The capture: real ones from ../shared/pcaps and the project's tunnels, one after the other,
+# 2 ms apart, so that a replay at 500 packets/s has the timing the offline run sees.
+parts=""
+for f in dns/ndpi_dns_fragmented.pcap dns/zeek_ipv6-fragmented-dns.pcap dns/arkime_dns-tcp.pcap \
+    http/zeek_http_pipelined-requests.pcap http/zeek_mixed-vlan-mpls.pcap http/arkime_twovlan.pcap; do
+    [ -r "$SHARED/pcaps/$f" ] && parts="$parts $SHARED/pcaps/$f"
+done
+# shellcheck disable=SC2086
+mergecap -a -F pcap -w "$TMP/joined.pcap" $parts pcaps/vxlan.pcap pcaps/gre-erspan.pcap \
+    pcaps/mpls.pcap pcaps/vlan-qinq.pcap pcaps/ipv6-frag.pcap
+editcap -S -0.002 "$TMP/joined.pcap" "$TMP/replay.pcap"
+afp=tl-afp-$$
+ip netns add "$afp"
+trap 'kill $tl_pid $dm_pid 2>/dev/null; wait $tl_pid $dm_pid 2>/dev/null; ip netns del "$ns"; ip netns del "$peer"; ip netns del "$afp"; rm -rf "$TMP"' EXIT
+ip netns exec "$afp" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$afp" link add tl-a0 type veth peer name tl-a1
+ip -n "$afp" link set tl-a0 mtu 9000 up # frames up to 4418 bytes
+ip -n "$afp" link set tl-a1 mtu 9000 up
+
+# What a run writes that the wire decides is left out; uids follow from ts.
+norm() {
+    jq -cS 'select(.event_type == "flow" or .event_type == "dns" or .event_type == "http")
+        | del(.ts, .uid, .sensor, .duration, .rtt, .domain_first_seen)' "$1" | LC_ALL=C sort
+}
+"$TAPLINE" -r "$TMP/replay.pcap" --threads 2 --set sensor=t -w "$TMP/offline.jsonl" 2>"$TMP/offline.err"
+norm "$TMP/offline.jsonl" >"$TMP/offline.norm"
+
+# live_replay OUT ARGS...: tapline on tl-a1 until the replay into tl-a0 is over; its exit status.
+live_replay() {
+    local out=$1 deadline
+    shift
+    : >"$out"
+    ip netns exec "$afp" "$TAPLINE" -i tl-a1 -w "$out" --set sensor=t --set stats.interval=1 "$@" \
+        2>"$out.err" &
+    tl_pid=$!
+    deadline=$((SECONDS + 8)) # the first stats event: every socket is open
+    until grep -q '"event_type":"stats"' "$out" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+    ip netns exec "$afp" tcpreplay -q -i tl-a0 --pps 500 "$TMP/replay.pcap" >"$out.replay" 2>&1
+    kill -INT "$tl_pid" # what the sockets hold is read before the workers stop
+    wait "$tl_pid"
+    local rc=$?
+    tl_pid=""
+    return $rc
+}
+
+# same_as_offline NAME THREADS METHOD: the events equal, nothing dropped, every worker fed.
+same_as_offline() {
+    local name=$1 threads=$2 method=$3 out="$TMP/$1.jsonl" rc stats why=""
+    live_replay "$out" --threads "$threads" --set capture.method="$method"
+    rc=$?
+    norm "$out" >"$out.norm"
+    stats=$(jq -c 'select(.event_type == "stats")' "$out" | tail -n 1)
+    [ "$rc" = 0 ] || why="exit $rc: $(cat "$out.err")"
+    diff "$TMP/offline.norm" "$out.norm" >"$out.diff" || why="$why events differ: $(head -c 1500 "$out.diff")"
+    [ "$(jq '.["capture.kernel_drops"] + .["capture.ring_drops"]' <<<"$stats")" = 0 ] ||
+        why="$why drops: $stats"
+    [ "$(jq '.["flows.worker_packets"] | map(select(. > 0)) | length' <<<"$stats")" = "$threads" ] ||
+        why="$why a worker got no packet: $(jq -c '.["flows.worker_packets"]' <<<"$stats")"
+    if [ "$method" = afpacket ] &&
+        { [ "$(jq '.["capture.worker_drops"] | length' <<<"$stats")" != "$threads" ] ||
+            [ "$(jq '.["capture.interfaces"]["tl-a1"].ring_full' <<<"$stats")" != 0 ]; }; then
+        why="$why per-worker counters: $stats"
+    fi
+    if [ -z "$why" ]; then
+        ok "$name ($(wc -l <"$out.norm") events, packets per worker $(jq -c '.["flows.worker_packets"]' <<<"$stats"), handed over $(jq '.["capture.handoffs"] // 0' <<<"$stats"))"
+    else
+        not_ok "$name" "$why"
+    fi
+}
+selected afpacket_2_workers && same_as_offline afpacket_2_workers 2 afpacket
+selected afpacket_1_worker && same_as_offline afpacket_1_worker 1 afpacket
+selected pcap_2_workers && same_as_offline pcap_2_workers 2 pcap
+
+if selected afpacket_filter; then
+    live_replay "$TMP/filter.jsonl" --threads 2 --set capture.method=afpacket \
+        --set capture.afpacket.fanout_group=4242 -f "udp port 53" # a group id of its own too
+    rc=$?
+    others=$(jq -c 'select(.event_type == "flow" and (.proto != "udp" or
+        (.["id.orig_p"] != 53 and .["id.resp_p"] != 53)))' "$TMP/filter.jsonl")
+    ndns=$(jq -c 'select(.event_type == "dns")' "$TMP/filter.jsonl" | wc -l)
+    nhttp=$(jq -c 'select(.event_type == "http")' "$TMP/filter.jsonl" | wc -l)
+    if [ "$rc" = 0 ] && [ -z "$others" ] && [ "$ndns" -gt 10 ] && [ "$nhttp" = 0 ]; then
+        ok "afpacket_filter ($ndns dns events, nothing but port 53)"
+    else
+        not_ok afpacket_filter "exit $rc, dns $ndns, http $nhttp, others: $others $(cat "$TMP/filter.jsonl.err")"
+    fi
+fi
+
+# expect_fail NAME MESSAGE ARGS...: exits non-zero with that one line on stderr.
+expect_fail() {
+    local name=$1 want=$2 rc
+    shift 2
+    ip netns exec "$afp" "$@" -w /dev/null 2>"$TMP/fail.err"
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ "$(cat "$TMP/fail.err")" = "$want" ]; then
+        ok "$name"
+    else
+        not_ok "$name" "exit $rc: $(cat "$TMP/fail.err")"
+    fi
+}
+selected afpacket_no_such_interface && expect_fail afpacket_no_such_interface \
+    "tapline: tl-nosuch0: no such interface" "$TAPLINE" -i tl-nosuch0 --set capture.method=afpacket
+if selected afpacket_no_permission && command -v setpriv >/dev/null; then
+    expect_fail afpacket_no_permission \
+        "tapline: tl-a1: permission denied (run as root or grant CAP_NET_RAW)" \
+        setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$TAPLINE" -i tl-a1
+fi
+selected afpacket_any && expect_fail afpacket_any \
+    "tapline: capture.method afpacket cannot capture on 'any': use pcap" \
+    "$TAPLINE" -i any --set capture.method=afpacket
 finish

@@ -35,6 +35,7 @@ extern const struct tl_test tl_tests_jsonread[];
 extern const struct tl_test tl_tests_schemadoc[];
 extern const struct tl_test tl_tests_summary[];
 extern const struct tl_test tl_tests_socks[];
+extern const struct tl_test tl_tests_afpacket[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -64,6 +65,7 @@ static const struct tl_suite suites[] = {
     { "jsonread", tl_tests_jsonread },
     { "schemadoc", tl_tests_schemadoc },
     { "summary", tl_tests_summary },
+    { "afpacket", tl_tests_afpacket },
 };
 /* clang-format on */
 
