@@ -118,6 +118,7 @@ struct tl_domstats {
     struct tl_str *host_strs, *user_strs;
     /* counters */
     uint64_t capped, reports, snapshots, snapshot_errors, observed, from_resolvers;
+    size_t bytes; /* as last measured (tl_domstats_measure) */
 };
 
 /* The `domain` event. */
@@ -952,14 +953,19 @@ static size_t ds_entry_bytes(const struct ds_entry *d)
     return b;
 }
 
-void tl_domstats_counters(const struct tl_domstats *ds, struct tl_stats *st)
+void tl_domstats_measure(struct tl_domstats *ds)
 {
     size_t bytes = sizeof(*ds) + ds->nbuckets * sizeof(*ds->bucket) + tl_sketch_bytes(&ds->active) +
                    ds->max_list * (sizeof(*ds->ip_text) + 2 * sizeof(struct tl_str));
     for (const struct ds_entry *d = ds->head; d; d = d->next)
         bytes += ds_entry_bytes(d);
+    ds->bytes = bytes;
+}
+
+void tl_domstats_counters(const struct tl_domstats *ds, struct tl_stats *st)
+{
     st->v[TL_STAT_DOM_ENTRIES] += ds->count;
-    st->v[TL_STAT_DOM_BYTES] += bytes;
+    st->v[TL_STAT_DOM_BYTES] += ds->bytes;
     st->v[TL_STAT_DOM_CAPPED] += ds->capped;
     st->v[TL_STAT_DOM_EVENTS] += ds->reports;
     st->v[TL_STAT_DOM_SNAPSHOTS] += ds->snapshots;

@@ -134,7 +134,9 @@ typedef void (*tl_domain_emit_fn)(void *arg, const void *domain_rec);
 void tl_domstats_tick(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);
 /* End of the run: a domain event for every domain used since its last one, then the snapshot. */
 void tl_domstats_finish(struct tl_domstats *ds, uint64_t now_us, tl_domain_emit_fn emit, void *arg);
-/* Adds the domains.* counters and gauges. */
+/* Walks every entry for domains.bytes: O(domains), so callers do it now and then. */
+void tl_domstats_measure(struct tl_domstats *ds);
+/* Adds the domains.* counters and gauges (domains.bytes as last measured). */
 void tl_domstats_counters(const struct tl_domstats *ds, struct tl_stats *st);
 
 /* The `domain` event: first/last seen, counts, hosts (up to dissect.max_items), users. */

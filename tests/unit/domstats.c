@@ -155,10 +155,11 @@ static const struct got *find(const struct events *evs, const char *domain)
     return NULL;
 }
 
-static uint64_t counter(const struct tl_domstats *ds, enum tl_stat which)
+static uint64_t counter(struct tl_domstats *ds, enum tl_stat which)
 {
     struct tl_stats st;
     memset(&st, 0, sizeof(st));
+    tl_domstats_measure(ds);
     tl_domstats_counters(ds, &st);
     return st.v[which];
 }
