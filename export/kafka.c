@@ -303,6 +303,10 @@ static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac, const
                            : level == 4 ? TL_LOG_WARNING
                            : level <= 6 ? TL_LOG_INFO
                                         : TL_LOG_DEBUG;
+    if (lv == TL_LOG_DEBUG) { /* asked for (kafka.properties debug=...): every line */
+        tl_log(lv, "kafka: %s: %s", fac, buf);
+        return;
+    }
     snprintf(key, sizeof(key), "kafka:%s", fac);
     tl_log_limited(key, lv, "kafka: %s: %s", fac, buf);
 }

@@ -393,7 +393,7 @@ events=$(sed -n 's/^tapline: .* \([0-9][0-9]*\) events, .*/\1/p' "$R/kf0.err")
 # wire_bytes COMPRESSION: the ProduceRequest bytes of one run with debug=protocol.
 wire_bytes() {
     # shellcheck disable=SC2086
-    "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 $kafka_args \
+    "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 $kafka_args --set log.level=debug \
         --set kafka.properties="compression.type=$1,debug=protocol" 2>"$K/wire.err" || true
     grep -o 'Sent ProduceRequest (v[0-9]*, [0-9]* bytes' "$K/wire.err" |
         awk '{ s += $4 } END { printf "%.0f %d\n", s, NR }'
