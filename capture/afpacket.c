@@ -692,7 +692,10 @@ static int afp_iface_init(struct afp_iface *ifc, const char *name, char *errbuf,
     }
     close(s);
     switch (ifr.ifr_hwaddr.sa_family) {
-    case ARPHRD_LOOPBACK: ifc->loopback = true; /* fall through */
+    case ARPHRD_LOOPBACK:
+        ifc->loopback = true;
+        ifc->linktype = TL_LINK_ETHERNET;
+        break;
     case ARPHRD_ETHER: ifc->linktype = TL_LINK_ETHERNET; break;
     case ARPHRD_NONE: ifc->linktype = TL_LINK_RAW; break; /* tun: IP packets */
     default:
