@@ -20,6 +20,7 @@ fi
 run() {
     /usr/bin/time -f %M -o "$TMP/$1.rss" "$TAPLINE" -r "$2" --set memory.max_bytes="$3" \
         --set capture.ring_batches=8 -w "$TMP/$1.jsonl" 2>"$TMP/$1.err"
+    echo $? >"$TMP/$1.rc"
 }
 stat_of() { jq -r "select(.event_type==\"stats\") | .[\"$2\"]" "$TMP/$1.jsonl"; }
 requests() { jq -r 'select(.event_type=="http" or .event_type=="ldap" or .event_type=="kerberos")
@@ -32,6 +33,16 @@ run free "$TMP/flood.pcap" 0
 # Under ASan the allocator keeps freed memory in quarantine: RSS says nothing there.
 asan=false
 nm "$TAPLINE" 2>/dev/null | grep -q __asan_init && asan=true
+
+# Every run ends well: exit 0, no sanitizer report (make test-asan runs this suite too).
+if selected clean_exit; then
+    bad=""
+    for r in base budget free; do
+        [ "$(cat "$TMP/$r.rc")" = 0 ] || bad="$bad $r: exit $(cat "$TMP/$r.rc") $(tail -n 3 "$TMP/$r.err")"
+        grep -qE 'Sanitizer|runtime error' "$TMP/$r.err" && bad="$bad $r: $(grep -m 3 -E 'Sanitizer|runtime error' "$TMP/$r.err")"
+    done
+    if [ -z "$bad" ]; then ok clean_exit; else not_ok clean_exit "$bad"; fi
+fi
 
 if selected budget_rss; then
     base=$(cat "$TMP/base.rss") budget=$(cat "$TMP/budget.rss") free=$(cat "$TMP/free.rss")
