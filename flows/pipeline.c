@@ -412,6 +412,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     p->cfg = cfg;
     p->out = out;
     p->mode = mode;
+    pthread_mutex_init(&p->metrics_lock, NULL);
     p->tick_us =
         mode == TL_PIPE_LIVE || mode == TL_PIPE_SOCKETS ? TL_TICK_LIVE_US : TL_TICK_OFFLINE_US;
     p->nworkers = cfg->threads ? (unsigned)cfg->threads : pipe_default_threads();
@@ -422,7 +423,6 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
         goto fail;
     p->start_us = pipe_mono_us();
-    pthread_mutex_init(&p->metrics_lock, NULL);
     p->defrag = tl_defrag_new(cfg, &p->st);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
@@ -464,15 +464,16 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     for (unsigned i = 0; i < p->nworkers && mode != TL_PIPE_SOCKETS; i++)
         if (pthread_create(&p->workers[i].thread, NULL, tl_worker_main, &p->workers[i]) != 0) {
             snprintf(errbuf, n, "cannot start worker thread");
-            goto fail; /* (threads already started are never joined: we exit) */
+            return NULL; /* threads already started are never joined: the caller exits */
         }
     if (pthread_create(&p->out_thread, NULL, pipe_output_main, p) != 0) {
         snprintf(errbuf, n, "cannot start output thread");
-        goto fail;
+        return NULL; /* as above */
     }
     pipe_place_threads(p, cpus, ncpus);
     return p;
-fail:
+fail: /* no thread started yet: everything made so far is freed */
+    tl_pipeline_free(p);
     return NULL;
 }
 

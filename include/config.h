@@ -90,7 +90,7 @@ enum { TL_MAX_WORKERS = 64 };
       "bytes all state together may hold: flows 35%, dissector state 35%, reassembly 15%, "        \
       "domain statistics 7%, rule state 5%, fragments 3%; each part's own cap is lowered to fit "  \
       "its share, the oldest state is shed past it (counted); 0: the parts' own caps alone")       \
-    X(U64, max_identities, "identity.max_entries", 65536, 1, 1ull << 28,                           \
+    X(U64, max_identities, "identity.max_entries", 65536, 1, 1ull << 22,                           \
       "addresses the identity table remembers")                                                    \
     X(SECS, identity_timeout, "identity.timeout", 86400, 1, 31536000,                              \
       "an address's identity is forgotten after this long unconfirmed (s)")                        \
