@@ -148,6 +148,17 @@ static void test_cap(void)
     teardown(&fx);
 }
 
+/* A coordinator with domain statistics, default configuration. */
+static void setup_domains(struct fixture *fx)
+{
+    char err[256];
+    memset(fx, 0, sizeof(*fx));
+    tl_config_defaults(&fx->cfg);
+    fx->det.domains = tl_domain_ctx_new(&fx->cfg, err, sizeof(err));
+    fx->c = tl_coord_new(&fx->cfg, &fx->det, err, sizeof(err));
+    CHECK(fx->c != NULL);
+}
+
 /* A DNS event of www.icir.org from 10.0.0.1 at ts (us), as a worker sends it. */
 static struct tl_cmsg *dns_event(uint64_t ts)
 {
@@ -179,12 +190,7 @@ static void test_report_boundary_at_end(void)
     const uint64_t hour14 = 1278597600ull * 1000000; /* 2010-07-08T14:00:00Z */
     for (int passed = 0; passed < 2; passed++) {
         struct fixture fx;
-        char err[256];
-        memset(&fx, 0, sizeof(fx));
-        tl_config_defaults(&fx.cfg);
-        fx.det.domains = tl_domain_ctx_new(&fx.cfg, err, sizeof(err));
-        fx.c = tl_coord_new(&fx.cfg, &fx.det, err, sizeof(err));
-        CHECK(fx.c != NULL);
+        setup_domains(&fx);
         tl_coord_take(fx.c, dns_event(hour14 - 1800000000ull));
         /* the watermark stops before the boundary, or has just passed it */
         tl_coord_release(fx.c, tl_vtime(0, hour14 - (passed ? 0 : 1000000)));
@@ -215,12 +221,7 @@ static void test_report_boundary_at_epoch_end(void)
     const uint64_t hour14 = 1278597600ull * 1000000; /* 2010-07-08T14:00:00Z */
     const uint64_t day_before = hour14 - 86400000000ull;
     struct fixture fx;
-    char err[256];
-    memset(&fx, 0, sizeof(fx));
-    tl_config_defaults(&fx.cfg);
-    fx.det.domains = tl_domain_ctx_new(&fx.cfg, err, sizeof(err));
-    fx.c = tl_coord_new(&fx.cfg, &fx.det, err, sizeof(err));
-    CHECK(fx.c != NULL);
+    setup_domains(&fx);
     tl_coord_take(fx.c, dns_event(hour14 - 1800000000ull));
     tl_coord_release(fx.c, tl_vtime(0, hour14 - 1000000));
     struct tl_buf *first = tl_coord_output(fx.c); /* the first capture's event */
