@@ -20,7 +20,7 @@
 #include "worker.h"
 
 enum {
-    WORKER_OUT_RING = 256,    /* chunks in flight to the output thread */
+    WORKER_OUT_RING = 64,     /* chunks in flight to the output thread: 4 MiB */
     WORKER_COORD_RING = 4096, /* messages in flight to the coordinator */
 };
 
@@ -43,7 +43,7 @@ static struct tl_buf *worker_new_buf(void)
     struct tl_buf *b = calloc(1, sizeof(*b));
     if (!b)
         abort();
-    tl_buf_reserve(b, TL_WORKER_SHIP_BYTES + 4096);
+    tl_buf_reserve(b, TL_WORKER_CHUNK_BYTES);
     return b;
 }
 

@@ -23,7 +23,13 @@
 struct ndpi_detection_module_struct;
 
 enum {
-    TL_WORKER_SHIP_BYTES = 64 * 1024, /* events are handed over in chunks this big */
+    /*
+     * Events are handed over in chunks of at least TL_WORKER_SHIP_BYTES, in
+     * buffers of TL_WORKER_CHUNK_BYTES: a power of two, which tl_buf's doubling
+     * reaches exactly, so the last event of a chunk rarely makes it grow.
+     */
+    TL_WORKER_SHIP_BYTES = 60 * 1024,
+    TL_WORKER_CHUNK_BYTES = 64 * 1024,
     TL_TICK_OFFLINE_US = 1000000,     /* the pipeline's tick in a replay */
     TL_TICK_LIVE_US = 100000,         /* live: events reach the output within a few ticks */
 };
