@@ -1472,10 +1472,10 @@ static void dns_gap(struct tl_parse_ctx *ctx, uint64_t n)
 }
 
 /* Writes, oldest first, the queries older than now_us - pending_timeout (all at UINT64_MAX). */
-static void dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+static uint64_t dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct dns_state *st = ctx->state;
-    uint64_t timeout = ctx->limits->pending_timeout;
+    uint64_t timeout = ctx->limits->pending_timeout, due = UINT64_MAX;
     unsigned i = 0;
 
     while (i < st->npending) {
@@ -1487,9 +1487,11 @@ static void dns_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
             dns_emit_query(ctx, q, TL_UNANS_TIMEOUT);
             dns_drop(st, i);
         } else {
+            due = tl_due_min(due, tl_pending_due(q->ts_us, timeout));
             i++;
         }
     }
+    return due;
 }
 
 /* Classes a name can be asked in: IN, CH, NONE, ANY (RFC 1035 3.2.4, RFC 2136 2.4). */

@@ -2981,22 +2981,29 @@ static void http_gap(struct tl_parse_ctx *ctx, uint64_t n)
     }
 }
 
-static void http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+/* Can the oldest request be written alone once it is old enough? Not while the response is
+ * being read, nor while the request still sends its body or waits for its CONNECT answer:
+ * only more bytes change that. */
+static bool http_flushable(const struct http_state *s)
+{
+    return s->nq && !http_resp_busy(s) &&
+           !(s->d[0].phase != PH_HEAD && s->q[0].depth == s->body_req);
+}
+
+static uint64_t http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct http_state *s = ctx->state;
     if (now_us == UINT64_MAX) {
         http_write_all(ctx, s, "flow_ended");
-        return;
+        return UINT64_MAX;
     }
     uint64_t timeout = ctx->limits->pending_timeout;
-    /* Not the request still sending its body or waiting for its CONNECT answer. */
-    while (s->nq && !http_resp_busy(s) &&
-           !(s->d[0].phase != PH_HEAD && s->q[0].depth == s->body_req) && s->q[0].ts <= now_us &&
-           now_us - s->q[0].ts >= timeout) {
+    while (http_flushable(s) && s->q[0].ts <= now_us && now_us - s->q[0].ts >= timeout) {
         http_write(ctx, s, &s->q[0], false, "no_reply");
         http_pop(s);
         s->orphans++;
     }
+    return http_flushable(s) ? tl_pending_due(s->q[0].ts, timeout) : UINT64_MAX;
 }
 
 const struct tl_event_type tl_http_event = {

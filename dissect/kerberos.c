@@ -1345,19 +1345,21 @@ static void krb_gap(struct tl_parse_ctx *ctx, uint64_t n)
     st->lost[dir] = true;
 }
 
-static void krb_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+static uint64_t krb_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct krb_state *st = ctx->state;
-    uint64_t timeout = ctx->limits->pending_timeout;
+    uint64_t timeout = ctx->limits->pending_timeout, due = UINT64_MAX;
     for (unsigned i = 0; i < st->n;) {
         const struct krb_req *q = &st->pending[i];
         if (now_us == UINT64_MAX || (now_us > q->ts && now_us - q->ts > timeout)) {
             krb_emit(ctx, q, NULL, krb_why_alone(ctx, q, now_us == UINT64_MAX));
             krb_drop(st, i);
         } else {
+            due = tl_due_min(due, tl_pending_due(q->ts, timeout));
             i++;
         }
     }
+    return due;
 }
 
 static bool krb_idle(const void *state)

@@ -1843,22 +1843,29 @@ static void ldap_emit_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, cons
     memset(t, 0, sizeof(*t));
 }
 
-static void ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+static uint64_t ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct ldap_state *st = ctx->state;
-    uint64_t timeout = ctx->limits->pending_timeout;
+    uint64_t timeout = ctx->limits->pending_timeout, due = UINT64_MAX;
     bool all = now_us == UINT64_MAX;
     for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
         struct ldap_pending *p = &st->pending[i];
         if (p->used && (all || (now_us > p->ts && now_us - p->ts >= timeout)))
             ldap_emit(ctx, p, NULL, 0, all ? TL_UNANS_FLOW_END : TL_UNANS_TIMEOUT);
+        else if (p->used)
+            due = tl_due_min(due, tl_pending_due(p->ts, timeout));
     }
     if (st->sealed.buffers &&
         (all || (now_us > st->sealed.ts && now_us - st->sealed.ts >= timeout)))
         ldap_emit_tally(ctx, &st->sealed, "sasl-sealed", ENC_SEALED);
+    else if (st->sealed.buffers)
+        due = tl_due_min(due, tl_pending_due(st->sealed.ts, timeout));
     if ((st->tls_tally.buffers || st->tls_tally.bytes) &&
         (all || (now_us > st->tls_tally.ts && now_us - st->tls_tally.ts >= timeout)))
         ldap_emit_tally(ctx, &st->tls_tally, "tls", ENC_TLS);
+    else if (st->tls_tally.buffers || st->tls_tally.bytes)
+        due = tl_due_min(due, tl_pending_due(st->tls_tally.ts, timeout));
+    return due;
 }
 
 const struct tl_event_type tl_ldap_event = {

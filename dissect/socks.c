@@ -487,7 +487,7 @@ static void socks_gap(struct tl_parse_ctx *ctx, uint64_t n)
 }
 
 /* The record of a handshake whose reply did not come (in time). */
-static void socks_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
+static uint64_t socks_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct socks_state *st = ctx->state;
     if (now_us == UINT64_MAX)
@@ -495,6 +495,7 @@ static void socks_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
     else if (st->has_request && now_us >= ctx->limits->pending_timeout &&
              st->ts < now_us - ctx->limits->pending_timeout)
         socks_write(ctx, TL_UNANS_TIMEOUT);
+    return st->has_request ? tl_pending_due(st->ts, ctx->limits->pending_timeout) : UINT64_MAX;
 }
 
 /* The name the client asked the proxy to reach, as the domain statistics count it. */

@@ -80,6 +80,65 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     return 0;
 }
 
+/* ---- deadlines: the states flush() may write from, in a min-heap by when ---- */
+
+static void l7_due_put(struct tl_l7_worker *lw, size_t i, struct tl_l7_due e)
+{
+    lw->due[i] = e;
+    e.l->due_at = (uint32_t)i;
+}
+
+static void l7_due_sift(struct tl_l7_worker *lw, size_t i)
+{
+    struct tl_l7_due e = lw->due[i];
+    while (i > 0 && lw->due[(i - 1) / 2].us > e.us) {
+        l7_due_put(lw, i, lw->due[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= lw->ndue)
+            break;
+        if (c + 1 < lw->ndue && lw->due[c + 1].us < lw->due[c].us)
+            c++;
+        if (lw->due[c].us >= e.us)
+            break;
+        l7_due_put(lw, i, lw->due[c]);
+        i = c;
+    }
+    l7_due_put(lw, i, e);
+}
+
+/* l's dissector is asked again at us (0: at the end of this tick). Room was made in l7_state_new.
+ */
+static void l7_due(struct tl_l7_worker *lw, struct tl_l7 *l, uint64_t us)
+{
+    size_t i = l->due_at;
+    if (i == L7_NOT_DUE)
+        i = lw->ndue++;
+    lw->due[i] = (struct tl_l7_due){ us, l };
+    l7_due_sift(lw, i);
+}
+
+static void l7_due_remove(struct tl_l7_worker *lw, struct tl_l7 *l)
+{
+    size_t i = l->due_at;
+    if (i == L7_NOT_DUE)
+        return;
+    l->due_at = L7_NOT_DUE;
+    if (i < --lw->ndue) {
+        l7_due_put(lw, i, lw->due[lw->ndue]);
+        l7_due_sift(lw, i);
+    }
+}
+
+/* After a packet, what l's dissector holds may have changed: ask it at the tick. */
+static void l7_touched(struct tl_l7_worker *lw, struct tl_l7 *l)
+{
+    if (l->d->flush && (l->due_at == L7_NOT_DUE || lw->due[l->due_at].us != 0))
+        l7_due(lw, l, 0);
+}
+
 static void l7_free(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
@@ -88,6 +147,7 @@ static void l7_free(struct tl_worker *w, struct tl_flow *f)
         w->l7.pend_bytes -= l->pend_len[dir];
         free(l->pend[dir]);
     }
+    l7_due_remove(&w->l7, l);
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -108,6 +168,8 @@ void tl_l7_destroy(struct tl_worker *w)
         l7_free(w, w->l7.head->flow);
     free(w->l7.arena.base);
     w->l7.arena.base = NULL;
+    free(w->l7.due);
+    w->l7.due = NULL;
 }
 
 /* d's index in the registry (tl_ndissectors if it is not there). */
@@ -148,7 +210,16 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
         f->l7_done = true;
         return false;
     }
-    struct tl_l7 *l = calloc(1, sizeof(*l) + d->state_size);
+    struct tl_l7_worker *lw = &w->l7;
+    if (lw->nstates >= lw->capdue) { /* every state may be due at once */
+        size_t cap = lw->capdue ? 2 * lw->capdue : 1024;
+        struct tl_l7_due *due = realloc(lw->due, cap * sizeof(*due));
+        if (due) {
+            lw->due = due;
+            lw->capdue = cap;
+        }
+    }
+    struct tl_l7 *l = lw->nstates < lw->capdue ? calloc(1, sizeof(*l) + d->state_size) : NULL;
     if (!l) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
@@ -157,6 +228,7 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
     l->d = d;
     l->di = (uint8_t)di;
     l->flow = f;
+    l->due_at = L7_NOT_DUE;
     tl_reasm_init(&l->rs[0]);
     tl_reasm_init(&l->rs[1]);
     l->next = w->l7.head;
@@ -495,7 +567,9 @@ static void l7_switch(struct l7_call *c)
         f->l7_d = NULL;
         return;
     }
-    memcpy(l, old, sizeof(*l)); /* reassembly, pend[], list links; not the state */
+    memcpy(l, old, sizeof(*l)); /* reassembly, pend[], list links, deadline; not the state */
+    if (l->due_at != L7_NOT_DUE)
+        w->l7.due[l->due_at].l = l;
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;
@@ -518,7 +592,7 @@ static void l7_switch(struct l7_call *c)
 /*
  * After a packet: a hand-over happens (a few in a row at most), state given
  * up is flushed and freed for good, idle UDP state freed until the next
- * datagram.
+ * datagram; state that stays is asked at the tick what it will write when.
  */
 static void l7_after_packet(struct l7_call *c)
 {
@@ -534,6 +608,8 @@ static void l7_after_packet(struct l7_call *c)
         f->l7_d = NULL;
     } else if (f->key.proto == TL_IPPROTO_UDP && l->d->idle && l->d->idle(l->state)) {
         l7_free(c->w, f);
+    } else {
+        l7_touched(&c->w->l7, l);
     }
 }
 
@@ -593,15 +669,24 @@ void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
     l7_free(w, f);
 }
 
+/*
+ * What waits too long is written alone: each dissector whose time has come (or
+ * that had packets since the last tick) writes what is due and says when it
+ * will next have something, if ever; the others are not asked.
+ */
 void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
 {
-    for (struct tl_l7 *l = w->l7.head; l; l = l->next) {
-        if (!l->d->flush)
-            continue;
+    struct tl_l7_worker *lw = &w->l7;
+    while (lw->ndue && lw->due[0].us <= now_us) {
+        struct tl_l7 *l = lw->due[0].l;
         struct l7_call c = { w, l->flow, now_us };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
-        tl_arena_reset(&w->l7.arena);
-        l->d->flush(&ctx, now_us);
+        tl_arena_reset(&lw->arena);
+        uint64_t next = l->d->flush(&ctx, now_us);
+        if (next == UINT64_MAX)
+            l7_due_remove(lw, l);
+        else
+            l7_due(lw, l, next > now_us ? next : now_us + 1);
     }
 }
 

@@ -31,10 +31,18 @@ struct tl_l7 {
     bool gave_up;
     struct tl_flow *flow;
     struct tl_l7 *prev, *next; /* the worker's flows with L7 state */
+    uint32_t due_at;           /* its place in tl_l7_worker.due, or L7_NOT_DUE */
     struct tl_reasm_dir rs[2]; /* TCP, by direction (0: from the originator) */
     uint8_t *pend[2];          /* TCP: in-order bytes the dissector has not consumed */
     uint32_t pend_len[2];
     _Alignas(16) uint8_t state[]; /* d->state_size */
+};
+
+enum { L7_NOT_DUE = UINT32_MAX };
+
+struct tl_l7_due {
+    uint64_t us;
+    struct tl_l7 *l;
 };
 
 struct tl_l7_worker {
@@ -42,6 +50,13 @@ struct tl_l7_worker {
     struct tl_dissect_limits limits;
     struct tl_reasm reasm;
     struct tl_l7 *head, *tail; /* newest first */
+    /*
+     * States whose dissector may have something to write when time passes, in a
+     * min-heap by the time it will (0: after this tick's packets, not asked yet).
+     * A tick asks only those whose time has come, not every state.
+     */
+    struct tl_l7_due *due;
+    size_t ndue, capdue;
     uint64_t nstates;
     uint64_t state_bytes, max_state_bytes; /* states themselves; memory.max_bytes' share */
     uint64_t pend_bytes;                   /* held in pend[] by all flows, capped with reassembly */

@@ -30,8 +30,8 @@ enum {
      */
     TL_WORKER_SHIP_BYTES = 60 * 1024,
     TL_WORKER_CHUNK_BYTES = 64 * 1024,
-    TL_TICK_OFFLINE_US = 1000000,     /* the pipeline's tick in a replay */
-    TL_TICK_LIVE_US = 100000,         /* live: events reach the output within a few ticks */
+    TL_TICK_OFFLINE_US = 1000000, /* the pipeline's tick in a replay */
+    TL_TICK_LIVE_US = 100000,     /* live: events reach the output within a few ticks */
 };
 struct ndpi_flow_struct;
 struct tl_defrag;

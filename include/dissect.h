@@ -157,9 +157,14 @@ struct tl_dissector {
     enum tl_parse (*parse)(struct tl_parse_ctx *ctx, struct tl_cursor *in);
     /* TCP: n bytes of this direction were lost before the next data. May be NULL. */
     void (*gap)(struct tl_parse_ctx *ctx, uint64_t n);
-    /* Emits what is still pending (unanswered requests) older than now_us minus
-     * limits->pending_timeout, or everything when now_us is UINT64_MAX (flow end). */
-    void (*flush)(struct tl_parse_ctx *ctx, uint64_t now_us);
+    /*
+     * Emits what is still pending (unanswered requests) older than now_us minus
+     * limits->pending_timeout, or everything when now_us is UINT64_MAX (flow end).
+     * Returns when it would next have something to write if no more bytes came
+     * (tl_pending_due), UINT64_MAX for never: the worker calls it again then, or
+     * after the flow's next packet, not at every tick (flows/l7.c).
+     */
+    uint64_t (*flush)(struct tl_parse_ctx *ctx, uint64_t now_us);
     const struct tl_event_type *event;
     /*
      * Optional: when the record (its ids filled) shows who works from the
@@ -189,6 +194,21 @@ struct tl_dissector {
 };
 
 /* Copies a record's string into an observation's field, cut to fit, NUL-terminated. */
+/*
+ * When flush() writes a request made at ts_us alone: at the first tick at or
+ * after ts_us + limits->pending_timeout. Dissectors that wait for strictly
+ * longer are called once more a tick later, which writes it.
+ */
+static inline uint64_t tl_pending_due(uint64_t ts_us, uint64_t timeout)
+{
+    return ts_us < UINT64_MAX - timeout ? ts_us + timeout : UINT64_MAX - 1;
+}
+
+static inline uint64_t tl_due_min(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
 static inline void tl_identity_copy(char *dst, size_t cap, struct tl_str s)
 {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;

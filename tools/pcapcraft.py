@@ -697,6 +697,52 @@ def syn_scan():
     return p
 
 
+def pending_timeout():
+    """Requests that wait past dissect.pending_timeout (10 s) while their flows live on, with
+    other traffic moving the clock: each is written alone ("no_reply") by the timeout, not
+    at the flow's end. The times are absolute (microseconds from T0)."""
+    p = Pcap(LINKTYPE_ETHERNET)
+    timeline = []
+    cli, res = "192.0.2.90", "198.51.100.53"
+    q1 = dns_msg(0x7101, DNS_Q, "lost.example", 1)
+    q2 = dns_msg(0x7102, DNS_Q, "found.example", 1)
+    a2 = dns_msg(0x7102, DNS_R, "found.example", 1, [("found.example", 1, 300, ip_bytes("203.0.113.90"))])
+    timeline.append((0, (0, ip_packet(cli, res, 17, udp(cli, res, 50090, 53, q1)))))
+    timeline.append((5000000, (0, ip_packet(cli, res, 17, udp(cli, res, 50090, 53, q2)))))
+    timeline.append((5001000, (1, ip_packet(res, cli, 17, udp(res, cli, 53, 50090, a2)))))
+    # HTTP: the request at 0.1 s, the answer 25 s later (after it was written alone), then FIN.
+    web, cp, c, sq = "198.51.100.80", 40090, 900000, 700000
+    req = http_get("slow.example", "/slow")
+    resp = http_ok(b"late\n")
+    segs = [
+        (100000, 0, tcp(cli, web, cp, 80, c, 0, TCP_SYN, options=MSS)),
+        (101000, 1, tcp(web, cli, 80, cp, sq, c + 1, TCP_SYN | TCP_ACK, win=65160, options=MSS)),
+        (102000, 0, tcp(cli, web, cp, 80, c + 1, sq + 1, TCP_ACK)),
+        (103000, 0, tcp(cli, web, cp, 80, c + 1, sq + 1, TCP_PSH | TCP_ACK, req)),
+        (104000, 1, tcp(web, cli, 80, cp, sq + 1, c + 1 + len(req), TCP_ACK, win=65160)),
+        (25000000, 1, tcp(web, cli, 80, cp, sq + 1, c + 1 + len(req), TCP_PSH | TCP_ACK, resp, win=65160)),
+        (25001000, 0, tcp(cli, web, cp, 80, c + 1 + len(req), sq + 1 + len(resp), TCP_FIN | TCP_ACK)),
+        (25002000, 1, tcp(web, cli, 80, cp, sq + 1 + len(resp), c + 2 + len(req), TCP_FIN | TCP_ACK,
+                          win=65160)),
+        (25003000, 0, tcp(cli, web, cp, 80, c + 2 + len(req), sq + 2 + len(resp), TCP_ACK)),
+    ]
+    for t, d, seg in segs:
+        ip = IPv4.packet(cli, web, 6, seg) if d == 0 else IPv4.packet(web, cli, 6, seg)
+        timeline.append((t, (d, ip)))
+    # Another host asks a name each second: the clock moves while both requests wait.
+    other = "192.0.2.91"
+    for i in range(1, 31):
+        name = "tick%02d.example" % i
+        for k, pkt in enumerate(dns_session(other, res, 51000 + i, 0x7200 + i, name, "203.0.113.91")):
+            timeline.append((i * 1000000 + 500000 + k * 1000, pkt))
+    clock = -1000
+    for t, (d, ip) in sorted(timeline, key=lambda e: e[0]):
+        src, dst = (MAC_C, MAC_S) if d == 0 else (MAC_S, MAC_C)
+        p.add(eth(dst, src, ethertype_of(ip), ip), step_us=t - clock)
+        clock = t
+    return p
+
+
 FILES = {
     "vlan-qinq.pcap": vlan_qinq,
     "mpls.pcap": mpls,
@@ -716,6 +762,7 @@ FILES = {
     "gre-oneway.pcap": gre_oneway,
     "nbns.pcap": nbns_file,
     "pptp.pcap": pptp,
+    "pending-timeout.pcap": pending_timeout,
 }
 
 

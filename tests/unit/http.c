@@ -1151,7 +1151,8 @@ static void timeout_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
     t->records++;
 }
 
-static void timeout_flush(struct dtest *t, uint64_t now_us)
+/* Calls flush(now_us); returns when it says it will next have something to write. */
+static uint64_t timeout_flush(struct dtest *t, uint64_t now_us)
 {
     struct tl_parse_ctx c = { 0 };
     c.transport = TL_TCP;
@@ -1162,7 +1163,7 @@ static void timeout_flush(struct dtest *t, uint64_t now_us)
     c.limits = &t->limits;
     c.emit = timeout_emit;
     c.emit_arg = t;
-    t->d->flush(&c, now_us);
+    return t->d->flush(&c, now_us);
 }
 
 static void test_timeout_flush(void)
@@ -1172,10 +1173,10 @@ static void test_timeout_flush(void)
     t.limits.pending_timeout = 5000;
     dtest_tcp(&t, 0, 1000, S(get_root));
     dtest_tcp(&t, 0, 3000, S(get_pixel));
-    timeout_flush(&t, 5999);
+    CHECK_EQ(timeout_flush(&t, 5999), 6000); /* GET / is due then */
     CHECK_EQ(t.records, 0);
-    timeout_flush(&t, 6000);
-    CHECK_EQ(t.records, 1); /* GET / alone; GET /pixel.png is younger */
+    CHECK_EQ(timeout_flush(&t, 6000), 8000); /* then GET /pixel.png */
+    CHECK_EQ(t.records, 1);                  /* GET / alone; GET /pixel.png is younger */
     CHECK(!has(&t, "status_code"));
     CHECK(has(&t, "\"reply_status\":\"no_reply\""));
     /* The late answer to GET / is written alone; the next pairs with /pixel.png. */
@@ -1186,6 +1187,7 @@ static void test_timeout_flush(void)
     CHECK(has(&t, "\"reply_status\":\"request_written_early\""));
     tcp(&t, 1, S(resp_pixel));
     CHECK_EQ(t.records, 3);
+    CHECK_EQ(timeout_flush(&t, 9000), UINT64_MAX); /* nothing waits */
     CHECK(has(&t, "\"uri\":\"/pixel.png\",\"version\":\"1.1\",\"user_agent\":\"curl/7.88.1\","
                   "\"request_body_len\":0,\"response_body_len\":70,"));
     CHECK_EQ(dtest_count(&t, "\"method\""), 2);

@@ -423,7 +423,8 @@ static void kt_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
     t->records++;
 }
 
-static void kt_flush(struct dtest *t, uint64_t now)
+/* Calls flush(now); returns when it says it will next have something to write. */
+static uint64_t kt_flush(struct dtest *t, uint64_t now)
 {
     struct tl_parse_ctx c = { 0 };
     c.transport = TL_UDP;
@@ -434,7 +435,7 @@ static void kt_flush(struct dtest *t, uint64_t now)
     c.emit = kt_emit;
     c.emit_arg = t;
     tl_arena_reset(&t->arena);
-    t->d->flush(&c, now);
+    return t->d->flush(&c, now);
 }
 
 static void test_unanswered_flush(void)
@@ -444,9 +445,11 @@ static void test_unanswered_flush(void)
     t.limits.pending_timeout = 5000000;
     kt_udp(&t, 0, 1000000, arkime_asreq);
     kt_udp(&t, 0, 3000000, auth_tgsreq);
-    kt_flush(&t, 6000000); /* the first is exactly at its timeout: still waits */
+    /* The first is exactly at its timeout: it still waits, and flush says to ask now (the
+     * worker asks again a tick later). */
+    CHECK_EQ(kt_flush(&t, 6000000), 6000000);
     CHECK_EQ(t.records, 0);
-    kt_flush(&t, 6000001);
+    CHECK_EQ(kt_flush(&t, 6000001), 8000000); /* the TGS-REQ is due next */
     CHECK_EQ(t.records, 1);
     CHECK_EQ(kt_has(&t, "\"request_type\":\"AS\""), 1);
     CHECK_EQ(kt_has(&t, "\"success\":false"), 1);
@@ -457,6 +460,7 @@ static void test_unanswered_flush(void)
         1);
     kt_udp(&t, 1, 7000000, auth_tgsrep); /* the TGS-REQ is still there to pair */
     CHECK_EQ(t.records, 2);
+    CHECK_EQ(kt_flush(&t, 7000000), UINT64_MAX); /* nothing waits */
     CHECK_EQ(kt_has(&t, "\"reply_type\":\"TGS-REP\""), 1);
     CHECK_EQ(kt_has(&t, "\"reply_status\""), 1); /* the pair has none */
     kt_flush(&t, UINT64_MAX);
