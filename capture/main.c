@@ -359,10 +359,10 @@ static uint64_t pinned_from(void *user)
     return tl_pipeline_pinned_from(r->pipe);
 }
 
-static void unpin(void *user)
+static void unpin(void *user, uint64_t below)
 {
     struct run *r = user;
-    tl_pipeline_unpin(r->pipe);
+    tl_pipeline_unpin(r->pipe, below);
 }
 
 /* UTC now, in microseconds: the clock live packets are stamped with. */

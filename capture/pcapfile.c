@@ -6,20 +6,26 @@
  * (draft-ietf-opsawg-pcapng: SHB, IDB, EPB, SPB, the obsolete PB; other
  * blocks are skipped by their length).
  *
- * Input is a window over the file: the whole mapping for a regular file, a
- * buffer refilled from the descriptor for stdin and pipes. Every record or
- * block is first made whole in the window (win_need), then parsed by a cursor
- * over exactly its bytes; nothing is read past a length before that length
- * was checked against the window and the caps of pcapfile.h. A file that ends
- * inside a record or block is "cut" (the caller warns with the offset), any
- * other inconsistency "bad" (the caller reports an error with the offset).
+ * Input is read with large read() calls into a few windows used in turn
+ * (READ_WINDOWS of READ_WINDOW bytes), the same for files, pipes and stdin.
+ * Packets are handed out as pointers into a window, not copied; a window is
+ * filled again only once every packet in it was released (tl_pcapfile_release,
+ * waiting through the hook of tl_pcapfile_on_full if need be). Reading into
+ * buffers used over and over costs less than mapping the file: every newly
+ * mapped page takes a fault (and, under a hypervisor that shadows page
+ * tables, far more), and the bytes read() copies are in the cache when the
+ * packet is parsed. Every record or block is first made whole in the window
+ * (win_need), then parsed by a cursor over exactly its bytes; nothing is read
+ * past a length before that length was checked against the window and the caps
+ * of pcapfile.h. A file that ends inside a record or block is "cut" (the caller
+ * warns with the offset), any other inconsistency "bad" (the caller reports an
+ * error with the offset).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,8 +43,9 @@ enum {
     NG_BOM = 0x1A2B3C4D,
     NG_OPT_TSRESOL = 9,
     NG_OPT_TSOFFSET = 14,
-    STREAM_CHUNK = 1 << 20,
-    MAP_RELEASE = 8 << 20, /* mapped bytes read past are dropped from memory in steps this big */
+    READ_WINDOW =
+        4 << 20,      /* bytes a read() fills at most; a larger block gets a buffer of its own */
+    READ_WINDOWS = 4, /* windows in turn: what the workers may still be reading */
 };
 
 struct ng_iface {
@@ -51,17 +58,20 @@ struct ng_iface {
 struct tl_pcapfile {
     const char *name;
     int fd;
-    bool mapped;
-    /* the window: bytes [win_off, win_off + win_len) of the file at win */
-    const uint8_t *win;
-    size_t win_len;
+    /* the window: bytes [win_off, win_off + win_len) of the file at win, which holds win_cap */
+    uint8_t *win;
+    size_t win_len, win_cap;
     uint64_t win_off;
-    size_t at;        /* next unread byte, relative to win */
-    size_t released;  /* mapped: bytes before this were given back (MADV_DONTNEED) */
-    size_t mapped_to; /* mapped: page tables are filled up to here (MADV_POPULATE_READ) */
-    bool eof;         /* stream: no more bytes to read */
-    uint8_t *buf;     /* stream: the window's storage */
-    size_t buf_cap;
+    size_t at; /* next unread byte, relative to win */
+    bool eof;  /* no more bytes to read */
+    uint8_t *ring[READ_WINDOWS];
+    uint64_t ring_end[READ_WINDOWS]; /* file offset past the last byte a packet may use in it */
+    unsigned cur;                    /* the ring window in use (unless win is big) */
+    uint64_t released;               /* no packet before this file offset is read any more */
+    uint8_t *big;                    /* a block larger than a window: read here, not pinned */
+    size_t big_cap;
+    void (*on_full)(void *arg, uint64_t upto); /* NULL: packets are valid until the next call */
+    void *on_full_arg;
     uint64_t rec_off; /* offset of the record or block being read */
     bool ng;
     bool swapped; /* classic: the other byte order; ng: the section's byte order is big endian */
@@ -75,30 +85,11 @@ struct tl_pcapfile {
 
 /* ---- the window ---- */
 
-/* Stream: keeps the bytes from `at` on and reads until n are available or the input ends. */
-static bool win_fill(struct tl_pcapfile *f, size_t n)
+/* Reads into the window until n bytes are there from `at`, it is full, or the input ends. */
+static bool win_read(struct tl_pcapfile *f, size_t n)
 {
-    size_t keep = f->win_len - f->at;
-    if (n > f->buf_cap) {
-        size_t cap = f->buf_cap;
-        while (cap < n)
-            cap *= 2;
-        uint8_t *b = malloc(cap);
-        if (!b)
-            return false;
-        memcpy(b, f->win + f->at, keep);
-        free(f->buf);
-        f->buf = b;
-        f->buf_cap = cap;
-    } else {
-        memmove(f->buf, f->win + f->at, keep);
-    }
-    f->win = f->buf;
-    f->win_off += f->at;
-    f->at = 0;
-    f->win_len = keep;
-    while (f->win_len < n && !f->eof) {
-        ssize_t r = read(f->fd, f->buf + f->win_len, f->buf_cap - f->win_len);
+    while (f->win_len - f->at < n && f->win_len < f->win_cap && !f->eof) {
+        ssize_t r = read(f->fd, f->win + f->win_len, f->win_cap - f->win_len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
@@ -107,15 +98,62 @@ static bool win_fill(struct tl_pcapfile *f, size_t n)
         }
         f->win_len += (size_t)r;
     }
-    return f->win_len >= n;
+    if (f->win != f->big)
+        f->ring_end[f->cur] = f->win_off + f->win_len;
+    return f->win_len - f->at >= n;
 }
 
-/* Are n bytes available from `at`? Reads more from a stream if needed. */
+/*
+ * The bytes from `at` on move to the start of another buffer, which n bytes
+ * fit: the next ring window once no packet in it is read any more, or (a
+ * block larger than a window) a buffer of its own.
+ */
+static bool win_move(struct tl_pcapfile *f, size_t n)
+{
+    uint8_t *to;
+    size_t cap = READ_WINDOW;
+    if (f->win != f->big)
+        f->ring_end[f->cur] = f->win_off + f->at; /* what follows is not read from here */
+    if (n > READ_WINDOW) {
+        if (n > f->big_cap) {
+            uint8_t *b = malloc(n);
+            if (!b)
+                return false;
+            memcpy(b, f->win + f->at, f->win_len - f->at);
+            free(f->big);
+            f->big = b;
+            f->big_cap = n;
+        } else {
+            memmove(f->big, f->win + f->at, f->win_len - f->at);
+        }
+        to = f->big;
+        cap = f->big_cap;
+    } else {
+        unsigned next = (f->cur + 1) % READ_WINDOWS;
+        if (!f->ring[next] && !(f->ring[next] = malloc(READ_WINDOW)))
+            return false;
+        while (f->on_full && f->ring_end[next] > f->released)
+            f->on_full(f->on_full_arg, f->ring_end[next]);
+        f->cur = next;
+        to = f->ring[next];
+        memmove(to, f->win + f->at, f->win_len - f->at); /* from another window, or big */
+    }
+    f->win_off += f->at;
+    f->win_len -= f->at;
+    f->at = 0;
+    f->win = to;
+    f->win_cap = cap;
+    return true;
+}
+
+/* Are n bytes available from `at`? Reads more if needed. */
 static bool win_need(struct tl_pcapfile *f, size_t n)
 {
     if (f->win_len - f->at >= n)
         return true;
-    return !f->mapped && win_fill(f, n);
+    if (f->eof || (n > f->win_cap - f->at && !win_move(f, n)))
+        return false;
+    return win_read(f, n);
 }
 
 /* A cursor over the next n bytes (which win_need checked), consuming them. */
@@ -359,24 +397,13 @@ static enum tl_pcap_next pcap_next_ng(struct tl_pcapfile *f, struct tl_pkt *p)
 
 /* ---- opening ---- */
 
-static int pcap_map_or_stream(struct tl_pcapfile *f)
+static int pcap_first_window(struct tl_pcapfile *f)
 {
-    struct stat st;
-    if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
-        if (m != MAP_FAILED) {
-            madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
-            f->mapped = true;
-            f->win = m;
-            f->win_len = (size_t)st.st_size;
-            return 0;
-        }
-    }
-    f->buf_cap = STREAM_CHUNK;
-    f->buf = malloc(f->buf_cap);
-    if (!f->buf)
+    f->ring[0] = malloc(READ_WINDOW);
+    if (!f->ring[0])
         return -1;
-    f->win = f->buf;
+    f->win = f->ring[0];
+    f->win_cap = READ_WINDOW;
     return 0;
 }
 
@@ -398,7 +425,7 @@ struct tl_pcapfile *tl_pcapfile_open(const char *path, bool *not_capture, char *
         snprintf(errbuf, n, "%s: %s", f->name, strerror(errno));
         goto fail;
     }
-    if (pcap_map_or_stream(f) < 0) {
+    if (pcap_first_window(f) < 0) {
         snprintf(errbuf, n, "%s: out of memory", f->name);
         goto fail;
     }
@@ -429,41 +456,27 @@ fail:
     return NULL;
 }
 
-/*
- * The pages of a mapping already read stay resident until unmapped; a long
- * replay would count the whole file in its RSS. Giving them back keeps the
- * footprint to what is in flight (a page touched again is read again).
- */
-void tl_pcapfile_release(struct tl_pcapfile *f, uint64_t below)
+void tl_pcapfile_on_full(struct tl_pcapfile *f, void (*on_full)(void *arg, uint64_t upto),
+                         void *arg)
 {
-    if (below > f->at)
-        below = f->at;
-    while (f->mapped && f->released + MAP_RELEASE <= below) {
-        madvise((void *)(uintptr_t)(f->win + f->released), MAP_RELEASE, MADV_DONTNEED);
-        f->released += MAP_RELEASE;
-    }
+    f->on_full = on_full;
+    f->on_full_arg = arg;
 }
 
-/*
- * Fills the page tables of the next MAP_RELEASE bytes in one call: reading a
- * mapping page by page takes a fault per few pages, a quarter of a replay's
- * time. Kernels before 5.14 refuse the advice; the faults then stay.
- */
-static void pcap_populate(struct tl_pcapfile *f)
+void tl_pcapfile_release(struct tl_pcapfile *f, uint64_t below)
 {
-    if (!f->mapped || f->at + MAP_RELEASE / 2 < f->mapped_to || f->mapped_to >= f->win_len)
-        return;
-    size_t n = f->win_len - f->mapped_to < MAP_RELEASE ? f->win_len - f->mapped_to : MAP_RELEASE;
-    madvise((void *)(uintptr_t)(f->win + f->mapped_to), n, MADV_POPULATE_READ);
-    f->mapped_to += n;
+    uint64_t read = f->win_off + f->at; /* nothing pinned now: what comes next will be */
+    if (below > read)
+        below = read;
+    if (below > f->released)
+        f->released = below;
 }
 
 enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt)
 {
-    pcap_populate(f);
     enum tl_pcap_next r = f->ng ? pcap_next_ng(f, pkt) : pcap_next_classic(f, pkt);
     if (r == TL_PCAP_PACKET) {
-        pkt->mapped = f->mapped;
+        pkt->pinned = f->on_full && f->win != f->big;
         pkt->data_off = f->win_off + (uint64_t)(pkt->data - f->win);
     }
     return r;
@@ -493,9 +506,9 @@ void tl_pcapfile_close(struct tl_pcapfile *f)
 {
     if (!f)
         return;
-    if (f->mapped)
-        munmap((void *)(uintptr_t)f->win, f->win_len);
-    free(f->buf);
+    for (unsigned i = 0; i < READ_WINDOWS; i++)
+        free(f->ring[i]);
+    free(f->big);
     free(f->ifaces);
     if (f->fd > STDIN_FILENO)
         close(f->fd);

@@ -1,8 +1,8 @@
 /*
  * pcapfile.h - capture files read by our own reader: pcap and pcapng.
  *
- * A regular file is mapped and its packets are handed out as pointers into the
- * mapping (no copy); stdin and pipes are read in large blocks. Every length in
+ * Files, pipes and stdin are read in large blocks into a few buffers used in
+ * turn, and packets are handed out as pointers into them (no copy). Every length in
  * the file is checked against what remains and against fixed caps before use.
  * pcapng sections, interfaces with their own link types, snapshot lengths and
  * time resolutions (if_tsresol, if_tsoffset) are followed; a packet carries its
@@ -23,8 +23,8 @@ enum {
 
 struct tl_pkt {
     uint64_t ts_us;
-    const uint8_t *data; /* valid until the next call, or (mapped) until released or closed */
-    bool mapped;         /* data is in the file's mapping */
+    const uint8_t *data; /* valid until the next call, or (pinned) until released or closed */
+    bool pinned;         /* data stays where it is until tl_pcapfile_release passes it */
     uint64_t data_off;   /* the file offset of data */
     uint32_t caplen, wirelen;
     int linktype;
@@ -47,10 +47,15 @@ struct tl_pcapfile;
 struct tl_pcapfile *tl_pcapfile_open(const char *path, bool *not_capture, char *errbuf, size_t n);
 enum tl_pcap_next tl_pcapfile_next(struct tl_pcapfile *f, struct tl_pkt *pkt);
 /*
- * A mapped file: gives back the memory of what was read before file offset
- * `below` (whole steps of MAP_RELEASE), so a long replay's footprint is what is
- * in flight, not the file. Packets there must not be read again.
+ * Packets stay where they are (pinned) until released, for readers on other
+ * threads: when the reader needs a buffer that holds packets from file offset
+ * `upto` down, it calls on_full, which must return once tl_pcapfile_release
+ * has passed upto (or made progress towards it; it is called again). Without
+ * it, a packet is valid until the next call.
  */
+void tl_pcapfile_on_full(struct tl_pcapfile *f, void (*on_full)(void *arg, uint64_t upto),
+                         void *arg);
+/* No packet before file offset `below` will be read again: its buffer may be filled anew. */
 void tl_pcapfile_release(struct tl_pcapfile *f, uint64_t below);
 /* The byte offset of the record or block that the last call read, or stopped in. */
 uint64_t tl_pcapfile_offset(const struct tl_pcapfile *f);

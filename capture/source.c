@@ -228,7 +228,7 @@ static void source_report_skipped(const char *name, uint64_t skipped, int linkty
                 name, (unsigned long long)skipped, lname ? lname : "unknown", linktype);
 }
 
-/* Gives back the part of a mapped file that no worker reads any more. */
+/* Tells the reader which part of the file no worker reads any more. */
 static void source_release(struct tl_source_ctx *ctx, struct tl_pcapfile *pf)
 {
     uint64_t below = UINT64_MAX;
@@ -238,6 +238,19 @@ static void source_release(struct tl_source_ctx *ctx, struct tl_pcapfile *pf)
             below = mark - 1 - ctx->mark_base;
     }
     tl_pcapfile_release(pf, below);
+}
+
+struct source_file {
+    struct tl_source_ctx *ctx;
+    struct tl_pcapfile *pf;
+};
+
+/* The reader wants a buffer back whose packets up to file offset upto workers may still read. */
+static void source_on_full(void *arg, uint64_t upto)
+{
+    struct source_file *sf = arg;
+    sf->ctx->unpin(sf->ctx->user, sf->ctx->mark_base + upto + 1); /* a packet's mark: offset + 1 */
+    source_release(sf->ctx, sf->pf);
 }
 
 int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbuf, size_t n)
@@ -260,6 +273,9 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
         tl_pcapfile_close(pf);
         return -1;
     }
+    struct source_file sf = { ctx, pf };
+    if (ctx->pinned_from && ctx->unpin)
+        tl_pcapfile_on_full(pf, source_on_full, &sf);
     while (!*ctx->stop && (r = tl_pcapfile_next(pf, &pkt)) == TL_PCAP_PACKET) {
         if (!tl_link_supported(pkt.linktype)) {
             skipped++;
@@ -271,9 +287,8 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
                 break;
             continue;
         }
-        bool pin = pkt.mapped && ctx->pinned_from;
         ctx->on_packet(ctx->user, pkt.linktype, pkt.ts_us, pkt.data, pkt.caplen, pkt.wirelen,
-                       pin ? ctx->mark_base + pkt.data_off + 1 : 0);
+                       pkt.pinned ? ctx->mark_base + pkt.data_off + 1 : 0);
         pkts++;
         if ((pkts & 1023) == 0)
             source_release(ctx, pf);
@@ -301,7 +316,7 @@ int tl_source_read_file(struct tl_source_ctx *ctx, const char *path, char *errbu
     ctx->done_bytes += tl_pcapfile_offset(pf);
     ctx->files++;
     if (ctx->unpin)
-        ctx->unpin(ctx->user); /* no worker reads the mapping once it is gone */
+        ctx->unpin(ctx->user, UINT64_MAX); /* no worker reads the buffers once they are freed */
     ctx->mark_base += tl_pcapfile_offset(pf) + 1;
     tl_pcapfile_close(pf);
     return result;

@@ -57,9 +57,12 @@ struct tl_source_ctx {
     tl_sockets_fn on_sockets; /* live, afpacket: the workers' sockets are open */
     unsigned nworkers;        /* live, afpacket: sockets per interface */
     struct tl_afp *afp;       /* live, afpacket */
-    /* files: the lowest mark still read, and a wait until none is; NULL: packets are copied */
+    /*
+     * files: the lowest mark still read, and a wait until none below `below` is
+     * (UINT64_MAX: none at all); NULL: packets are copied
+     */
     uint64_t (*pinned_from)(void *user);
-    void (*unpin)(void *user);
+    void (*unpin)(void *user, uint64_t below);
     uint64_t mark_base; /* marks of the current file start past those of the files before */
     void *user;
     volatile sig_atomic_t *stop;

@@ -678,17 +678,24 @@ uint64_t tl_pipeline_pinned_from(struct tl_pipeline *p)
     return lo;
 }
 
-static bool pipe_pinned(void *arg)
+struct pipe_unpin {
+    struct tl_pipeline *p;
+    uint64_t below;
+};
+
+static bool pipe_pinned_below(void *arg)
 {
-    return tl_pipeline_pinned_from(arg) != UINT64_MAX;
+    const struct pipe_unpin *u = arg;
+    return tl_pipeline_pinned_from(u->p) < u->below;
 }
 
-void tl_pipeline_unpin(struct tl_pipeline *p)
+void tl_pipeline_unpin(struct tl_pipeline *p, uint64_t below)
 {
+    struct pipe_unpin u = { p, below };
     unsigned spins = 0;
     tl_pipeline_flush(p);
-    while (pipe_pinned(p))
-        tl_bell_wait(&p->free_bell, &spins, pipe_pinned, p, 100);
+    while (pipe_pinned_below(&u))
+        tl_bell_wait(&p->free_bell, &spins, pipe_pinned_below, &u, 100);
 }
 
 void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us)

@@ -55,8 +55,11 @@ void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_
                                uint64_t mark);
 /* The lowest mark whose bytes a worker may still read; UINT64_MAX when none. */
 uint64_t tl_pipeline_pinned_from(struct tl_pipeline *p);
-/* Sends what is batched and waits until no worker reads mapped bytes (before an unmap). */
-void tl_pipeline_unpin(struct tl_pipeline *p);
+/*
+ * Sends what is batched and waits until no worker reads the bytes of a mark
+ * below `below` (UINT64_MAX: of any mark, before the source frees them).
+ */
+void tl_pipeline_unpin(struct tl_pipeline *p, uint64_t below);
 
 /* Sends partly filled batches now. */
 void tl_pipeline_flush(struct tl_pipeline *p);

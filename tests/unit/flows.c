@@ -404,7 +404,7 @@ static void test_mapped_packets(void)
                 CHECK_EQ(tl_pipeline_pinned_from(r.p), 1); /* in the batch being filled */
         }
         CHECK(tl_pipeline_pinned_from(r.p) == (mapped ? 1 : UINT64_MAX));
-        tl_pipeline_unpin(r.p);
+        tl_pipeline_unpin(r.p, UINT64_MAX);
         CHECK(tl_pipeline_pinned_from(r.p) == UINT64_MAX);
         free(file);
         run_end(&r);

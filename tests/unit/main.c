@@ -36,6 +36,7 @@ extern const struct tl_test tl_tests_schemadoc[];
 extern const struct tl_test tl_tests_summary[];
 extern const struct tl_test tl_tests_socks[];
 extern const struct tl_test tl_tests_afpacket[];
+extern const struct tl_test tl_tests_pcapfile[];
 
 static const struct tl_suite suites[] = {
     { "cursor", tl_tests_cursor },
@@ -66,6 +67,7 @@ static const struct tl_suite suites[] = {
     { "schemadoc", tl_tests_schemadoc },
     { "summary", tl_tests_summary },
     { "afpacket", tl_tests_afpacket },
+    { "pcapfile", tl_tests_pcapfile },
 };
 /* clang-format on */
 
