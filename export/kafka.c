@@ -382,6 +382,9 @@ static rd_kafka_t *kafka_connect(struct tl_kafka *k, char *errbuf, size_t n)
     static const char *const defaults[][2] = {
         { "client.id", "tapline" },
         { "compression.type", "zstd" },
+        /* zstd's level 1 sends 2% more bytes than its default 3 for 40% less of the CPU
+         * compression takes (make bench, the mixed capture's events) */
+        { "compression.level", "1" },
         { "acks", "all" },
         { "enable.idempotence", "true" },
         /* a broker back is tried within a second: librdkafka's default backs off to 10 s,
