@@ -613,6 +613,13 @@ static void l7_after_packet(struct l7_call *c)
     }
 }
 
+/* Can no byte come any more, either way: both directions done to their FIN, or reset? */
+static bool l7_stream_over(const struct tl_l7 *l)
+{
+    return tl_reasm_reset(&l->rs[0]) || tl_reasm_reset(&l->rs[1]) ||
+           (tl_reasm_ended(&l->rs[0]) && tl_reasm_ended(&l->rs[1]));
+}
+
 void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
 {
     const struct tl_decoded *d = &s->d;
@@ -643,6 +650,10 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     if ((d->tcp_flags & TL_TH_ACK) && !l->gave_up)
         tl_reasm_ack(&l->rs[!dir], !dir, d->ack, &sink, &w->l7.reasm);
     l7_after_packet(&c);
+    if (f->l7 && l7_stream_over(f->l7)) {
+        tl_l7_flow_end(w, f); /* the flow lingers (flows.tcp_close_linger); its dissector not */
+        f->l7_d = NULL;
+    }
 }
 
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)

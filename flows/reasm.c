@@ -398,6 +398,17 @@ void tl_reasm_flush(struct tl_reasm_dir *d, int dir, const struct tl_reasm_sink 
         reasm_gap(d, dir, sink, r, d->fin_seq - d->next);
 }
 
+bool tl_reasm_ended(const struct tl_reasm_dir *d)
+{
+    return (d->flags & REASM_CLOSED) ||
+           ((d->flags & REASM_FIN) && !d->held && d->next == d->fin_seq);
+}
+
+bool tl_reasm_reset(const struct tl_reasm_dir *d)
+{
+    return d->flags & REASM_CLOSED;
+}
+
 void tl_reasm_free(struct tl_reasm_dir *d, struct tl_reasm *r)
 {
     while (d->held) {

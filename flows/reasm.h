@@ -119,6 +119,13 @@ void tl_reasm_ack(struct tl_reasm_dir *d, int dir, uint32_t ack, const struct tl
 void tl_reasm_flush(struct tl_reasm_dir *d, int dir, const struct tl_reasm_sink *sink,
                     struct tl_reasm *r);
 
+/*
+ * Has the direction ended, so that no byte of it can come any more? After a
+ * RST, or once every byte up to its FIN was delivered (nothing held).
+ */
+bool tl_reasm_ended(const struct tl_reasm_dir *d);
+/* Did a RST end it? */
+bool tl_reasm_reset(const struct tl_reasm_dir *d);
 /* Frees held bytes without delivering them, gives them back to r and re-inits d. */
 void tl_reasm_free(struct tl_reasm_dir *d, struct tl_reasm *r);
 

@@ -548,6 +548,53 @@ static void test_tunnel_keys(void)
     }
 }
 
+/* One HTTP exchange on client port cport: SYN, SYN-ACK, ACK, GET, 204 (from t on). */
+static void http_exchange(struct run *r, double t, uint16_t cport)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    static const char res[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    send_pkt(r, t, 1, cport, 2, 80, SYN, 100, 0);
+    send_pkt(r, t + 0.01, 2, 80, 1, cport, SYN | ACK, 500, 0);
+    send_data(r, t + 0.02, 1, cport, 2, 80, ACK | PSH, 101, req, sizeof(req) - 1);
+    send_data(r, t + 0.03, 2, 80, 1, cport, ACK | PSH, 501, res, sizeof(res) - 1);
+}
+
+/*
+ * A connection that is over (FIN both ways with every byte read, or a RST)
+ * gives its dissector state back at once, though the flow lingers for late
+ * packets (flows.tcp_close_linger): they count in the flow, and no longer go
+ * through reassembly (reassembly.segments). A half-closed one keeps it.
+ */
+static void test_dissector_state_ends_with_the_connection(void)
+{
+    enum { REQ = 27, RES = 27 }; /* the lengths of http_exchange's messages */
+    const char *const set[] = { "dissect.protocols", "http", NULL };
+    struct run r;
+    run_start(&r, set);
+    http_exchange(&r, 0.0, 40010); /* closed both ways, then its last ACK */
+    send_pkt(&r, 0.1, 1, 40010, 2, 80, FIN | ACK, 101 + REQ, 0);
+    send_pkt(&r, 0.2, 2, 80, 1, 40010, FIN | ACK, 501 + RES, 0);
+    send_pkt(&r, 0.25, 1, 40010, 2, 80, ACK, 102 + REQ, 0);
+    http_exchange(&r, 0.3, 40011); /* half-closed, then an ACK */
+    send_pkt(&r, 0.4, 1, 40011, 2, 80, FIN | ACK, 101 + REQ, 0);
+    send_pkt(&r, 0.45, 2, 80, 1, 40011, ACK, 501 + RES, 0);
+    http_exchange(&r, 0.5, 40012); /* reset, then a late ACK */
+    send_pkt(&r, 0.6, 2, 80, 1, 40012, RST | ACK, 501 + RES, 0);
+    send_pkt(&r, 0.65, 1, 40012, 2, 80, ACK, 101 + REQ, 0);
+    run_end(&r);
+    /* SYN, SYN-ACK, GET and 204 each, then 2 FINs (A), a FIN and an ACK (B), a RST (C) */
+    CHECK_EQ(field(r.text, "\"event_type\":\"stats\"", 0, "reassembly.segments"), 3 * 4 + 5);
+    /* SYN, GET, FIN and the late ACK */
+    CHECK_EQ(field(r.text,
+                   "\"id.orig_p\":40010,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":80,"
+                   "\"proto\":\"tcp\",\"ip_proto\"",
+                   0, "orig_pkts"),
+             4);
+    CHECK_EQ(count(r.text, "\"event_type\":\"http\""), 3);
+    CHECK_EQ(count(r.text, "\"status_code\":204"), 3);
+    free(r.text);
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -565,5 +612,6 @@ const struct tl_test tl_tests_flows[] = {
     { "probe", test_probe },
     { "handover", test_handover },
     { "giveup_flush", test_giveup_flush },
+    { "dissector_state_ends_with_the_connection", test_dissector_state_ends_with_the_connection },
     { 0 },
 };
