@@ -117,13 +117,16 @@ static size_t pipe_count_lines(const char *p, size_t n)
     return lines;
 }
 
-static void pipe_write(struct tl_pipeline *p, struct tl_buf *b)
+/* Writes b, then frees it or gives it back to worker `from` (NULL: not a worker's chunk). */
+static void pipe_write(struct tl_pipeline *p, struct tl_buf *b, struct tl_worker *from)
 {
     if (tl_output_write(p->out, b->p, b->len) < 0)
         atomic_fetch_add(&p->out_errors, pipe_count_lines(b->p, b->len));
     else
         atomic_fetch_add(&p->out_events, pipe_count_lines(b->p, b->len));
     atomic_fetch_add(&p->out_bytes, b->len);
+    if (from && tl_worker_give_back(from, b))
+        return;
     tl_buf_free(b);
     free(b);
 }
@@ -151,7 +154,7 @@ static void pipe_write_coord(struct tl_pipeline *p)
 {
     struct tl_buf *b = tl_coord_output(p->coord);
     if (b)
-        pipe_write(p, b);
+        pipe_write(p, b, NULL);
 }
 
 /* Drains a worker's rings: events to the output, messages to the coordinator. */
@@ -160,7 +163,7 @@ static bool pipe_drain_worker(struct tl_pipeline *p, struct tl_worker *w)
     bool any = false;
     void *item;
     while ((item = tl_ring_pop(&w->out))) {
-        pipe_write(p, item);
+        pipe_write(p, item, w);
         any = true;
     }
     while ((item = tl_ring_pop(&w->coord))) {
@@ -200,7 +203,7 @@ static void *pipe_output_main(void *arg)
             tl_coord_release(p->coord, upto);
         pipe_write_coord(p);
         while ((b = tl_ring_pop(&p->main_out))) {
-            pipe_write(p, b);
+            pipe_write(p, b, NULL);
             any = true;
         }
         if (any) {

@@ -38,13 +38,25 @@ static struct worker_ndpi *worker_ndpi_state(const struct tl_flow *f)
     return (struct worker_ndpi *)(void *)f->ndpi;
 }
 
-static struct tl_buf *worker_new_buf(void)
+/* A chunk for events: one the output thread gave back, or a new one. */
+static struct tl_buf *worker_new_buf(struct tl_worker *w)
 {
-    struct tl_buf *b = calloc(1, sizeof(*b));
+    struct tl_buf *b = tl_ring_pop(&w->spare);
+    if (b)
+        return b;
+    b = calloc(1, sizeof(*b));
     if (!b)
         abort();
     tl_buf_reserve(b, TL_WORKER_CHUNK_BYTES);
     return b;
+}
+
+bool tl_worker_give_back(struct tl_worker *w, struct tl_buf *b)
+{
+    if (b->cap != TL_WORKER_CHUNK_BYTES) /* grown for a large event: not kept */
+        return false;
+    b->len = 0;
+    return tl_ring_push(&w->spare, b);
 }
 
 int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct tl_config *cfg,
@@ -61,6 +73,7 @@ int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct 
     if (tl_ring_init(&w->in, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->out, WORKER_OUT_RING) < 0 ||
+        tl_ring_init(&w->spare, WORKER_OUT_RING) < 0 ||
         tl_ring_init(&w->coord, WORKER_COORD_RING) < 0 || !(w->rscratch = tl_rules_scratch_new()) ||
         tl_ftable_init(&w->flows, tl_config_mem_cap(cfg, TL_MEM_FLOWS, nworkers, cfg->max_flows,
                                                     TL_FLOW_BUDGET_BYTES)) < 0) {
@@ -85,7 +98,7 @@ int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct 
     }
     if (tl_l7_init(w, errbuf, n) < 0)
         return -1;
-    w->events = worker_new_buf();
+    w->events = worker_new_buf(w);
     return 0;
 }
 
@@ -95,7 +108,8 @@ void tl_worker_destroy(struct tl_worker *w)
 {
     worker_live_destroy(w);
     struct tl_buf *b;
-    while ((b = tl_ring_pop(&w->out))) {
+    while ((w->out.slot && (b = tl_ring_pop(&w->out))) ||
+           (w->spare.slot && (b = tl_ring_pop(&w->spare)))) {
         tl_buf_free(b);
         free(b);
     }
@@ -121,6 +135,7 @@ void tl_worker_destroy(struct tl_worker *w)
     tl_ring_free(&w->in);
     tl_ring_free(&w->free);
     tl_ring_free(&w->out);
+    tl_ring_free(&w->spare);
     tl_ring_free(&w->coord);
     pthread_mutex_destroy(&w->snap_lock);
 }
@@ -130,7 +145,7 @@ void tl_worker_ship_events(struct tl_worker *w)
     if (w->events->len == 0)
         return;
     tl_worker_push(w, &w->out, w->events);
-    w->events = worker_new_buf();
+    w->events = worker_new_buf(w);
 }
 
 void tl_worker_push(struct tl_worker *w, struct tl_ring *r, void *item)

@@ -48,6 +48,7 @@ struct tl_worker {
     struct tl_ring in;               /* batches from the dispatcher */
     struct tl_ring free;             /* batches back to the dispatcher */
     struct tl_ring out;              /* struct tl_buf * of JSON lines to the output thread */
+    struct tl_ring spare;            /* and back, written: chunks to fill again (no malloc) */
     struct tl_ring coord;            /* struct tl_cmsg * to the coordinator */
     struct tl_bell wake;             /* rung by the dispatcher: a batch in `in` */
     struct tl_bell room;             /* rung by the output thread: `out` and `coord` drained */
@@ -118,6 +119,8 @@ void tl_worker_epoch(struct tl_worker *w, const struct tl_batch *b);
 void tl_worker_flush_all(struct tl_worker *w, uint64_t now_us);
 /* Moves the events built so far to the output ring (waits while it is full). */
 void tl_worker_ship_events(struct tl_worker *w);
+/* The output thread wrote chunk b of w's: w may fill it again; false: b is the caller's to free. */
+bool tl_worker_give_back(struct tl_worker *w, struct tl_buf *b);
 /* Pushes to one of this worker's rings to the output thread, waiting for room while it is full. */
 void tl_worker_push(struct tl_worker *w, struct tl_ring *r, void *item);
 
