@@ -135,8 +135,33 @@ static void l7_due_remove(struct tl_l7_worker *lw, struct tl_l7 *l)
 /* After a packet, what l's dissector holds may have changed: ask it at the tick. */
 static void l7_touched(struct tl_l7_worker *lw, struct tl_l7 *l)
 {
-    if (l->d->flush && (l->due_at == L7_NOT_DUE || lw->due[l->due_at].us != 0))
+    if (l->d->flush && l->state && (l->due_at == L7_NOT_DUE || lw->due[l->due_at].us != 0))
         l7_due(lw, l, 0);
+}
+
+/* The worker's list of L7 states, newest first: memory.max_bytes sheds from its tail. */
+static void l7_unlink(struct tl_l7_worker *lw, struct tl_l7 *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        lw->head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    else
+        lw->tail = l->prev;
+    l->prev = l->next = NULL;
+}
+
+static void l7_link_newest(struct tl_l7_worker *lw, struct tl_l7 *l)
+{
+    l->prev = NULL;
+    l->next = lw->head;
+    if (l->next)
+        l->next->prev = l;
+    else
+        lw->tail = l;
+    lw->head = l;
 }
 
 static void l7_free(struct tl_worker *w, struct tl_flow *f)
@@ -148,16 +173,10 @@ static void l7_free(struct tl_worker *w, struct tl_flow *f)
         free(l->pend[dir]);
     }
     l7_due_remove(&w->l7, l);
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        w->l7.head = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
-    else
-        w->l7.tail = l->prev;
+    l7_unlink(&w->l7, l);
     w->l7.nstates--;
-    w->l7.state_bytes -= sizeof(*l) + l->d->state_size;
+    w->l7.state_bytes -= sizeof(*l) + (l->state ? l->d->state_size : 0);
+    free(l->state);
     free(l);
     f->l7 = NULL;
 }
@@ -185,10 +204,10 @@ static size_t l7_index(const struct tl_dissector *d)
  * memory.max_bytes: the oldest states go, each as if its flow had ended (what
  * waits is written), until `need` more bytes fit. Its flow is dissected no more.
  */
-static void l7_shed(struct tl_worker *w, size_t need)
+static void l7_shed(struct tl_worker *w, size_t need, const struct tl_l7 *keep)
 {
     struct tl_l7_worker *lw = &w->l7;
-    while (lw->tail && lw->state_bytes + need > lw->max_state_bytes) {
+    while (lw->tail && lw->tail != keep && lw->state_bytes + need > lw->max_state_bytes) {
         struct tl_flow *f = lw->tail->flow;
         tl_l7_flow_end(w, f);
         if (f->l7) /* a hand-over left state behind */
@@ -199,12 +218,16 @@ static void l7_shed(struct tl_worker *w, size_t need)
     }
 }
 
-/* Allocates the flow's L7 state for dissector d; false (counted) when capped. */
+/*
+ * Allocates the flow's L7 header for dissector d (reassembly, the place in the
+ * worker's lists); the dissector's own state comes with the first byte it is
+ * given (l7_state). False (counted) when capped.
+ */
 static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl_dissector *d)
 {
     size_t di = l7_index(d);
-    size_t need = sizeof(struct tl_l7) + d->state_size;
-    l7_shed(w, need);
+    size_t need = sizeof(struct tl_l7);
+    l7_shed(w, need, NULL);
     if (w->l7.nstates >= w->cfg->max_l7_flows || w->l7.state_bytes + need > w->l7.max_state_bytes) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
@@ -219,7 +242,7 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
             lw->capdue = cap;
         }
     }
-    struct tl_l7 *l = lw->nstates < lw->capdue ? calloc(1, sizeof(*l) + d->state_size) : NULL;
+    struct tl_l7 *l = lw->nstates < lw->capdue ? calloc(1, sizeof(*l)) : NULL;
     if (!l) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         f->l7_done = true;
@@ -231,12 +254,7 @@ static bool l7_state_new(struct tl_worker *w, struct tl_flow *f, const struct tl
     l->due_at = L7_NOT_DUE;
     tl_reasm_init(&l->rs[0]);
     tl_reasm_init(&l->rs[1]);
-    l->next = w->l7.head;
-    if (l->next)
-        l->next->prev = l;
-    else
-        w->l7.tail = l;
-    w->l7.head = l;
+    l7_link_newest(lw, l);
     w->l7.nstates++;
     w->l7.state_bytes += need;
     f->l7 = l;
@@ -404,6 +422,31 @@ static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
 }
 
 /*
+ * The dissector's state, made when it is first given something: most TCP
+ * flows to a dissector's port that never carry a byte (scans, refused
+ * connections) cost a header, not an HTTP state of 15 KB. Older states are
+ * shed to make room (memory.max_bytes), never this one; false (counted, the
+ * flow given up) when there is none.
+ */
+static bool l7_state(struct tl_worker *w, struct tl_l7 *l)
+{
+    struct tl_l7_worker *lw = &w->l7;
+    if (l->state)
+        return true;
+    l7_unlink(lw, l); /* its age is its state's */
+    l7_link_newest(lw, l);
+    l7_shed(w, l->d->state_size, l);
+    if (lw->state_bytes + l->d->state_size > lw->max_state_bytes ||
+        !(l->state = calloc(1, l->d->state_size))) {
+        w->st.v[TL_STAT_L7_CAPPED]++;
+        l7_give_up(w, l);
+        return false;
+    }
+    lw->state_bytes += l->d->state_size;
+    return true;
+}
+
+/*
  * Runs the dissector over in-order stream bytes; returns how many it consumed.
  * cut: nothing follows these bytes (a gap, or the flow's end), so the dissector
  * may read a partial message from them (ctx.capture_cut, as for a UDP datagram
@@ -412,6 +455,8 @@ static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
 static size_t l7_parse_stream(struct l7_call *c, int dir, const uint8_t *p, size_t n, bool cut)
 {
     struct tl_l7 *l = c->f->l7;
+    if (!l7_state(c->w, l))
+        return n;
     struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
     struct tl_cursor in = tl_cur_make(p, n);
 
@@ -512,6 +557,8 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
     if (l->gave_up)
         return;
     if (l->d->gap) {
+        if (!l7_state(c->w, l))
+            return;
         struct tl_parse_ctx ctx = l7_ctx(c, dir, c->ts_us);
         l->d->gap(&ctx, n);
     } else {
@@ -523,7 +570,7 @@ static void l7_stream_gap(void *arg, int dir, uint64_t n)
 static void l7_flush_all(struct l7_call *c)
 {
     struct tl_l7 *l = c->f->l7;
-    if (l->d->flush) {
+    if (l->d->flush && l->state) { /* no state: it was given nothing, nothing waits */
         struct tl_parse_ctx ctx = l7_ctx(c, 0, c->ts_us);
         l->d->flush(&ctx, UINT64_MAX);
     }
@@ -554,36 +601,25 @@ static void l7_switch(struct l7_call *c)
 {
     struct tl_worker *w = c->w;
     struct tl_flow *f = c->f;
-    struct tl_l7 *old = f->l7;
-    const struct tl_dissector *d = old->handover;
+    struct tl_l7 *l = f->l7;
+    const struct tl_dissector *d = l->handover;
     size_t di = l7_index(d);
 
     l7_flush_all(c);
-    struct tl_l7 *l = di < tl_ndissectors && (w->l7.enabled & (1u << di))
-                          ? calloc(1, sizeof(*l) + d->state_size)
-                          : NULL;
-    if (!l) {
+    if (!(di < tl_ndissectors && (w->l7.enabled & (1u << di)))) {
         l7_free(w, f);
         f->l7_d = NULL;
         return;
     }
-    memcpy(l, old, sizeof(*l)); /* reassembly, pend[], list links, deadline; not the state */
-    if (l->due_at != L7_NOT_DUE)
-        w->l7.due[l->due_at].l = l;
+    /* The header stays (reassembly, pend[], list links, deadline); the old dissector's state
+     * goes, the next one's comes with the bytes replayed to it. */
+    if (l->state)
+        w->l7.state_bytes -= l->d->state_size;
+    free(l->state);
+    l->state = NULL;
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;
-    if (l->prev)
-        l->prev->next = l;
-    else
-        w->l7.head = l;
-    if (l->next)
-        l->next->prev = l;
-    else
-        w->l7.tail = l;
-    w->l7.state_bytes += d->state_size - old->d->state_size;
-    free(old);
-    f->l7 = l;
     f->l7_d = d;
     for (int dir = 0; dir < 2 && !l->gave_up; dir++)
         l7_replay(c, dir);
@@ -606,7 +642,8 @@ static void l7_after_packet(struct l7_call *c)
         l7_flush_all(c);
         l7_free(c->w, f);
         f->l7_d = NULL;
-    } else if (f->key.proto == TL_IPPROTO_UDP && l->d->idle && l->d->idle(l->state)) {
+    } else if (f->key.proto == TL_IPPROTO_UDP &&
+               (!l->state || (l->d->idle && l->d->idle(l->state)))) {
         l7_free(c->w, f);
     } else {
         l7_touched(&c->w->l7, l);
@@ -630,11 +667,13 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
     struct tl_l7 *l = f->l7;
     tl_arena_reset(&w->l7.arena);
     if (f->key.proto == TL_IPPROTO_UDP) {
-        struct tl_parse_ctx ctx = l7_ctx(&c, dir, d->ts_us);
-        struct tl_cursor in = tl_cur_make(tl_slot_bytes(s) + d->payload_off, d->payload_len);
-        ctx.capture_cut = d->payload_len < d->payload_wire;
-        if (d->payload_len && l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
-            l7_give_up(w, l);
+        if (d->payload_len && l7_state(w, l)) {
+            struct tl_parse_ctx ctx = l7_ctx(&c, dir, d->ts_us);
+            struct tl_cursor in = tl_cur_make(tl_slot_bytes(s) + d->payload_off, d->payload_len);
+            ctx.capture_cut = d->payload_len < d->payload_wire;
+            if (l->d->parse(&ctx, &in) == TL_PARSE_GIVEUP)
+                l7_give_up(w, l);
+        }
         l7_after_packet(&c);
         return;
     }
@@ -693,7 +732,7 @@ void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
         struct l7_call c = { w, l->flow, now_us };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
         tl_arena_reset(&lw->arena);
-        uint64_t next = l->d->flush(&ctx, now_us);
+        uint64_t next = l->state ? l->d->flush(&ctx, now_us) : UINT64_MAX;
         if (next == UINT64_MAX)
             l7_due_remove(lw, l);
         else

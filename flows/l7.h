@@ -35,7 +35,7 @@ struct tl_l7 {
     struct tl_reasm_dir rs[2]; /* TCP, by direction (0: from the originator) */
     uint8_t *pend[2];          /* TCP: in-order bytes the dissector has not consumed */
     uint32_t pend_len[2];
-    _Alignas(16) uint8_t state[]; /* d->state_size */
+    void *state; /* d->state_size bytes from the first the dissector is given (a SYN: none yet) */
 };
 
 enum { L7_NOT_DUE = UINT32_MAX };
