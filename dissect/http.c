@@ -8,7 +8,8 @@
  *   HTTP_MAX_HEAD bytes; past that the message is malformed and the flow is
  *   given up. Bodies, chunk streams and trailers are consumed as they arrive.
  * - Requests wait for their responses in a queue of at most HTTP_MAX_PIPELINE
- *   (and limits->max_pipeline) entries: their fields, never their bytes, with
+ *   (and limits->max_pipeline) entries, HTTP_Q_INLINE in the state and the
+ *   rest grown when a pipeline is deeper: their fields, never their bytes, with
  *   the strings in a fixed pool in the flow state. A string equal to the one
  *   the request before it has (Host, User-Agent, header names... of a
  *   pipeline) is kept once, so deep pipelines fit. When the queue is full, or
@@ -62,6 +63,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -72,6 +74,7 @@
 
 enum {
     HTTP_MAX_PIPELINE = 64,  /* requests awaiting a response (also capped by limits) */
+    HTTP_Q_INLINE = 4,       /* of them, kept in the state; a deeper pipeline grows a queue */
     HTTP_REQ_POOL = 6144,    /* strings of the pending requests */
     HTTP_REQ_ROOM = 512,     /* pool bytes kept free for the next request */
     HTTP_RESP_POOL = 1024,   /* strings of the response being read */
@@ -299,8 +302,9 @@ struct http_alt {
 
 struct http_state {
     struct http_dir d[2];
-    struct http_req q[HTTP_MAX_PIPELINE];
-    uint8_t nq;
+    struct http_req *q; /* q_inline, or the queue it grew into (http_q_room) */
+    struct http_req q_inline[HTTP_Q_INLINE];
+    uint8_t nq, qcap;
     bool dead;
     bool tunnel;      /* CONNECT or Upgrade ended HTTP */
     bool alt_end;     /* alt's body ends alt_clear bytes into dir 0's unread input */
@@ -2245,20 +2249,56 @@ static bool http_alt_walk(struct http_alt *a, const uint8_t *p, size_t n, size_t
 }
 
 /*
- * A new pending request; when the queue is full, or the pool has less than
- * HTTP_REQ_ROOM free, the oldest is written alone (counted).
+ * Room for n requests in the queue: most connections have one pending at a
+ * time, so a state keeps HTTP_Q_INLINE and a deeper pipeline grows the queue,
+ * up to HTTP_MAX_PIPELINE. False when n is past it, or memory is short.
+ */
+static bool http_q_room(struct http_state *s, size_t n)
+{
+    if (!s->q) {
+        s->q = s->q_inline;
+        s->qcap = HTTP_Q_INLINE;
+    }
+    if (n <= s->qcap)
+        return true;
+    if (n > HTTP_MAX_PIPELINE)
+        return false;
+    size_t cap = http_min(HTTP_MAX_PIPELINE, 2 * (size_t)s->qcap);
+    struct http_req *q = malloc(cap * sizeof(*q));
+    if (!q)
+        return false;
+    memcpy(q, s->q, s->nq * sizeof(*q));
+    if (s->q != s->q_inline)
+        free(s->q);
+    s->q = q;
+    s->qcap = (uint8_t)cap;
+    return true;
+}
+
+static void http_state_free(void *state)
+{
+    struct http_state *s = state;
+    if (s->q != s->q_inline)
+        free(s->q);
+}
+
+/*
+ * A new pending request; when the queue is full (or cannot grow), or the pool
+ * has less than HTTP_REQ_ROOM free, the oldest is written alone (counted).
  */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
 {
     size_t max = http_min(HTTP_MAX_PIPELINE, ctx->limits->max_pipeline);
     if (max == 0)
         max = 1;
-    while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM)) {
+    while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM ||
+                     !http_q_room(s, s->nq + 1u))) {
         http_write(ctx, s, &s->q[0], false, "pending_capped");
         http_pop(s);
         s->orphans++;
         ctx->counters[TL_DC_CAPPED]++;
     }
+    http_q_room(s, 1); /* the inline ones, at least */
     struct http_req *q = &s->q[s->nq++];
     memset(q, 0, sizeof(*q));
     q->pool_start = s->pool_used;
@@ -2827,7 +2867,7 @@ static int http_hidden(struct tl_parse_ctx *ctx, struct http_state *s, struct tl
     if (lf > HTTP_MAX_HEAD || !http_request_line(rest.ptr, lf))
         return -1;
     int found = http_find_head(&d, &at, false, &line_end, &end);
-    if (found < 0 || s->nq >= HTTP_MAX_PIPELINE)
+    if (found < 0 || !http_q_room(s, s->nq + 1u)) /* read into the slot after the last */
         return -1;
     if (found == 0 && !ctx->capture_cut)
         return 0;
@@ -3026,6 +3066,8 @@ const struct tl_dissector tl_http_dissector = {
     .transports = TL_TCP,
     .ports = { 80, 8080, 8000, 3128 },
     .state_size = sizeof(struct http_state),
+    .state_more = (HTTP_MAX_PIPELINE - HTTP_Q_INLINE) * sizeof(struct http_req),
+    .state_free = http_state_free,
     .record_size = sizeof(struct http_rec),
     .parse = http_parse,
     .gap = http_gap,

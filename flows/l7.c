@@ -139,6 +139,23 @@ static void l7_touched(struct tl_l7_worker *lw, struct tl_l7 *l)
         l7_due(lw, l, 0);
 }
 
+/* What a dissector's state counts against memory.max_bytes: itself and what it may grow. */
+static size_t l7_state_cost(const struct tl_dissector *d)
+{
+    return d->state_size + d->state_more;
+}
+
+static void l7_state_free(struct tl_l7_worker *lw, struct tl_l7 *l)
+{
+    if (!l->state)
+        return;
+    if (l->d->state_free)
+        l->d->state_free(l->state);
+    free(l->state);
+    l->state = NULL;
+    lw->state_bytes -= l7_state_cost(l->d);
+}
+
 /* The worker's list of L7 states, newest first: memory.max_bytes sheds from its tail. */
 static void l7_unlink(struct tl_l7_worker *lw, struct tl_l7 *l)
 {
@@ -175,8 +192,8 @@ static void l7_free(struct tl_worker *w, struct tl_flow *f)
     l7_due_remove(&w->l7, l);
     l7_unlink(&w->l7, l);
     w->l7.nstates--;
-    w->l7.state_bytes -= sizeof(*l) + (l->state ? l->d->state_size : 0);
-    free(l->state);
+    w->l7.state_bytes -= sizeof(*l);
+    l7_state_free(&w->l7, l);
     free(l);
     f->l7 = NULL;
 }
@@ -435,14 +452,14 @@ static bool l7_state(struct tl_worker *w, struct tl_l7 *l)
         return true;
     l7_unlink(lw, l); /* its age is its state's */
     l7_link_newest(lw, l);
-    l7_shed(w, l->d->state_size, l);
-    if (lw->state_bytes + l->d->state_size > lw->max_state_bytes ||
-        !(l->state = calloc(1, l->d->state_size))) {
+    size_t cost = l7_state_cost(l->d);
+    l7_shed(w, cost, l);
+    if (lw->state_bytes + cost > lw->max_state_bytes || !(l->state = calloc(1, l->d->state_size))) {
         w->st.v[TL_STAT_L7_CAPPED]++;
         l7_give_up(w, l);
         return false;
     }
-    lw->state_bytes += l->d->state_size;
+    lw->state_bytes += cost;
     return true;
 }
 
@@ -613,10 +630,7 @@ static void l7_switch(struct l7_call *c)
     }
     /* The header stays (reassembly, pend[], list links, deadline); the old dissector's state
      * goes, the next one's comes with the bytes replayed to it. */
-    if (l->state)
-        w->l7.state_bytes -= l->d->state_size;
-    free(l->state);
-    l->state = NULL;
+    l7_state_free(&w->l7, l);
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;

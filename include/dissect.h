@@ -146,8 +146,14 @@ struct tl_dissector {
     const char *doc;     /* one line for --list-fields */
     unsigned transports; /* TL_UDP | TL_TCP */
     uint16_t ports[4];   /* default ports (0 = none); either side matches */
-    size_t state_size;   /* per-flow state */
-    size_t record_size;  /* the record emit() receives */
+    size_t state_size;   /* per-flow state, zeroed */
+    /*
+     * Optional: what a state may hold beside itself at most (grown on demand),
+     * counted with state_size against memory.max_bytes; and frees it.
+     */
+    size_t state_more;
+    void (*state_free)(void *state);
+    size_t record_size; /* the record emit() receives */
     /*
      * UDP: `in` is one datagram. TCP: `in` is the in-order stream of one
      * direction from the first unconsumed byte; parse consumes by advancing

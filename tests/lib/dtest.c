@@ -38,6 +38,8 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
 
 void dtest_free(struct dtest *t)
 {
+    if (t->d->state_free)
+        t->d->state_free(t->state);
     free(t->state);
     free(t->stream[0]);
     free(t->stream[1]);
