@@ -63,7 +63,6 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cursor.h"
@@ -2253,7 +2252,7 @@ static bool http_alt_walk(struct http_alt *a, const uint8_t *p, size_t n, size_t
  * time, so a state keeps HTTP_Q_INLINE and a deeper pipeline grows the queue,
  * up to HTTP_MAX_PIPELINE. False when n is past it, or memory is short.
  */
-static bool http_q_room(struct http_state *s, size_t n)
+static bool http_q_room(struct tl_parse_ctx *ctx, struct http_state *s, size_t n)
 {
     if (!s->q) {
         s->q = s->q_inline;
@@ -2264,22 +2263,23 @@ static bool http_q_room(struct http_state *s, size_t n)
     if (n > HTTP_MAX_PIPELINE)
         return false;
     size_t cap = http_min(HTTP_MAX_PIPELINE, 2 * (size_t)s->qcap);
-    struct http_req *q = malloc(cap * sizeof(*q));
+    bool in_state = s->q == s->q_inline;
+    struct http_req *q = ctx->resize(ctx, in_state ? NULL : s->q,
+                                     in_state ? 0 : s->qcap * sizeof(*q), cap * sizeof(*q));
     if (!q)
         return false;
-    memcpy(q, s->q, s->nq * sizeof(*q));
-    if (s->q != s->q_inline)
-        free(s->q);
+    if (in_state)
+        memcpy(q, s->q_inline, s->nq * sizeof(*q));
     s->q = q;
     s->qcap = (uint8_t)cap;
     return true;
 }
 
-static void http_state_free(void *state)
+static void http_state_free(struct tl_parse_ctx *ctx)
 {
-    struct http_state *s = state;
-    if (s->q != s->q_inline)
-        free(s->q);
+    struct http_state *s = ctx->state;
+    if (s->q && s->q != s->q_inline)
+        ctx->resize(ctx, s->q, s->qcap * sizeof(*s->q), 0);
 }
 
 /*
@@ -2292,13 +2292,13 @@ static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s
     if (max == 0)
         max = 1;
     while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM ||
-                     !http_q_room(s, s->nq + 1u))) {
+                     !http_q_room(ctx, s, s->nq + 1u))) {
         http_write(ctx, s, &s->q[0], false, "pending_capped");
         http_pop(s);
         s->orphans++;
         ctx->counters[TL_DC_CAPPED]++;
     }
-    http_q_room(s, 1); /* the inline ones, at least */
+    http_q_room(ctx, s, 1); /* the inline ones, at least */
     struct http_req *q = &s->q[s->nq++];
     memset(q, 0, sizeof(*q));
     q->pool_start = s->pool_used;
@@ -2867,7 +2867,7 @@ static int http_hidden(struct tl_parse_ctx *ctx, struct http_state *s, struct tl
     if (lf > HTTP_MAX_HEAD || !http_request_line(rest.ptr, lf))
         return -1;
     int found = http_find_head(&d, &at, false, &line_end, &end);
-    if (found < 0 || !http_q_room(s, s->nq + 1u)) /* read into the slot after the last */
+    if (found < 0 || !http_q_room(ctx, s, s->nq + 1u)) /* read into the slot after the last */
         return -1;
     if (found == 0 && !ctx->capture_cut)
         return 0;
@@ -3066,7 +3066,6 @@ const struct tl_dissector tl_http_dissector = {
     .transports = TL_TCP,
     .ports = { 80, 8080, 8000, 3128 },
     .state_size = sizeof(struct http_state),
-    .state_more = (HTTP_MAX_PIPELINE - HTTP_Q_INLINE) * sizeof(struct http_req),
     .state_free = http_state_free,
     .record_size = sizeof(struct http_rec),
     .parse = http_parse,

@@ -139,23 +139,6 @@ static void l7_touched(struct tl_l7_worker *lw, struct tl_l7 *l)
         l7_due(lw, l, 0);
 }
 
-/* What a dissector's state counts against memory.max_bytes: itself and what it may grow. */
-static size_t l7_state_cost(const struct tl_dissector *d)
-{
-    return d->state_size + d->state_more;
-}
-
-static void l7_state_free(struct tl_l7_worker *lw, struct tl_l7 *l)
-{
-    if (!l->state)
-        return;
-    if (l->d->state_free)
-        l->d->state_free(l->state);
-    free(l->state);
-    l->state = NULL;
-    lw->state_bytes -= l7_state_cost(l->d);
-}
-
 /* The worker's list of L7 states, newest first: memory.max_bytes sheds from its tail. */
 static void l7_unlink(struct tl_l7_worker *lw, struct tl_l7 *l)
 {
@@ -181,6 +164,8 @@ static void l7_link_newest(struct tl_l7_worker *lw, struct tl_l7 *l)
     lw->head = l;
 }
 
+static void l7_state_free(struct tl_worker *w, struct tl_flow *f);
+
 static void l7_free(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
@@ -192,8 +177,8 @@ static void l7_free(struct tl_worker *w, struct tl_flow *f)
     l7_due_remove(&w->l7, l);
     l7_unlink(&w->l7, l);
     w->l7.nstates--;
+    l7_state_free(w, f);
     w->l7.state_bytes -= sizeof(*l);
-    l7_state_free(&w->l7, l);
     free(l);
     f->l7 = NULL;
 }
@@ -416,6 +401,24 @@ static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
                    d->domain ? d->domain(record) : none);
 }
 
+/* ctx->resize: what a dissector's state grows beside itself, counted in the state bytes. */
+static void *l7_resize(struct tl_parse_ctx *ctx, void *p, size_t old, size_t n)
+{
+    struct l7_call *c = ctx->emit_arg;
+    struct tl_l7_worker *lw = &c->w->l7;
+    if (n == 0) {
+        free(p);
+        lw->state_bytes -= old;
+        return NULL;
+    }
+    if (n > old && lw->state_bytes + (n - old) > lw->max_state_bytes)
+        return NULL;
+    void *q = realloc(p, n);
+    if (q)
+        lw->state_bytes = lw->state_bytes - old + n;
+    return q;
+}
+
 static struct tl_parse_ctx l7_ctx(struct l7_call *c, int dir, uint64_t ts_us)
 {
     struct tl_l7 *l = c->f->l7;
@@ -429,7 +432,24 @@ static struct tl_parse_ctx l7_ctx(struct l7_call *c, int dir, uint64_t ts_us)
     ctx.limits = &c->w->l7.limits;
     ctx.emit = l7_emit;
     ctx.emit_arg = c;
+    ctx.resize = l7_resize;
     return ctx;
+}
+
+/* Frees the flow's dissector state and what it holds; the header stays. */
+static void l7_state_free(struct tl_worker *w, struct tl_flow *f)
+{
+    struct tl_l7 *l = f->l7;
+    if (!l->state)
+        return;
+    if (l->d->state_free) {
+        struct l7_call c = { w, f, f->last_us };
+        struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);
+        l->d->state_free(&ctx);
+    }
+    free(l->state);
+    l->state = NULL;
+    w->l7.state_bytes -= l->d->state_size;
 }
 
 static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
@@ -452,7 +472,7 @@ static bool l7_state(struct tl_worker *w, struct tl_l7 *l)
         return true;
     l7_unlink(lw, l); /* its age is its state's */
     l7_link_newest(lw, l);
-    size_t cost = l7_state_cost(l->d);
+    size_t cost = l->d->state_size;
     l7_shed(w, cost, l);
     if (lw->state_bytes + cost > lw->max_state_bytes || !(l->state = calloc(1, l->d->state_size))) {
         w->st.v[TL_STAT_L7_CAPPED]++;
@@ -630,7 +650,7 @@ static void l7_switch(struct l7_call *c)
     }
     /* The header stays (reassembly, pend[], list links, deadline); the old dissector's state
      * goes, the next one's comes with the bytes replayed to it. */
-    l7_state_free(&w->l7, l);
+    l7_state_free(w, f);
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;

@@ -105,6 +105,14 @@ struct tl_parse_ctx {
     void (*emit)(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us);
     void *emit_arg;
     /*
+     * Memory the state holds beside itself, for what grows on demand (a deep
+     * HTTP pipeline): p of `old` bytes resized to n (p NULL: new; n 0: freed,
+     * returns NULL). Dissectors never allocate themselves: this comes from the
+     * caller, which counts it against memory.max_bytes and returns NULL when
+     * that share is spent (or memory is); the dissector then makes do.
+     */
+    void *(*resize)(struct tl_parse_ctx *ctx, void *p, size_t old, size_t n);
+    /*
      * Set by parse (TCP), which then returns TL_PARSE_OK: the rest of the flow
      * belongs to this dissector - the bytes of this direction from where `in`
      * was left, and the other direction's from its first unconsumed byte (a
@@ -147,12 +155,8 @@ struct tl_dissector {
     unsigned transports; /* TL_UDP | TL_TCP */
     uint16_t ports[4];   /* default ports (0 = none); either side matches */
     size_t state_size;   /* per-flow state, zeroed */
-    /*
-     * Optional: what a state may hold beside itself at most (grown on demand),
-     * counted with state_size against memory.max_bytes; and frees it.
-     */
-    size_t state_more;
-    void (*state_free)(void *state);
+    /* Optional: frees what the state holds beside itself, through ctx->resize. */
+    void (*state_free)(struct tl_parse_ctx *ctx);
     size_t record_size; /* the record emit() receives */
     /*
      * UDP: `in` is one datagram. TCP: `in` is the in-order stream of one

@@ -36,10 +36,25 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
     t->arena.cap = sizeof(t->arena_mem);
 }
 
+static struct tl_parse_ctx dtest_ctx(struct dtest *t, int transport, int dir, uint64_t ts);
+
+/* ctx->resize, as the flows layer does it (without a budget). */
+static void *dtest_resize(struct tl_parse_ctx *ctx, void *p, size_t old, size_t n)
+{
+    const struct dtest *t = ctx->emit_arg;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    return t->no_memory && n > old ? NULL : realloc(p, n);
+}
+
 void dtest_free(struct dtest *t)
 {
-    if (t->d->state_free)
-        t->d->state_free(t->state);
+    if (t->d->state_free) {
+        struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, 0);
+        t->d->state_free(&c);
+    }
     free(t->state);
     free(t->stream[0]);
     free(t->stream[1]);
@@ -58,6 +73,7 @@ static struct tl_parse_ctx dtest_ctx(struct dtest *t, int transport, int dir, ui
     c.limits = &t->limits;
     c.emit = dtest_emit;
     c.emit_arg = t;
+    c.resize = dtest_resize;
     return c;
 }
 

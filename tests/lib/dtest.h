@@ -27,6 +27,7 @@ struct dtest {
     const struct tl_dissector *handover; /* TCP: asked for by parse; nothing more is parsed */
     int records;
     struct tl_buf out;
+    bool no_memory; /* ctx->resize refuses to grow, as when memory.max_bytes' share is spent */
 };
 
 void dtest_init(struct dtest *t, const struct tl_dissector *d);

@@ -1380,6 +1380,20 @@ static void test_deep_pipeline(void)
     free(req);
     free(resp);
 
+    /* No memory to grow the queue past the 4 the state holds: the oldest go alone, counted. */
+    pipeline_streams(10, 0, &req, &rn, &resp, &sn);
+    dtest_init(&t, &tl_http_dissector);
+    t.no_memory = true;
+    tcp(&t, 0, req, rn);
+    CHECK_EQ(t.records, 6);
+    tcp(&t, 1, resp, sn);
+    CHECK_EQ(pipeline_pairs_ok(&t, 10), 4);
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), 6);
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 6);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+
     /* Long distinct URIs fill the pool first: the oldest go alone, the rest still pair. */
     pipeline_streams(60, 240, &req, &rn, &resp, &sn);
     dtest_init(&t, &tl_http_dissector);
