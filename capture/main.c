@@ -350,7 +350,7 @@ static void on_packet(void *user, int linktype, uint64_t ts_us, const uint8_t *p
     struct run *r = user;
     if (reload_requested)
         reload_rules(r->pipe);
-    tl_pipeline_packet_mapped(r->pipe, linktype, ts_us, pkt, caplen, wirelen, mark);
+    tl_pipeline_packet_pinned(r->pipe, linktype, ts_us, pkt, caplen, wirelen, mark);
 }
 
 static uint64_t pinned_from(void *user)

@@ -16,7 +16,7 @@
 
 #include "config.h"
 
-/* mark > 0: pkt stays readable until pinned_from passes mark (tl_pipeline_packet_mapped). */
+/* mark > 0: pkt stays readable until pinned_from passes mark (tl_pipeline_packet_pinned). */
 typedef void (*tl_packet_fn)(void *user, int linktype, uint64_t ts_us, const uint8_t *pkt,
                              uint32_t caplen, uint32_t wirelen, uint64_t mark);
 typedef void (*tl_idle_fn)(void *user, uint64_t wall_us);

@@ -616,10 +616,10 @@ static void pipe_new_epoch(struct tl_pipeline *p, uint64_t ts_us)
 void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, const uint8_t *pkt,
                         uint32_t caplen, uint32_t wirelen)
 {
-    tl_pipeline_packet_mapped(p, linktype, ts_us, pkt, caplen, wirelen, 0);
+    tl_pipeline_packet_pinned(p, linktype, ts_us, pkt, caplen, wirelen, 0);
 }
 
-void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_us,
+void tl_pipeline_packet_pinned(struct tl_pipeline *p, int linktype, uint64_t ts_us,
                                const uint8_t *pkt, uint32_t caplen, uint32_t wirelen, uint64_t mark)
 {
     if (p->mode != TL_PIPE_LIVE && ts_us + TL_COORD_HOLD_TICKS * p->tick_us < p->now_us)

@@ -626,7 +626,7 @@ void tl_worker_batch(struct tl_worker *w, const struct tl_batch *b)
         worker_take(w, s);
         off += tl_slot_stride(s);
     }
-    if (b->mark_hi) /* its mapped bytes are read: the source may give them back */
+    if (b->mark_hi) /* its pinned bytes are read: the source may reuse them */
         atomic_store_explicit(&w->done_mark, b->mark_hi, memory_order_release);
     worker_advance(w, b->now_us);
 }

@@ -45,12 +45,12 @@ void tl_pipeline_packet(struct tl_pipeline *p, int linktype, uint64_t ts_us, con
                         uint32_t caplen, uint32_t wirelen);
 
 /*
- * The same for bytes the source keeps readable (a mapped capture file) until it
- * is told they are no longer needed: workers get a pointer, not a copy. mark
+ * The same for bytes the source keeps readable (a capture file's read buffers)
+ * until it is told they are no longer needed: workers get a pointer, not a copy. mark
  * (> 0) is the packet's place in the source, growing from packet to packet;
  * mark 0 is tl_pipeline_packet.
  */
-void tl_pipeline_packet_mapped(struct tl_pipeline *p, int linktype, uint64_t ts_us,
+void tl_pipeline_packet_pinned(struct tl_pipeline *p, int linktype, uint64_t ts_us,
                                const uint8_t *pkt, uint32_t caplen, uint32_t wirelen,
                                uint64_t mark);
 /* The lowest mark whose bytes a worker may still read; UINT64_MAX when none. */

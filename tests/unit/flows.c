@@ -378,16 +378,16 @@ static void test_service(void)
 }
 
 /*
- * Packets of a mapped file reach the workers as pointers: the pipeline says which
+ * Packets of a capture file reach the workers as pointers: the pipeline says which
  * bytes are still read (pinned_from), and after unpin none are, so the source may
- * unmap. The "file" is freed right after unpin: a worker reading it later would be a
+ * reuse them. The "file" is freed right after unpin: a worker reading it later would be a
  * use after free under ASan, and the counts would not match the copied run's.
  */
-static void test_mapped_packets(void)
+static void test_pinned_packets(void)
 {
     enum { NPKT = 400, SZ = 1600 };
     static const char *const set[] = { "threads", "2", NULL };
-    for (int mapped = 0; mapped < 2; mapped++) {
+    for (int pinned = 0; pinned < 2; pinned++) {
         struct run r;
         char err[256];
         run_start(&r, set);
@@ -398,12 +398,12 @@ static void test_mapped_packets(void)
             uint8_t *b = file + (size_t)i * SZ;
             unsigned n = make_pkt(b, (uint8_t)(1 + i % 50), (uint16_t)(1000 + i % 50), 200, 53, UDP,
                                   0, NULL, 100 + i % 300);
-            uint64_t mark = mapped ? (uint64_t)i * SZ + 1 : 0;
-            tl_pipeline_packet_mapped(r.p, TL_LINK_ETHERNET, ts_of(i * 0.001), b, n, n, mark);
-            if (mapped && i == 0)
+            uint64_t mark = pinned ? (uint64_t)i * SZ + 1 : 0;
+            tl_pipeline_packet_pinned(r.p, TL_LINK_ETHERNET, ts_of(i * 0.001), b, n, n, mark);
+            if (pinned && i == 0)
                 CHECK_EQ(tl_pipeline_pinned_from(r.p), 1); /* in the batch being filled */
         }
-        CHECK(tl_pipeline_pinned_from(r.p) == (mapped ? 1 : UINT64_MAX));
+        CHECK(tl_pipeline_pinned_from(r.p) == (pinned ? 1 : UINT64_MAX));
         tl_pipeline_unpin(r.p, UINT64_MAX);
         CHECK(tl_pipeline_pinned_from(r.p) == UINT64_MAX);
         free(file);
@@ -607,7 +607,7 @@ const struct tl_test tl_tests_flows[] = {
     { "icmp_echo_pairs", test_icmp_echo_pairs },
     { "fragments_reach_the_flow", test_fragments_reach_the_flow },
     { "service", test_service },
-    { "mapped_packets", test_mapped_packets },
+    { "pinned_packets", test_pinned_packets },
     { "tunnel_keys", test_tunnel_keys },
     { "probe", test_probe },
     { "handover", test_handover },
