@@ -169,10 +169,11 @@ if selected outage; then
     big_pcap
     rm -f "$TMP/feed"
     mkfifo "$TMP/feed"
-    # the end waits up to 20 s for the broker and the spool (the final stats count every
-    # replay): a loaded CI machine took longer than 5 s to reconnect and replay 11 k events
+    # the end waits up to 60 s for the broker and the spool (the final stats count every
+    # replay; it returns as soon as both are done, about a second here): loaded CI machines
+    # took longer than 5 s, and once longer than 20 s, to reconnect and replay 11 k events
     run_tapline_bg "$TMP/spool2" "$TMP/feed" -r - -w "$TMP/all.jsonl" "${SHORT[@]}" \
-        --set kafka.flush_timeout=20
+        --set kafka.flush_timeout=60
     exec 8>"$TMP/feed"
     third 1 >&8
     sleep 1
