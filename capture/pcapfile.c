@@ -43,9 +43,10 @@ enum {
     NG_BOM = 0x1A2B3C4D,
     NG_OPT_TSRESOL = 9,
     NG_OPT_TSOFFSET = 14,
-    READ_WINDOW =
-        4 << 20,      /* bytes a read() fills at most; a larger block gets a buffer of its own */
-    READ_WINDOWS = 4, /* windows in turn: what the workers may still be reading */
+    /* bytes a read() fills at most (a larger block gets a buffer of its own), and the windows
+     * used in turn: what the workers may still be reading */
+    READ_WINDOW = 4 << 20,
+    READ_WINDOWS = 4,
 };
 
 struct ng_iface {
