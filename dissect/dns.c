@@ -58,6 +58,7 @@ enum {
     DNS_MAX_HOPS = 64,                /* compression pointers followed per name */
     DNS_MAX_ANSWERS = 64,             /* answers (and auth, addl) kept per record; also max_items */
     DNS_MAX_PENDING = 16,             /* queries awaiting a response per flow; also max_pending */
+    DNS_PENDING_INLINE = 2,           /* of them, kept in the state (A and AAAA); more grow it */
     DNS_MAX_TEXT = 8192,              /* longest answer text; also max_value_len */
     DNS_NAME_TEXT = 4 * DNS_MAX_NAME, /* a name with every byte escaped */
 };
@@ -107,10 +108,11 @@ struct dns_info {
 };
 
 struct dns_state {
-    struct dns_info pending[DNS_MAX_PENDING]; /* oldest first */
-    uint8_t npending;
+    struct dns_info *pending; /* oldest first: pending_inline, or what it grew into (dns_room) */
+    uint8_t npending, cap;
     bool seen;      /* a message parsed on this flow: no more giving up */
     bool resync[2]; /* TCP: bytes were lost; the next frame must look like DNS */
+    struct dns_info pending_inline[DNS_PENDING_INLINE];
 };
 
 /* The record: borrowed strings live in the packet arena until emit returns. */
@@ -1321,6 +1323,38 @@ static unsigned dns_max_pending(const struct tl_parse_ctx *ctx)
 }
 
 /*
+ * Room for one more waiting query: most flows have one or two at a time,
+ * kept in the state; a burst grows the list (doubling, up to DNS_MAX_PENDING).
+ * False when memory is short.
+ */
+static bool dns_room(struct tl_parse_ctx *ctx, struct dns_state *st)
+{
+    if (!st->pending) {
+        st->pending = st->pending_inline;
+        st->cap = DNS_PENDING_INLINE;
+    }
+    if (st->npending < st->cap)
+        return true;
+    unsigned cap = 2u * st->cap < DNS_MAX_PENDING ? 2u * st->cap : DNS_MAX_PENDING;
+    struct dns_info *p =
+        tl_state_grow(ctx, st->pending, st->pending == st->pending_inline, st->cap * sizeof(*p),
+                      st->npending * sizeof(*p), cap * sizeof(*p));
+    if (!p)
+        return false;
+    st->pending = p;
+    st->cap = (uint8_t)cap;
+    return true;
+}
+
+static void dns_state_free(struct tl_parse_ctx *ctx)
+{
+    struct dns_state *st = ctx->state;
+    if (st->pending)
+        tl_state_shrink(ctx, st->pending, st->pending == st->pending_inline,
+                        st->cap * sizeof(*st->pending));
+}
+
+/*
  * Something that may have been the response to the queries waiting for one
  * from the other direction could not be read (a gap, a message cut before its
  * flags): if they stay unanswered, that is why.
@@ -1370,7 +1404,7 @@ static void dns_message(struct tl_parse_ctx *ctx, const struct tl_cursor *msg)
         return;
     }
     if (!(info.flags & DNS_QR)) {
-        if (st->npending >= dns_max_pending(ctx)) {
+        if (st->npending >= dns_max_pending(ctx) || (!dns_room(ctx, st) && st->npending)) {
             ctx->counters[TL_DC_CAPPED]++;
             dns_emit_query(ctx, &st->pending[0], TL_UNANS_CAPPED);
             dns_drop(st, 0);
@@ -1568,6 +1602,7 @@ const struct tl_dissector tl_dns_dissector = {
     .transports = TL_UDP | TL_TCP,
     .ports = { 53, 5353, 5355, 137 },
     .state_size = sizeof(struct dns_state),
+    .state_free = dns_state_free,
     .record_size = sizeof(struct dns_rec),
     .parse = dns_parse,
     .gap = dns_gap,

@@ -75,6 +75,7 @@ enum {
     HTTP_MAX_PIPELINE = 64,  /* requests awaiting a response (also capped by limits) */
     HTTP_Q_INLINE = 4,       /* of them, kept in the state; a deeper pipeline grows a queue */
     HTTP_REQ_POOL = 6144,    /* strings of the pending requests */
+    HTTP_POOL_INLINE = 1024, /* of them, kept in the state; more grow the pool */
     HTTP_REQ_ROOM = 512,     /* pool bytes kept free for the next request */
     HTTP_RESP_POOL = 1024,   /* strings of the response being read */
     HTTP_MAX_HEAD = 65536,   /* start line + header block (also one chunk or trailer line) */
@@ -311,7 +312,8 @@ struct http_state {
     size_t alt_until; /* alt is done, but its body still covers this many bytes ahead */
     struct http_alt alt;
     struct http_alt main; /* this side's own reading, walked beside alt up to alt's end */
-    uint16_t pool_used;
+    char *pool;           /* pool_inline, or what it grew into (http_pool_room) */
+    uint16_t pool_used, pool_cap;
     uint32_t nreq, nresp; /* requests and final responses seen: trans_depth */
     uint32_t orphans;     /* responses due to requests already written alone */
     uint32_t body_req;    /* depth of the request whose body dir 0 is reading */
@@ -319,7 +321,7 @@ struct http_state {
     bool qsniff_done;     /* they are final (a gap came) */
     uint8_t qsniff[HTTP_SNIFF];
     struct http_resp r;
-    char pool[HTTP_REQ_POOL];
+    char pool_inline[HTTP_POOL_INLINE];
 };
 
 /* One header of a block as sent. */
@@ -551,11 +553,47 @@ static void http_capped(struct tl_parse_ctx *ctx, bool *flag)
     ctx->counters[TL_DC_CAPPED]++;
 }
 
-/* A writer onto the free part of the request pool, capped at max_value_len. */
-static struct http_w http_req_w(const struct tl_parse_ctx *ctx, struct http_state *s)
+/* The queue and the pool start inline (the state comes zeroed). */
+static void http_inline(struct http_state *s)
 {
+    if (s->q)
+        return;
+    s->q = s->q_inline;
+    s->qcap = HTTP_Q_INLINE;
+    s->pool = s->pool_inline;
+    s->pool_cap = HTTP_POOL_INLINE;
+}
+
+/*
+ * Room for `need` more bytes in the request pool: most requests fit in the
+ * state, and the pool grows, doubling, up to HTTP_REQ_POOL for those that do
+ * not. When memory is short it stays as it is and writers cut (counted).
+ */
+static void http_pool_room(struct tl_parse_ctx *ctx, struct http_state *s, size_t need)
+{
+    http_inline(s);
+    size_t want = http_min(HTTP_REQ_POOL, s->pool_used + need), cap = s->pool_cap;
+    if (want <= cap)
+        return;
+    while (cap < want)
+        cap = http_min(HTTP_REQ_POOL, 2 * cap);
+    char *p =
+        tl_state_grow(ctx, s->pool, s->pool == s->pool_inline, s->pool_cap, s->pool_used, cap);
+    if (p) {
+        s->pool = p;
+        s->pool_cap = (uint16_t)cap;
+    }
+}
+
+/*
+ * A writer onto the free part of the request pool for a value of up to `want`
+ * bytes, capped at max_value_len.
+ */
+static struct http_w http_req_w(struct tl_parse_ctx *ctx, struct http_state *s, size_t want)
+{
+    http_pool_room(ctx, s, http_min(want, ctx->limits->max_value_len));
     struct http_w w = { s->pool + s->pool_used, 0, 0, false };
-    w.cap = http_min(ctx->limits->max_value_len, HTTP_REQ_POOL - (size_t)s->pool_used);
+    w.cap = http_min(ctx->limits->max_value_len, (size_t)s->pool_cap - s->pool_used);
     return w;
 }
 
@@ -572,7 +610,7 @@ static struct http_ref http_req_close(struct tl_parse_ctx *ctx, struct http_stat
 static struct http_ref http_req_put(struct tl_parse_ctx *ctx, struct http_state *s,
                                     struct http_req *q, struct tl_str v, bool decode)
 {
-    struct http_w w = http_req_w(ctx, s);
+    struct http_w w = http_req_w(ctx, s, v.len);
     http_wvalue(&w, v, decode);
     return http_req_close(ctx, s, q, &w);
 }
@@ -1531,7 +1569,7 @@ static void http_auth(struct tl_parse_ctx *ctx, struct http_state *s, struct htt
     if (q->auth_scheme != schemes[0] || q->s[RS_USER].len)
         return;
 
-    struct http_w w = http_req_w(ctx, s);
+    struct http_w w = http_req_w(ctx, s, v.len);
     uint32_t acc = 0;
     unsigned bits = 0;
     bool colon = false;
@@ -1569,19 +1607,20 @@ static void http_auth(struct tl_parse_ctx *ctx, struct http_state *s, struct htt
 }
 
 /*
- * A writer for the next entry of a list of (2 length bytes, text) entries at
- * the end of the pool: nothing else may be written before http_list_close.
- * False (capped) when the list is full or the pool is.
+ * A writer for the next entry, of up to `want` bytes, of a list of (2 length
+ * bytes, text) entries at the end of the pool: nothing else may be written
+ * before http_list_close. False (capped) when the list is full or the pool is.
  */
 static bool http_list_open(struct tl_parse_ctx *ctx, struct http_state *s, struct http_req *q,
-                           uint8_t n, size_t max, struct http_w *w)
+                           uint8_t n, size_t max, size_t want, struct http_w *w)
 {
-    if (n >= max || HTTP_REQ_POOL - (size_t)s->pool_used < 2) {
+    http_pool_room(ctx, s, 2 + http_min(want, ctx->limits->max_value_len));
+    if (n >= max || (size_t)s->pool_cap - s->pool_used < 2) {
         http_capped(ctx, &q->capped);
         return false;
     }
     s->pool_used = (uint16_t)(s->pool_used + 2);
-    *w = http_req_w(ctx, s);
+    *w = http_req_w(ctx, s, want);
     return true;
 }
 
@@ -1608,7 +1647,7 @@ static void http_proxied(struct tl_parse_ctx *ctx, struct http_state *s, struct 
 {
     struct http_w w;
     if (!http_list_open(ctx, s, q, q->nproxied, http_min(HTTP_MAX_PROXIED, ctx->limits->max_items),
-                        &w))
+                        name.len + 4 + value.len, &w))
         return;
     for (size_t i = 0; i < name.len; i++) {
         uint8_t c = (uint8_t)name.ptr[i];
@@ -1626,7 +1665,7 @@ static void http_conflict_keep(struct tl_parse_ctx *ctx, struct http_state *s, s
 {
     struct http_w w;
     for (uint8_t i = 0; i < f->nlines; i++) {
-        if (!http_list_open(ctx, s, q, q->nconflict, HTTP_MAX_FRAMING, &w))
+        if (!http_list_open(ctx, s, q, q->nconflict, HTTP_MAX_FRAMING, f->lines[i].len, &w))
             return;
         for (size_t k = 0; k < f->lines[i].len; k++)
             http_wc(&w, f->lines[i].ptr[k]);
@@ -1823,8 +1862,10 @@ static void http_headers(struct tl_parse_ctx *ctx, struct http_state *s, struct 
     while (q && http_next_header(&again, &h))
         http_req_proxy(ctx, s, q, (struct tl_str){ h.name.ptr, http_min(h.name.len, max_name) },
                        h.value);
+    if (q)
+        http_pool_room(ctx, s, q->names.len + nm.len);
     bool kept =
-        q ? http_names_keep(s->pool, &s->pool_used, HTTP_REQ_POOL, &q->names, &q->nnames, &nm)
+        q ? http_names_keep(s->pool, &s->pool_used, s->pool_cap, &q->names, &q->nnames, &nm)
           : http_names_keep(s->r.pool, &s->r.used, HTTP_RESP_POOL, &s->r.names, &s->r.nnames, &nm);
     if (nm.cut || !kept)
         http_capped(ctx, capped);
@@ -2254,22 +2295,16 @@ static bool http_alt_walk(struct http_alt *a, const uint8_t *p, size_t n, size_t
  */
 static bool http_q_room(struct tl_parse_ctx *ctx, struct http_state *s, size_t n)
 {
-    if (!s->q) {
-        s->q = s->q_inline;
-        s->qcap = HTTP_Q_INLINE;
-    }
+    http_inline(s);
     if (n <= s->qcap)
         return true;
     if (n > HTTP_MAX_PIPELINE)
         return false;
     size_t cap = http_min(HTTP_MAX_PIPELINE, 2 * (size_t)s->qcap);
-    bool in_state = s->q == s->q_inline;
-    struct http_req *q = ctx->resize(ctx, in_state ? NULL : s->q,
-                                     in_state ? 0 : s->qcap * sizeof(*q), cap * sizeof(*q));
+    struct http_req *q = tl_state_grow(ctx, s->q, s->q == s->q_inline, s->qcap * sizeof(*q),
+                                       s->nq * sizeof(*q), cap * sizeof(*q));
     if (!q)
         return false;
-    if (in_state)
-        memcpy(q, s->q_inline, s->nq * sizeof(*q));
     s->q = q;
     s->qcap = (uint8_t)cap;
     return true;
@@ -2278,8 +2313,10 @@ static bool http_q_room(struct tl_parse_ctx *ctx, struct http_state *s, size_t n
 static void http_state_free(struct tl_parse_ctx *ctx)
 {
     struct http_state *s = ctx->state;
-    if (s->q && s->q != s->q_inline)
-        ctx->resize(ctx, s->q, s->qcap * sizeof(*s->q), 0);
+    if (!s->q)
+        return;
+    tl_state_shrink(ctx, s->q, s->q == s->q_inline, s->qcap * sizeof(*s->q));
+    tl_state_shrink(ctx, s->pool, s->pool == s->pool_inline, s->pool_cap);
 }
 
 /*

@@ -461,7 +461,7 @@ static void l7_give_up(struct tl_worker *w, struct tl_l7 *l)
 /*
  * The dissector's state, made when it is first given something: most TCP
  * flows to a dissector's port that never carry a byte (scans, refused
- * connections) cost a header, not an HTTP state of 15 KB. Older states are
+ * connections) cost a header, not an HTTP state. Older states are
  * shed to make room (memory.max_bytes), never this one; false (counted, the
  * flow given up) when there is none.
  */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "cursor.h"
@@ -217,6 +218,29 @@ static inline uint64_t tl_pending_due(uint64_t ts_us, uint64_t timeout)
 static inline uint64_t tl_due_min(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
+}
+
+/*
+ * What a state keeps inline for the common case and grows into memory from
+ * ctx->resize for the rare big one (a deep HTTP pipeline, a burst of DNS
+ * queries): moves the array at p (`old` bytes, the first `used` of them in
+ * use; in_state: still the inline one) to a block of n bytes. NULL, nothing
+ * changed, when memory is refused.
+ */
+static inline void *tl_state_grow(struct tl_parse_ctx *ctx, void *p, bool in_state, size_t old,
+                                  size_t used, size_t n)
+{
+    void *q = ctx->resize(ctx, in_state ? NULL : p, in_state ? 0 : old, n);
+    if (q && in_state)
+        memcpy(q, p, used);
+    return q;
+}
+
+/* Gives back what tl_state_grow took (nothing if the array is still inline). */
+static inline void tl_state_shrink(struct tl_parse_ctx *ctx, void *p, bool in_state, size_t old)
+{
+    if (!in_state)
+        ctx->resize(ctx, p, old, 0);
 }
 
 static inline void tl_identity_copy(char *dst, size_t cap, struct tl_str s)

@@ -579,6 +579,37 @@ static void test_caps(void)
     dtest_free(&t);
 }
 
+/*
+ * Queries waiting on one flow: two in the state, more in memory from
+ * ctx->resize; without it the oldest go alone, counted, and the rest still pair.
+ */
+static void test_pending_grows(void)
+{
+    for (int no_memory = 0; no_memory < 2; no_memory++) {
+        struct dtest t;
+        struct mb q, r;
+        dtest_init(&t, &tl_dns_dissector);
+        t.no_memory = no_memory;
+        for (unsigned i = 0; i < 8; i++) {
+            hdr(&q, 100 + i, 0x0100, 1, 0, 0, 0);
+            question(&q, "burst.example", 1);
+            dtest_udp(&t, 0, 1000000 + i, q.b, q.n, false);
+        }
+        CHECK_EQ(t.records, no_memory ? 6 : 0);
+        CHECK_EQ(t.counters[TL_DC_CAPPED], no_memory ? 6 : 0);
+        for (unsigned i = 8; i-- > 0;) {
+            hdr(&r, 100 + i, 0x8180, 1, 1, 0, 0);
+            question(&r, "burst.example", 1);
+            rr(&r, 1, 30, "\x0a\x00\x00\x02", 4);
+            dtest_udp(&t, 1, 2000000 + i, r.b, r.n, false);
+        }
+        CHECK_EQ(t.records, no_memory ? 14 : 8);
+        CHECK_EQ(dtest_count(&t, "\"rtt\""), no_memory ? 2 : 8);
+        CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), no_memory ? 6 : 0);
+        dtest_free(&t);
+    }
+}
+
 /* Counts what a flush writes, each a query that timed out, as the flow table's timer would. */
 static void emit_count(struct tl_parse_ctx *ctx, void *rec, uint64_t ts)
 {
@@ -1267,6 +1298,7 @@ const struct tl_test tl_tests_dns[] = {
     { "rcodes_and_flags", test_rcodes_and_flags },
     { "pairing", test_pairing },
     { "caps", test_caps },
+    { "pending_grows", test_pending_grows },
     { "flush_timeout", test_flush_timeout },
     { "recorded_udp", test_recorded_udp },
     { "tcp", test_tcp },

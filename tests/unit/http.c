@@ -1422,6 +1422,50 @@ static void test_deep_pipeline(void)
     free(resp);
 }
 
+/*
+ * A request's strings: the first KiB in the state, more in a pool grown through
+ * ctx->resize and kept whole; without memory to grow, cut and flagged.
+ */
+static void test_request_pool_grows(void)
+{
+    enum { LONG = 1800 };
+    struct tl_buf req = { 0 }, want[2] = { { 0 } };
+    const char *const parts[] = { "GET /", " HTTP/1.1\r\nHost: pool.test\r\nUser-Agent: ",
+                                  "\r\nReferer: http://r/", "\r\n\r\n" };
+    const char fill[] = "uar";
+    for (size_t i = 0; i < TL_ARRAY_LEN(parts); i++) {
+        tl_buf_puts(&req, parts[i]);
+        for (size_t k = 0; i < 3 && k < LONG; k++)
+            tl_buf_putc(&req, fill[i]);
+    }
+    tl_buf_putc(&want[0], '/');
+    for (size_t k = 0; k < LONG; k++) {
+        tl_buf_putc(&want[0], 'u');
+        tl_buf_putc(&want[1], 'a');
+    }
+    tl_buf_putc(&want[0], '\0');
+    tl_buf_putc(&want[1], '\0');
+    const char resp[] = "HTTP/1.1 204 No Content\r\n\r\n";
+
+    for (int no_memory = 0; no_memory < 2; no_memory++) {
+        struct dtest t;
+        dtest_init(&t, &tl_http_dissector);
+        t.no_memory = no_memory;
+        tcp(&t, 0, req.p, req.len);
+        tcp(&t, 1, resp, sizeof(resp) - 1);
+        CHECK_EQ(t.records, 1);
+        CHECK(has(&t, want[0].p) == !no_memory);
+        CHECK(has(&t, want[1].p) == !no_memory);
+        CHECK(has(&t, "\"host\":\"pool.test\"") == !no_memory);
+        CHECK(has(&t, "\"value_capped\":true") == no_memory);
+        CHECK((t.counters[TL_DC_CAPPED] > 0) == no_memory);
+        dtest_free(&t);
+    }
+    tl_buf_free(&req);
+    tl_buf_free(&want[0]);
+    tl_buf_free(&want[1]);
+}
+
 /* The smuggled request inside a TE.CL request's chunk, and the chunk size line that leads it. */
 static const char smuggled_gpost[] = "GPOST / HTTP/1.1\r\n"
                                      "Content-Type: application/x-www-form-urlencoded\r\n"
@@ -1870,6 +1914,7 @@ const struct tl_test tl_tests_http[] = {
     { "cut_at_end", test_cut_at_end },
     { "tunnel", test_tunnel },
     { "deep_pipeline", test_deep_pipeline },
+    { "request_pool_grows", test_request_pool_grows },
     { "smuggling_te_cl", test_smuggling_te_cl },
     { "smuggling_cl_te", test_smuggling_cl_te },
     { "smuggling_variants", test_smuggling_variants },
