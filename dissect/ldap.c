@@ -53,6 +53,7 @@
 
 enum {
     LDAP_MAX_PENDING = 16,       /* requests awaiting a response per flow; also max_pending */
+    LDAP_PENDING_INLINE = 2,     /* of them, kept in the state; more grow it */
     LDAP_POOL = 1024,            /* bytes of strings kept per pending request */
     LDAP_MAX_ATTRS = 32,         /* attribute names kept per request; also max_items */
     LDAP_MAX_FILTER_DEPTH = 16,  /* and/or/not nesting; deeper is malformed */
@@ -148,7 +149,7 @@ struct ldap_sasl {
     /* across buffers: */
     uint32_t skip;      /* plaintext bytes of a search entry to pass over */
     uint16_t carry_len; /* bytes of a message begun in an earlier buffer */
-    uint8_t carry[LDAP_SASL_CARRY];
+    uint8_t *carry;     /* LDAP_SASL_CARRY bytes, from the first message that needs them */
 };
 
 enum { LDAP_NTLM_UNKNOWN, LDAP_NTLM_SIGNED, LDAP_NTLM_SEALED };
@@ -162,7 +163,9 @@ struct ldap_state {
     uint32_t skip[2]; /* bytes of a search entry to pass over (counted from its header) */
     struct ldap_tally sealed, tls_tally;
     struct ldap_sasl sasl[2];
-    struct ldap_pending pending[LDAP_MAX_PENDING];
+    struct ldap_pending *pending; /* slots: pending_inline, or what it grew into (ldap_alloc) */
+    uint8_t npending;             /* slots there are, used or not */
+    struct ldap_pending pending_inline[LDAP_PENDING_INLINE];
 };
 
 struct ldap_rec {
@@ -906,7 +909,7 @@ static void ldap_filter(struct ldap_walk *w, struct tl_cursor *c, unsigned depth
 
 static struct ldap_pending *ldap_find(struct ldap_state *st, uint32_t msgid, uint8_t req)
 {
-    for (size_t i = 0; i < LDAP_MAX_PENDING; i++)
+    for (size_t i = 0; i < st->npending; i++)
         if (st->pending[i].used && st->pending[i].msgid == msgid && st->pending[i].op == req)
             return &st->pending[i];
     return NULL;
@@ -1000,19 +1003,43 @@ static void ldap_emit(struct tl_parse_ctx *ctx, struct ldap_pending *p,
     p->used = false;
 }
 
+/*
+ * More slots, doubling up to cap: most connections have one or two requests
+ * waiting, kept in the state. False when memory is short.
+ */
+static bool ldap_grow(struct tl_parse_ctx *ctx, struct ldap_state *st, size_t cap)
+{
+    size_t n = 2u * st->npending < cap ? 2u * st->npending : cap, size = sizeof(*st->pending);
+    struct ldap_pending *p = tl_state_grow(ctx, st->pending, st->pending == st->pending_inline,
+                                           st->npending * size, st->npending * size, n * size);
+    if (!p)
+        return false;
+    memset(p + st->npending, 0, (n - st->npending) * size);
+    st->pending = p;
+    st->npending = (uint8_t)n;
+    return true;
+}
+
 /* A free entry for a new request; when all are taken the oldest is written alone. */
 static struct ldap_pending *ldap_alloc(struct tl_parse_ctx *ctx, struct ldap_state *st)
 {
     size_t cap = ctx->limits->max_pending;
     if (cap == 0 || cap > LDAP_MAX_PENDING)
         cap = cap ? LDAP_MAX_PENDING : 1;
+    if (!st->pending) {
+        st->pending = st->pending_inline;
+        st->npending = LDAP_PENDING_INLINE;
+    }
     struct ldap_pending *oldest = &st->pending[0];
-    for (size_t i = 0; i < cap; i++) {
+    size_t i = 0;
+    for (; i < cap && i < st->npending; i++) {
         if (!st->pending[i].used)
             return &st->pending[i];
         if (st->pending[i].ts < oldest->ts)
             oldest = &st->pending[i];
     }
+    if (i < cap && ldap_grow(ctx, st, cap))
+        return &st->pending[i];
     ctx->counters[TL_DC_CAPPED]++;
     ldap_emit(ctx, oldest, NULL, 0, TL_UNANS_CAPPED);
     return oldest;
@@ -1433,7 +1460,7 @@ static void ldap_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, size_t n)
  */
 static void ldap_mark(struct ldap_state *st, unsigned from_dir, enum tl_unanswered why)
 {
-    for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
+    for (size_t i = 0; i < st->npending; i++) {
         struct ldap_pending *p = &st->pending[i];
         if (p->used && p->have_request && p->dir != from_dir && !p->why)
             p->why = (uint8_t)why;
@@ -1444,7 +1471,7 @@ static void ldap_mark(struct ldap_state *st, unsigned from_dir, enum tl_unanswer
 static enum tl_parse ldap_giveup(struct tl_parse_ctx *ctx)
 {
     struct ldap_state *st = ctx->state;
-    for (size_t i = 0; i < LDAP_MAX_PENDING; i++)
+    for (size_t i = 0; i < st->npending; i++)
         if (st->pending[i].used)
             ldap_emit(ctx, &st->pending[i], NULL, 0, TL_UNANS_UNPARSEABLE);
     return TL_PARSE_GIVEUP; /* the caller counts it (TL_DC_GIVEUP) */
@@ -1563,14 +1590,19 @@ static bool ldap_ntlm_plain(struct tl_cursor p)
  */
 static size_t ldap_sasl_join(struct tl_parse_ctx *ctx, struct ldap_sasl *sb, struct tl_cursor p)
 {
-    size_t room = sizeof(sb->carry) - sb->carry_len, n = tl_cur_left(&p);
+    if (!sb->carry && !(sb->carry = ctx->resize(ctx, NULL, 0, LDAP_SASL_CARRY))) {
+        ctx->counters[TL_DC_CAPPED]++; /* no memory to join it: lost, as one too long */
+        ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
+        return tl_cur_left(&p);
+    }
+    size_t room = LDAP_SASL_CARRY - sb->carry_len, n = tl_cur_left(&p);
     size_t take = n < room ? n : room, old = sb->carry_len;
     memcpy(sb->carry + old, tl_cur_rest(&p).ptr, take);
     struct tl_cursor c = tl_cur_make(sb->carry, old + take), msg;
     bool bad;
     size_t len = ldap_msg_len(&c, &bad);
     sb->carry_len = 0;
-    if (bad || (len == 0 && old + take == sizeof(sb->carry))) {
+    if (bad || (len == 0 && old + take == LDAP_SASL_CARRY)) {
         ctx->counters[TL_DC_MALFORMED]++;
         ldap_mark(ctx->state, ctx->dir, TL_UNANS_UNPARSEABLE);
         return take;
@@ -1583,7 +1615,7 @@ static size_t ldap_sasl_join(struct tl_parse_ctx *ctx, struct ldap_sasl *sb, str
         }
         return len - old;
     }
-    if (len == 0 || len <= sizeof(sb->carry)) { /* the rest comes in a later buffer */
+    if (len == 0 || len <= LDAP_SASL_CARRY) { /* the rest comes in a later buffer */
         sb->carry_len = (uint16_t)(old + take);
         return take;
     }
@@ -1843,12 +1875,23 @@ static void ldap_emit_tally(struct tl_parse_ctx *ctx, struct ldap_tally *t, cons
     memset(t, 0, sizeof(*t));
 }
 
+static void ldap_state_free(struct tl_parse_ctx *ctx)
+{
+    struct ldap_state *st = ctx->state;
+    for (int dir = 0; dir < 2; dir++)
+        if (st->sasl[dir].carry)
+            ctx->resize(ctx, st->sasl[dir].carry, LDAP_SASL_CARRY, 0);
+    if (st->pending)
+        tl_state_shrink(ctx, st->pending, st->pending == st->pending_inline,
+                        st->npending * sizeof(*st->pending));
+}
+
 static uint64_t ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct ldap_state *st = ctx->state;
     uint64_t timeout = ctx->limits->pending_timeout, due = UINT64_MAX;
     bool all = now_us == UINT64_MAX;
-    for (size_t i = 0; i < LDAP_MAX_PENDING; i++) {
+    for (size_t i = 0; i < st->npending; i++) {
         struct ldap_pending *p = &st->pending[i];
         if (p->used && (all || (now_us > p->ts && now_us - p->ts >= timeout)))
             ldap_emit(ctx, p, NULL, 0, all ? TL_UNANS_FLOW_END : TL_UNANS_TIMEOUT);
@@ -1898,6 +1941,7 @@ const struct tl_dissector tl_ldap_dissector = {
     .transports = TL_TCP | TL_UDP,
     .ports = { 389, 3268 },
     .state_size = sizeof(struct ldap_state),
+    .state_free = ldap_state_free,
     .record_size = sizeof(struct ldap_rec),
     .parse = ldap_parse,
     .gap = ldap_gap,

@@ -749,6 +749,29 @@ static void test_pending(void)
     dtest_free(&t);
 }
 
+/* Two requests wait in the state, more in memory from ctx->resize; without it the oldest go alone.
+ */
+static void test_pending_grows(void)
+{
+    for (int no_memory = 0; no_memory < 2; no_memory++) {
+        struct dtest t;
+        dtest_init(&t, &tl_ldap_dissector);
+        t.no_memory = no_memory;
+        dtest_tcp(&t, 0, 1000, modify_req, sizeof(modify_req));
+        dtest_tcp(&t, 0, 2000, add_req, sizeof(add_req));
+        dtest_tcp(&t, 0, 3000, del_req, sizeof(del_req));
+        CHECK_EQ(t.records, no_memory ? 1 : 0);
+        CHECK_EQ(t.counters[TL_DC_CAPPED], no_memory ? 1 : 0);
+        CHECK_EQ(dtest_count(&t, "\"reply_status\":\"pending_capped\""), no_memory ? 1 : 0);
+        dtest_end(&t);
+        CHECK_EQ(t.records, 3);
+        CHECK_EQ(dtest_count(&t, "\"operation\":\"modify\""), 1);
+        CHECK_EQ(dtest_count(&t, "\"operation\":\"add\""), 1);
+        CHECK_EQ(dtest_count(&t, "\"operation\":\"delete\""), 1);
+        dtest_free(&t);
+    }
+}
+
 /* Fuzz find: a datagram shorter than the SEQUENCE it announces. */
 static void test_short_datagram(void)
 {
@@ -1213,6 +1236,22 @@ static void test_sasl_across_buffers(void)
     }
 }
 
+/*
+ * A response split across SASL buffers with no memory to join it: lost and
+ * counted; its request is written without it.
+ */
+static void test_sasl_join_no_memory(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_ldap_dissector);
+    t.no_memory = true;
+    sasl_split(&t, krb_wrap, sizeof(search_res) - 3, 2 * sizeof(search_res)); /* in the done */
+    CHECK(t.counters[TL_DC_CAPPED] >= 1);
+    CHECK_EQ(dtest_count(&t, "\"result_entries\":2"), 1); /* counted before the done was lost */
+    CHECK_EQ(dtest_count(&t, "\"reply_status\":\"reply_unparseable\""), 1);
+    dtest_free(&t);
+}
+
 static void test_sasl_large(void)
 {
     enum { BIG = 300000, SEG = 1448, CUT = 200000 };
@@ -1319,6 +1358,8 @@ const struct tl_test tl_tests_ldap[] = {
     { "unbind_abandon", test_unbind_abandon },
     { "cldap", test_cldap },
     { "split_everywhere", test_split_everywhere },
+    { "pending_grows", test_pending_grows },
+    { "sasl_join_no_memory", test_sasl_join_no_memory },
     { "sasl_signed_sealed", test_sasl_signed_sealed },
     { "garbage", test_garbage },
     { "deep_filter", test_deep_filter },
