@@ -256,16 +256,19 @@ static void *view_clone_put(char **at, const void *p, size_t n)
     return dst;
 }
 
-void *tl_record_clone(const struct tl_event_type *t, const void *rec, size_t size)
+size_t tl_record_clone_size(const struct tl_event_type *t, const void *rec, size_t size)
 {
-    size_t base = (size + 7) & ~(size_t)7, extra = 0;
+    size_t n = (size + 7) & ~(size_t)7;
     for (size_t i = 0; i < t->nfields; i++)
-        extra += view_clone_extra(&t->fields[i], rec);
-    char *copy = malloc(base + extra);
-    if (!copy)
-        return NULL;
+        n += view_clone_extra(&t->fields[i], rec);
+    return n;
+}
+
+void *tl_record_clone_into(const struct tl_event_type *t, const void *rec, size_t size, void *dst)
+{
+    char *copy = dst;
     memcpy(copy, rec, size);
-    char *at = copy + base;
+    char *at = copy + ((size + 7) & ~(size_t)7);
     for (size_t i = 0; i < t->nfields; i++) {
         const struct tl_field *f = &t->fields[i];
         char *slot = copy + f->off;

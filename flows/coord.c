@@ -13,6 +13,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,17 +50,35 @@ struct tl_coord {
     uint64_t measured_us; /* when domains.bytes was last measured (coord_mono_us) */
 };
 
+/* Where the parts of a tl_cmsg_event_new block start. */
+static size_t cmsg_align(size_t n)
+{
+    return (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+}
+
+struct tl_cmsg *tl_cmsg_event_new(size_t json_len, size_t clone_size)
+{
+    size_t ev_at = cmsg_align(sizeof(struct tl_cmsg));
+    size_t clone_at = cmsg_align(ev_at + sizeof(struct tl_cmsg_event) + json_len);
+    char *p = malloc(clone_at + clone_size);
+    if (!p)
+        return NULL;
+    struct tl_cmsg *m = (struct tl_cmsg *)(void *)p;
+    memset(m, 0, sizeof(*m));
+    m->kind = TL_CMSG_EVENT;
+    m->u.ev = (struct tl_cmsg_event *)(void *)(p + ev_at);
+    m->u.ev->json_len = json_len;
+    m->u.ev->clone = clone_size ? p + clone_at : NULL;
+    return m;
+}
+
 void tl_cmsg_free(struct tl_cmsg *m)
 {
     if (!m)
         return;
     switch (m->kind) {
     case TL_CMSG_IDENTITY: free(m->u.ident); break;
-    case TL_CMSG_EVENT:
-        if (m->u.ev)
-            free(m->u.ev->clone);
-        free(m->u.ev);
-        break;
+    case TL_CMSG_EVENT: break; /* in m's block (tl_cmsg_event_new) */
     case TL_CMSG_CORR:
         while (m->u.corr) {
             struct tl_corr_input *next = tl_corr_input_next(m->u.corr);

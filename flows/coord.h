@@ -109,6 +109,13 @@ struct tl_cmsg {
     } u;
 };
 
+/*
+ * A TL_CMSG_EVENT message with room for json_len bytes of JSON and, when
+ * clone_size is not 0, a record clone of that many bytes (ev->clone), all in
+ * one allocation: a held event costs one malloc. NULL when out of memory.
+ */
+struct tl_cmsg *tl_cmsg_event_new(size_t json_len, size_t clone_size);
+
 void tl_cmsg_free(struct tl_cmsg *m);
 
 struct tl_coord;

@@ -75,21 +75,21 @@ static void emit_held(struct emit_call *c, const struct tl_event_type *t, const 
     w->held.len = 0;
     tl_event_json_begin(&w->held, t, w->cfg->sensor, rec);
     tl_event_json_more(&w->held, &tl_domain_names_fields, e);
-    struct tl_cmsg_event *ev = malloc(sizeof(*ev) + w->held.len);
-    if (!ev)
-        abort();
+    bool late = w->rules && tl_rules_wants(w->rules, t, TL_PHASE_LATE);
+    struct tl_cmsg *m =
+        tl_cmsg_event_new(w->held.len, late ? tl_record_clone_size(t, rec, size) : 0);
+    if (!m)
+        abort(); /* bounded by the ring and coordinator.max_held */
+    struct tl_cmsg_event *ev = m->u.ev;
+    if (ev->clone)
+        tl_record_clone_into(t, rec, size, ev->clone);
     ev->type = t;
-    ev->clone = NULL;
-    if (w->rules && tl_rules_wants(w->rules, t, TL_PHASE_LATE))
-        ev->clone = tl_record_clone(t, rec, size);
     ev->host = ids->orig_h;
     ev->ts_us = ids->ts;
     ev->enrich = *e;
     memcpy(ev->name, name, sizeof(ev->name));
-    ev->json_len = w->held.len;
     memcpy(ev->json, w->held.p, w->held.len);
-    struct tl_cmsg *m = emit_cmsg(TL_CMSG_EVENT, c->order_us);
-    m->u.ev = ev;
+    m->order_us = c->order_us;
     tl_worker_send(w, c->f, m);
 }
 

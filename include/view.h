@@ -66,12 +66,14 @@ void tl_field_values(const struct tl_field *f, const void *rec, struct tl_values
 /* Appends the values of ref in v (nothing when its record is absent). */
 void tl_view_values(const struct tl_view *v, struct tl_fref ref, struct tl_values *vs);
 
+/* The bytes tl_record_clone_into needs for rec, a record of type t of size bytes. */
+size_t tl_record_clone_size(const struct tl_event_type *t, const void *rec, size_t size);
+
 /*
- * A heap copy of a record of type t (size bytes) together with everything its
- * fields point to (strings, lists), in one allocation that free() releases;
- * pointers that are not fields of t are left as they were and must not be
- * read. NULL when out of memory.
+ * Copies rec together with everything its fields point to (strings, lists)
+ * into dst (8-aligned, tl_record_clone_size bytes) and returns dst; pointers
+ * that are not fields of t are left as they were and must not be read.
  */
-void *tl_record_clone(const struct tl_event_type *t, const void *rec, size_t size);
+void *tl_record_clone_into(const struct tl_event_type *t, const void *rec, size_t size, void *dst);
 
 #endif

@@ -163,8 +163,10 @@ static void setup_domains(struct fixture *fx)
 static struct tl_cmsg *dns_event(uint64_t ts)
 {
     static const char json[] = "{\"event_type\":\"dns\"";
-    struct tl_cmsg *m = calloc(1, sizeof(*m));
-    struct tl_cmsg_event *ev = calloc(1, sizeof(*ev) + sizeof(json));
+    struct tl_cmsg *m = tl_cmsg_event_new(sizeof(json) - 1, 0);
+    struct tl_cmsg_event *ev = m->u.ev;
+    memset(ev, 0, sizeof(*ev)); /* no clone */
+    ev->json_len = sizeof(json) - 1;
     ev->ts_us = ts;
     ev->host.b[10] = ev->host.b[11] = 0xff;
     ev->host.b[12] = 10;
@@ -172,9 +174,7 @@ static struct tl_cmsg *dns_event(uint64_t ts)
     snprintf(ev->name, sizeof(ev->name), "www.icir.org");
     snprintf(ev->enrich.registered_domain, sizeof(ev->enrich.registered_domain), "icir.org");
     snprintf(ev->enrich.public_suffix, sizeof(ev->enrich.public_suffix), "org");
-    memcpy(ev->json, json, sizeof(json));
-    ev->json_len = sizeof(json) - 1;
-    m->kind = TL_CMSG_EVENT;
+    memcpy(ev->json, json, sizeof(json) - 1);
     m->order_us = tl_vtime(0, ts);
     m->u.ev = ev;
     return m;
