@@ -256,9 +256,15 @@ static void *view_clone_put(char **at, const void *p, size_t n)
     return dst;
 }
 
+/* The bytes of a record of type t (size bytes) that a clone copies whole. */
+static size_t view_clone_base(const struct tl_event_type *t, size_t size)
+{
+    return t->clone_bytes && t->clone_bytes < size ? t->clone_bytes : size;
+}
+
 size_t tl_record_clone_size(const struct tl_event_type *t, const void *rec, size_t size)
 {
-    size_t n = (size + 7) & ~(size_t)7;
+    size_t n = (view_clone_base(t, size) + 7) & ~(size_t)7;
     for (size_t i = 0; i < t->nfields; i++)
         n += view_clone_extra(&t->fields[i], rec);
     return n;
@@ -267,8 +273,9 @@ size_t tl_record_clone_size(const struct tl_event_type *t, const void *rec, size
 void *tl_record_clone_into(const struct tl_event_type *t, const void *rec, size_t size, void *dst)
 {
     char *copy = dst;
-    memcpy(copy, rec, size);
-    char *at = copy + ((size + 7) & ~(size_t)7);
+    size_t base = view_clone_base(t, size);
+    memcpy(copy, rec, base);
+    char *at = copy + ((base + 7) & ~(size_t)7);
     for (size_t i = 0; i < t->nfields; i++) {
         const struct tl_field *f = &t->fields[i];
         char *slot = copy + f->off;

@@ -42,6 +42,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -215,6 +216,7 @@ const struct tl_event_type tl_dns_event = {
     .fields = dns_fields,
     .nfields = TL_ARRAY_LEN(dns_fields),
     .ext = &tl_domain_names_fields,
+    .clone_bytes = offsetof(struct dns_rec, ans_v),
 };
 
 /* ---- names and tables (Zeek's base/protocols/dns/consts.zeek) ---- */

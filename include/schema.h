@@ -125,6 +125,13 @@ struct tl_event_type {
     const struct tl_field *fields;
     size_t nfields;
     const struct tl_event_type *ext;
+    /*
+     * Optional: the bytes at the start of the record that its fields are in;
+     * what follows is storage they point into, which a clone of the record
+     * (tl_record_clone_into, for an event the coordinator holds) copies field
+     * by field anyway. 0: the whole record.
+     */
+    size_t clone_bytes;
 };
 
 /* Zeek-like type names for --list-fields. */
