@@ -46,10 +46,10 @@ static const struct tl_field fz_fields[] = {
 
 /* One record shape under the names routing looks for. */
 static const struct tl_event_type fz_types[] = {
-    { "flow", "", fz_fields, TL_ARRAY_LEN(fz_fields), NULL },
-    { "dns", "", fz_fields, TL_ARRAY_LEN(fz_fields), NULL },
-    { "http", "", fz_fields, TL_ARRAY_LEN(fz_fields), NULL },
-    { "ldap", "", fz_fields, TL_ARRAY_LEN(fz_fields), NULL },
+    { .name = "flow", .doc = "", .fields = fz_fields, .nfields = TL_ARRAY_LEN(fz_fields) },
+    { .name = "dns", .doc = "", .fields = fz_fields, .nfields = TL_ARRAY_LEN(fz_fields) },
+    { .name = "http", .doc = "", .fields = fz_fields, .nfields = TL_ARRAY_LEN(fz_fields) },
+    { .name = "ldap", .doc = "", .fields = fz_fields, .nfields = TL_ARRAY_LEN(fz_fields) },
 };
 
 static struct tl_str fz_s(const char *s)

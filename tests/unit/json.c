@@ -329,8 +329,10 @@ static const struct tl_field rec_fields[] = {
 #undef F
 #undef O
 
-static const struct tl_event_type rec_type = { "test", "a test record", rec_fields,
-                                               TL_ARRAY_LEN(rec_fields), NULL };
+static const struct tl_event_type rec_type = { .name = "test",
+                                               .doc = "a test record",
+                                               .fields = rec_fields,
+                                               .nfields = TL_ARRAY_LEN(rec_fields) };
 
 static void test_event_empty(void)
 {

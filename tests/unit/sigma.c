@@ -61,8 +61,9 @@ static const struct tl_field t_dns_fields[] = {
       offsetof(struct t_dns, ttls), "ttls" },
     TL_FIELD_OPT(struct t_dns, rtt, DUR, "rtt", "rtt"),
 };
-static const struct tl_event_type t_dns_event = { "dns", "dns", t_dns_fields,
-                                                  TL_ARRAY_LEN(t_dns_fields), NULL };
+static const struct tl_event_type t_dns_event = {
+    .name = "dns", .doc = "dns", .fields = t_dns_fields, .nfields = TL_ARRAY_LEN(t_dns_fields)
+};
 
 struct t_http {
     struct t_ids ids;
@@ -86,8 +87,9 @@ static const struct tl_field t_http_fields[] = {
     TL_FIELD_OPT(struct t_http, note, CSTR, "note", "a note"),
     TL_FIELD_LATE(struct t_http, is_new, BOOL, has_stats, "domain_is_new", "late field"),
 };
-static const struct tl_event_type t_http_event = { "http", "http", t_http_fields,
-                                                   TL_ARRAY_LEN(t_http_fields), NULL };
+static const struct tl_event_type t_http_event = {
+    .name = "http", .doc = "http", .fields = t_http_fields, .nfields = TL_ARRAY_LEN(t_http_fields)
+};
 
 struct t_flow {
     struct t_ids ids;
@@ -103,8 +105,9 @@ static const struct tl_field t_flow_fields[] = {
     TL_FIELD_OPT(struct t_flow, app_proto, CSTR, "app_proto", "ndpi"),
     TL_FIELD_OPT(struct t_flow, conn_state, CSTR, "conn_state", "state"),
 };
-static const struct tl_event_type t_flow_event = { "flow", "flow", t_flow_fields,
-                                                   TL_ARRAY_LEN(t_flow_fields), NULL };
+static const struct tl_event_type t_flow_event = {
+    .name = "flow", .doc = "flow", .fields = t_flow_fields, .nfields = TL_ARRAY_LEN(t_flow_fields)
+};
 
 struct t_ldap {
     struct t_ids ids;
@@ -120,8 +123,9 @@ static const struct tl_field t_ldap_fields[] = {
     TL_FIELD_OPT(struct t_ldap, scope, CSTR, "scope", "scope"),
     TL_FIELD_OPT(struct t_ldap, attributes, STRLIST, "attributes", "attrs"),
 };
-static const struct tl_event_type t_ldap_event = { "ldap", "ldap", t_ldap_fields,
-                                                   TL_ARRAY_LEN(t_ldap_fields), NULL };
+static const struct tl_event_type t_ldap_event = {
+    .name = "ldap", .doc = "ldap", .fields = t_ldap_fields, .nfields = TL_ARRAY_LEN(t_ldap_fields)
+};
 
 static const struct tl_event_type *const t_types[] = { &t_flow_event, &t_dns_event, &t_http_event,
                                                        &t_ldap_event, &tl_alert_event };
