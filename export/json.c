@@ -539,12 +539,47 @@ void tl_json_dur(struct tl_buf *b, uint64_t dur_us)
     tl_buf_put(b, p, (size_t)(end - p));
 }
 
+/*
+ * |v| in millionths, rounded as "%.6f" rounds it, without printf when that is
+ * certain: |v| * 1e6 is within half an ulp of the exact product, so unless it
+ * lies within an ulp of a half, its nearest integer is the one printf prints.
+ * False (printf then) for those and for values past 2^53 millionths.
+ */
+static bool json_millionths(double v, uint64_t *out)
+{
+    double a = fabs(v) * 1e6;
+    if (!(a < 0x1p52))
+        return false;
+    double whole = floor(a), frac = a - whole; /* exact below 2^52 */
+    if (fabs(frac - 0.5) <= a * 0x1p-51)
+        return false;
+    *out = (uint64_t)whole + (frac > 0.5);
+    return true;
+}
+
 /* Up to 6 decimals, trailing zeros dropped: 0.25, 12, 0.000001. Not finite: null. */
 void tl_json_f64(struct tl_buf *b, double v)
 {
     char tmp[64];
+    uint64_t m;
     if (!isfinite(v) || v > 1e18 || v < -1e18) {
         tl_buf_put(b, "null", 4);
+        return;
+    }
+    if (json_millionths(v, &m)) {
+        char *end = tmp + sizeof(tmp), *p = end;
+        uint64_t frac = m % 1000000;
+        int width = 6;
+        if (frac) {
+            for (; frac % 10 == 0; width--)
+                frac /= 10; /* trailing zeros dropped */
+            p = json_digits(p, frac, width);
+            *--p = '.';
+        }
+        p = json_digits(p, m / 1000000, 1);
+        if (v < 0 && m)
+            *--p = '-';
+        tl_buf_put(b, p, (size_t)(end - p));
         return;
     }
     int n = snprintf(tmp, sizeof(tmp), "%.6f", v);

@@ -3,7 +3,9 @@
  * every field type through tl_event_json, and a property test that any bytes
  * come out as one valid JSON string.
  */
+#include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -574,6 +576,79 @@ static uint8_t rng_byte(void)
     return (uint8_t)(r >> 16);
 }
 
+/* "%.6f" with trailing zeros and a lone "-0" dropped: what tl_json_f64 must write. */
+static void f64_reference(char *out, size_t cap, double v)
+{
+    int n = snprintf(out, cap, "%.6f", v);
+    while (n > 1 && out[n - 1] == '0')
+        n--;
+    if (n > 1 && out[n - 1] == '.')
+        n--;
+    if (n == 2 && out[0] == '-' && out[1] == '0')
+        out[0] = '0', n = 1;
+    out[n] = '\0';
+}
+
+static void f64_check(struct tl_buf *b, double v)
+{
+    char want[64];
+    f64_reference(want, sizeof(want), v);
+    b->len = 0;
+    tl_json_f64(b, v);
+    CHECK_STR(buf_str(b), want);
+}
+
+/* Without printf where the rounding is certain; the same text as printf always. */
+static void test_f64(void)
+{
+    static const double cases[] = {
+        0.0,
+        -0.0,
+        0.25,
+        12,
+        1e-6,
+        5e-7,
+        4.999999e-7,
+        -1e-7,
+        -4e-7,
+        -6e-7,
+        123.4567885,
+        0.1 + 0.2,
+        2.5e-6,
+        1.0000005,
+        0.0000015,
+        4503599627.370495,
+        4503599627.3704955,
+        1e12,
+        1e15,
+        9.999999999e17,
+        -1e18,
+        3.14159265358979,
+        0.9999995,
+        0.99999949999,
+    };
+    struct tl_buf b = { 0 };
+    for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++)
+        f64_check(&b, cases[i]);
+    b.len = 0;
+    tl_json_f64(&b, 0.0 / 0.0);
+    CHECK_STR(buf_str(&b), "null");
+    b.len = 0;
+    tl_json_f64(&b, 2e18);
+    CHECK_STR(buf_str(&b), "null");
+    for (int i = 0; i < 200000; i++) {
+        uint64_t r = (uint64_t)rng() << 32 | rng();
+        double unit = ldexp(1.0, (int)(rng() % 90) - 40); /* 2^-40 .. 2^49 */
+        double v = (double)(r >> 11) / 0x1p53 * unit;
+        if (i % 3 == 1) /* near a half millionth, where rounding is decided */
+            v = ((double)(r % 100000000000ull) + 0.5) / 1e6;
+        else if (i % 3 == 2) /* a decimal with at most 6 places */
+            v = (double)(r % 10000000000000ull) / 1e6;
+        f64_check(&b, (r & 1) ? -v : v);
+    }
+    tl_buf_free(&b);
+}
+
 static void test_property_random(void)
 {
     struct tl_buf b = { 0 };
@@ -633,6 +708,7 @@ const struct tl_test tl_tests_json[] = {
     { "u64", test_u64 },
     { "ts", test_ts },
     { "dur", test_dur },
+    { "f64", test_f64 },
     { "ip", test_ip },
     { "event_empty", test_event_empty },
     { "event_full", test_event_full },
