@@ -56,20 +56,44 @@ static size_t cmsg_align(size_t n)
     return (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
 }
 
-struct tl_cmsg *tl_cmsg_event_new(size_t json_len, size_t clone_size)
+struct tl_cmsg *tl_cmsg_event_new(const struct tl_domain_name *nm, size_t json_len,
+                                  size_t clone_size)
 {
+    const char *names[3] = { nm->name, nm->registered, nm->suffix };
+    size_t len[3], all = 0;
+    for (int i = 0; i < 3; i++)
+        all += len[i] = strnlen(names[i], TL_DOMAIN_MAX - 1);
     size_t ev_at = cmsg_align(sizeof(struct tl_cmsg));
-    size_t clone_at = cmsg_align(ev_at + sizeof(struct tl_cmsg_event) + json_len);
+    size_t clone_at = cmsg_align(ev_at + sizeof(struct tl_cmsg_event) + json_len + all);
     char *p = malloc(clone_at + clone_size);
     if (!p)
         return NULL;
     struct tl_cmsg *m = (struct tl_cmsg *)(void *)p;
     memset(m, 0, sizeof(*m));
     m->kind = TL_CMSG_EVENT;
-    m->u.ev = (struct tl_cmsg_event *)(void *)(p + ev_at);
-    m->u.ev->json_len = json_len;
-    m->u.ev->clone = clone_size ? p + clone_at : NULL;
+    struct tl_cmsg_event *ev = m->u.ev = (struct tl_cmsg_event *)(void *)(p + ev_at);
+    ev->json_len = json_len;
+    ev->clone = clone_size ? p + clone_at : NULL;
+    char *at = ev->json + json_len;
+    for (int i = 0; i < 3; i++) {
+        ev->len[i] = (uint8_t)len[i];
+        memcpy(at, names[i], len[i]);
+        at += len[i];
+    }
     return m;
+}
+
+void tl_cmsg_event_name(const struct tl_cmsg_event *ev, struct tl_domain_name *nm)
+{
+    char *names[3] = { nm->name, nm->registered, nm->suffix };
+    const char *at = ev->json + ev->json_len;
+    memset(nm, 0, sizeof(*nm));
+    for (int i = 0; i < 3; i++) {
+        memcpy(names[i], at, ev->len[i]);
+        names[i][ev->len[i]] = '\0';
+        at += ev->len[i];
+    }
+    nm->kind = TL_DOM_COUNTED;
 }
 
 void tl_cmsg_free(struct tl_cmsg *m)
@@ -278,25 +302,23 @@ static const char *coord_user(struct tl_coord *c, const struct tl_ip *host, uint
 static void coord_apply_event(struct tl_coord *c, struct tl_cmsg_event *ev)
 {
     struct tl_domain_name nm;
+    struct tl_domain_enrich e;
     char pseudonym[TL_PSEUDONYM_MAX];
 
-    memset(&nm, 0, sizeof(nm));
-    memcpy(nm.name, ev->name, sizeof(nm.name));
-    memcpy(nm.registered, ev->enrich.registered_domain, sizeof(nm.registered));
-    memcpy(nm.suffix, ev->enrich.public_suffix, sizeof(nm.suffix));
-    nm.kind = TL_DOM_COUNTED;
+    tl_cmsg_event_name(ev, &nm);
+    tl_domain_enrich_names(&e, &nm);
     const char *user = coord_user(c, &ev->host, ev->ts_us, pseudonym);
     /* a report due before this use goes out first: it counts as of its interval's end */
     tl_domstats_tick(c->domstats, ev->ts_us, coord_domain_event, c);
-    tl_domstats_observe(c->domstats, ev->ts_us, &nm, &ev->host, user, &ev->enrich);
+    tl_domstats_observe(c->domstats, ev->ts_us, &nm, &ev->host, user, &e);
 
     tl_buf_put(c->out, ev->json, ev->json_len);
     for (const struct tl_event_type *x = tl_domain_names_fields.ext; x; x = x->ext)
-        tl_event_json_more(c->out, x, &ev->enrich);
+        tl_event_json_more(c->out, x, &e);
     tl_event_json_end(c->out);
 
     if (c->rules && ev->clone) {
-        struct tl_view v = { ev->type, ev->clone, &ev->enrich };
+        struct tl_view v = { ev->type, ev->clone, &e };
         c->st.v[TL_STAT_RULES_EVENTS]++;
         tl_rules_match(c->rules, &v, TL_PHASE_LATE, c->scratch, coord_late_hit, c);
     }

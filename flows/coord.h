@@ -84,15 +84,19 @@ enum tl_cmsg_kind {
     TL_CMSG_CORR,     /* base-rule matches for correlations */
 };
 
-/* An event held for the domain statistics: its JSON so far, its name, its record for late rules. */
+/*
+ * An event held for the domain statistics: its JSON so far, its name, its
+ * record for late rules. Held events add up (three ticks of them), so the
+ * name's three strings are kept at their length, after the JSON
+ * (tl_cmsg_event_name gives them back).
+ */
 struct tl_cmsg_event {
     const struct tl_event_type *type;
     void *clone;       /* a copy of the record when late-phase rules want it, else NULL */
     struct tl_ip host; /* the requesting host: the originator */
     uint64_t ts_us;    /* the event's own time */
-    struct tl_domain_enrich enrich;
-    char name[TL_DOMAIN_MAX]; /* the canonical name */
-    size_t json_len;          /* json: "{...fields so far" without the closing brace */
+    uint8_t len[3];    /* of the canonical name, registered domain and public suffix */
+    size_t json_len;   /* json: "{...fields so far" without the closing brace */
     char json[];
 };
 
@@ -110,11 +114,16 @@ struct tl_cmsg {
 };
 
 /*
- * A TL_CMSG_EVENT message with room for json_len bytes of JSON and, when
- * clone_size is not 0, a record clone of that many bytes (ev->clone), all in
- * one allocation: a held event costs one malloc. NULL when out of memory.
+ * A TL_CMSG_EVENT message for the name nm with room for json_len bytes of
+ * JSON and, when clone_size is not 0, a record clone of that many bytes
+ * (ev->clone), all in one allocation: a held event costs one malloc. NULL
+ * when out of memory.
  */
-struct tl_cmsg *tl_cmsg_event_new(size_t json_len, size_t clone_size);
+struct tl_cmsg *tl_cmsg_event_new(const struct tl_domain_name *nm, size_t json_len,
+                                  size_t clone_size);
+
+/* The name a held event is about, as tl_cmsg_event_new was given it (kind: counted). */
+void tl_cmsg_event_name(const struct tl_cmsg_event *ev, struct tl_domain_name *nm);
 
 void tl_cmsg_free(struct tl_cmsg *m);
 

@@ -67,7 +67,8 @@ static void emit_hit(void *arg, const struct tl_rule *r, const struct tl_view *v
 
 /* The event as written so far, its name and (for late rules) its record, for the coordinator. */
 static void emit_held(struct emit_call *c, const struct tl_event_type *t, const void *rec,
-                      size_t size, const struct tl_domain_enrich *e, const char *name)
+                      size_t size, const struct tl_domain_enrich *e,
+                      const struct tl_domain_name *nm)
 {
     struct tl_worker *w = c->w;
     const struct tl_flow_ids *ids = rec;
@@ -77,7 +78,7 @@ static void emit_held(struct emit_call *c, const struct tl_event_type *t, const 
     tl_event_json_more(&w->held, &tl_domain_names_fields, e);
     bool late = w->rules && tl_rules_wants(w->rules, t, TL_PHASE_LATE);
     struct tl_cmsg *m =
-        tl_cmsg_event_new(w->held.len, late ? tl_record_clone_size(t, rec, size) : 0);
+        tl_cmsg_event_new(nm, w->held.len, late ? tl_record_clone_size(t, rec, size) : 0);
     if (!m)
         abort(); /* bounded by the ring and coordinator.max_held */
     struct tl_cmsg_event *ev = m->u.ev;
@@ -86,8 +87,6 @@ static void emit_held(struct emit_call *c, const struct tl_event_type *t, const 
     ev->type = t;
     ev->host = ids->orig_h;
     ev->ts_us = ids->ts;
-    ev->enrich = *e;
-    memcpy(ev->name, name, sizeof(ev->name));
     memcpy(ev->json, w->held.p, w->held.len);
     m->order_us = c->order_us;
     tl_worker_send(w, c->f, m);
@@ -122,7 +121,7 @@ void tl_worker_emit(struct tl_worker *w, const struct tl_flow *f, const struct t
             tl_rules_match(w->rules, &v, TL_PHASE_LATE, w->rscratch, emit_hit, &c);
     }
     if (counted) {
-        emit_held(&c, t, rec, size, &e, nm.name);
+        emit_held(&c, t, rec, size, &e, &nm);
         return;
     }
     tl_event_json_begin(w->events, t, w->cfg->sensor, rec);

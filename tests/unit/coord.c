@@ -163,21 +163,41 @@ static void setup_domains(struct fixture *fx)
 static struct tl_cmsg *dns_event(uint64_t ts)
 {
     static const char json[] = "{\"event_type\":\"dns\"";
-    struct tl_cmsg *m = tl_cmsg_event_new(sizeof(json) - 1, 0);
+    static const struct tl_domain_name nm = { .name = "www.icir.org",
+                                              .registered = "icir.org",
+                                              .suffix = "org" };
+    struct tl_cmsg *m = tl_cmsg_event_new(&nm, sizeof(json) - 1, 0);
     struct tl_cmsg_event *ev = m->u.ev;
-    memset(ev, 0, sizeof(*ev)); /* no clone */
-    ev->json_len = sizeof(json) - 1;
+    ev->type = NULL;
+    memset(&ev->host, 0, sizeof(ev->host));
     ev->ts_us = ts;
     ev->host.b[10] = ev->host.b[11] = 0xff;
     ev->host.b[12] = 10;
     ev->host.b[15] = 1;
-    snprintf(ev->name, sizeof(ev->name), "www.icir.org");
-    snprintf(ev->enrich.registered_domain, sizeof(ev->enrich.registered_domain), "icir.org");
-    snprintf(ev->enrich.public_suffix, sizeof(ev->enrich.public_suffix), "org");
     memcpy(ev->json, json, sizeof(json) - 1);
     m->order_us = tl_vtime(0, ts);
-    m->u.ev = ev;
     return m;
+}
+
+/* A held event keeps its name's three strings at their length, the longest whole. */
+static void test_event_name(void)
+{
+    struct tl_domain_name nm = { .suffix = "org" }, back;
+    memset(nm.name, 'a', TL_DOMAIN_MAX - 1);
+    memcpy(nm.registered, "example.org", 12);
+    struct tl_cmsg *m = tl_cmsg_event_new(&nm, 5, 64);
+    CHECK(m->u.ev->clone != NULL);
+    CHECK_EQ((uintptr_t)m->u.ev->clone % 8, 0);
+    memcpy(m->u.ev->json, "{\"a\":", 5);
+    memset(m->u.ev->clone, 0xee, 64); /* writes nothing past the block (ASan) */
+    tl_cmsg_event_name(m->u.ev, &back);
+    CHECK_EQ(strlen(back.name), TL_DOMAIN_MAX - 1);
+    CHECK_EQ(memcmp(back.name, nm.name, TL_DOMAIN_MAX), 0);
+    CHECK_STR(back.registered, "example.org");
+    CHECK_STR(back.suffix, "org");
+    CHECK_EQ(back.kind, TL_DOM_COUNTED);
+    CHECK_EQ(memcmp(m->u.ev->json, "{\"a\":", 5), 0);
+    tl_cmsg_free(m);
 }
 
 /*
@@ -259,5 +279,6 @@ const struct tl_test tl_tests_coord[] = {
     { "cap", test_cap },
     { "report_boundary_at_end", test_report_boundary_at_end },
     { "report_boundary_at_epoch_end", test_report_boundary_at_epoch_end },
+    { "event_name", test_event_name },
     { 0 },
 };
