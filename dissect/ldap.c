@@ -1858,7 +1858,7 @@ static void ldap_gap(struct tl_parse_ctx *ctx, uint64_t n)
         return;
     }
     st->skip[dir] = 0;
-    memset(sb, 0, sizeof(*sb));
+    memset(sb, 0, offsetof(struct ldap_sasl, carry)); /* its join buffer is kept for the next */
     st->lost[dir] = true;
     ldap_mark(st, dir, TL_UNANS_GAP);
 }

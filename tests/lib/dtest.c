@@ -1,6 +1,7 @@
 /*
  * dtest.c - see dtest.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,15 +39,19 @@ void dtest_init(struct dtest *t, const struct tl_dissector *d)
 
 static struct tl_parse_ctx dtest_ctx(struct dtest *t, int transport, int dir, uint64_t ts);
 
-/* ctx->resize, as the flows layer does it (without a budget). */
+/* ctx->resize, as the flows layer does it (without a budget, but counting). */
 static void *dtest_resize(struct tl_parse_ctx *ctx, void *p, size_t old, size_t n)
 {
-    const struct dtest *t = ctx->emit_arg;
+    struct dtest *t = ctx->emit_arg;
     if (n == 0) {
         free(p);
+        t->resized -= (long long)old;
         return NULL;
     }
-    return t->no_memory && n > old ? NULL : realloc(p, n);
+    void *q = t->no_memory && n > old ? NULL : realloc(p, n);
+    if (q)
+        t->resized += (long long)n - (long long)old;
+    return q;
 }
 
 void dtest_free(struct dtest *t)
@@ -54,6 +59,11 @@ void dtest_free(struct dtest *t)
     if (t->d->state_free) {
         struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, 0);
         t->d->state_free(&c);
+    }
+    if (t->resized != 0) { /* the flows layer would count it against memory.max_bytes forever */
+        fprintf(stderr, "dtest: the %s state still holds %lld bytes from ctx->resize\n", t->d->name,
+                t->resized);
+        abort();
     }
     free(t->state);
     free(t->stream[0]);

@@ -28,6 +28,8 @@ struct dtest {
     int records;
     struct tl_buf out;
     bool no_memory; /* ctx->resize refuses to grow, as when memory.max_bytes' share is spent */
+    long long
+        resized; /* bytes ctx->resize holds: dtest_free aborts unless state_free gave all back */
 };
 
 void dtest_init(struct dtest *t, const struct tl_dissector *d);
