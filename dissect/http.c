@@ -2319,17 +2319,24 @@ static void http_state_free(struct tl_parse_ctx *ctx)
     tl_state_shrink(ctx, s->pool, s->pool == s->pool_inline, s->pool_cap);
 }
 
+/* HTTP_REQ_ROOM pool bytes free for a new request's strings, the pool grown if need be. */
+static bool http_req_room(struct tl_parse_ctx *ctx, struct http_state *s)
+{
+    http_pool_room(ctx, s, HTTP_REQ_ROOM);
+    return (size_t)s->pool_cap - s->pool_used >= HTTP_REQ_ROOM;
+}
+
 /*
  * A new pending request; when the queue is full (or cannot grow), or the pool
- * has less than HTTP_REQ_ROOM free, the oldest is written alone (counted).
+ * has less than HTTP_REQ_ROOM free (and cannot grow), the oldest is written
+ * alone (counted).
  */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
 {
     size_t max = http_min(HTTP_MAX_PIPELINE, ctx->limits->max_pipeline);
     if (max == 0)
         max = 1;
-    while (s->nq && (s->nq >= max || HTTP_REQ_POOL - (size_t)s->pool_used < HTTP_REQ_ROOM ||
-                     !http_q_room(ctx, s, s->nq + 1u))) {
+    while (s->nq && (s->nq >= max || !http_req_room(ctx, s) || !http_q_room(ctx, s, s->nq + 1u))) {
         http_write(ctx, s, &s->q[0], false, "pending_capped");
         http_pop(s);
         s->orphans++;

@@ -1394,6 +1394,21 @@ static void test_deep_pipeline(void)
     free(req);
     free(resp);
 
+    /* No memory to grow the pool past the KiB the state holds: the oldest request goes alone
+     * to make room for the next one's strings rather than those being cut. */
+    pipeline_streams(6, 240, &req, &rn, &resp, &sn);
+    dtest_init(&t, &tl_http_dissector);
+    t.no_memory = true;
+    tcp(&t, 0, req, rn);
+    tcp(&t, 1, resp, sn);
+    unsigned alone = (unsigned)dtest_count(&t, "\"reply_status\":\"pending_capped\"");
+    CHECK(alone > 0 && alone < 6);
+    CHECK_EQ(pipeline_pairs_ok(&t, 6), 6 - alone);
+    CHECK_EQ(dtest_count(&t, "value_capped"), 0);
+    dtest_free(&t);
+    free(req);
+    free(resp);
+
     /* Long distinct URIs fill the pool first: the oldest go alone, the rest still pair. */
     pipeline_streams(60, 240, &req, &rn, &resp, &sn);
     dtest_init(&t, &tl_http_dissector);
