@@ -2328,7 +2328,7 @@ static bool http_req_room(struct tl_parse_ctx *ctx, struct http_state *s)
 
 /*
  * A new pending request; when the queue is full (or cannot grow), or the pool
- * has less than HTTP_REQ_ROOM free (and cannot grow), the oldest is written
+ * has less than HTTP_REQ_ROOM left and cannot grow, the oldest is written
  * alone (counted).
  */
 static struct http_req *http_push(struct tl_parse_ctx *ctx, struct http_state *s)
