@@ -42,6 +42,7 @@
 
 enum {
     KRB_MAX_PENDING = 4,      /* requests awaiting a reply per flow */
+    KRB_PENDING_INLINE = 1,   /* of them, kept in the state (one exchange); more grow it */
     KRB_NAME_CAP = 256,       /* a principal name, components joined with '/' */
     KRB_REALM_CAP = 128,      /* a realm */
     KRB_MAX_ETYPES = 16,      /* offered etypes kept per request */
@@ -95,7 +96,9 @@ struct krb_state {
     bool seen;      /* a Kerberos message was read: later garbage is skipped, not given up */
     bool lost[2];   /* TCP: this direction lost its place (gap, garbage): find a record start */
     bool cut_reply; /* TCP: a reply cut short was just written: the gap after it owes nothing */
-    struct krb_req pending[KRB_MAX_PENDING];
+    uint8_t cap;
+    struct krb_req *pending; /* pending_inline, or what it grew into (krb_room) */
+    struct krb_req pending_inline[KRB_PENDING_INLINE];
 };
 
 struct krb_rec {
@@ -1087,6 +1090,37 @@ static unsigned krb_cap(const struct tl_parse_ctx *ctx)
     return ctx->limits->max_pending < KRB_MAX_PENDING ? ctx->limits->max_pending : KRB_MAX_PENDING;
 }
 
+/*
+ * Room for one more waiting request: a flow mostly carries one exchange at a
+ * time, kept in the state; more grow the list (doubling, up to
+ * KRB_MAX_PENDING). False when memory is short.
+ */
+static bool krb_room(struct tl_parse_ctx *ctx, struct krb_state *st)
+{
+    if (!st->pending) {
+        st->pending = st->pending_inline;
+        st->cap = KRB_PENDING_INLINE;
+    }
+    if (st->n < st->cap)
+        return true;
+    unsigned cap = 2u * st->cap < KRB_MAX_PENDING ? 2u * st->cap : KRB_MAX_PENDING;
+    struct krb_req *p = tl_state_grow(ctx, st->pending, st->pending == st->pending_inline,
+                                      st->cap * sizeof(*p), st->n * sizeof(*p), cap * sizeof(*p));
+    if (!p)
+        return false;
+    st->pending = p;
+    st->cap = (uint8_t)cap;
+    return true;
+}
+
+static void krb_state_free(struct tl_parse_ctx *ctx)
+{
+    struct krb_state *st = ctx->state;
+    if (st->pending)
+        tl_state_shrink(ctx, st->pending, st->pending == st->pending_inline,
+                        st->cap * sizeof(*st->pending));
+}
+
 static void krb_request(struct tl_parse_ctx *ctx, const struct krb_req *q)
 {
     struct krb_state *st = ctx->state;
@@ -1095,7 +1129,7 @@ static void krb_request(struct tl_parse_ctx *ctx, const struct krb_req *q)
         krb_emit(ctx, q, NULL, "pending_capped");
         return;
     }
-    if (st->n >= cap) { /* the oldest is written alone to make room */
+    if (st->n >= cap || (!krb_room(ctx, st) && st->n)) { /* the oldest is written alone */
         ctx->counters[TL_DC_CAPPED]++;
         krb_emit(ctx, &st->pending[0], NULL, "pending_capped");
         krb_drop(st, 0);
@@ -1397,6 +1431,7 @@ const struct tl_dissector tl_kerberos_dissector = {
     .transports = TL_UDP | TL_TCP,
     .ports = { 88 },
     .state_size = sizeof(struct krb_state),
+    .state_free = krb_state_free,
     .record_size = sizeof(struct krb_rec),
     .parse = krb_parse,
     .gap = krb_gap,

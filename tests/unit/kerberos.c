@@ -519,6 +519,20 @@ static void test_pending_cap(void)
     dtest_end(&t);
     CHECK_EQ(t.records, 3);
     dtest_free(&t);
+
+    /* One request waits in the state; with no memory for more, each new one sends the
+     * oldest out alone, counted, and the reply still finds its own. */
+    dtest_init(&t, &tl_kerberos_dissector);
+    t.no_memory = true;
+    kt_udp(&t, 0, 1000000, arkime_asreq);
+    kt_udp(&t, 0, 2000000, auth_tgsreq);
+    kt_udp(&t, 0, 3000000, kinit_asreq);
+    CHECK_EQ(t.records, 2);
+    CHECK_EQ(t.counters[TL_DC_CAPPED], 2);
+    kt_udp(&t, 1, 3100000, kinit_asrep);
+    CHECK_EQ(kt_has(&t, "\"client\":\"requires_preauth_client_principal\""), 1);
+    CHECK_EQ(kt_has(&t, "\"reply_status\":\"pending_capped\""), 2);
+    dtest_free(&t);
 }
 
 static void test_malformed(void)
