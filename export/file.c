@@ -29,8 +29,16 @@ struct file_job {
     char *path; /* the rotated file; becomes path.zst */
 };
 
+/*
+ * The output's stdio buffer. glibc ignores setvbuf()'s size unless it is given
+ * the buffer too, and its default (st_blksize, 4 KiB) cost a write(2) per 4 KiB
+ * of JSON: 60,000 system calls for a 250 MB replay.
+ */
+enum { FILE_IOBUF = 1 << 20 };
+
 struct tl_file {
     FILE *f;
+    char *iobuf; /* FILE_IOBUF bytes, f's buffer; stdout's is file_stdout_buf */
     char *path;
     bool is_stdout;
     uint64_t bytes, opened_us, rotate_bytes, rotate_us;
@@ -198,7 +206,7 @@ static int file_open_path(struct tl_file *f, const char *mode)
 {
     if (!(f->f = fopen(f->path, mode)))
         return -1;
-    setvbuf(f->f, NULL, _IOFBF, 1 << 20);
+    setvbuf(f->f, f->iobuf, _IOFBF, FILE_IOBUF);
     struct stat st;
     f->bytes = fstat(fileno(f->f), &st) == 0 ? (uint64_t)st.st_size : 0;
     f->opened_us = tl_sink_now_us();
@@ -251,14 +259,20 @@ struct tl_file *tl_file_open(const struct tl_config *cfg, const char *path, tl_c
         goto fail;
     }
     if (f->is_stdout) {
+        /* stdout lives on after tl_file_close, so its buffer must too */
+        static char file_stdout_buf[FILE_IOBUF];
         f->f = stdout;
-        setvbuf(f->f, NULL, _IOFBF, 1 << 20);
+        setvbuf(f->f, file_stdout_buf, _IOFBF, FILE_IOBUF);
+    } else if (!(f->iobuf = malloc(FILE_IOBUF))) {
+        snprintf(errbuf, n, "out of memory");
+        goto fail;
     } else if (file_open_path(f, "w") < 0) {
         snprintf(errbuf, n, "%s: %s", path, strerror(errno));
         goto fail;
     }
     return f;
 fail:
+    free(f->iobuf);
     free(f->path);
     free(f);
     return NULL;
@@ -311,6 +325,7 @@ void tl_file_close(struct tl_file *f)
     }
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->cond);
+    free(f->iobuf);
     free(f->path);
     free(f);
 }

@@ -217,11 +217,12 @@ static void put32le(uint8_t *p, uint32_t v)
 
 static int out_open(struct out *o, const char *path)
 {
+    static char iobuf[1 << 20]; /* glibc ignores setvbuf's size without a buffer */
     uint8_t h[24];
     o->f = fopen(path, "wb");
     if (!o->f)
         return -1;
-    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    setvbuf(o->f, iobuf, _IOFBF, sizeof(iobuf));
     put32le(h, 0xa1b2c3d4u);
     put16le(h + 4, 2);
     put16le(h + 6, 4);

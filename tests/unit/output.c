@@ -264,6 +264,37 @@ static void test_file_rotation(void)
     rmtree(dir);
 }
 
+/* The file sink writes in large blocks: half a MiB of lines stays in its buffer until a
+ * flush (glibc's default 4 KiB buffer made a write(2) per 4 KiB). */
+static void test_file_buffered(void)
+{
+    char dir[64], path[128], err[256], line[512];
+    struct tl_config cfg;
+    tl_counter st[TL_STAT_N] = { 0 };
+    struct stat sb;
+
+    tmpdir(dir, sizeof(dir));
+    tl_config_defaults(&cfg);
+    snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+    struct tl_file *f = tl_file_open(&cfg, path, st, err, sizeof(err));
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    size_t total = 0;
+    for (unsigned i = 0; total < 512 * 1024; i++) {
+        size_t l = mkline(line, sizeof(line), i);
+        line[l++] = '\n';
+        CHECK(tl_file_write(f, line, l) == 0);
+        total += l;
+    }
+    CHECK(stat(path, &sb) == 0 && sb.st_size == 0);
+    CHECK(tl_file_flush(f) == 0);
+    CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == total);
+    tl_file_close(f);
+    tl_config_free(&cfg);
+    rmtree(dir);
+}
+
 /* tl_file_compress against the zstd command. */
 static void test_file_compress(void)
 {
@@ -295,6 +326,7 @@ const struct tl_test tl_tests_output[] = {
     { "spool_reads_zstd_and_cut", test_spool_reads_zstd_and_cut },
     { "spool_cap", test_spool_cap },
     { "file_rotation", test_file_rotation },
+    { "file_buffered", test_file_buffered },
     { "file_compress", test_file_compress },
     { 0 },
 };
