@@ -56,8 +56,98 @@ static size_t cmsg_align(size_t n)
     return (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
 }
 
-struct tl_cmsg *tl_cmsg_event_new(const struct tl_domain_name *nm, size_t json_len,
-                                  size_t clone_size)
+/*
+ * A block's refs is HOLD_BIAS while its worker cuts from it, less one for each
+ * event freed. Sealing it (the worker moves on) takes away the bias less the
+ * events cut, so refs then counts the events still held, and whoever brings
+ * it to 0 recycles the block: no atomic operation per event on the worker.
+ */
+enum {
+    HOLD_BLOCK_BYTES = 256 * 1024,
+    HOLD_BIG = HOLD_BLOCK_BYTES / 8, /* events larger than this are malloc'd */
+    HOLD_SPARE = 64,                 /* emptied blocks a worker keeps: 16 MiB */
+    HOLD_BIAS = 1u << 30,
+};
+
+struct tl_hold_block {
+    _Atomic uint32_t refs;
+    struct tl_hold_pool *pool;
+    max_align_t data[];
+};
+
+#define HOLD_DATA_BYTES (HOLD_BLOCK_BYTES - offsetof(struct tl_hold_block, data))
+
+int tl_hold_pool_init(struct tl_hold_pool *hp)
+{
+    memset(hp, 0, sizeof(*hp));
+    return tl_ring_init(&hp->back, HOLD_SPARE);
+}
+
+/* The worker is done cutting from cur: cur if its events are all freed already, else NULL. */
+static struct tl_hold_block *hold_seal(struct tl_hold_pool *hp)
+{
+    struct tl_hold_block *b = hp->cur;
+    if (!b)
+        return NULL;
+    uint32_t drop = HOLD_BIAS - hp->cut;
+    hp->cur = NULL;
+    hp->cut = 0;
+    hp->used = 0;
+    return atomic_fetch_sub_explicit(&b->refs, drop, memory_order_acq_rel) == drop ? b : NULL;
+}
+
+/* A fresh block to cut from: the sealed one when empty, one sent back, or a new one. */
+static struct tl_hold_block *hold_next(struct tl_hold_pool *hp)
+{
+    struct tl_hold_block *b = hold_seal(hp);
+    if (!b)
+        b = tl_ring_pop(&hp->back);
+    if (!b && !(b = malloc(HOLD_BLOCK_BYTES)))
+        return NULL;
+    atomic_store_explicit(&b->refs, HOLD_BIAS, memory_order_relaxed);
+    b->pool = hp;
+    return hp->cur = b;
+}
+
+/* n bytes for an event, from hp's current block (*from) or malloc'd (*from NULL). */
+static void *hold_cut(struct tl_hold_pool *hp, size_t n, struct tl_hold_block **from)
+{
+    *from = NULL;
+    n = cmsg_align(n);
+    if (!hp || n > HOLD_BIG)
+        return malloc(n);
+    struct tl_hold_block *b = hp->cur;
+    if ((!b || hp->used + n > HOLD_DATA_BYTES) && !(b = hold_next(hp)))
+        return NULL;
+    void *p = (char *)b->data + hp->used;
+    hp->used += n;
+    hp->cut++;
+    *from = b;
+    return p;
+}
+
+/* An event cut from b is freed: the last one sends b back to its worker. */
+static void hold_put(struct tl_hold_block *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (!tl_ring_push(&b->pool->back, b))
+        free(b); /* the worker has spares enough */
+}
+
+void tl_hold_pool_free(struct tl_hold_pool *hp)
+{
+    if (!hp->back.slot)
+        return;
+    free(hold_seal(hp)); /* every event cut from it is freed (tl_hold_pool_free's rule) */
+    struct tl_hold_block *b;
+    while ((b = tl_ring_pop(&hp->back)))
+        free(b);
+    tl_ring_free(&hp->back);
+}
+
+struct tl_cmsg *tl_cmsg_event_new(struct tl_hold_pool *hp, const struct tl_domain_name *nm,
+                                  size_t json_len, size_t clone_size)
 {
     const char *names[3] = { nm->name, nm->registered, nm->suffix };
     size_t len[3], all = 0;
@@ -65,11 +155,13 @@ struct tl_cmsg *tl_cmsg_event_new(const struct tl_domain_name *nm, size_t json_l
         all += len[i] = strnlen(names[i], TL_DOMAIN_MAX - 1);
     size_t ev_at = cmsg_align(sizeof(struct tl_cmsg));
     size_t clone_at = cmsg_align(ev_at + sizeof(struct tl_cmsg_event) + json_len + all);
-    char *p = malloc(clone_at + clone_size);
+    struct tl_hold_block *from;
+    char *p = hold_cut(hp, clone_at + clone_size, &from);
     if (!p)
         return NULL;
     struct tl_cmsg *m = (struct tl_cmsg *)(void *)p;
     memset(m, 0, sizeof(*m));
+    m->block = from;
     m->kind = TL_CMSG_EVENT;
     struct tl_cmsg_event *ev = m->u.ev = (struct tl_cmsg_event *)(void *)(p + ev_at);
     ev->json_len = json_len;
@@ -102,7 +194,12 @@ void tl_cmsg_free(struct tl_cmsg *m)
         return;
     switch (m->kind) {
     case TL_CMSG_IDENTITY: free(m->u.ident); break;
-    case TL_CMSG_EVENT: break; /* in m's block (tl_cmsg_event_new) */
+    case TL_CMSG_EVENT: /* one piece with m (tl_cmsg_event_new) */
+        if (m->block) {
+            hold_put(m->block);
+            return;
+        }
+        break;
     case TL_CMSG_CORR:
         while (m->u.corr) {
             struct tl_corr_input *next = tl_corr_input_next(m->u.corr);

@@ -28,6 +28,7 @@
 #include "domain.h"
 #include "event.h"
 #include "identity.h"
+#include "ring.h"
 #include "rules.h"
 #include "stats.h"
 
@@ -100,8 +101,11 @@ struct tl_cmsg_event {
     char json[];
 };
 
+struct tl_hold_block;
+
 struct tl_cmsg {
-    uint64_t order_us; /* a virtual time (tl_vtime) */
+    struct tl_hold_block *block; /* EVENT: the pool block it was cut from; NULL: malloc'd */
+    uint64_t order_us;           /* a virtual time (tl_vtime) */
     uint64_t flow_hash;
     uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
     uint8_t kind; /* enum tl_cmsg_kind */
@@ -114,13 +118,33 @@ struct tl_cmsg {
 };
 
 /*
+ * Where a worker cuts its held events from: blocks of its own, not a malloc
+ * each. The output thread frees what the worker allocated, and through
+ * glibc's per-thread arenas that was a lock, heap growth (mprotect) and fresh
+ * pages every few events. A block goes back to its worker through `back` once
+ * the coordinator has applied every event cut from it.
+ */
+struct tl_hold_pool {
+    struct tl_hold_block *cur; /* being cut from */
+    size_t used;               /* bytes of cur cut (here, not in the block the coordinator
+                                  writes its counts to: no shared cache line) */
+    uint32_t cut;              /* events cut from cur */
+    struct tl_ring back;       /* struct tl_hold_block *, emptied: coordinator -> worker */
+};
+
+int tl_hold_pool_init(struct tl_hold_pool *hp);
+/* Only once every event cut from the pool is freed (tl_cmsg_free): a later free would
+ * return its block to the freed ring. */
+void tl_hold_pool_free(struct tl_hold_pool *hp);
+
+/*
  * A TL_CMSG_EVENT message for the name nm with room for json_len bytes of
  * JSON and, when clone_size is not 0, a record clone of that many bytes
- * (ev->clone), all in one allocation: a held event costs one malloc. NULL
- * when out of memory.
+ * (ev->clone), all in one piece cut from hp (a malloc when hp is NULL or the
+ * event is large). NULL when out of memory.
  */
-struct tl_cmsg *tl_cmsg_event_new(const struct tl_domain_name *nm, size_t json_len,
-                                  size_t clone_size);
+struct tl_cmsg *tl_cmsg_event_new(struct tl_hold_pool *hp, const struct tl_domain_name *nm,
+                                  size_t json_len, size_t clone_size);
 
 /* The name a held event is about, as tl_cmsg_event_new was given it (kind: counted). */
 void tl_cmsg_event_name(const struct tl_cmsg_event *ev, struct tl_domain_name *nm);

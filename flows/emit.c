@@ -78,7 +78,7 @@ static void emit_held(struct emit_call *c, const struct tl_event_type *t, const 
     tl_event_json_more(&w->held, &tl_domain_names_fields, e);
     bool late = w->rules && tl_rules_wants(w->rules, t, TL_PHASE_LATE);
     struct tl_cmsg *m =
-        tl_cmsg_event_new(nm, w->held.len, late ? tl_record_clone_size(t, rec, size) : 0);
+        tl_cmsg_event_new(&w->hold, nm, w->held.len, late ? tl_record_clone_size(t, rec, size) : 0);
     if (!m)
         abort(); /* bounded by the ring and coordinator.max_held */
     struct tl_cmsg_event *ev = m->u.ev;

@@ -1190,6 +1190,7 @@ void tl_pipeline_free(struct tl_pipeline *p)
 {
     if (!p)
         return;
+    tl_coord_free(p->coord); /* before the workers: what it holds is cut from their pools */
     for (unsigned i = 0; p->workers && i < p->nworkers; i++) {
         struct tl_worker *w = &p->workers[i];
         struct tl_batch *b;
@@ -1211,7 +1212,6 @@ void tl_pipeline_free(struct tl_pipeline *p)
     tl_metrics_stop(p->metrics);
     free(p->msnap);
     pthread_mutex_destroy(&p->metrics_lock);
-    tl_coord_free(p->coord);
     free(p->ifaces_json);
     for (size_t i = 0; i < p->nretired; i++)
         tl_rules_free(p->retired[i].rules);

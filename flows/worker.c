@@ -74,7 +74,8 @@ int tl_worker_init(struct tl_worker *w, int id, unsigned nworkers, const struct 
         tl_ring_init(&w->free, cfg->ring_batches) < 0 ||
         tl_ring_init(&w->out, WORKER_OUT_RING) < 0 ||
         tl_ring_init(&w->spare, WORKER_OUT_RING) < 0 ||
-        tl_ring_init(&w->coord, WORKER_COORD_RING) < 0 || !(w->rscratch = tl_rules_scratch_new()) ||
+        tl_ring_init(&w->coord, WORKER_COORD_RING) < 0 || tl_hold_pool_init(&w->hold) < 0 ||
+        !(w->rscratch = tl_rules_scratch_new()) ||
         tl_ftable_init(&w->flows, tl_config_mem_cap(cfg, TL_MEM_FLOWS, nworkers, cfg->max_flows,
                                                     TL_FLOW_BUDGET_BYTES)) < 0) {
         snprintf(errbuf, n, "worker %d: out of memory", id);
@@ -116,6 +117,7 @@ void tl_worker_destroy(struct tl_worker *w)
     struct tl_cmsg *m;
     while (w->coord.slot && (m = tl_ring_pop(&w->coord)))
         tl_cmsg_free(m);
+    tl_hold_pool_free(&w->hold); /* the coordinator has freed what it held (tl_pipeline_free) */
     tl_rules_scratch_free(w->rscratch);
     tl_buf_free(&w->held);
     if (w->events) {
@@ -669,14 +671,15 @@ void *tl_worker_main(void *arg)
             continue;
         }
         spins = 0;
-        bool end = b->kind == TL_BATCH_END;
+        bool end = b->kind == TL_BATCH_END, epoch = b->kind == TL_BATCH_EPOCH;
         if (end)
             tl_worker_flush_all(w, b->now_us > w->now_us ? b->now_us : w->now_us);
-        else if (b->kind == TL_BATCH_EPOCH)
+        else if (epoch)
             tl_worker_epoch(w, b);
         else
             tl_worker_batch(w, b);
-        /* The free ring holds every batch this worker has, so a push cannot fail. */
+        /* The free ring holds every batch this worker has, so a push cannot fail;
+         * b is the dispatcher's once pushed. */
         tl_ring_push(&w->free, b);
         tl_bell_ring(w->dispatcher_bell);
         tl_bell_ring(w->output_bell); /* events shipped, or the clock moved */

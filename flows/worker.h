@@ -62,10 +62,11 @@ struct tl_worker {
     struct tl_ruleset *rules;              /* the rule set of the batch being processed */
     _Atomic uint64_t rules_epoch;          /* the epoch of `rules` (see struct tl_detect) */
     struct tl_rules_scratch *rscratch;
-    struct tl_buf held; /* scratch: the JSON of an event going to the coordinator */
-    uint64_t order_us;  /* order time of what is emitted now; 0: the record's own deadline */
-    uint64_t cseq;      /* messages sent to the coordinator */
-    uint64_t now_us;    /* packet clock */
+    struct tl_buf held;       /* scratch: the JSON of an event going to the coordinator */
+    struct tl_hold_pool hold; /* what held events are cut from */
+    uint64_t order_us;        /* order time of what is emitted now; 0: the record's own deadline */
+    uint64_t cseq;            /* messages sent to the coordinator */
+    uint64_t now_us;          /* packet clock */
     uint64_t next_scan_us;
     uint64_t tick_us; /* expiry scan and stats snapshot period: the pipeline's tick */
     struct tl_l7_worker l7;
