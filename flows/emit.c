@@ -27,6 +27,7 @@ void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg
 {
     m->flow_hash = f ? f->hash : 0;
     m->seq = w->cseq++;
+    w->unrung++;
     tl_worker_push(w, &w->coord, m);
 }
 

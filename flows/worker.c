@@ -20,8 +20,9 @@
 #include "worker.h"
 
 enum {
-    WORKER_OUT_RING = 64,     /* chunks in flight to the output thread: 4 MiB */
-    WORKER_COORD_RING = 4096, /* messages in flight to the coordinator */
+    WORKER_OUT_RING = 64,                      /* chunks in flight to the output thread: 4 MiB */
+    WORKER_COORD_RING = 4096,                  /* messages in flight to the coordinator */
+    WORKER_RING_EVERY = WORKER_COORD_RING / 8, /* messages that wake the output thread */
 };
 
 /*
@@ -148,6 +149,7 @@ void tl_worker_ship_events(struct tl_worker *w)
         return;
     tl_worker_push(w, &w->out, w->events);
     w->events = worker_new_buf(w);
+    w->wake_output = true;
 }
 
 void tl_worker_push(struct tl_worker *w, struct tl_ring *r, void *item)
@@ -610,6 +612,7 @@ static void worker_advance(struct tl_worker *w, uint64_t now_us)
         tl_worker_ship_events(w);
         worker_snapshot(w);
         w->next_scan_us = w->now_us + w->tick_us;
+        w->wake_output = true; /* the watermark may release held messages */
     }
     /*
      * Only now may the coordinator believe this worker is at now_us: what
@@ -659,6 +662,21 @@ void tl_worker_epoch(struct tl_worker *w, const struct tl_batch *b)
     atomic_store_explicit(&w->clock_vt, tl_vtime(w->epoch, w->now_us), memory_order_release);
 }
 
+/*
+ * Wakes the output thread for a chunk of events, a tick of the clock (its
+ * watermark) or WORKER_RING_EVERY messages, not after every batch: a wake-up
+ * costs both threads a system call, and the coordinator holds messages for
+ * ticks anyway. A full ring rings at once (tl_worker_push).
+ */
+static void worker_ring_output(struct tl_worker *w, bool always)
+{
+    if (!always && !w->wake_output && w->unrung < WORKER_RING_EVERY)
+        return;
+    tl_bell_ring(w->output_bell);
+    w->wake_output = false;
+    w->unrung = 0;
+}
+
 void *tl_worker_main(void *arg)
 {
     struct tl_worker *w = arg;
@@ -682,7 +700,7 @@ void *tl_worker_main(void *arg)
          * b is the dispatcher's once pushed. */
         tl_ring_push(&w->free, b);
         tl_bell_ring(w->dispatcher_bell);
-        tl_bell_ring(w->output_bell); /* events shipped, or the clock moved */
+        worker_ring_output(w, end || epoch);
         if (end)
             break;
     }

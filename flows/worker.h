@@ -66,6 +66,8 @@ struct tl_worker {
     struct tl_hold_pool hold; /* what held events are cut from */
     uint64_t order_us;        /* order time of what is emitted now; 0: the record's own deadline */
     uint64_t cseq;            /* messages sent to the coordinator */
+    unsigned unrung;          /* messages sent since the output bell last rang */
+    bool wake_output;         /* a chunk shipped or a tick passed since then (tl_worker_main) */
     uint64_t now_us;          /* packet clock */
     uint64_t next_scan_us;
     uint64_t tick_us; /* expiry scan and stats snapshot period: the pipeline's tick */
