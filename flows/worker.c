@@ -677,6 +677,20 @@ static void worker_ring_output(struct tl_worker *w, bool always)
     w->unrung = 0;
 }
 
+/*
+ * Wakes the dispatcher, which may sleep for a free batch or for the reader's
+ * buffers to be read, once a quarter of the ring's batches came back or this
+ * worker has nothing left to do, not for every batch: with a backlog it has
+ * plenty queued meanwhile, and each wake-up is a system call on both sides.
+ */
+static void worker_ring_dispatcher(struct tl_worker *w, bool always)
+{
+    if (!always && ++w->freed_unrung < w->cfg->ring_batches / 4 && !tl_ring_empty(&w->in))
+        return;
+    tl_bell_ring(w->dispatcher_bell);
+    w->freed_unrung = 0;
+}
+
 void *tl_worker_main(void *arg)
 {
     struct tl_worker *w = arg;
@@ -699,7 +713,7 @@ void *tl_worker_main(void *arg)
         /* The free ring holds every batch this worker has, so a push cannot fail;
          * b is the dispatcher's once pushed. */
         tl_ring_push(&w->free, b);
-        tl_bell_ring(w->dispatcher_bell);
+        worker_ring_dispatcher(w, end || epoch);
         worker_ring_output(w, end || epoch);
         if (end)
             break;

@@ -68,6 +68,7 @@ struct tl_worker {
     uint64_t cseq;            /* messages sent to the coordinator */
     unsigned unrung;          /* messages sent since the output bell last rang */
     bool wake_output;         /* a chunk shipped or a tick passed since then (tl_worker_main) */
+    unsigned freed_unrung;    /* batches given back since the dispatcher's bell last rang */
     uint64_t now_us;          /* packet clock */
     uint64_t next_scan_us;
     uint64_t tick_us; /* expiry scan and stats snapshot period: the pipeline's tick */
