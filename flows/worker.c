@@ -23,6 +23,7 @@ enum {
     WORKER_OUT_RING = 64,                      /* chunks in flight to the output thread: 4 MiB */
     WORKER_COORD_RING = 4096,                  /* messages in flight to the coordinator */
     WORKER_RING_EVERY = WORKER_COORD_RING / 8, /* messages that wake the output thread */
+    WORKER_FREE_EVERY = 16,                    /* batches given back that wake the dispatcher */
 };
 
 /*
@@ -679,13 +680,19 @@ static void worker_ring_output(struct tl_worker *w, bool always)
 
 /*
  * Wakes the dispatcher, which may sleep for a free batch or for the reader's
- * buffers to be read, once a quarter of the ring's batches came back or this
- * worker has nothing left to do, not for every batch: with a backlog it has
- * plenty queued meanwhile, and each wake-up is a system call on both sides.
+ * buffers to be read, once a quarter of the ring's batches (at most
+ * WORKER_FREE_EVERY) came back or this worker has nothing left to do, not for
+ * every batch: with a backlog it has plenty queued meanwhile, and each
+ * wake-up is a system call on both sides. The cap: the reader's 16 MiB of
+ * buffers run out long before a quarter of a large capture.ring_batches could
+ * come back, and it would wait for the worker to run dry.
  */
 static void worker_ring_dispatcher(struct tl_worker *w, bool always)
 {
-    if (!always && ++w->freed_unrung < w->cfg->ring_batches / 4 && !tl_ring_empty(&w->in))
+    uint64_t every = w->cfg->ring_batches / 4;
+    if (every > WORKER_FREE_EVERY)
+        every = WORKER_FREE_EVERY;
+    if (!always && ++w->freed_unrung < every && !tl_ring_empty(&w->in))
         return;
     tl_bell_ring(w->dispatcher_bell);
     w->freed_unrung = 0;
