@@ -158,8 +158,10 @@ static void test_key(void)
     tl_json_u64(&b, 1);
     tl_json_key(&b, &first, "id.orig_h");
     tl_json_u64(&b, 2);
+    tl_json_key(&b, &first, "q\"\\\t\xff"); /* a key that needs escaping (a rule's field) */
+    tl_json_u64(&b, 3);
     tl_buf_putc(&b, '}');
-    CHECK_STR(buf_str(&b), "{\"a\":1,\"id.orig_h\":2}");
+    CHECK_STR(buf_str(&b), "{\"a\":1,\"id.orig_h\":2,\"q\\\"\\\\\\t\\ufffd\":3}");
     CHECK(!first);
     tl_buf_free(&b);
 }
