@@ -3,17 +3,17 @@
 # for capture.method afpacket and pcap, with 1 and 2 workers. Run by `make bench BENCH_LIVE=1`
 # (as root: it makes a network namespace with a veth pair, tl-b0 -> tl-b1, and removes it).
 #
-# tcpreplay sends the first $BENCH_LIVE_PACKETS packets of build/bench/real.pcap (real
-# traffic, ../shared/tools/make-bench-pcap.sh; made here if missing) into tl-b0, loaded in
-# memory first (--preload-pcap); tapline captures on tl-b1 with default options, events to a
-# file. A run passes when its last stats event counts no packet dropped: capture.kernel_drops,
-# capture.ring_drops, capture.iface_drops all 0. First --topspeed: if nothing is dropped, the
-# rate the replayer reached is the answer (on one machine tcpreplay and tapline share the CPUs,
-# so that is a floor, marked "replayer-bound"); otherwise a bisection over --pps rates below
-# it. Rates are those tcpreplay reports (Rated: ... pps). Prints a table; raw outputs in
-# build/bench/live/. Takes 2-4 minutes on 2 cores (each run loads the packets first).
+# tools/pktsend.c (built here into build/bench/) sends the first $BENCH_LIVE_PACKETS packets of
+# build/bench/real.pcap (real traffic, ../shared/tools/make-bench-pcap.sh; made here if
+# missing) into tl-b0; tapline captures on tl-b1 with default options, events to a file. A run
+# passes when its last stats event counts no packet dropped: capture.kernel_drops,
+# capture.ring_drops, capture.iface_drops all 0. First at full speed: if nothing is dropped, the
+# rate the sender reached is the answer (on one machine the sender and tapline share the CPUs,
+# so that is a floor, marked "sender-bound"); otherwise a bisection over rates below it. Rates
+# are those pktsend reports (achieved, not asked for). Prints a table; raw outputs in
+# build/bench/live/. Takes about a minute on 2 cores.
 #
-# Environment: BENCH_LIVE_PACKETS (600000), BENCH_LIVE_STEPS (4 bisection steps).
+# Environment: BENCH_LIVE_PACKETS (0: the whole capture), BENCH_LIVE_STEPS (5 bisection steps).
 set -eu
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -26,8 +26,8 @@ case "$1" in
 esac
 cd "$(dirname "$0")/.."
 
-npackets=${BENCH_LIVE_PACKETS:-600000}
-steps=${BENCH_LIVE_STEPS:-4}
+npackets=${BENCH_LIVE_PACKETS:-0}
+steps=${BENCH_LIVE_STEPS:-5}
 B=build/bench
 R=$B/live
 real=$B/real.pcap
@@ -37,7 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "bench-live: needs root (a network namespace and a veth pair)" >&2
     exit 1
 fi
-for c in ip tcpreplay jq; do
+for c in ip jq "${CC:-cc}"; do
     command -v "$c" >/dev/null || {
         echo "bench-live: needs $c (tools/deps.sh test)" >&2
         exit 1
@@ -46,6 +46,11 @@ done
 if [ ! -s "$real" ]; then
     echo "bench-live: building $real with ../shared/tools/make-bench-pcap.sh" >&2
     ../shared/tools/make-bench-pcap.sh "$real" >&2
+fi
+
+if [ ! -x $B/pktsend ] || [ -n "$(find tools/pktsend.c -newer $B/pktsend)" ]; then
+    echo "bench-live: CC $B/pktsend" >&2
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o $B/pktsend tools/pktsend.c
 fi
 
 ns=tl-bench-$$
@@ -61,11 +66,23 @@ ip -n "$ns" link add tl-b0 type veth peer name tl-b1
 ip -n "$ns" link set tl-b0 mtu 65535 up
 ip -n "$ns" link set tl-b1 mtu 65535 up
 
-# run METHOD THREADS RATE: one replay ("top" for --topspeed); prints "pps drops cpu_s packets".
+# settled_ticks PID: the CPU ticks of PID once it is done with what its ring still held (no tick
+# used in 0.2 s), waiting 5 s at most.
+settled_ticks() {
+    local before after i
+    after=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+    for ((i = 0; i < 25; i++)); do
+        before=$after
+        sleep 0.2
+        after=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+        [ "$after" != "$before" ] || break
+    done
+    echo "$after"
+}
+
+# run METHOD THREADS RATE: one replay (RATE 0: full speed); prints "pps drops cpu_s packets".
 run() {
     local method=$1 threads=$2 rate=$3 name="$R/$1-$2-$3" ticks cpu
-    local pace="--pps=$rate"
-    [ "$rate" = top ] && pace=--topspeed
     : >"$name.jsonl"
     ip netns exec "$ns" "$tapline" -i tl-b1 --threads "$threads" --set capture.method="$method" \
         --set stats.interval=1 --set sensor=bench -w "$name.jsonl" 2>"$name.err" &
@@ -77,46 +94,49 @@ run() {
         }
         sleep 0.05
     done
-    ip netns exec "$ns" tcpreplay -q -i tl-b0 "$pace" --preload-pcap --limit="$npackets" "$real" \
-        >"$name.replay" 2>&1
-    ticks=$(awk '{ print $14 + $15 }' "/proc/$tl_pid/stat")
+    ip netns exec "$ns" $B/pktsend tl-b0 "$real" "$npackets" "$rate" >"$name.replay"
+    ticks=$(settled_ticks "$tl_pid")
     kill -INT "$tl_pid"
     wait "$tl_pid" || true
     tl_pid=""
     cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
-    jq -r --arg pps "$(sed -n 's/.* \([0-9.]*\) pps.*/\1/p' "$name.replay" | head -n 1)" \
+    jq -r --arg pps "$(sed -n 's/.*: \([0-9]*\) pps.*/\1/p' "$name.replay")" \
         --arg cpu "$cpu" 'select(.event_type == "stats") |
         "\($pps | tonumber | floor) \(.["capture.kernel_drops"] + .["capture.ring_drops"] +
         .["capture.iface_drops"]) \($cpu) \(.["capture.packets"])"' "$name.jsonl" | tail -n 1
 }
 
-# best METHOD THREADS: "rate how" of the highest rate with no drop.
+# best METHOD THREADS: "rate how cpu" of the highest rate with no drop. The bisection is over
+# the rates asked for; the answer is the rate achieved, "sender-bound" when that fell short of
+# the rate asked (the sender lacked the CPU, not tapline).
 best() {
-    local method=$1 threads=$2 top pps drops cpu pkts lo=0 hi
-    read -r pps drops cpu pkts <<<"$(run "$method" "$threads" top)"
-    echo "  $method, $threads worker(s), --topspeed: $pps pps, $drops dropped, $cpu s CPU" >&2
+    local method=$1 threads=$2 pps drops cpu pkts lo=0 hi ok=0 okcpu=? how=bisected i
+    read -r pps drops cpu pkts <<<"$(run "$method" "$threads" 0)"
+    echo "  $method, $threads worker(s), full speed: $pps pps, $drops dropped, $cpu s CPU" >&2
     if [ "$drops" = 0 ]; then
-        echo "$pps replayer-bound $cpu"
+        echo "$pps sender-bound $cpu"
         return
     fi
-    top=$pps
-    hi=$top
-    local rate=$((top / 2)) i
+    hi=$pps
+    local rate=$((hi / 2))
     for ((i = 0; i < steps; i++)); do
         read -r pps drops cpu pkts <<<"$(run "$method" "$threads" "$rate")"
-        echo "  $method, $threads worker(s), --pps $rate: $pps pps, $drops dropped" >&2
+        echo "  $method, $threads worker(s), $rate pps asked: $pps pps, $drops dropped" >&2
         if [ "$drops" = 0 ]; then
-            lo=$pps
-            locpu=$cpu
+            lo=$rate
+            if [ "$pps" -gt "$ok" ]; then
+                ok=$pps okcpu=$cpu how=bisected
+                [ $((pps * 100)) -ge $((rate * 97)) ] || how=sender-bound
+            fi
         else
             hi=$rate
         fi
         [ "$lo" -gt 0 ] && rate=$(((lo + hi) / 2)) || rate=$((rate / 2))
     done
-    echo "$lo bisected ${locpu:-?}"
+    echo "$ok $how $okcpu"
 }
 
-echo "bench-live: $npackets packets of $real per run, veth pair, $(nproc) cores" >&2
+echo "bench-live: ${npackets/#0/all} packets of $real per run, veth pair, $(nproc) cores" >&2
 {
     printf '%-9s %-8s %14s %9s  %s\n' method workers "pps, 0 drops" "CPU s" "how"
     for method in afpacket pcap; do
