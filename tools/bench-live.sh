@@ -80,7 +80,7 @@ settled_ticks() {
     echo "$after"
 }
 
-# run METHOD THREADS RATE: one replay (RATE 0: full speed); prints "pps drops cpu_s packets".
+# run METHOD THREADS RATE: one replay (RATE 0: full speed); prints "pps drops cpu_s mbps".
 run() {
     local method=$1 threads=$2 rate=$3 name="$R/$1-$2-$3" ticks cpu
     : >"$name.jsonl"
@@ -101,31 +101,32 @@ run() {
     tl_pid=""
     cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
     jq -r --arg pps "$(sed -n 's/.*: \([0-9]*\) pps.*/\1/p' "$name.replay")" \
+        --arg mbps "$(sed -n 's/.* \([0-9]*\) Mbit\/s.*/\1/p' "$name.replay")" \
         --arg cpu "$cpu" 'select(.event_type == "stats") |
-        "\($pps | tonumber | floor) \(.["capture.kernel_drops"] + .["capture.ring_drops"] +
-        .["capture.iface_drops"]) \($cpu) \(.["capture.packets"])"' "$name.jsonl" | tail -n 1
+        "\($pps) \(.["capture.kernel_drops"] + .["capture.ring_drops"] +
+        .["capture.iface_drops"]) \($cpu) \($mbps)"' "$name.jsonl" | tail -n 1
 }
 
-# best METHOD THREADS: "rate how cpu" of the highest rate with no drop. The bisection is over
+# best METHOD THREADS: "rate mbps how cpu" of the highest rate with no drop. The bisection is over
 # the rates asked for; the answer is the rate achieved, "sender-bound" when that fell short of
 # the rate asked (the sender lacked the CPU, not tapline).
 best() {
-    local method=$1 threads=$2 pps drops cpu pkts lo=0 hi ok=0 okcpu=? how=bisected i
-    read -r pps drops cpu pkts <<<"$(run "$method" "$threads" 0)"
+    local method=$1 threads=$2 pps drops cpu mbps lo=0 hi ok=0 okmbps=0 okcpu=? how=bisected i
+    read -r pps drops cpu mbps <<<"$(run "$method" "$threads" 0)"
     echo "  $method, $threads worker(s), full speed: $pps pps, $drops dropped, $cpu s CPU" >&2
     if [ "$drops" = 0 ]; then
-        echo "$pps sender-bound $cpu"
+        echo "$pps $mbps sender-bound $cpu"
         return
     fi
     hi=$pps
     local rate=$((hi / 2))
     for ((i = 0; i < steps; i++)); do
-        read -r pps drops cpu pkts <<<"$(run "$method" "$threads" "$rate")"
+        read -r pps drops cpu mbps <<<"$(run "$method" "$threads" "$rate")"
         echo "  $method, $threads worker(s), $rate pps asked: $pps pps, $drops dropped" >&2
         if [ "$drops" = 0 ]; then
             lo=$rate
             if [ "$pps" -gt "$ok" ]; then
-                ok=$pps okcpu=$cpu how=bisected
+                ok=$pps okmbps=$mbps okcpu=$cpu how=bisected
                 [ $((pps * 100)) -ge $((rate * 97)) ] || how=sender-bound
             fi
         else
@@ -133,16 +134,16 @@ best() {
         fi
         [ "$lo" -gt 0 ] && rate=$(((lo + hi) / 2)) || rate=$((rate / 2))
     done
-    echo "$ok $how $okcpu"
+    echo "$ok $okmbps $how $okcpu"
 }
 
 echo "bench-live: ${npackets/#0/all} packets of $real per run, veth pair, $(nproc) cores" >&2
 {
-    printf '%-9s %-8s %14s %9s  %s\n' method workers "pps, 0 drops" "CPU s" "how"
+    printf '%-9s %-8s %14s %8s %7s  %s\n' method workers "pps, 0 drops" "Mbit/s" "CPU s" "how"
     for method in afpacket pcap; do
         for threads in 1 2; do
-            read -r rate how cpu <<<"$(best "$method" "$threads")"
-            printf '%-9s %-8s %14s %9s  %s\n' "$method" "$threads" "$rate" "$cpu" "$how"
+            read -r rate mbps how cpu <<<"$(best "$method" "$threads")"
+            printf '%-9s %-8s %14s %8s %7s  %s\n' "$method" "$threads" "$rate" "$mbps" "$cpu" "$how"
         done
     done
 } | tee "$R/table.txt"

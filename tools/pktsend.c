@@ -6,7 +6,7 @@
  * Sends the first PACKETS packets (0 or absent: all) of the classic pcap PCAP out of IFACE, at PPS
  * packets per second (0 or absent: as fast as the kernel takes them), and prints one line:
  *
- *   sent N packets in S s: R pps, E send errors
+ *   sent N packets (B bytes) in S s: R pps, M Mbit/s, E send errors
  *
  * tcpreplay makes one system call per packet and, on a veth pair, the kernel delivers each
  * packet to the capturing side in the sender's own context, so on a two-core machine it topped
@@ -193,6 +193,9 @@ int main(int argc, char **argv)
     if (pps > 0 && pps / 1000 < BATCH)
         batch = pps < 1000 ? 1 : (unsigned)(pps / 1000);
     unsigned long errors = 0;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < c.count; i++)
+        bytes += c.pkts[i].iov_len;
     double start = now();
     for (size_t i = 0; i < c.count; i += batch) {
         unsigned n = c.count - i < batch ? (unsigned)(c.count - i) : batch;
@@ -201,8 +204,10 @@ int main(int argc, char **argv)
         send_batch(fd, c.pkts + i, n, &errors);
     }
     double elapsed = now() - start;
-    printf("sent %zu packets in %.3f s: %.0f pps, %lu send errors\n", c.count, elapsed,
-           elapsed > 0 ? (double)c.count / elapsed : 0.0, errors);
+    double per_s = elapsed > 0 ? 1 / elapsed : 0;
+    printf("sent %zu packets (%llu bytes) in %.3f s: %.0f pps, %.0f Mbit/s, %lu send errors\n",
+           c.count, (unsigned long long)bytes, elapsed, (double)c.count * per_s,
+           (double)bytes * 8 / 1e6 * per_s, errors);
     close(fd);
     free(c.pkts);
     munmap(c.data, c.size);
