@@ -6,12 +6,13 @@
 # tools/pktsend.c (built here into build/bench/) sends the first $BENCH_LIVE_PACKETS packets of
 # build/bench/real.pcap (real traffic, ../shared/tools/make-bench-pcap.sh; made here if
 # missing) into tl-b0; tapline captures on tl-b1 with default options, events to a file. A run
-# passes when its last stats event counts no packet dropped: capture.kernel_drops,
-# capture.ring_drops, capture.iface_drops all 0. First at full speed: if nothing is dropped, the
-# rate the sender reached is the answer (on one machine the sender and tapline share the CPUs,
-# so that is a floor, marked "sender-bound"); otherwise a bisection over rates below it. Rates
-# are those pktsend reports (achieved, not asked for). Prints a table; raw outputs in
-# build/bench/live/. Takes about a minute on 2 cores.
+# passes when its last stats event counts no packet dropped (capture.kernel_drops,
+# capture.ring_drops, capture.iface_drops all 0) and the device refused no send. First at full
+# speed: if nothing is dropped, the rate the sender reached is the answer (on one machine the
+# sender and tapline share the CPUs, so that is a floor, marked "sender-bound"); otherwise a
+# bisection over rates below it. Rates are those pktsend reports (achieved, not asked for).
+# Prints a table (also in build/bench/live/table.txt, beside every run's raw output). Takes 2-3
+# minutes on 2 cores.
 #
 # Environment: BENCH_LIVE_PACKETS (0: the whole capture), BENCH_LIVE_STEPS (5 bisection steps).
 set -eu
@@ -37,7 +38,8 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "bench-live: needs root (a network namespace and a veth pair)" >&2
     exit 1
 fi
-for c in ip jq "${CC:-cc}"; do
+cc=${CC:-cc}
+for c in ip jq "${cc%% *}"; do
     command -v "$c" >/dev/null || {
         echo "bench-live: needs $c (tools/deps.sh test)" >&2
         exit 1
@@ -50,7 +52,7 @@ fi
 
 if [ ! -x $B/pktsend ] || [ -n "$(find tools/pktsend.c -newer $B/pktsend)" ]; then
     echo "bench-live: CC $B/pktsend" >&2
-    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o $B/pktsend tools/pktsend.c
+    $cc -std=c11 -O2 -Wall -Wextra -Werror -o $B/pktsend tools/pktsend.c
 fi
 
 ns=tl-bench-$$
@@ -80,9 +82,12 @@ settled_ticks() {
     echo "$after"
 }
 
-# run METHOD THREADS RATE: one replay (RATE 0: full speed); prints "pps drops cpu_s mbps".
+# run METHOD THREADS RATE: one replay (RATE 0: full speed). Sets run_pps and run_mbps (the rate
+# pktsend achieved), run_drops (what tapline's counters dropped, plus the sends the device
+# refused for a full queue) and run_cpu (tapline's CPU seconds). Called in this shell, not in a
+# command substitution, so that a failure ends the script.
 run() {
-    local method=$1 threads=$2 rate=$3 name="$R/$1-$2-$3" ticks cpu
+    local method=$1 threads=$2 rate=$3 name="$R/$1-$2-$3" ticks line errors drops
     : >"$name.jsonl"
     ip netns exec "$ns" "$tapline" -i tl-b1 --threads "$threads" --set capture.method="$method" \
         --set stats.interval=1 --set sensor=bench -w "$name.jsonl" 2>"$name.err" &
@@ -99,51 +104,65 @@ run() {
     kill -INT "$tl_pid"
     wait "$tl_pid" || true
     tl_pid=""
-    cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
-    jq -r --arg pps "$(sed -n 's/.*: \([0-9]*\) pps.*/\1/p' "$name.replay")" \
-        --arg mbps "$(sed -n 's/.* \([0-9]*\) Mbit\/s.*/\1/p' "$name.replay")" \
-        --arg cpu "$cpu" 'select(.event_type == "stats") |
-        "\($pps) \(.["capture.kernel_drops"] + .["capture.ring_drops"] +
-        .["capture.iface_drops"]) \($cpu) \($mbps)"' "$name.jsonl" | tail -n 1
+    run_cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }')
+    # "sent N packets (B bytes) in S s: R pps, M Mbit/s, E send errors, K skipped"
+    line=$(sed -n 's/^sent .*: \([0-9]*\) pps, \([0-9]*\) Mbit\/s, \([0-9]*\) send errors.*/\1 \2 \3/p' \
+        "$name.replay")
+    read -r run_pps run_mbps errors <<<"$line"
+    drops=$(jq -r 'select(.event_type == "stats") | .["capture.kernel_drops"] +
+        .["capture.ring_drops"] + .["capture.iface_drops"]' "$name.jsonl" | tail -n 1)
+    if [ -z "${errors:-}" ] || [ -z "$drops" ]; then
+        echo "bench-live: no result from $name.replay or $name.jsonl" >&2
+        exit 1
+    fi
+    run_drops=$((drops + errors))
 }
 
-# best METHOD THREADS: "rate mbps how cpu" of the highest rate with no drop. The bisection is over
-# the rates asked for; the answer is the rate achieved, "sender-bound" when that fell short of
-# the rate asked (the sender lacked the CPU, not tapline).
+# best METHOD THREADS: sets best_pps, best_mbps, best_cpu and best_how for the highest rate with
+# no drop. The bisection is over the rates asked for; the answer is the rate achieved,
+# "sender-bound" when that fell short of the rate asked (the sender lacked the CPU, not
+# tapline), "none" when no rate tried passed.
 best() {
-    local method=$1 threads=$2 pps drops cpu mbps lo=0 hi ok=0 okmbps=0 okcpu=? how=bisected i
-    read -r pps drops cpu mbps <<<"$(run "$method" "$threads" 0)"
-    echo "  $method, $threads worker(s), full speed: $pps pps, $drops dropped, $cpu s CPU" >&2
-    if [ "$drops" = 0 ]; then
-        echo "$pps $mbps sender-bound $cpu"
+    local method=$1 threads=$2 lo=0 hi rate i
+    best_pps=none best_mbps=- best_cpu=- best_how=none
+    run "$method" "$threads" 0
+    echo "  $method, $threads worker(s), full speed: $run_pps pps, $run_drops dropped," \
+        "$run_cpu s CPU" >&2
+    if [ "$run_drops" = 0 ]; then
+        best_pps=$run_pps best_mbps=$run_mbps best_cpu=$run_cpu best_how=sender-bound
         return
     fi
-    hi=$pps
-    local rate=$((hi / 2))
-    for ((i = 0; i < steps; i++)); do
-        read -r pps drops cpu mbps <<<"$(run "$method" "$threads" "$rate")"
-        echo "  $method, $threads worker(s), $rate pps asked: $pps pps, $drops dropped" >&2
-        if [ "$drops" = 0 ]; then
+    hi=$run_pps
+    rate=$((hi / 2))
+    for ((i = 0; i < steps && rate > 0; i++)); do
+        run "$method" "$threads" "$rate"
+        echo "  $method, $threads worker(s), $rate pps asked: $run_pps pps, $run_drops dropped" >&2
+        if [ "$run_drops" = 0 ]; then
             lo=$rate
-            if [ "$pps" -gt "$ok" ]; then
-                ok=$pps okmbps=$mbps okcpu=$cpu how=bisected
-                [ $((pps * 100)) -ge $((rate * 97)) ] || how=sender-bound
+            if [ "$best_pps" = none ] || [ "$run_pps" -gt "$best_pps" ]; then
+                best_pps=$run_pps best_mbps=$run_mbps best_cpu=$run_cpu best_how=bisected
+                [ $((run_pps * 100)) -ge $((rate * 97)) ] || best_how=sender-bound
             fi
         else
             hi=$rate
         fi
-        [ "$lo" -gt 0 ] && rate=$(((lo + hi) / 2)) || rate=$((rate / 2))
+        if [ "$lo" -gt 0 ]; then
+            rate=$(((lo + hi) / 2))
+        else
+            rate=$((rate / 2))
+        fi
     done
-    echo "$ok $okmbps $how $okcpu"
 }
 
 echo "bench-live: ${npackets/#0/all} packets of $real per run, veth pair, $(nproc) cores" >&2
-{
-    printf '%-9s %-8s %14s %8s %7s  %s\n' method workers "pps, 0 drops" "Mbit/s" "CPU s" "how"
-    for method in afpacket pcap; do
-        for threads in 1 2; do
-            read -r rate mbps how cpu <<<"$(best "$method" "$threads")"
-            printf '%-9s %-8s %14s %8s %7s  %s\n' "$method" "$threads" "$rate" "$mbps" "$cpu" "$how"
-        done
+row() {
+    printf '%-9s %-8s %14s %8s %7s  %s\n' "$@" | tee -a "$R/table.txt"
+}
+: >"$R/table.txt"
+row method workers "pps, 0 drops" "Mbit/s" "CPU s" "how"
+for method in afpacket pcap; do
+    for threads in 1 2; do
+        best "$method" "$threads"
+        row "$method" "$threads" "$best_pps" "$best_mbps" "$best_cpu" "$best_how"
     done
-} | tee "$R/table.txt"
+done

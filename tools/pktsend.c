@@ -6,18 +6,21 @@
  * Sends the first PACKETS packets (0 or absent: all) of the classic pcap PCAP out of IFACE, at PPS
  * packets per second (0 or absent: as fast as the kernel takes them), and prints one line:
  *
- *   sent N packets (B bytes) in S s: R pps, M Mbit/s, E send errors
+ *   sent N packets (B bytes) in S s: R pps, M Mbit/s, E send errors, K skipped
  *
  * tcpreplay makes one system call per packet and, on a veth pair, the kernel delivers each
  * packet to the capturing side in the sender's own context, so on a two-core machine it topped
- * out near the rates tapline takes without a drop. pktsend maps the file and reads every packet
- * once before it starts (so the sending meets no page fault), then hands
+ * out near the rates tapline takes without a drop. pktsend maps the file with its page tables
+ * filled (so the sending meets no page fault), then hands
  * them to an AF_PACKET socket 64 at a time with sendmmsg(2), bypassing the queueing discipline,
  * which leaves the kernel's delivery as almost the whole cost of a packet. A rate is kept by
  * sleeping until each batch is due (absolute CLOCK_MONOTONIC deadlines), with batches small
  * enough that a burst is at most a millisecond of traffic.
  *
- * Packets are sent as captured (caplen bytes). Needs CAP_NET_RAW.
+ * Packets are sent as captured (caplen bytes); the file must be Ethernet (link type 1), and
+ * records shorter than an Ethernet header are skipped ("K skipped"). A send the device refuses
+ * for a full queue (ENOBUFS, EAGAIN) is tried again and counted in "E send errors". Needs
+ * CAP_NET_RAW.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,16 +39,15 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { BATCH = 64, MAX_FRAME = 65535 };
+enum { BATCH = 64, MAX_FRAME = 65535, ETH_HLEN = 14, LINKTYPE_ETHERNET = 1 };
 
 struct capture {
     uint8_t *data; /* the whole file, mapped */
     size_t size;
     struct iovec *pkts; /* into data */
     size_t count;
+    size_t skipped; /* records shorter than an Ethernet header */
 };
-
-static volatile uint8_t touch_sink; /* where indexing reads each packet's last byte */
 
 static void die(const char *what)
 {
@@ -60,8 +62,7 @@ static uint32_t rd32(const uint8_t *p, int swap)
     return swap ? __builtin_bswap32(v) : v;
 }
 
-/* Maps the file; the packets to send are touched while indexing, so no page faults while sending.
- */
+/* Maps the file with its page tables filled, so sending meets no page fault. */
 static void map_file(const char *path, struct capture *c)
 {
     int fd = open(path, O_RDONLY);
@@ -71,13 +72,17 @@ static void map_file(const char *path, struct capture *c)
     if (fstat(fd, &st) != 0)
         die(path);
     c->size = (size_t)st.st_size;
-    c->data = c->size ? mmap(NULL, c->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    c->data = c->size ? mmap(NULL, c->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
     if (c->data == MAP_FAILED)
         die(path);
     close(fd);
 }
 
-/* Indexes up to `limit` packet records; a record cut short by the end of the file ends it. */
+/*
+ * Indexes up to `limit` Ethernet frames; a record cut short by the end of the file ends it (with
+ * a warning). Records shorter than an Ethernet header, which the kernel refuses to send, are
+ * skipped and counted.
+ */
 static void index_packets(const char *path, struct capture *c, size_t limit)
 {
     if (c->size < 24) {
@@ -92,6 +97,11 @@ static void index_packets(const char *path, struct capture *c, size_t limit)
         swap = 1;
     else {
         fprintf(stderr, "pktsend: %s: not a classic pcap file (magic %08x)\n", path, magic);
+        exit(1);
+    }
+    uint32_t linktype = rd32(c->data + 20, swap) & 0xffff;
+    if (linktype != LINKTYPE_ETHERNET) {
+        fprintf(stderr, "pktsend: %s: link type %u, not Ethernet (1)\n", path, linktype);
         exit(1);
     }
     size_t cap = 1024;
@@ -109,6 +119,11 @@ static void index_packets(const char *path, struct capture *c, size_t limit)
                     c->count, caplen);
             exit(1);
         }
+        if (caplen < ETH_HLEN) {
+            c->skipped++;
+            off += caplen;
+            continue;
+        }
         if (c->count == cap) {
             cap *= 2;
             c->pkts = realloc(c->pkts, cap * sizeof *c->pkts);
@@ -116,10 +131,12 @@ static void index_packets(const char *path, struct capture *c, size_t limit)
                 die("realloc");
         }
         c->pkts[c->count++] = (struct iovec){ c->data + off, caplen };
-        if (caplen)
-            touch_sink = c->data[off + caplen - 1];
         off += caplen;
     }
+    if (c->count < limit && off < c->size)
+        fprintf(stderr,
+                "pktsend: %s: cut inside a packet record at offset %zu; sending %zu packets\n",
+                path, off, c->count);
 }
 
 static int open_socket(const char *iface)
@@ -153,6 +170,21 @@ static void sleep_until(double t)
     struct timespec ts = { (time_t)t, (long)((t - (double)(time_t)t) * 1e9) };
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
+}
+
+/*
+ * Waits until the batch `at` seconds after `start` is due and returns the start to use from now
+ * on. A sender that fell more than a millisecond behind (it shares the CPUs) moves its start
+ * instead of catching up with a burst at full speed: the rate achieved drops, which the caller
+ * sees, and no burst at full speed lasts more than about a millisecond.
+ */
+static double pace(double start, double at)
+{
+    double due = start + at, t = now();
+    if (t > due + 1e-3)
+        return start + (t - due);
+    sleep_until(due);
+    return start;
 }
 
 /* Sends pkts[0..n); a full device queue (ENOBUFS, EAGAIN) is waited out, counted in errors. */
@@ -196,18 +228,19 @@ int main(int argc, char **argv)
     uint64_t bytes = 0;
     for (size_t i = 0; i < c.count; i++)
         bytes += c.pkts[i].iov_len;
-    double start = now();
+    double begin = now(), start = begin;
     for (size_t i = 0; i < c.count; i += batch) {
         unsigned n = c.count - i < batch ? (unsigned)(c.count - i) : batch;
         if (pps > 0)
-            sleep_until(start + (double)i / pps);
+            start = pace(start, (double)i / pps);
         send_batch(fd, c.pkts + i, n, &errors);
     }
-    double elapsed = now() - start;
+    double elapsed = now() - begin;
     double per_s = elapsed > 0 ? 1 / elapsed : 0;
-    printf("sent %zu packets (%llu bytes) in %.3f s: %.0f pps, %.0f Mbit/s, %lu send errors\n",
+    printf("sent %zu packets (%llu bytes) in %.3f s: %.0f pps, %.0f Mbit/s, %lu send errors, "
+           "%zu skipped\n",
            c.count, (unsigned long long)bytes, elapsed, (double)c.count * per_s,
-           (double)bytes * 8 / 1e6 * per_s, errors);
+           (double)bytes * 8 / 1e6 * per_s, errors, c.skipped);
     close(fd);
     free(c.pkts);
     munmap(c.data, c.size);
