@@ -480,7 +480,12 @@ fail: /* no thread started yet: everything made so far is freed */
     return NULL;
 }
 
-/* A batch of worker i to fill: NULL when may_drop, live and the worker is behind (caller drops). */
+/*
+ * A batch of worker i to fill. NULL when may_drop, live with several workers and worker i is
+ * behind: the caller drops the packet, so that one slow worker does not stall the others. A
+ * single worker stalls no other, so the capture waits for it, and the kernel's buffer
+ * (capture.buffer_mb) takes a burst as well as the worker's ring.
+ */
 static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i, enum tl_batch_kind kind,
                                         bool may_drop)
 {
@@ -488,7 +493,7 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i, enum 
     unsigned spins = 0;
     struct tl_batch *b;
     while (!(b = tl_ring_pop(r))) {
-        if (may_drop && p->mode == TL_PIPE_LIVE)
+        if (may_drop && p->mode == TL_PIPE_LIVE && p->nworkers > 1)
             return NULL;
         tl_bell_wait(&p->free_bell, &spins, tl_ring_empty, r, 100);
     }

@@ -20,7 +20,8 @@
       "packets the kernel dropped (pcap_stats ps_drop; afpacket: PACKET_STATISTICS tp_drops)")     \
     X(IFACE_DROPS, "capture.iface_drops", "packets the interface dropped (pcap_stats ps_ifdrop)")  \
     X(RING_DROPS, "capture.ring_drops",                                                            \
-      "packets dropped because a worker ring was full (live: dispatch, or a hand-off)")            \
+      "packets dropped because a worker ring was full (live, several workers: dispatch or "        \
+      "hand-off)")                                                                                 \
     X(TRUNCATED, "capture.truncated_packets", "packets the capture cut short of their headers")    \
     X(PPP_CONTROL, "pptp.ppp_control",                                                             \
       "PPTP packets of PPP control (LCP, authentication, IPCP, CCP): the tunnel's own flow")       \

@@ -13,7 +13,7 @@
 #    TCP, IPv4 and IPv6 fragments, HTTP, VLAN, QinQ, MPLS, VXLAN, GRE, ERSPAN) replayed
 #    by tcpreplay into a veth pair at a fixed rate gives the flow, dns and http events
 #    of the same capture read with -r (what depends on the wire aside: ts, uid,
-#    durations, rtt), with 2 workers and 1, and through libpcap (capture.method pcap);
+#    durations, rtt), with 2 workers and 1, and through libpcap (capture.method pcap, 2 and 1);
 #    no kernel drop, both workers fed, per-worker counters; a filter; the errors.
 SUITE=live
 . "$(dirname "$0")/../lib/suite.sh"
@@ -236,6 +236,7 @@ same_as_offline() {
 selected afpacket_2_workers && same_as_offline afpacket_2_workers 2 afpacket
 selected afpacket_1_worker && same_as_offline afpacket_1_worker 1 afpacket
 selected pcap_2_workers && same_as_offline pcap_2_workers 2 pcap
+selected pcap_1_worker && same_as_offline pcap_1_worker 1 pcap
 
 if selected afpacket_filter; then
     live_replay "$TMP/filter.jsonl" --threads 2 --set capture.method=afpacket \

@@ -417,6 +417,49 @@ static void test_pinned_packets(void)
 }
 
 /*
+ * Live, a burst larger than the workers' rings (two batches each, nDPI on a new flow per
+ * packet keeps a worker slower than this thread hands packets over). One worker: the capture
+ * waits for it and nothing is dropped. Two workers: a packet whose worker is behind may be
+ * dropped, and every packet is either processed or counted in capture.ring_drops.
+ */
+static void test_live_burst(void)
+{
+    enum { NPKT = 20000 };
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        const char *const set[] = { "threads",
+                                    threads == 1 ? "1" : "2",
+                                    "capture.ring_batches",
+                                    "2",
+                                    "capture.batch_bytes",
+                                    "262400",
+                                    "ndpi.enabled",
+                                    "true",
+                                    NULL };
+        struct run r;
+        char err[256];
+        struct tl_stats total;
+        uint8_t b[1600] = { 0 };
+        run_start(&r, set);
+        tl_pipeline_free(r.p);
+        r.p = tl_pipeline_new(&r.cfg, r.out, TL_PIPE_LIVE, err, sizeof(err));
+        for (unsigned i = 0; i < NPKT; i++) {
+            unsigned n = make_pkt(b, (uint8_t)(1 + i % 200), (uint16_t)(1024 + i / 200), 200, 53,
+                                  UDP, 0, NULL, 1400);
+            tl_pipeline_packet(r.p, TL_LINK_ETHERNET, ts_of(i * 1e-6), b, n, n);
+        }
+        tl_pipeline_finish(r.p, &total);
+        tl_pipeline_free(r.p);
+        r.p = NULL;
+        tl_output_close(r.out);
+        unlink(r.path);
+        tl_config_free(&r.cfg);
+        if (threads == 1)
+            CHECK_EQ(total.v[TL_STAT_RING_DROPS], 0);
+        CHECK_EQ(total.v[TL_STAT_WORKER_PKTS] + total.v[TL_STAT_RING_DROPS], NPKT);
+    }
+}
+
+/*
  * Dissection by content: a DNS query and its response on UDP 5300 are found by the probe
  * (dns.by_content); 'x' bytes on another odd port are not; a TCP flow whose handshake was
  * not seen is not probed.
@@ -608,6 +651,7 @@ const struct tl_test tl_tests_flows[] = {
     { "fragments_reach_the_flow", test_fragments_reach_the_flow },
     { "service", test_service },
     { "pinned_packets", test_pinned_packets },
+    { "live_burst", test_live_burst },
     { "tunnel_keys", test_tunnel_keys },
     { "probe", test_probe },
     { "handover", test_handover },
