@@ -44,7 +44,7 @@ enum { TL_MAX_WORKERS = 64 };
       "capabilities")                                                                              \
     X(U64, snaplen, "capture.snaplen", 65535, 64, 262144, "live capture: bytes kept per packet")   \
     X(BOOL, promisc, "capture.promisc", true, 0, 0, "live capture: promiscuous mode")              \
-    X(U64, buffer_mb, "capture.buffer_mb", 64, 1, 65536,                                           \
+    X(U64, buffer_mb, "capture.buffer_mb", 128, 1, 65536,                                          \
       "live capture: kernel buffer per interface in MiB (afpacket: shared by its worker rings)")   \
     X(STR, method, "capture.method", NULL, 0, 0,                                                   \
       "live: afpacket (each worker reads its own TPACKET_V3 ring in a fanout group) or pcap "      \
