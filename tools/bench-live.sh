@@ -119,9 +119,8 @@ run() {
 }
 
 # best METHOD THREADS: sets best_pps, best_mbps, best_cpu and best_how for the highest rate with
-# no drop. The bisection is over the rates asked for; the answer is the rate achieved,
-# "sender-bound" when that fell short of the rate asked (the sender lacked the CPU, not
-# tapline), "none" when no rate tried passed.
+# no drop: "sender-bound" when nothing was dropped at full speed, else "bisected" (over the
+# rates asked for; the answer is the best rate achieved), "none" when no rate tried passed.
 best() {
     local method=$1 threads=$2 lo=0 hi rate i
     best_pps=none best_mbps=- best_cpu=- best_how=none
@@ -141,7 +140,6 @@ best() {
             lo=$rate
             if [ "$best_pps" = none ] || [ "$run_pps" -gt "$best_pps" ]; then
                 best_pps=$run_pps best_mbps=$run_mbps best_cpu=$run_cpu best_how=bisected
-                [ $((run_pps * 100)) -ge $((rate * 97)) ] || best_how=sender-bound
             fi
         else
             hi=$rate
