@@ -396,7 +396,9 @@ static void on_idle(void *user, uint64_t wall_us)
         capture_stats(r);
         r->next_capture_us = wall_us + 1000000;
     }
-    tl_pipeline_idle(r->pipe, utc);
+    /* behind a backlog, packet time stays the packets': the wall clock would end flows and
+     * requests whose packets still wait in the kernel's buffer */
+    tl_pipeline_idle(r->pipe, r->src->behind ? 0 : utc);
     if (r->cfg.stats_interval && wall_us >= r->next_stats_us) {
         if (r->next_stats_us) {
             tl_pipeline_stats_event(r->pipe, utc);
@@ -898,6 +900,9 @@ int main(int argc, char **argv)
         live_ctx = &ctx;
         src_rc = afp ? tl_source_afpacket(&ctx, r.cfg.interfaces, err, sizeof(err))
                      : tl_source_live(&ctx, r.cfg.interfaces, err, sizeof(err));
+        if (ctx.behind)
+            tl_log(TL_LOG_WARNING, "stopped with packets still in the kernel's buffer: the worker "
+                                   "was behind, and they were read for 5 s after the stop");
         live_ctx = NULL;
         tl_pipeline_stop_source(r.pipe); /* afpacket: the workers' counters are final */
         capture_stats(&r);

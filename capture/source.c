@@ -24,6 +24,11 @@
 #include "pcapfile.h"
 #include "source.h"
 
+enum {
+    LIVE_BURST = 256,              /* packets of an interface per read */
+    LIVE_LAST_MAX_US = 5 * 1000000 /* stopped: how long a backlog is read on */
+};
+
 static uint64_t source_wall_us(void)
 {
     struct timespec ts;
@@ -430,13 +435,19 @@ static int source_live_failed(struct tl_live_iface *li, char *errbuf, size_t n)
     return -1;
 }
 
-/* Reads what each interface has (also once stopped: last); the count, -1 on a capture error. */
+/*
+ * Reads up to LIVE_BURST packets of each interface (also once stopped: last); the count, -1 on
+ * a capture error. A full burst means more may wait: ctx->behind.
+ */
 static int source_live_read(struct tl_source_ctx *ctx, bool last, char *errbuf, size_t n)
 {
     int got = 0;
+    ctx->behind = false;
     for (int i = 0; i < ctx->nifaces && (last || !*ctx->stop); i++) {
         struct tl_live_iface *li = &ctx->ifaces[i];
-        int rc = pcap_dispatch(li->h, last ? -1 : 256, source_live_cb, (u_char *)li);
+        int rc = pcap_dispatch(li->h, LIVE_BURST, source_live_cb, (u_char *)li);
+        if (rc >= LIVE_BURST)
+            ctx->behind = true;
         if (rc > 0) {
             got += rc;
             source_link(li, true);
@@ -528,17 +539,22 @@ static void source_live_wait(struct tl_source_ctx *ctx, int ms)
 }
 
 /*
- * Stopped: what the kernel already holds is read too. A partly filled block
- * of libpcap's ring is handed over by a timer of its timeout (100 ms) that
- * closes a block it has seen open for a whole period: within 200 ms.
+ * Stopped: what the kernel already holds is read too, a burst at a time, so that traffic
+ * going on cannot keep it reading. A partly filled block of libpcap's ring is handed over by
+ * a timer of its timeout (100 ms) that closes a block it has seen open for a whole period:
+ * within 200 ms. A backlog (a worker behind) is read for up to LIVE_LAST_MAX_US; what is still
+ * waiting then is left (ctx->behind stays set, and the caller says so).
  */
 static void source_live_last(struct tl_source_ctx *ctx, char *errbuf, size_t n)
 {
-    uint64_t until = source_wall_us() + 2 * 100000 + 20000;
+    uint64_t start = source_wall_us(), until = start + 2 * 100000 + 20000;
     for (int i = 0; i < ctx->nifaces; i++) /* takes a pending breakloop */
-        pcap_dispatch(ctx->ifaces[i].h, -1, source_live_cb, (u_char *)&ctx->ifaces[i]);
-    for (uint64_t now = source_wall_us(); now < until; now = source_wall_us()) {
-        source_live_wait(ctx, (int)((until - now) / 1000) + 1);
+        pcap_dispatch(ctx->ifaces[i].h, LIVE_BURST, source_live_cb, (u_char *)&ctx->ifaces[i]);
+    ctx->behind = true;
+    for (uint64_t now = start; now < until || (ctx->behind && now < start + LIVE_LAST_MAX_US);
+         now = source_wall_us()) {
+        if (!ctx->behind)
+            source_live_wait(ctx, (int)((until - now) / 1000) + 1);
         if (source_live_read(ctx, true, errbuf, n) < 0)
             break;
     }

@@ -73,6 +73,7 @@ struct tl_source_ctx {
     unsigned files;
     struct tl_live_iface *ifaces; /* live */
     int nifaces;
+    bool behind; /* live, pcap: the last read left packets waiting in a kernel buffer */
     struct tl_source_filter
         filters[TL_SOURCE_MAX_FILTERS]; /* files: capture.filter per link type */
     unsigned nfilters;

@@ -4,7 +4,8 @@
  * The dispatcher runs on the capture thread: it decodes each packet for its
  * flow key, reassembles fragments (so every packet of a flow, fragmented or
  * not, reaches the same worker), and appends it to that worker's batch. A full
- * ring makes an offline replay wait and a live capture drop (counted).
+ * ring makes an offline replay wait, and a live capture with several workers
+ * drop (counted); with one worker a live capture waits too.
  * Every second of packet time each worker gets a batch, empty if need be, so
  * its clock advances and its idle flows expire even when it sees no traffic.
  */

@@ -68,6 +68,7 @@ void tl_pipeline_flush(struct tl_pipeline *p);
  * Live: the link is quiet, and the wall clock (UTC, the packets' clock) reads
  * now_us. Packet time moves on to it, so flows time out, unanswered requests
  * are written and events reach the output without waiting for the next packet.
+ * now_us 0: the capture is behind, packet time stays; batches are still flushed.
  */
 void tl_pipeline_idle(struct tl_pipeline *p, uint64_t now_us);
 

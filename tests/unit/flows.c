@@ -442,6 +442,9 @@ static void test_live_burst(void)
         run_start(&r, set);
         tl_pipeline_free(r.p);
         r.p = tl_pipeline_new(&r.cfg, r.out, TL_PIPE_LIVE, err, sizeof(err));
+        CHECK(r.p != NULL);
+        if (!r.p)
+            return;
         for (unsigned i = 0; i < NPKT; i++) {
             unsigned n = make_pkt(b, (uint8_t)(1 + i % 200), (uint16_t)(1024 + i / 200), 200, 53,
                                   UDP, 0, NULL, 1400);
