@@ -900,7 +900,7 @@ int main(int argc, char **argv)
         live_ctx = &ctx;
         src_rc = afp ? tl_source_afpacket(&ctx, r.cfg.interfaces, err, sizeof(err))
                      : tl_source_live(&ctx, r.cfg.interfaces, err, sizeof(err));
-        if (ctx.behind)
+        if (src_rc == 0 && ctx.behind)
             tl_log(TL_LOG_WARNING, "stopped with packets still in the kernel's buffer: the worker "
                                    "was behind, and they were read for 5 s after the stop");
         live_ctx = NULL;

@@ -555,8 +555,10 @@ static void source_live_last(struct tl_source_ctx *ctx, char *errbuf, size_t n)
          now = source_wall_us()) {
         if (!ctx->behind)
             source_live_wait(ctx, (int)((until - now) / 1000) + 1);
-        if (source_live_read(ctx, true, errbuf, n) < 0)
+        if (source_live_read(ctx, true, errbuf, n) < 0) {
+            ctx->behind = false; /* what was left is not known */
             break;
+        }
     }
 }
 
@@ -577,6 +579,10 @@ int tl_source_live(struct tl_source_ctx *ctx, const char *ifaces, char *errbuf, 
             rc = -1;
             break;
         }
+        /* a stop cuts a read short (interfaces skipped, a burst broken off), so ctx->behind
+         * is not to be trusted: no idle call, source_live_last reads what waits */
+        if (*ctx->stop)
+            break;
         if (got == 0)
             source_live_wait(ctx, 100);
         uint64_t now = source_wall_us();
