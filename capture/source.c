@@ -550,7 +550,7 @@ static void source_live_last(struct tl_source_ctx *ctx, char *errbuf, size_t n)
     uint64_t start = source_wall_us(), until = start + 2 * 100000 + 20000;
     for (int i = 0; i < ctx->nifaces; i++) /* takes a pending breakloop */
         pcap_dispatch(ctx->ifaces[i].h, LIVE_BURST, source_live_cb, (u_char *)&ctx->ifaces[i]);
-    ctx->behind = true;
+    ctx->behind = true; /* read at once: no wait before the first read */
     for (uint64_t now = start; now < until || (ctx->behind && now < start + LIVE_LAST_MAX_US);
          now = source_wall_us()) {
         if (!ctx->behind)

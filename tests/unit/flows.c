@@ -21,7 +21,8 @@ struct run {
     struct tl_output *out;
     struct tl_pipeline *p;
     char path[64];
-    char *text; /* the events written, after run_end() */
+    char *text;            /* the events written, after run_end() */
+    struct tl_stats total; /* the final counters, after run_end() */
 };
 
 static void run_start(struct run *r, const char *const *settings)
@@ -43,7 +44,7 @@ static void run_start(struct run *r, const char *const *settings)
 
 static void run_end(struct run *r)
 {
-    tl_pipeline_finish(r->p, NULL);
+    tl_pipeline_finish(r->p, &r->total);
     tl_pipeline_free(r->p);
     tl_output_close(r->out);
     FILE *f = fopen(r->path, "r");
@@ -437,7 +438,6 @@ static void test_live_burst(void)
                                     NULL };
         struct run r;
         char err[256];
-        struct tl_stats total;
         uint8_t b[1600] = { 0 };
         run_start(&r, set);
         tl_pipeline_free(r.p);
@@ -450,15 +450,11 @@ static void test_live_burst(void)
                                   UDP, 0, NULL, 1400);
             tl_pipeline_packet(r.p, TL_LINK_ETHERNET, ts_of(i * 1e-6), b, n, n);
         }
-        tl_pipeline_finish(r.p, &total);
-        tl_pipeline_free(r.p);
-        r.p = NULL;
-        tl_output_close(r.out);
-        unlink(r.path);
-        tl_config_free(&r.cfg);
+        run_end(&r);
+        free(r.text);
         if (threads == 1)
-            CHECK_EQ(total.v[TL_STAT_RING_DROPS], 0);
-        CHECK_EQ(total.v[TL_STAT_WORKER_PKTS] + total.v[TL_STAT_RING_DROPS], NPKT);
+            CHECK_EQ(r.total.v[TL_STAT_RING_DROPS], 0);
+        CHECK_EQ(r.total.v[TL_STAT_WORKER_PKTS] + r.total.v[TL_STAT_RING_DROPS], NPKT);
     }
 }
 
