@@ -172,8 +172,8 @@ static const struct tl_field dns_fields[] = {
     TL_FIELD(struct dns_rec, CD, BOOL, "CD", "checking disabled bit (query)"),
     TL_FIELD_OPT_P(struct dns_rec, answers, STRLIST, "answers",
                    "one string per answer RR, Zeek's text where Zeek has one"),
-    { "TTLs", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct dns_rec, nttls),
-      offsetof(struct dns_rec, ttls), "TTL in seconds of each kept answer" },
+    TL_FIELD_AT("TTLs", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct dns_rec, nttls),
+                offsetof(struct dns_rec, ttls), "TTL in seconds of each kept answer"),
     TL_FIELD_OPT(struct dns_rec, answers_capped, BOOL, "answers_capped",
                  "more answers (or auth, addl) than dissect.max_items; see ancount"),
     TL_FIELD_OPT(struct dns_rec, auth, STRLIST, "auth", "authority RRs, as answers, distinct"),
@@ -1038,17 +1038,20 @@ static uint8_t dns_lower(uint8_t c)
 static double dns_entropy(const uint8_t *p, size_t n)
 {
     uint8_t count[256];
+    uint64_t seen[4] = { 0 }; /* the bytes present: only they are visited, in byte order */
     size_t total = 0;
     double h = 0;
     memset(count, 0, sizeof(count));
     for (size_t i = 0; i < n; i++)
         if (p[i] != '.') {
-            count[dns_lower(p[i])]++;
+            uint8_t c = dns_lower(p[i]);
+            count[c]++;
+            seen[c >> 6] |= 1ULL << (c & 63);
             total++;
         }
-    for (size_t c = 0; c < 256 && total; c++)
-        if (count[c]) {
-            double q = (double)count[c] / (double)total;
+    for (unsigned w = 0; w < 4; w++)
+        for (uint64_t m = seen[w]; m; m &= m - 1) {
+            double q = (double)count[w * 64 + (unsigned)__builtin_ctzll(m)] / (double)total;
             h -= q * log2(q);
         }
     return h;

@@ -20,7 +20,7 @@
 
 /* --- tl_buf ------------------------------------------------------------- */
 
-void tl_buf_reserve(struct tl_buf *b, size_t more)
+void tl_buf_grow(struct tl_buf *b, size_t more)
 {
     if (more <= b->cap - b->len)
         return;
@@ -41,25 +41,9 @@ void tl_buf_reserve(struct tl_buf *b, size_t more)
     b->cap = cap;
 }
 
-void tl_buf_put(struct tl_buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return;
-    tl_buf_reserve(b, n);
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 void tl_buf_puts(struct tl_buf *b, const char *s)
 {
     tl_buf_put(b, s, strlen(s));
-}
-
-void tl_buf_putc(struct tl_buf *b, char c)
-{
-    if (b->len == b->cap)
-        tl_buf_reserve(b, 1);
-    b->p[b->len++] = c;
 }
 
 void tl_buf_free(struct tl_buf *b)
@@ -454,6 +438,22 @@ void tl_json_key(struct tl_buf *b, bool *first, const char *key)
     tl_buf_putc(b, ':');
 }
 
+/* A key known to need no escape (a schema name, a literal of ours): one copy. */
+static void json_key_plain(struct tl_buf *b, bool *first, const char *key, size_t n)
+{
+    tl_buf_reserve(b, n + 4);
+    char *w = b->p + b->len;
+    if (!*first)
+        *w++ = ',';
+    *first = false;
+    *w++ = '"';
+    memcpy(w, key, n);
+    w += n;
+    *w++ = '"';
+    *w++ = ':';
+    b->len = (size_t)(w - b->p);
+}
+
 /* --- numbers, times, addresses ------------------------------------------ */
 
 /* Writes v in decimal, right-aligned and zero-padded to at least `width` digits,
@@ -491,7 +491,7 @@ static void json_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
 }
 
 /* RFC 3339 section 5.6, UTC, always six fraction digits: 2009-11-18T08:00:21.512500Z. */
-size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us)
+static size_t json_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us)
 {
     char tmp[48], *end = tmp + sizeof(tmp), *p = end;
     uint64_t secs = ts_us / 1000000, y;
@@ -517,6 +517,32 @@ size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us)
         n = TL_TS_TEXT - 1; /* a year past 9999: cut, never overrun */
     memcpy(out, p, n);
     out[n] = '\0';
+    return n;
+}
+
+/* The date and time of the second last written by this thread: events come in bursts
+ * within one second, and the calendar arithmetic is most of a timestamp's cost. */
+static _Thread_local struct {
+    uint64_t secs;
+    char text[20]; /* 2009-11-18T08:00:21 */
+} json_last_second = { UINT64_MAX, "" };
+
+size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us)
+{
+    uint64_t secs = ts_us / 1000000;
+    if (secs == json_last_second.secs) {
+        char *p = json_digits(out + 26, ts_us % 1000000, 6);
+        memcpy(out, json_last_second.text, 19);
+        p[-1] = '.';
+        out[26] = 'Z';
+        out[27] = '\0';
+        return 27;
+    }
+    size_t n = json_fmt_ts(out, ts_us);
+    if (n == 27) {
+        memcpy(json_last_second.text, out, 19);
+        json_last_second.secs = secs;
+    }
     return n;
 }
 
@@ -793,7 +819,10 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
 
     if (!tl_field_present(f, rec))
         return;
-    tl_json_key(b, first, f->name);
+    if (f->name_len)
+        json_key_plain(b, first, f->name, f->name_len);
+    else
+        tl_json_key(b, first, f->name);
     switch (f->type) {
     case TL_F_BOOL:
         if (json_bool(rec, f->off))
@@ -891,9 +920,9 @@ void tl_event_json_begin(struct tl_buf *b, const struct tl_event_type *t, const 
     tl_buf_putc(b, '{');
     if (t->nfields && t->fields[0].type == TL_F_TS && strcmp(t->fields[0].name, "ts") == 0)
         tl_json_field(b, &first, &t->fields[i++], rec);
-    tl_json_key(b, &first, "event_type");
+    json_key_plain(b, &first, "event_type", strlen("event_type"));
     tl_json_string(b, t->name, strlen(t->name));
-    tl_json_key(b, &first, "sensor");
+    json_key_plain(b, &first, "sensor", strlen("sensor"));
     if (sensor)
         tl_json_string(b, sensor, strlen(sensor));
     else

@@ -870,12 +870,15 @@ static const struct tl_field stats_fixed_fields[] = {
              "packets not decoded: " name),
             TL_DECODE_ERRORS(TL_X)
 #undef TL_X
-                { "flows.worker_packets", TL_F_U64LIST, 0,
-                  (uint16_t)offsetof(struct stats_rec, nworker_pkts),
-                  offsetof(struct stats_rec, worker_pkts), "packets processed by each worker" },
-    { "capture.worker_drops", TL_F_U64LIST, TL_FF_OPT,
-      (uint16_t)offsetof(struct stats_rec, nworker_drops), offsetof(struct stats_rec, worker_drops),
-      "afpacket: packets the kernel dropped on each worker's sockets (its ring was full)" },
+                TL_FIELD_AT("flows.worker_packets", TL_F_U64LIST, 0,
+                            (uint16_t)offsetof(struct stats_rec, nworker_pkts),
+                            offsetof(struct stats_rec, worker_pkts),
+                            "packets processed by each worker"),
+    TL_FIELD_AT(
+        "capture.worker_drops", TL_F_U64LIST, TL_FF_OPT,
+        (uint16_t)offsetof(struct stats_rec, nworker_drops),
+        offsetof(struct stats_rec, worker_drops),
+        "afpacket: packets the kernel dropped on each worker's sockets (its ring was full)"),
     TL_FIELD_OPT(struct stats_rec, ifaces, RAWJSON, "capture.interfaces",
                  "live, per interface: {\"packets\":N,\"kernel_drops\":N,\"iface_drops\":N,"
                  "\"down\":N} (afpacket: and \"ring_full\":N, times a ring was full)"),
@@ -918,12 +921,11 @@ static void pipe_build_stats_event(void)
             snprintf(stats_names[k], sizeof(stats_names[k]), "%s.%s", tl_dissectors[i]->name,
                      dnames[j]);
             stats_fields[n] = (struct tl_field){
-                stats_names[k],
-                TL_F_U64,
-                0,
-                0,
-                offsetof(struct stats_rec, st.dissect) + (i * TL_DSTAT_N + j) * sizeof(uint64_t),
-                ddocs[j],
+                .name = stats_names[k],
+                .type = TL_F_U64,
+                .off = offsetof(struct stats_rec, st.dissect) +
+                       (i * TL_DSTAT_N + j) * sizeof(uint64_t),
+                .doc = ddocs[j],
             };
         }
     stats_event.nfields = n;

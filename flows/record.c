@@ -73,8 +73,8 @@ static const struct tl_field flow_fields[] = {
                  "ldap_tcp, ldap_udp); absent when none read a message"),
     TL_FIELD_OPT(struct flow_rec, app_proto, CSTR, "app_proto", "nDPI application protocol"),
     TL_FIELD_OPT(struct flow_rec, app_category, CSTR, "app_category", "nDPI category"),
-    { "app_risks", TL_F_STRLIST, TL_FF_OPT, 0, offsetof(struct flow_rec, app_risks),
-      "nDPI flow risks" },
+    TL_FIELD_AT("app_risks", TL_F_STRLIST, TL_FF_OPT, 0, offsetof(struct flow_rec, app_risks),
+                "nDPI flow risks"),
     TL_FIELD(struct flow_rec, local_orig, BOOL, "local_orig", "originator is in flows.home_nets"),
     TL_FIELD(struct flow_rec, local_resp, BOOL, "local_resp", "responder is in flows.home_nets"),
 };

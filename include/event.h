@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "schema.h"
 
@@ -21,11 +22,32 @@ struct tl_buf {
     size_t len, cap;
 };
 
-void tl_buf_reserve(struct tl_buf *b, size_t more);
-void tl_buf_put(struct tl_buf *b, const void *p, size_t n);
+void tl_buf_grow(struct tl_buf *b, size_t more); /* tl_buf_reserve's slow path */
 void tl_buf_puts(struct tl_buf *b, const char *s);
-void tl_buf_putc(struct tl_buf *b, char c);
 void tl_buf_free(struct tl_buf *b);
+
+/* Room for `more` bytes after len. Inline, with put and putc: every byte of JSON passes here. */
+static inline void tl_buf_reserve(struct tl_buf *b, size_t more)
+{
+    if (more > b->cap - b->len)
+        tl_buf_grow(b, more);
+}
+
+static inline void tl_buf_put(struct tl_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    tl_buf_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static inline void tl_buf_putc(struct tl_buf *b, char c)
+{
+    if (b->len == b->cap)
+        tl_buf_grow(b, 1);
+    b->p[b->len++] = c;
+}
 
 /* Text forms, unquoted and NUL-terminated: 2026-11-25T10:51:17.123456Z, 192.0.2.1, 2001:db8::1. */
 enum { TL_TS_TEXT = 32, TL_IP_TEXT = 48 };

@@ -59,57 +59,78 @@ struct tl_strlist {
 };
 
 struct tl_field {
-    const char *name; /* JSON key, Zeek style: "id.orig_h" */
-    uint8_t type;     /* enum tl_ftype */
-    uint8_t flags;    /* TL_FF_* */
-    uint16_t aux;     /* type-specific: count offset for lists, bool offset for TL_FF_IF, the
-                         array's size for CHARS otherwise (TL_FIELD_SIZE) */
-    size_t off;       /* offsetof the value in the record */
-    const char *doc;  /* one line for --list-fields */
+    const char *name;  /* JSON key, Zeek style: "id.orig_h" */
+    uint8_t type;      /* enum tl_ftype */
+    uint8_t flags;     /* TL_FF_* */
+    uint16_t aux;      /* type-specific: count offset for lists, bool offset for TL_FF_IF, the
+                          array's size for CHARS otherwise (TL_FIELD_SIZE) */
+    uint16_t name_len; /* strlen(name), from the TL_FIELD macros (a unit test holds their names
+                          free of anything JSON escapes); 0: not known, escaped when written */
+    size_t off;        /* offsetof the value in the record */
+    const char *doc;   /* one line for --list-fields */
 };
+
+/* A field's name: a string literal (the "" makes anything else a compile error), its length
+ * known at compile time so that writing the key is one copy. */
+#define TL_FNAME(jname) .name = jname, .name_len = (uint16_t)(sizeof("" jname) - 1)
+
+/* Any field, every member given (lists of other types, fields of a record's ext). */
+#define TL_FIELD_AT(jname, ftype, fl, auxv, offv, docstr)                                          \
+    {                                                                                              \
+        TL_FNAME(jname), .type = ftype, .flags = fl, .aux = auxv, .off = offv, .doc = docstr       \
+    }
 
 /* aux of a plain field: a CHARS array's size, so that what rewrites it in place knows it. */
 #define TL_FIELD_SIZE(rec, member, ftype)                                                          \
     (uint16_t)(TL_F_##ftype == TL_F_CHARS ? sizeof(((rec *)0)->member) : 0)
 #define TL_FIELD(rec, member, ftype, jname, docstr)                                                \
     {                                                                                              \
-        jname, TL_F_##ftype, 0, TL_FIELD_SIZE(rec, member, ftype), offsetof(rec, member), docstr   \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = 0,                                         \
+                         .aux = TL_FIELD_SIZE(rec, member, ftype), .off = offsetof(rec, member),   \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_OPT(rec, member, ftype, jname, docstr)                                            \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_OPT, TL_FIELD_SIZE(rec, member, ftype), offsetof(rec, member),  \
-            docstr                                                                                 \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_OPT,                                 \
+                         .aux = TL_FIELD_SIZE(rec, member, ftype), .off = offsetof(rec, member),   \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_IF(rec, member, ftype, present, jname, docstr)                                    \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_IF, (uint16_t)offsetof(rec, present), offsetof(rec, member),    \
-            docstr                                                                                 \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_IF,                                  \
+                         .aux = (uint16_t)offsetof(rec, present), .off = offsetof(rec, member),    \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_LATE(rec, member, ftype, present, jname, docstr)                                  \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_IF | TL_FF_LATE, (uint16_t)offsetof(rec, present),              \
-            offsetof(rec, member), docstr                                                          \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_IF | TL_FF_LATE,                     \
+                         .aux = (uint16_t)offsetof(rec, present), .off = offsetof(rec, member),    \
+                         .doc = docstr                                                             \
     }
 /* The same, for a field that can identify a person (TL_FF_PERSONAL). */
 #define TL_FIELD_P(rec, member, ftype, jname, docstr)                                              \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_PERSONAL, TL_FIELD_SIZE(rec, member, ftype),                    \
-            offsetof(rec, member), docstr                                                          \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_PERSONAL,                            \
+                         .aux = TL_FIELD_SIZE(rec, member, ftype), .off = offsetof(rec, member),   \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_OPT_P(rec, member, ftype, jname, docstr)                                          \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_OPT | TL_FF_PERSONAL, TL_FIELD_SIZE(rec, member, ftype),        \
-            offsetof(rec, member), docstr                                                          \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_OPT | TL_FF_PERSONAL,                \
+                         .aux = TL_FIELD_SIZE(rec, member, ftype), .off = offsetof(rec, member),   \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_IF_P(rec, member, ftype, present, jname, docstr)                                  \
     {                                                                                              \
-        jname, TL_F_##ftype, TL_FF_IF | TL_FF_PERSONAL, (uint16_t)offsetof(rec, present),          \
-            offsetof(rec, member), docstr                                                          \
+        TL_FNAME(jname), .type = TL_F_##ftype, .flags = TL_FF_IF | TL_FF_PERSONAL,                 \
+                         .aux = (uint16_t)offsetof(rec, present), .off = offsetof(rec, member),    \
+                         .doc = docstr                                                             \
     }
 #define TL_FIELD_LIST(rec, member, count, jname, docstr)                                           \
     {                                                                                              \
-        jname, TL_F_U16LIST, TL_FF_OPT, (uint16_t)offsetof(rec, count), offsetof(rec, member),     \
-            docstr                                                                                 \
+        TL_FNAME(jname), .type = TL_F_U16LIST, .flags = TL_FF_OPT,                                 \
+                         .aux = (uint16_t)offsetof(rec, count), .off = offsetof(rec, member),      \
+                         .doc = docstr                                                             \
     }
 
 /*

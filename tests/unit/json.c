@@ -166,6 +166,23 @@ static void test_key(void)
     tl_buf_free(&b);
 }
 
+/* A field named at run time (no name_len) has its key escaped; a TL_FNAME one is copied. */
+static void test_field_keys(void)
+{
+    struct {
+        uint64_t a, b;
+    } r = { 1, 2 };
+    const struct tl_field run_time = { .name = "q\"1", .type = TL_F_U64, .off = 0 };
+    const struct tl_field literal = TL_FIELD_AT("id.resp_p", TL_F_U64, 0, 0, sizeof(uint64_t), "");
+    struct tl_buf b = { 0 };
+    bool first = true;
+    CHECK_EQ(literal.name_len, 9);
+    tl_json_field(&b, &first, &run_time, &r);
+    tl_json_field(&b, &first, &literal, &r);
+    CHECK_STR(buf_str(&b), "\"q\\\"1\":1,\"id.resp_p\":2");
+    tl_buf_free(&b);
+}
+
 static void test_u64(void)
 {
     static const struct {
@@ -202,6 +219,12 @@ static void test_ts(void)
         { 4107542400000010ULL, "\"2100-03-01T00:00:00.000010Z\"" }, /* 2100 is not leap */
         { 94694399000000ULL, "\"1972-12-31T23:59:59.000000Z\"" },
         { 253402300799999999ULL, "\"9999-12-31T23:59:59.999999Z\"" },
+        /* the second before is remembered: the same second again, another, then one back */
+        { 253402300799000000ULL, "\"9999-12-31T23:59:59.000000Z\"" },
+        { 253402300800000000ULL, "\"10000-01-01T00:00:00.000000Z\"" },
+        { 253402300800000007ULL, "\"10000-01-01T00:00:00.000007Z\"" },
+        { 1258531221000000ULL, "\"2009-11-18T08:00:21.000000Z\"" },
+        { 1258531221999999ULL, "\"2009-11-18T08:00:21.999999Z\"" },
     };
     struct tl_buf b = { 0 };
     for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
@@ -325,10 +348,10 @@ static const struct tl_field rec_fields[] = {
     O(onames, STRLIST, "onames"),
     F(hex, HEX32, "hex"),
     O(ohex, HEX32, "ohex"),
-    { "counts", TL_F_U64LIST, 0, (uint16_t)offsetof(struct rec, ncounts),
-      offsetof(struct rec, counts), "doc" },
-    { "ocounts", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct rec, ncounts),
-      offsetof(struct rec, counts), "doc" },
+    TL_FIELD_AT("counts", TL_F_U64LIST, 0, (uint16_t)offsetof(struct rec, ncounts),
+                offsetof(struct rec, counts), "doc"),
+    TL_FIELD_AT("ocounts", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct rec, ncounts),
+                offsetof(struct rec, counts), "doc"),
 };
 #undef F
 #undef O
@@ -707,6 +730,7 @@ const struct tl_test tl_tests_json[] = {
     { "valid_utf8", test_valid_utf8 },
     { "every_position", test_every_position },
     { "key", test_key },
+    { "field_keys", test_field_keys },
     { "u64", test_u64 },
     { "ts", test_ts },
     { "dur", test_dur },

@@ -60,6 +60,32 @@ static void test_enums_name_fields(void)
     CHECK_EQ(found, tl_schemadoc_enum_count());
 }
 
+/* Keys are written as they are when their length is known (TL_FNAME): such a name must be
+ * its length and need no JSON escape. Only the stats event's per-dissector counters are
+ * named at run time. */
+static void test_names_plain(void)
+{
+    struct types ts = all_types();
+    size_t known = 0, unknown = 0;
+    for (size_t i = 0; i < ts.n; i++)
+        for (const struct tl_event_type *ft = ts.t[i]; ft; ft = ft->ext)
+            for (size_t j = 0; j < ft->nfields; j++) {
+                const struct tl_field *f = &ft->fields[j];
+                if (!f->name_len) {
+                    unknown++;
+                    CHECK_STR(ts.t[i]->name, "stats");
+                    continue;
+                }
+                known++;
+                CHECK_EQ(f->name_len, strlen(f->name));
+                CHECK_EQ(strspn(f->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_.-"),
+                         f->name_len);
+            }
+    CHECK(known > 300);
+    CHECK(unknown > 0);
+}
+
 struct props {
     const struct tl_event_type *type;
     unsigned seen, personal, bad;
@@ -237,6 +263,7 @@ static void test_sheet(void)
 
 const struct tl_test tl_tests_schemadoc[] = {
     { "enums_name_fields", test_enums_name_fields },
+    { "names_plain", test_names_plain },
     { "json_schema", test_json_schema },
     { "unknown_type", test_unknown_type },
     { "pseudonymisable", test_pseudonymisable },

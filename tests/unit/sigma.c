@@ -57,8 +57,8 @@ static const struct tl_field t_dns_fields[] = {
     TL_FIELD(struct t_dns, Z, U8, "Z", "Z bits"),
     TL_FIELD(struct t_dns, AA, BOOL, "AA", "authoritative"),
     TL_FIELD_OPT(struct t_dns, answers, STRLIST, "answers", "answers"),
-    { "TTLs", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct t_dns, nttls),
-      offsetof(struct t_dns, ttls), "ttls" },
+    TL_FIELD_AT("TTLs", TL_F_U64LIST, TL_FF_OPT, (uint16_t)offsetof(struct t_dns, nttls),
+                offsetof(struct t_dns, ttls), "ttls"),
     TL_FIELD_OPT(struct t_dns, rtt, DUR, "rtt", "rtt"),
 };
 static const struct tl_event_type t_dns_event = {
