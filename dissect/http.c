@@ -1029,10 +1029,29 @@ static void http_file_flags(struct http_rec *m, const char *body, struct tl_str 
 }
 
 /* Does the lower-case token start at s[i] (compared without case)? First byte first: cheap. */
-static bool http_token_at(struct tl_str s, size_t i, const char *token)
+/*
+ * Which of n lower-case tokens occurs first in s, case-insensitively: the one at the
+ * earliest position, in table order at one position; -1 if none. Token k is at
+ * (const char *const *)((const char *)tokens + k * stride), so that a table of
+ * structs can be searched by its token member. A position is compared only with
+ * the tokens that start with its byte.
+ */
+static int http_find_token(struct tl_str s, const char *const *tokens, size_t n, size_t stride)
 {
-    return http_lower((uint8_t)s.ptr[i]) == (uint8_t)token[0] &&
-           http_iprefix(s.ptr + i, s.len - i, token);
+    uint32_t by_first[256] = { 0 };
+    for (size_t k = 0; k < n && k < 32; k++) {
+        const char *t = *(const char *const *)(const void *)((const char *)tokens + k * stride);
+        by_first[(uint8_t)t[0]] |= 1u << k;
+    }
+    for (size_t i = 0; i < s.len; i++)
+        for (uint32_t m = by_first[http_lower((uint8_t)s.ptr[i])]; m; m &= m - 1) {
+            int k = __builtin_ctz(m);
+            const char *t =
+                *(const char *const *)(const void *)((const char *)tokens + (size_t)k * stride);
+            if (http_iprefix(s.ptr + i, s.len - i, t))
+                return k;
+        }
+    return -1;
 }
 
 /*
@@ -1076,30 +1095,24 @@ static void http_client_kind(struct http_rec *m, struct tl_str ua)
     static const char *const engines[] = { "gecko/",   "applewebkit/", "trident/",
                                            "msie ",    "presto/",      "chrome/",
                                            "firefox/", "safari/",      "edg/" };
+    _Static_assert(TL_ARRAY_LEN(tools) <= 32, "http_find_token takes up to 32 tokens");
     if (ua.len == 0)
         return;
-    for (size_t i = 0; i < ua.len; i++)
-        for (size_t k = 0; k < TL_ARRAY_LEN(tools); k++)
-            if (http_token_at(ua, i, tools[k].token)) {
-                m->client_kind = "tool";
-                m->client_tool = tools[k].tool;
-                return;
-            }
-    for (size_t i = 0; i < ua.len; i++)
-        for (size_t k = 0; k < TL_ARRAY_LEN(bots); k++)
-            if (http_token_at(ua, i, bots[k])) {
-                m->client_kind = "bot";
-                return;
-            }
+    int k = http_find_token(ua, &tools[0].token, TL_ARRAY_LEN(tools), sizeof(tools[0]));
+    if (k >= 0) {
+        m->client_kind = "tool";
+        m->client_tool = tools[k].tool;
+        return;
+    }
+    if (http_find_token(ua, bots, TL_ARRAY_LEN(bots), sizeof(bots[0])) >= 0) {
+        m->client_kind = "bot";
+        return;
+    }
     m->client_kind = "other";
     if (!http_iprefix(ua.ptr, ua.len, "mozilla/") && !http_iprefix(ua.ptr, ua.len, "opera/"))
         return;
-    for (size_t i = 0; i < ua.len; i++)
-        for (size_t k = 0; k < TL_ARRAY_LEN(engines); k++)
-            if (http_token_at(ua, i, engines[k])) {
-                m->client_kind = "browser";
-                return;
-            }
+    if (http_find_token(ua, engines, TL_ARRAY_LEN(engines), sizeof(engines[0])) >= 0)
+        m->client_kind = "browser";
 }
 
 /*

@@ -1855,6 +1855,10 @@ static void test_client_kind(void)
         { "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)",
           "\"client_kind\":\"browser\"" },
         { "SomeApp/1.0 (build 7)", "\"client_kind\":\"other\"" },
+        /* the token at the earliest position names the tool, whatever its place in the table */
+        { "Wget/1.2 (python; curl/8)", "\"client_tool\":\"wget\"" },
+        { "x NMAP python", "\"client_tool\":\"scanner\"" },
+        { "crawler powershell", "\"client_tool\":\"powershell\"" },
     };
     for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {
         struct dtest t;
