@@ -60,11 +60,14 @@ void tl_line_parse(struct tl_line *l, const char *p, size_t n)
 const char *tl_line_field(const struct tl_line *l, const char *name, size_t *len)
 {
     char key[64];
-    int kl = snprintf(key, sizeof(key), "\"%s\":\"", name);
-    if (kl < 0 || (size_t)kl >= sizeof(key))
+    size_t nl = strlen(name), kl = nl + 4;
+    if (kl > sizeof(key))
         return NULL;
+    key[0] = '"'; /* "name":" built by hand: this runs for every Kafka message */
+    memcpy(key + 1, name, nl);
+    memcpy(key + 1 + nl, "\":\"", 3);
     /* Inside a JSON string a quote is escaped, so the pattern only matches a real key. */
-    const char *v = memmem(l->p, l->n, key, (size_t)kl);
+    const char *v = memmem(l->p, l->n, key, kl);
     if (!v)
         return NULL;
     v += kl;

@@ -82,6 +82,10 @@ static void test_line_parse(void)
     v = tl_line_field(&l, "uid", &n);
     CHECK_MEM(v, n, "Cabc");
     CHECK(tl_line_field(&l, "missing", &n) == NULL);
+    char longname[62];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0'; /* 61 bytes: its pattern does not fit, no match */
+    CHECK(tl_line_field(&l, longname, &n) == NULL);
     tl_line_parse(&l, "{\"ts\":1}", 8);
     CHECK_EQ(l.type_len, 0);
 }
