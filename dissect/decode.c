@@ -77,6 +77,10 @@ static uint32_t dec_off(const struct dec *dc, const struct tl_cursor *c)
 }
 
 /*
+ * Each fixed header is first split off whole (tl_cur_sub) and its fields read
+ * from that child cursor: one bounds check for the header, and the compiler
+ * folds the per-field checks of a cursor whose length it knows.
+ *
  * A header did not fit in its cursor: the capture cut it (short, and the
  * packet is truncated) or an outer length left no room for it (bad).
  */
@@ -232,12 +236,13 @@ static enum tl_decode_err decode_ethernet(struct dec *dc, struct tl_cursor *c)
 {
     struct tl_decoded *d = dc->d;
     uint8_t dst[6], src[6];
+    struct tl_cursor h;
 
-    tl_cur_copy(c, dst, sizeof(dst));
-    tl_cur_copy(c, src, sizeof(src));
-    uint16_t type = tl_cur_be16(c);
-    if (!tl_cur_ok(c))
+    if (!tl_cur_sub(c, 14, &h))
         return dec_short(dc, TL_DECODE_LINK_SHORT, TL_DECODE_LINK_SHORT);
+    tl_cur_copy(&h, dst, sizeof(dst));
+    tl_cur_copy(&h, src, sizeof(src));
+    uint16_t type = tl_cur_be16(&h);
     if (!d->has_mac) {
         memcpy(d->dst_mac, dst, sizeof(dst));
         memcpy(d->src_mac, src, sizeof(src));
@@ -496,17 +501,17 @@ static enum tl_decode_err decode_gre(struct dec *dc, struct tl_cursor *c)
 static enum tl_decode_err decode_tcp(struct dec *dc, struct tl_cursor *c, uint32_t wire)
 {
     struct tl_decoded *d = dc->d;
+    struct tl_cursor h;
 
-    d->sport = tl_cur_be16(c);
-    d->dport = tl_cur_be16(c);
-    d->seq = tl_cur_be32(c);
-    d->ack = tl_cur_be32(c);
-    uint8_t doff = tl_cur_u8(c);
-    d->tcp_flags = tl_cur_u8(c);
-    d->window = tl_cur_be16(c);
-    tl_cur_skip(c, 4); /* checksum, urgent pointer */
-    if (!tl_cur_ok(c))
+    if (!tl_cur_sub(c, 20, &h))
         return dec_short(dc, TL_DECODE_TCP_SHORT, TL_DECODE_TCP_BAD);
+    d->sport = tl_cur_be16(&h);
+    d->dport = tl_cur_be16(&h);
+    d->seq = tl_cur_be32(&h);
+    d->ack = tl_cur_be32(&h);
+    uint8_t doff = tl_cur_u8(&h);
+    d->tcp_flags = tl_cur_u8(&h);
+    d->window = tl_cur_be16(&h); /* then checksum, urgent pointer */
 
     uint32_t hlen = (uint32_t)(doff >> 4) * 4;
     if (hlen < 20 || hlen > wire)
@@ -523,13 +528,13 @@ static enum tl_decode_err decode_tcp(struct dec *dc, struct tl_cursor *c, uint32
 static enum tl_decode_err decode_udp(struct dec *dc, struct tl_cursor *c)
 {
     struct tl_decoded *d = dc->d;
-    uint16_t sport = tl_cur_be16(c);
-    uint16_t dport = tl_cur_be16(c);
-    uint16_t len = tl_cur_be16(c);
+    struct tl_cursor h;
 
-    tl_cur_skip(c, 2); /* checksum */
-    if (!tl_cur_ok(c))
+    if (!tl_cur_sub(c, 8, &h))
         return dec_short(dc, TL_DECODE_UDP_SHORT, TL_DECODE_UDP_BAD);
+    uint16_t sport = tl_cur_be16(&h);
+    uint16_t dport = tl_cur_be16(&h);
+    uint16_t len = tl_cur_be16(&h); /* then the checksum */
     if (len < 8 || !dec_bound(dc, c, (size_t)len - 8))
         return TL_DECODE_UDP_BAD;
     /* A port only suggests the encapsulation: what does not parse as one is plain UDP. */
@@ -650,20 +655,22 @@ static void dec_ip_start(struct dec *dc, const struct tl_cursor *c, uint8_t ipv)
 static enum tl_decode_err decode_ipv4(struct dec *dc, struct tl_cursor *c)
 {
     struct tl_decoded *d = dc->d;
+    struct tl_cursor h;
 
     dec_ip_start(dc, c, 4);
-    uint8_t vihl = tl_cur_u8(c);
-    tl_cur_skip(c, 1); /* DSCP, ECN */
-    uint16_t total = tl_cur_be16(c);
-    uint16_t id = tl_cur_be16(c);
-    uint16_t frag = tl_cur_be16(c);
-    uint8_t ttl = tl_cur_u8(c);
-    uint8_t proto = tl_cur_u8(c);
-    tl_cur_skip(c, 2); /* header checksum */
-    const uint8_t *src = tl_cur_bytes(c, 4);
-    const uint8_t *dst = tl_cur_bytes(c, 4);
-    if (!tl_cur_ok(c))
+    if (!tl_cur_sub(c, 20, &h))
         return dec_short(dc, TL_DECODE_IPV4_SHORT, TL_DECODE_IPV4_BAD);
+    uint8_t vihl = tl_cur_u8(&h);
+    tl_cur_skip(&h, 1); /* DSCP, ECN */
+    uint16_t total = tl_cur_be16(&h);
+    uint16_t id = tl_cur_be16(&h);
+    uint16_t frag = tl_cur_be16(&h);
+    uint8_t ttl = tl_cur_u8(&h);
+    uint8_t proto = tl_cur_u8(&h);
+    tl_cur_skip(&h, 2); /* header checksum */
+    uint8_t src[4], dst[4];
+    tl_cur_copy(&h, src, sizeof(src));
+    tl_cur_copy(&h, dst, sizeof(dst));
 
     uint32_t hlen = (uint32_t)(vihl & 0x0f) * 4;
     if (total == 0 && tl_cur_left(c) + 20 <= UINT16_MAX)
@@ -746,16 +753,17 @@ static enum tl_decode_err decode_ipv6_ext(struct dec *dc, struct tl_cursor *c, u
 static enum tl_decode_err decode_ipv6(struct dec *dc, struct tl_cursor *c)
 {
     struct tl_decoded *d = dc->d;
+    struct tl_cursor h;
 
     dec_ip_start(dc, c, 6);
-    uint32_t vtcfl = tl_cur_be32(c);
-    uint16_t plen = tl_cur_be16(c);
-    uint8_t nh = tl_cur_u8(c);
-    uint8_t hlim = tl_cur_u8(c);
-    tl_cur_copy(c, d->src.b, 16);
-    tl_cur_copy(c, d->dst.b, 16);
-    if (!tl_cur_ok(c))
+    if (!tl_cur_sub(c, 40, &h))
         return dec_short(dc, TL_DECODE_IPV6_SHORT, TL_DECODE_IPV6_BAD);
+    uint32_t vtcfl = tl_cur_be32(&h);
+    uint16_t plen = tl_cur_be16(&h);
+    uint8_t nh = tl_cur_u8(&h);
+    uint8_t hlim = tl_cur_u8(&h);
+    tl_cur_copy(&h, d->src.b, 16);
+    tl_cur_copy(&h, d->dst.b, 16);
     if (vtcfl >> 28 != 6)
         return TL_DECODE_IPV6_BAD;
     d->ttl = hlim;
