@@ -161,13 +161,17 @@ static bool win_move(struct tl_pcapfile *f, size_t n)
 }
 
 /* Are n bytes available from `at`? Reads more if needed. */
-static bool win_need(struct tl_pcapfile *f, size_t n)
+/* win_need's slow path: the window holds fewer than n bytes from at. */
+static bool win_fill(struct tl_pcapfile *f, size_t n)
 {
-    if (f->win_len - f->at >= n)
-        return true;
     if (f->eof || (n > f->win_cap - f->at && !win_move(f, n)))
         return false;
     return win_read(f, n);
+}
+
+static inline bool win_need(struct tl_pcapfile *f, size_t n)
+{
+    return f->win_len - f->at >= n || win_fill(f, n);
 }
 
 /* A cursor over the next n bytes (which win_need checked), consuming them. */
@@ -202,12 +206,12 @@ static enum tl_pcap_next pcap_bad(struct tl_pcapfile *f, const char *why)
 
 /* ---- byte order ---- */
 
-static uint32_t rd32(struct tl_cursor *c, bool big)
+static inline uint32_t rd32(struct tl_cursor *c, bool big)
 {
     return big ? tl_cur_be32(c) : tl_cur_le32(c);
 }
 
-static uint16_t rd16(struct tl_cursor *c, bool big)
+static inline uint16_t rd16(struct tl_cursor *c, bool big)
 {
     return big ? tl_cur_be16(c) : tl_cur_le16(c);
 }
