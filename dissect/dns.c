@@ -1037,7 +1037,7 @@ static uint8_t dns_lower(uint8_t c)
 /* Shannon entropy in bits per byte of p[0..n), case folded, dots left out. */
 static double dns_entropy(const uint8_t *p, size_t n)
 {
-    uint8_t count[256];
+    uint16_t count[256];
     uint64_t seen[4] = { 0 }; /* the bytes present: only they are visited, in byte order */
     size_t total = 0;
     double h = 0;

@@ -1028,7 +1028,6 @@ static void http_file_flags(struct http_rec *m, const char *body, struct tl_str 
         m->mime_mismatch = m->mime_mismatch || (declared[i] != FAM_NONE && declared[i] != fb);
 }
 
-/* Does the lower-case token start at s[i] (compared without case)? First byte first: cheap. */
 /*
  * Which of n lower-case tokens occurs first in s, case-insensitively: the one at the
  * earliest position, in table order at one position; -1 if none. Token k is at

@@ -61,9 +61,9 @@ const char *tl_line_field(const struct tl_line *l, const char *name, size_t *len
 {
     char key[64];
     size_t nl = strlen(name), kl = nl + 4;
-    if (kl > sizeof(key))
-        return NULL;
-    key[0] = '"'; /* "name":" built by hand: this runs for every Kafka message */
+    if (kl >= sizeof(key))
+        return NULL; /* names of up to 59 bytes, as when this was an snprintf */
+    key[0] = '"';    /* "name":" built by hand: this runs for every Kafka message */
     memcpy(key + 1, name, nl);
     memcpy(key + 1 + nl, "\":\"", 3);
     /* Inside a JSON string a quote is escaped, so the pattern only matches a real key. */

@@ -1858,6 +1858,7 @@ static void test_client_kind(void)
         /* the token at the earliest position names the tool, whatever its place in the table */
         { "Wget/1.2 (python; curl/8)", "\"client_tool\":\"wget\"" },
         { "x NMAP python", "\"client_tool\":\"scanner\"" },
+        /* tools are looked for before bots, wherever the bot's token is */
         { "crawler powershell", "\"client_tool\":\"powershell\"" },
     };
     for (size_t i = 0; i < TL_ARRAY_LEN(cases); i++) {

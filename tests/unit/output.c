@@ -82,10 +82,19 @@ static void test_line_parse(void)
     v = tl_line_field(&l, "uid", &n);
     CHECK_MEM(v, n, "Cabc");
     CHECK(tl_line_field(&l, "missing", &n) == NULL);
-    char longname[62];
-    memset(longname, 'a', sizeof(longname) - 1);
-    longname[sizeof(longname) - 1] = '\0'; /* 61 bytes: its pattern does not fit, no match */
-    CHECK(tl_line_field(&l, longname, &n) == NULL);
+    /* Names of up to 59 bytes are looked for; a longer one is not, even when present. */
+    char line[160], name[61];
+    for (size_t len = 59; len <= 60; len++) {
+        memset(name, 'a', len);
+        name[len] = '\0';
+        int ln = snprintf(line, sizeof(line), "{\"%s\":\"v\"}", name);
+        tl_line_parse(&l, line, (size_t)ln);
+        v = tl_line_field(&l, name, &n);
+        if (len == 59)
+            CHECK_MEM(v, n, "v");
+        else
+            CHECK(v == NULL);
+    }
     tl_line_parse(&l, "{\"ts\":1}", 8);
     CHECK_EQ(l.type_len, 0);
 }
