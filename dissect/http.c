@@ -1035,19 +1035,28 @@ static void http_file_flags(struct http_rec *m, const char *body, struct tl_str 
  * structs can be searched by its token member. A position is compared only with
  * the tokens that start with its byte.
  */
+/* Does the lower-case token start at p[0..n), compared without case? No strlen: it ends at its NUL.
+ */
+static bool http_token_at(const char *p, size_t n, const char *token)
+{
+    for (size_t j = 0; token[j]; j++)
+        if (j >= n || http_lower((uint8_t)p[j]) != (uint8_t)token[j])
+            return false;
+    return true;
+}
+
 static int http_find_token(struct tl_str s, const char *const *tokens, size_t n, size_t stride)
 {
+    const char *tok[32];
     uint32_t by_first[256] = { 0 };
     for (size_t k = 0; k < n && k < 32; k++) {
-        const char *t = *(const char *const *)(const void *)((const char *)tokens + k * stride);
-        by_first[(uint8_t)t[0]] |= 1u << k;
+        tok[k] = *(const char *const *)(const void *)((const char *)tokens + k * stride);
+        by_first[(uint8_t)tok[k][0]] |= 1u << k;
     }
     for (size_t i = 0; i < s.len; i++)
         for (uint32_t m = by_first[http_lower((uint8_t)s.ptr[i])]; m; m &= m - 1) {
             int k = __builtin_ctz(m);
-            const char *t =
-                *(const char *const *)(const void *)((const char *)tokens + (size_t)k * stride);
-            if (http_iprefix(s.ptr + i, s.len - i, t))
+            if (http_token_at(s.ptr + i, s.len - i, tok[k]))
                 return k;
         }
     return -1;
