@@ -1,11 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # bench.sh TAPLINE - throughput and memory of tapline against ndpiReader (nDPI's own reader),
 # on a large mixed capture made by tools/pcapgen.c. Run by `make bench`.
 #
 # Everything lands in build/bench/: pcapgen, mixed.pcap (made once, remade only when
 # tools/pcapgen.c changes), idle-*.pcap, and the raw output of every run in runs/.
-# Times are the best of $BENCH_RUNS runs (default 3) with the capture in the page cache; peak
-# RSS is the largest of those runs. Prints a table and the targets, met or not; exits non-zero
+# Times are the best of $BENCH_RUNS runs (default 3) with the capture in the page cache, the
+# commands compared taking turns (measure_all); peak RSS is the largest of those runs. Prints a table and the targets, met or not; exits non-zero
 # only when something could not run.
 #
 # Environment: BENCH_RUNS (3), BENCH_PACKETS (2000000, packets in mixed.pcap),
@@ -102,29 +102,40 @@ fi
 
 # ---------------------------------------------------------------- running and measuring
 
-# measure TAG CMD...: runs CMD $runs times under time(1); appends to $R/results
-#   TAG wall user sys rss_kb flows slowest_wall
-# (wall, user and sys of the fastest run, rss the largest of all runs; flows from the output).
+# measure TAG CMD...: queues CMD under TAG, for the next measure_all.
+q_tags=() q_cmds=()
 measure() {
-    tag=$1
-    shift
-    best="" rss=0 slow=0
-    i=0
-    while [ $i -lt "$runs" ]; do
-        i=$((i + 1))
-        if ! $TIME -f '%e %U %S %M' -o "$R/$tag.time" "$@" >"$R/$tag.out" 2>"$R/$tag.err"; then
-            echo "bench: $tag failed: $*" >&2
-            tail -5 "$R/$tag.err" >&2
-            exit 1
-        fi
-        t=$(tail -1 "$R/$tag.time")
-        rss=$(echo "$t $rss" | awk '{ print ($4 > $5) ? $4 : $5 }')
-        slow=$(echo "$t $slow" | awk '{ print ($1 > $5) ? $1 : $5 }')
-        best=$(echo "$t|$best" | awk -F'|' '{ split($1, a, " "); split($2, b, " ");
-            print ($2 == "" || a[1] < b[1]) ? $1 : $2 }')
+    q_tags+=("$1")
+    q_cmds+=("$(printf '%q ' "${@:2}")")
+}
+
+# measure_all: runs each queued command $runs times under time(1), round by round (every
+# command once a round, in queue order), so that a drift of the machine's speed - this one
+# drifts by up to 1.5x within minutes - falls on all the commands compared, not on one; then
+# appends to $R/results, per command: TAG wall user sys rss_kb flows slowest_wall (wall, user
+# and sys of the fastest run, rss the largest of all runs; flows from the output).
+measure_all() {
+    local i j tag
+    for tag in "${q_tags[@]}"; do : >"$R/$tag.times"; done
+    for ((i = 0; i < runs; i++)); do
+        for ((j = 0; j < ${#q_tags[@]}; j++)); do
+            tag=${q_tags[j]}
+            eval "set -- ${q_cmds[j]}"
+            if ! $TIME -f '%e %U %S %M' -o "$R/$tag.time" "$@" >"$R/$tag.out" 2>"$R/$tag.err"; then
+                echo "bench: $tag failed: $*" >&2
+                tail -5 "$R/$tag.err" >&2
+                exit 1
+            fi
+            tail -1 "$R/$tag.time" >>"$R/$tag.times"
+        done
     done
-    flows=$(flows_of "$R/$tag")
-    echo "$tag $best $rss $flows $slow" | awk '{ print $1, $2, $3, $4, $6, $7, $8 }' >>$R/results
+    for tag in "${q_tags[@]}"; do
+        awk -v tag="$tag" -v flows="$(flows_of "$R/$tag")" '
+            NR == 1 || $1 < w { w = $1; u = $2; s = $3 }
+            { if ($4 > rss) rss = $4; if ($1 > slow) slow = $1 }
+            END { print tag, w, u, s, rss, flows, slow }' "$R/$tag.times" >>$R/results
+    done
+    q_tags=() q_cmds=()
 }
 
 # The number of flows a run reports: tapline's summary line, ndpiReader's "Unique flows".
@@ -143,6 +154,7 @@ measure nd2 "$NDPI" -i $B/mixed.pcap -n 2
 measure nl1 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 --set dissect.protocols=none
 measure fo1 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 1 --set ndpi.enabled=false
 measure fo2 "$tapline" -r $B/mixed.pcap -w /dev/null --threads 2 --set ndpi.enabled=false
+measure_all
 # ndpiReader opens a pcap file "in single threads mode": -n is ignored (its -h says so, and
 # openPcapFileOrDevice() resets num_threads to 1). Check that it did not change in this build.
 nd2_threads=$(grep -c '^Running thread' $R/nd2.out || true)
@@ -151,10 +163,9 @@ echo "bench: memory per idle flow ($nidle one-packet flows)" >&2
 big="--set flows.udp_timeout=100000 --set flows.tcp_syn_timeout=100000"
 for kind in udp syn; do
     # shellcheck disable=SC2086
-    measure tlidle-$kind "$tapline" -r $B/idle-$kind.pcap -w $R/idle.jsonl --threads 1 $big
-    grep '"event_type":"stats"' $R/idle.jsonl | tail -1 >$R/tlidle-$kind.stats || true
+    measure tlidle-$kind "$tapline" -r $B/idle-$kind.pcap -w $R/idle-$kind.jsonl --threads 1 $big
     # shellcheck disable=SC2086
-    measure tlhalf-$kind "$tapline" -r $B/half-$kind.pcap -w $R/idle.jsonl --threads 1 $big
+    measure tlhalf-$kind "$tapline" -r $B/half-$kind.pcap -w $R/half-$kind.jsonl --threads 1 $big
     # shellcheck disable=SC2086
     measure foidle-$kind "$tapline" -r $B/idle-$kind.pcap -w /dev/null --threads 1 $big \
         --set ndpi.enabled=false
@@ -164,7 +175,11 @@ for kind in udp syn; do
     measure ndidle-$kind "$NDPI" -i $B/idle-$kind.pcap
     measure ndhalf-$kind "$NDPI" -i $B/half-$kind.pcap
 done
-rm -f $R/idle.jsonl
+measure_all
+for kind in udp syn; do
+    grep '"event_type":"stats"' $R/idle-$kind.jsonl | tail -1 >$R/tlidle-$kind.stats || true
+    rm -f $R/idle-$kind.jsonl $R/half-$kind.jsonl
+done
 
 # ---------------------------------------------------------------- the report
 
@@ -291,8 +306,6 @@ if [ "${BENCH_REAL:-1}" != 0 ]; then
         measure none $c -w /dev/null --set domains.enabled=false --set rules.paths=
         # shellcheck disable=SC2086
         measure dom $c -w $R/dom.jsonl --set rules.paths=
-        grep '"event_type":"stats"' $R/dom.jsonl | tail -1 >$R/dom.stats || true
-        rm -f $R/dom.jsonl
         redis-cli -p "$redis_port" flushall >/dev/null 2>&1 || true
         # shellcheck disable=SC2086
         measure redis $c -w /dev/null --set rules.paths= --set redis.url=redis://127.0.0.1:$redis_port
@@ -309,6 +322,9 @@ if [ "${BENCH_REAL:-1}" != 0 ]; then
             # shellcheck disable=SC2086
             measure rnh1 $c -w /dev/null --set http.hash_bodies=none
         fi
+        measure_all
+        grep '"event_type":"stats"' $R/dom.jsonl | tail -1 >$R/dom.stats || true
+        rm -f $R/dom.jsonl
         awk -v cap="$cap" -v pkts="$(capinfos -c -M $B/$cap.pcap 2>/dev/null | sed -n 's/^Number of packets: *//p')" \
             -v dbytes="$(stat_of $R/dom.stats domains.bytes)" -v dents="$(stat_of $R/dom.stats domains.entries)" \
             -v sigma="$sigma" '
@@ -397,14 +413,17 @@ echo "bench: Kafka export, $runs runs each, test broker at $kaddr" >&2
 kafka_args="--kafka $kaddr --set kafka.spool_dir=$K/spool --set kafka.flush_timeout=30"
 : >$R/results
 # shellcheck disable=SC2086
-measure kf0 "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1
+measure kf0 "$tapline" -r $B/mixed.pcap -w "$K/kf0.jsonl" --threads 1
 # shellcheck disable=SC2086
-measure kfz "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1 $kafka_args
-grep '"event_type":"stats"' "$K/out.jsonl" | tail -1 >"$K/kfz.stats" || true
+measure kfz "$tapline" -r $B/mixed.pcap -w "$K/kfz.jsonl" --threads 1 $kafka_args
 # shellcheck disable=SC2086
-measure kfn "$tapline" -r $B/mixed.pcap -w "$K/out.jsonl" --threads 1 $kafka_args \
+measure kfn "$tapline" -r $B/mixed.pcap -w "$K/kfn.jsonl" --threads 1 $kafka_args \
     --set kafka.properties=compression.type=none
-grep '"event_type":"stats"' "$K/out.jsonl" | tail -1 >"$K/kfn.stats" || true
+measure_all
+for tag in kfz kfn; do
+    grep '"event_type":"stats"' "$K/$tag.jsonl" | tail -1 >"$K/$tag.stats" || true
+done
+rm -f "$K"/kf?.jsonl
 events=$(sed -n 's/^tapline: .* \([0-9][0-9]*\) events, .*/\1/p' "$R/kf0.err")
 # wire_bytes COMPRESSION: the ProduceRequest bytes of one run with debug=protocol.
 wire_bytes() {
@@ -418,7 +437,6 @@ wire_bytes() {
 echo "bench: Kafka bytes on the wire (debug=protocol runs)" >&2
 wire_z=$(wire_bytes zstd)
 wire_n=$(wire_bytes none)
-rm -f "$K/out.jsonl"
 kafka_stop
 
 awk -v events="${events:-0}" -v runs="$runs" -v wz="$wire_z" -v wn="$wire_n" \
