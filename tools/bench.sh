@@ -5,8 +5,9 @@
 # Everything lands in build/bench/: pcapgen, mixed.pcap (made once, remade only when
 # tools/pcapgen.c changes), idle-*.pcap, and the raw output of every run in runs/.
 # Times are the best of $BENCH_RUNS runs (default 3) with the capture in the page cache, the
-# commands compared taking turns (measure_all); peak RSS is the largest of those runs. Prints a table and the targets, met or not; exits non-zero
-# only when something could not run.
+# commands compared taking turns (measure_all); peak RSS is the largest of those runs.
+# Prints a table and the targets, met or not; exits non-zero only when something could not
+# run.
 #
 # Environment: BENCH_RUNS (3), BENCH_PACKETS (2000000, packets in mixed.pcap),
 # BENCH_IDLE_FLOWS (200000, flows in the idle-flow captures).
@@ -111,18 +112,19 @@ measure() {
 
 # measure_all: runs each queued command $runs times under time(1), round by round (every
 # command once a round, in queue order), so that a drift of the machine's speed - this one
-# drifts by up to 1.5x within minutes - falls on all the commands compared, not on one; then
+# drifts by up to 1.6x within minutes - falls on all the commands compared, not on one; then
 # appends to $R/results, per command: TAG wall user sys rss_kb flows slowest_wall (wall, user
 # and sys of the fastest run, rss the largest of all runs; flows from the output).
 measure_all() {
     local i j tag
+    local -a cmd
     for tag in "${q_tags[@]}"; do : >"$R/$tag.times"; done
     for ((i = 0; i < runs; i++)); do
         for ((j = 0; j < ${#q_tags[@]}; j++)); do
             tag=${q_tags[j]}
-            eval "set -- ${q_cmds[j]}"
-            if ! $TIME -f '%e %U %S %M' -o "$R/$tag.time" "$@" >"$R/$tag.out" 2>"$R/$tag.err"; then
-                echo "bench: $tag failed: $*" >&2
+            eval "cmd=(${q_cmds[j]})"
+            if ! $TIME -f '%e %U %S %M' -o "$R/$tag.time" "${cmd[@]}" >"$R/$tag.out" 2>"$R/$tag.err"; then
+                echo "bench: $tag failed: ${cmd[*]}" >&2
                 tail -5 "$R/$tag.err" >&2
                 exit 1
             fi
@@ -131,6 +133,7 @@ measure_all() {
     done
     for tag in "${q_tags[@]}"; do
         awk -v tag="$tag" -v flows="$(flows_of "$R/$tag")" '
+            BEGIN { rss = 0; slow = 0 }
             NR == 1 || $1 < w { w = $1; u = $2; s = $3 }
             { if ($4 > rss) rss = $4; if ($1 > slow) slow = $1 }
             END { print tag, w, u, s, rss, flows, slow }' "$R/$tag.times" >>$R/results
