@@ -381,13 +381,11 @@ static uint8_t http_lower(uint8_t c)
     return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
+/* Does lit start p[0..n), compared without case? One pass up to lit's NUL, no strlen. */
 static bool http_iprefix(const char *p, size_t n, const char *lit)
 {
-    size_t m = strlen(lit);
-    if (n < m)
-        return false;
-    for (size_t i = 0; i < m; i++)
-        if (http_lower((uint8_t)p[i]) != http_lower((uint8_t)lit[i]))
+    for (size_t i = 0; lit[i]; i++)
+        if (i >= n || http_lower((uint8_t)p[i]) != http_lower((uint8_t)lit[i]))
             return false;
     return true;
 }
@@ -1035,16 +1033,6 @@ static void http_file_flags(struct http_rec *m, const char *body, struct tl_str 
  * structs can be searched by its token member. A position is compared only with
  * the tokens that start with its byte.
  */
-/* Does the lower-case token start at p[0..n), compared without case? No strlen: it ends at its NUL.
- */
-static bool http_token_at(const char *p, size_t n, const char *token)
-{
-    for (size_t j = 0; token[j]; j++)
-        if (j >= n || http_lower((uint8_t)p[j]) != (uint8_t)token[j])
-            return false;
-    return true;
-}
-
 static int http_find_token(struct tl_str s, const char *const *tokens, size_t n, size_t stride)
 {
     const char *tok[32];
@@ -1056,7 +1044,7 @@ static int http_find_token(struct tl_str s, const char *const *tokens, size_t n,
     for (size_t i = 0; i < s.len; i++)
         for (uint32_t m = by_first[http_lower((uint8_t)s.ptr[i])]; m; m &= m - 1) {
             int k = __builtin_ctz(m);
-            if (http_token_at(s.ptr + i, s.len - i, tok[k]))
+            if (http_iprefix(s.ptr + i, s.len - i, tok[k]))
                 return k;
         }
     return -1;
