@@ -15,7 +15,7 @@
  * mapped page takes a fault (and, under a hypervisor that shadows page
  * tables, far more). The windows sit in huge pages where the kernel allows
  * (fewer TLB misses), and the next record's header is fetched ahead while a
- * packet is handed over: a 4 MiB read() leaves it out of the nearer caches.
+ * packet is handed over: a 2 MiB read() leaves it out of the nearer caches.
  * Every record or block is first made whole in the window
  * (win_need), then parsed by a cursor over exactly its bytes; nothing is read
  * past a length before that length was checked against the window and the caps
@@ -47,8 +47,9 @@ enum {
     NG_OPT_TSRESOL = 9,
     NG_OPT_TSOFFSET = 14,
     /* bytes a read() fills at most (a larger block gets a buffer of its own), and the windows
-     * used in turn: what the workers may still be reading */
-    READ_WINDOW = 4 << 20,
+     * used in turn: what the workers may still be reading. 2 MiB, one huge page: larger windows
+     * were no faster and cost their size in resident memory (README, memory) */
+    READ_WINDOW = 2 << 20,
     READ_WINDOWS = 4,
 };
 
@@ -160,7 +161,6 @@ static bool win_move(struct tl_pcapfile *f, size_t n)
     return true;
 }
 
-/* Are n bytes available from `at`? Reads more if needed. */
 /* win_need's slow path: the window holds fewer than n bytes from at. */
 static bool win_fill(struct tl_pcapfile *f, size_t n)
 {
@@ -169,6 +169,7 @@ static bool win_fill(struct tl_pcapfile *f, size_t n)
     return win_read(f, n);
 }
 
+/* Are n bytes available from `at`? Reads more if needed. */
 static inline bool win_need(struct tl_pcapfile *f, size_t n)
 {
     return f->win_len - f->at >= n || win_fill(f, n);

@@ -58,6 +58,50 @@ struct stats_rec {
     uint32_t schema_version;
 };
 
+/*
+ * A worker's free batches, held by the dispatcher and taken last in, first
+ * out: the batches a replay keeps in flight are the same few, warm in the
+ * cache, and the rest of capture.ring_batches is never written past its first
+ * page, so it costs next to no resident memory (taken in turn from the ring
+ * the worker gives them back on, every batch would be).
+ */
+struct pipe_stash {
+    struct tl_batch **b;
+    uint64_t n;
+};
+
+/* The stash's ring_batches batches, made at the start: a replay needs no allocation later. */
+static int pipe_stash_fill(struct pipe_stash *st, const struct tl_config *cfg)
+{
+    if (!(st->b = calloc(cfg->ring_batches, sizeof(*st->b))))
+        return -1;
+    for (; st->n < cfg->ring_batches; st->n++) {
+        struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
+        if (!b)
+            return -1;
+        b->cap = (uint32_t)cfg->batch_bytes;
+        st->b[st->n] = b;
+    }
+    return 0;
+}
+
+/* The batches the worker gave back since the last call, onto the stash, the last one on top. */
+static void pipe_stash_take_back(struct pipe_stash *st, struct tl_ring *given_back)
+{
+    struct tl_batch *b;
+    while ((b = tl_ring_pop(given_back)))
+        st->b[st->n++] = b; /* room for all: ring_batches were made */
+}
+
+static void pipe_stash_free(struct pipe_stash *st)
+{
+    if (!st)
+        return;
+    while (st->n)
+        free(st->b[--st->n]);
+    free(st->b);
+}
+
 struct tl_pipeline;
 static uint64_t pipe_mono_us(void);
 static void pipe_metrics_refresh(struct tl_pipeline *p, bool force);
@@ -69,7 +113,8 @@ struct tl_pipeline {
     enum tl_pipe_mode mode;
     unsigned nworkers;
     struct tl_worker *workers;
-    struct tl_batch **cur; /* batch being filled, per worker */
+    struct tl_batch **cur;    /* batch being filled, per worker */
+    struct pipe_stash *stash; /* free batches the dispatcher holds, per worker */
     struct tl_netlist home;
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
@@ -430,7 +475,9 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     p->defrag = tl_defrag_new(cfg, &p->st);
     p->workers = calloc(p->nworkers, sizeof(*p->workers));
     p->cur = calloc(p->nworkers, sizeof(*p->cur));
-    if (!p->defrag || !p->workers || !p->cur || tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
+    p->stash = calloc(p->nworkers, sizeof(*p->stash));
+    if (!p->defrag || !p->workers || !p->cur || !p->stash ||
+        tl_ring_init(&p->main_out, PIPE_MAIN_RING) < 0) {
         snprintf(errbuf, n, "out of memory");
         goto fail;
     }
@@ -441,14 +488,9 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         w->tick_us = p->tick_us;
         w->output_bell = &p->out_bell;
         w->dispatcher_bell = &p->free_bell;
-        for (uint64_t j = 0; j < cfg->ring_batches && mode != TL_PIPE_SOCKETS; j++) {
-            struct tl_batch *b = malloc(sizeof(*b) + cfg->batch_bytes);
-            if (!b || !tl_ring_push(&w->free, b)) {
-                free(b);
-                snprintf(errbuf, n, "out of memory for packet batches");
-                goto fail;
-            }
-            b->cap = (uint32_t)cfg->batch_bytes;
+        if (mode != TL_PIPE_SOCKETS && pipe_stash_fill(&p->stash[i], cfg) < 0) {
+            snprintf(errbuf, n, "out of memory for packet batches");
+            goto fail;
         }
     }
     if (mode == TL_PIPE_INLINE)
@@ -491,13 +533,17 @@ static struct tl_batch *pipe_free_batch(struct tl_pipeline *p, unsigned i, enum 
                                         bool may_drop)
 {
     struct tl_ring *r = &p->workers[i].free;
+    struct pipe_stash *st = &p->stash[i];
     unsigned spins = 0;
     struct tl_batch *b;
-    while (!(b = tl_ring_pop(r))) {
+    pipe_stash_take_back(st, r);
+    while (st->n == 0) {
         if (may_drop && p->mode == TL_PIPE_LIVE && p->nworkers > 1)
             return NULL;
         tl_bell_wait(&p->free_bell, &spins, tl_ring_empty, r, 100);
+        pipe_stash_take_back(st, r);
     }
+    b = st->b[--st->n];
     b->n = b->used = b->load = 0;
     b->kind = kind;
     b->mark_lo = b->mark_hi = 0;
@@ -1207,6 +1253,7 @@ void tl_pipeline_free(struct tl_pipeline *p)
         while ((b = tl_ring_pop(&w->in)))
             free(b);
         free(p->cur ? p->cur[i] : NULL);
+        pipe_stash_free(p->stash ? &p->stash[i] : NULL);
         tl_worker_destroy(w);
     }
     struct tl_buf *b;
@@ -1226,5 +1273,6 @@ void tl_pipeline_free(struct tl_pipeline *p)
     pipe_detect_free(&p->det);
     free(p->workers);
     free(p->cur);
+    free(p->stash);
     free(p);
 }
