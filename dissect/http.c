@@ -390,12 +390,11 @@ static bool http_iprefix(const char *p, size_t n, const char *lit)
     return true;
 }
 
-/* Is s the start of lit (case-insensitively)? */
+/* Is s the start of lit (case-insensitively)? One pass, stopping at lit's NUL. */
 static bool http_is_start(struct tl_str s, const char *lit)
 {
-    size_t m = strlen(lit);
     for (size_t i = 0; i < s.len; i++)
-        if (i >= m || http_lower((uint8_t)s.ptr[i]) != http_lower((uint8_t)lit[i]))
+        if (!lit[i] || http_lower((uint8_t)s.ptr[i]) != http_lower((uint8_t)lit[i]))
             return false;
     return true;
 }
@@ -944,7 +943,10 @@ static const struct http_kind http_exts[] = {
 /* The entry of t naming s (compared without case; a prefix entry matches its start), or NULL. */
 static const struct http_kind *http_kind_of(const struct http_kind *t, size_t n, struct tl_str s)
 {
+    uint8_t first = s.len ? http_lower((uint8_t)s.ptr[0]) : 0;
     for (size_t i = 0; s.len && i < n; i++) {
+        if ((uint8_t)t[i].name[0] != first) /* the names are lower case */
+            continue;
         bool hit = t[i].prefix ? http_iprefix(s.ptr, s.len, t[i].name) : http_ieq(s, t[i].name);
         if (hit)
             return &t[i];

@@ -438,6 +438,26 @@ void tl_json_key(struct tl_buf *b, bool *first, const char *key)
     tl_buf_putc(b, ':');
 }
 
+/*
+ * n bytes from s to w, for a key of a few to a few dozen bytes: word copies
+ * that overlap at the end, no call into the C library for every key.
+ */
+static inline void json_copy_short(char *w, const char *s, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            memcpy(w + i, s + i, 8);
+        memcpy(w + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(w, s, 4);
+        memcpy(w + n - 4, s + n - 4, 4);
+    } else if (n > 0) {
+        w[0] = s[0];
+        w[n / 2] = s[n / 2];
+        w[n - 1] = s[n - 1];
+    }
+}
+
 /* A key known to need no escape (a schema name, a literal of ours): one copy. */
 static void json_key_plain(struct tl_buf *b, bool *first, const char *key, size_t n)
 {
@@ -447,7 +467,7 @@ static void json_key_plain(struct tl_buf *b, bool *first, const char *key, size_
         *w++ = ',';
     *first = false;
     *w++ = '"';
-    memcpy(w, key, n);
+    json_copy_short(w, key, n);
     w += n;
     *w++ = '"';
     *w++ = ':';
@@ -460,12 +480,23 @@ static void json_key_plain(struct tl_buf *b, bool *first, const char *key, size_
  * ending at `end`; returns the start. */
 static char *json_digits(char *end, uint64_t v, int width)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char *p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-        width--;
-    } while (v || width > 0);
+    /* two digits a division while more than two are due, then the last one or two */
+    for (; v >= 100 || width > 2; width -= 2) {
+        p -= 2;
+        memcpy(p, pairs + v % 100 * 2, 2);
+        v /= 100;
+    }
+    if (v >= 10 || width == 2) {
+        p -= 2;
+        memcpy(p, pairs + v * 2, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
     return p;
 }
 
@@ -639,9 +670,12 @@ size_t tl_fmt_ip(char out[TL_IP_TEXT], const uint8_t ip[16])
 
     if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
         for (int i = 12; i < 16; i++) {
-            char d[3], *end = d + sizeof(d), *s = json_digits(end, ip[i], 1);
-            memcpy(q, s, (size_t)(end - s));
-            q += end - s;
+            unsigned v = ip[i];
+            if (v >= 100)
+                *q++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *q++ = (char)('0' + v / 10 % 10);
+            *q++ = (char)('0' + v % 10);
             if (i < 15)
                 *q++ = '.';
         }
@@ -806,18 +840,24 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     }
 }
 
-bool tl_field_present(const struct tl_field *f, const void *rec)
+/* tl_field_present, inline for tl_json_field: most fields are neither optional nor conditional */
+static inline bool json_present(const struct tl_field *f, const void *rec)
 {
     if ((f->flags & TL_FF_OPT) && json_empty(f, rec))
         return false;
     return !(f->flags & TL_FF_IF) || json_bool(rec, f->aux);
 }
 
+bool tl_field_present(const struct tl_field *f, const void *rec)
+{
+    return json_present(f, rec);
+}
+
 void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
 {
     const uint8_t *p = (const uint8_t *)rec + f->off;
 
-    if (!tl_field_present(f, rec))
+    if (!json_present(f, rec))
         return;
     if (f->name_len)
         json_key_plain(b, first, f->name, f->name_len);

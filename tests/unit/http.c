@@ -1782,6 +1782,11 @@ static void test_exe_download(void)
     CHECK(has(&t, "\"mime_mismatch\":true"));
     dtest_free(&t);
 
+    dtest_init(&t, &tl_http_dissector); /* media types compare without case (RFC 9110 8.3.1) */
+    http_fetch(&t, "/img/logo", NULL, "Content-Type: Image/PNG\r\n", S(pe));
+    CHECK(has(&t, "\"mime_mismatch\":true"));
+    dtest_free(&t);
+
     dtest_init(&t, &tl_http_dissector); /* ... or as a page, by Content-Type alone */
     http_fetch(&t, "/download", NULL, "Content-Type: text/html; charset=utf-8\r\n", S(pe));
     CHECK(has(&t, "\"mime_mismatch\":true"));

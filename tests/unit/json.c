@@ -180,6 +180,19 @@ static void test_field_keys(void)
     tl_json_field(&b, &first, &run_time, &r);
     tl_json_field(&b, &first, &literal, &r);
     CHECK_STR(buf_str(&b), "\"q\\\"1\":1,\"id.resp_p\":2");
+    /* every length the short copy treats apart: 1-3, 4-7, 8, and the words after */
+    for (uint16_t n = 1; n <= 40; n++) {
+        char name[41], want[64];
+        for (uint16_t i = 0; i < n; i++)
+            name[i] = (char)('a' + i % 26);
+        name[n] = '\0';
+        const struct tl_field f = { .name = name, .name_len = n, .type = TL_F_U64, .off = 0 };
+        snprintf(want, sizeof(want), ",\"%s\":1", name);
+        b.len = 0;
+        first = false;
+        tl_json_field(&b, &first, &f, &r);
+        CHECK_STR(buf_str(&b), want);
+    }
     tl_buf_free(&b);
 }
 
@@ -192,6 +205,12 @@ static void test_u64(void)
         { 0, "0" },
         { 7, "7" },
         { 10, "10" },
+        { 99, "99" },
+        { 100, "100" },
+        { 101, "101" },
+        { 999, "999" },
+        { 1000, "1000" },
+        { 10009, "10009" },
         { 65535, "65535" },
         { 1000000000000ULL, "1000000000000" },
         { UINT64_MAX, "18446744073709551615" },
@@ -266,6 +285,8 @@ static void test_ip(void)
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 168, 0, 1 }, "\"192.168.0.1\"" },
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0 }, "\"0.0.0.0\"" },
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255 }, "\"255.255.255.255\"" },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 100, 9, 99 }, "\"10.100.9.99\"" },
+        { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 20, 200, 109 }, "\"1.20.200.109\"" },
         { { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, "\"2001:db8::1\"" },
         { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, "\"::1\"" },
         { { 0 }, "\"::\"" },
