@@ -410,15 +410,23 @@ static bool ld_tags(struct ld_doc *d, const struct yt_node *map)
     if (!v || yt_is_null(v))
         return true;
     size_t n = v->kind == YT_SEQ ? v->n : 1;
-    if (v->kind == YT_MAP || !(d->m.tagv = calloc(n + 1, sizeof(*d->m.tagv)))) {
+    if (v->kind == YT_MAP) {
         ld_verdict(d, TL_RULE_REJECTED, v->line, "tags must be a list");
+        return false;
+    }
+    if (!(d->m.tagv = calloc(n + 1, sizeof(*d->m.tagv)))) {
+        ld_verdict(d, TL_RULE_REJECTED, v->line, "out of memory");
         return false;
     }
     for (size_t i = 0; i < n; i++) {
         const struct yt_node *t = v->kind == YT_SEQ ? v->kids[i] : v;
         char *s;
-        if (t->kind != YT_SCALAR || !(s = strndup(t->str, t->len))) {
+        if (t->kind != YT_SCALAR) {
             ld_verdict(d, TL_RULE_REJECTED, t->line, "a tag must be text");
+            return false;
+        }
+        if (!(s = strndup(t->str, t->len))) {
+            ld_verdict(d, TL_RULE_REJECTED, t->line, "out of memory");
             return false;
         }
         d->m.tagv[d->m.tags.n++] = (struct tl_str){ s, strlen(s) };

@@ -31,9 +31,9 @@ requests() { jq -r 'select(.event_type=="http" or .event_type=="ldap" or .event_
 run base "$TMP/small.pcap" 64M
 run budget "$TMP/flood.pcap" 64M
 run free "$TMP/flood.pcap" 0
-# 2048 batches of 260 KiB: taken in turn, the flood would write about 700 of them (104 MiB
-# more than with 8, measured); the dispatcher takes the last one given back, so only the few
-# in flight are written past their first page (pipe_stash in flows/pipeline.c): 27 MiB more
+# 2048 batches of 260 KiB: taken in turn, the flood would write each of the ~530 it fills
+# (104 MiB more than with 8, measured); the dispatcher takes the last one given back, so only
+# the few in flight are written past their first page (pipe_stash in flows/pipeline.c): 27 MiB
 run batches "$TMP/flood.pcap" 64M 2048
 
 # Under ASan the allocator keeps freed memory in quarantine: RSS says nothing there.
