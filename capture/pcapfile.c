@@ -10,10 +10,12 @@
  * (READ_WINDOWS of READ_WINDOW bytes), the same for files, pipes and stdin.
  * Packets are handed out as pointers into a window, not copied; a window is
  * filled again only once every packet in it was released (tl_pcapfile_release,
- * waiting through the hook of tl_pcapfile_on_full if need be). Reading into
- * buffers used over and over costs less than mapping the file: every newly
- * mapped page takes a fault (and, under a hypervisor that shadows page
- * tables, far more). The windows sit in huge pages where the kernel allows
+ * waiting through the hook of tl_pcapfile_on_full if need be). The file is
+ * not mapped: where every newly mapped page takes a fault that costs more than
+ * the copy (about 2 us a fault under one hypervisor measured); where the
+ * kernel maps large folios it saved only 1-5% of the CPU; and a mapped file
+ * another process cuts short was read past its new end as junk, where read()
+ * simply ends (README, Benchmark). The windows sit in huge pages where the kernel allows
  * (fewer TLB misses), and the next record's header is fetched ahead while a
  * packet is handed over: a 2 MiB read() leaves it out of the nearer caches.
  * Every record or block is first made whole in the window
@@ -48,7 +50,7 @@ enum {
     NG_OPT_TSOFFSET = 14,
     /* bytes a read() fills at most (a larger block gets a buffer of its own), and the windows
      * used in turn: what the workers may still be reading. 2 MiB, one huge page: larger windows
-     * were no faster and cost their size in resident memory (README, memory) */
+     * were no faster and cost their size in resident memory (README, Benchmark) */
     READ_WINDOW = 2 << 20,
     READ_WINDOWS = 4,
 };
