@@ -325,19 +325,31 @@ static void dns_puthex(struct dns_text *t, const uint8_t *p, size_t n)
     }
 }
 
-/* Zeek's log escaping: bytes outside 0x20..0x7e, and the backslash, as \xNN. */
+/* Written as it is; Zeek's log escaping writes the others (outside 0x20..0x7e, and \\) as \xNN. */
+static bool dns_plain(uint8_t c)
+{
+    return c >= 0x20 && c <= 0x7e && c != '\\';
+}
+
+/* p[0..n) as text, escaped: a run of plain bytes is copied whole (lowered when asked). */
 static void dns_putesc(struct dns_text *t, const uint8_t *p, size_t n, bool lower)
 {
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n && !t->cut; i++) {
-        uint8_t c = p[i];
-        if (c < 0x20 || c > 0x7e || c == '\\') {
-            char b[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-            dns_put(t, b, 4);
-        } else {
-            char ch = (char)(lower && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-            dns_put(t, &ch, 1);
-        }
+    size_t i = 0;
+    while (i < n && !t->cut) {
+        size_t end = i;
+        while (end < n && dns_plain(p[end]))
+            end++;
+        size_t at = t->len;
+        dns_put(t, p + i, end - i);
+        for (size_t k = at; lower && k < t->len; k++)
+            if (t->p[k] >= 'A' && t->p[k] <= 'Z')
+                t->p[k] = (char)(t->p[k] + ('a' - 'A'));
+        if (end == n)
+            break;
+        char b[4] = { '\\', 'x', hex[p[end] >> 4], hex[p[end] & 15] };
+        dns_put(t, b, 4);
+        i = end + 1;
     }
 }
 

@@ -480,6 +480,18 @@ static void test_rcodes_and_flags(void)
     run_udp(&t, &m);
     CHECK(has(&t, "\"query\":\"a\\\\x01\\\\x5c\""));
     dtest_free(&t);
+
+    /* runs of plain bytes between escapes: lowered in query, as sent in query_original */
+    hdr(&m, 17, 0x0100, 1, 0, 0, 0);
+    u8(&m, 8);
+    put(&m, "Ab\x7f" "Cd\\Ef", 8);
+    u8(&m, 0);
+    u16(&m, 1);
+    u16(&m, 1);
+    run_udp(&t, &m);
+    CHECK(has(&t, "\"query\":\"ab\\\\x7fcd\\\\x5cef\""));
+    CHECK(has(&t, "\"query_original\":\"Ab\\\\x7fCd\\\\x5cEf\""));
+    dtest_free(&t);
 }
 
 static void test_pairing(void)
