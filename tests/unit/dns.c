@@ -484,7 +484,10 @@ static void test_rcodes_and_flags(void)
     /* runs of plain bytes between escapes: lowered in query, as sent in query_original */
     hdr(&m, 17, 0x0100, 1, 0, 0, 0);
     u8(&m, 8);
-    put(&m, "Ab\x7f" "Cd\\Ef", 8);
+    put(&m,
+        "Ab\x7f"
+        "Cd\\Ef",
+        8);
     u8(&m, 0);
     u16(&m, 1);
     u16(&m, 1);
