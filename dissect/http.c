@@ -3085,6 +3085,41 @@ static bool http_flushable(const struct http_state *s)
            !(s->d[0].phase != PH_HEAD && s->q[0].depth == s->body_req);
 }
 
+/*
+ * Between messages - no request waits, none is half read or sending its body,
+ * the response slot is as http_resp_reset leaves it, no other reading of a
+ * body is followed - the state is a fresh one but for its counters. A
+ * keep-alive connection's state then goes until its next request.
+ */
+static bool http_rest(const void *state, uint8_t kept[TL_REST_BYTES])
+{
+    static const struct http_resp fresh;
+    const struct http_state *s = state;
+    if (s->nq || s->pool_used || s->dead || s->tunnel || s->alt.on || s->main.on || s->alt_end ||
+        s->alt_clear || s->alt_until)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (s->d[i].phase != PH_HEAD || s->d[i].resync_hit || s->d[i].skip_line)
+            return false;
+    if (memcmp(&s->r, &fresh, offsetof(struct http_resp, sniff)) != 0)
+        return false;
+    uint32_t v[] = { s->nreq, s->nresp, s->orphans, s->body_req };
+    _Static_assert(sizeof(v) <= TL_REST_BYTES, "what a resting HTTP state keeps");
+    memcpy(kept, v, sizeof(v));
+    return true;
+}
+
+static void http_resume(void *state, const uint8_t kept[TL_REST_BYTES])
+{
+    struct http_state *s = state;
+    uint32_t v[4];
+    memcpy(v, kept, sizeof(v));
+    s->nreq = v[0];
+    s->nresp = v[1];
+    s->orphans = v[2];
+    s->body_req = v[3];
+}
+
 static uint64_t http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct http_state *s = ctx->state;
@@ -3128,4 +3163,6 @@ const struct tl_dissector tl_http_dissector = {
     .flush = http_flush,
     .event = &tl_http_event,
     .domain = http_domain,
+    .rest = http_rest,
+    .resume = http_resume,
 };

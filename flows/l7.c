@@ -35,6 +35,7 @@ struct l7_call {
     struct tl_worker *w;
     struct tl_flow *f;
     uint64_t ts_us; /* the packet that delivered the bytes (the flow's last, at its end) */
+    bool emitted;   /* a record was written: a message may have ended (l7_rest) */
 };
 
 int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
@@ -391,6 +392,7 @@ static void l7_emit(struct tl_parse_ctx *ctx, void *record, uint64_t ts_us)
     const struct tl_dissector *d = c->f->l7->d;
     struct tl_str none = { "", 0 };
 
+    c->emitted = true;
     l7_service(c->w, c->f, record);
     tl_flow_ids_fill(ids, c->f, (uint16_t)c->w->cfg->cid_seed);
     ids->ts = ts_us;
@@ -443,7 +445,7 @@ static void l7_state_free(struct tl_worker *w, struct tl_flow *f)
     if (!l->state)
         return;
     if (l->d->state_free) {
-        struct l7_call c = { w, f, f->last_us };
+        struct l7_call c = { w, f, f->last_us, false };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);
         l->d->state_free(&ctx);
     }
@@ -480,7 +482,25 @@ static bool l7_state(struct tl_worker *w, struct tl_l7 *l)
         return false;
     }
     lw->state_bytes += cost;
+    if (l->resting) {
+        l->d->resume(l->state, l->kept);
+        l->resting = false;
+    }
     return true;
+}
+
+/*
+ * TCP between messages: the state goes, what it remembers waits in the header
+ * (d->rest). Asked only when a record was written, which is when a message ends.
+ */
+static void l7_rest(struct tl_worker *w, struct tl_l7 *l)
+{
+    if (!l->state || !l->d->rest || l->pend_len[0] || l->pend_len[1] ||
+        !l->d->rest(l->state, l->kept))
+        return;
+    l7_due_remove(&w->l7, l); /* nothing waits to be written */
+    l7_state_free(w, l->flow);
+    l->resting = true;
 }
 
 /*
@@ -651,6 +671,7 @@ static void l7_switch(struct l7_call *c)
     /* The header stays (reassembly, pend[], list links, deadline); the old dissector's state
      * goes, the next one's comes with the bytes replayed to it. */
     l7_state_free(w, f);
+    l->resting = false; /* what the old dissector kept is not the next one's */
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;
@@ -662,7 +683,8 @@ static void l7_switch(struct l7_call *c)
 /*
  * After a packet: a hand-over happens (a few in a row at most), state given
  * up is flushed and freed for good, idle UDP state freed until the next
- * datagram; state that stays is asked at the tick what it will write when.
+ * datagram, TCP state between messages rests (l7_rest); state that stays is
+ * asked at the tick what it will write when.
  */
 static void l7_after_packet(struct l7_call *c)
 {
@@ -680,6 +702,8 @@ static void l7_after_packet(struct l7_call *c)
                (!l->state || (l->d->idle && l->d->idle(l->state)))) {
         l7_free(c->w, f);
     } else {
+        if (c->emitted)
+            l7_rest(c->w, l);
         l7_touched(&c->w->l7, l);
     }
 }
@@ -694,7 +718,7 @@ static bool l7_stream_over(const struct tl_l7 *l)
 void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
 {
     const struct tl_decoded *d = &s->d;
-    struct l7_call c = { w, f, d->ts_us };
+    struct l7_call c = { w, f, d->ts_us, false };
 
     if (!f->l7 && (d->payload_len == 0 || !l7_state_new(w, f, f->l7_d)))
         return;
@@ -732,7 +756,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
-    struct l7_call c = { w, f, f->last_us };
+    struct l7_call c = { w, f, f->last_us, false };
 
     if (!l)
         return;
@@ -763,13 +787,15 @@ void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
     struct tl_l7_worker *lw = &w->l7;
     while (lw->ndue && lw->due[0].us <= now_us) {
         struct tl_l7 *l = lw->due[0].l;
-        struct l7_call c = { w, l->flow, now_us };
+        struct l7_call c = { w, l->flow, now_us, false };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
         tl_arena_reset(&lw->arena);
         uint64_t next = l->state ? l->d->flush(&ctx, now_us) : UINT64_MAX;
-        if (next == UINT64_MAX)
+        if (next == UINT64_MAX) {
             l7_due_remove(lw, l);
-        else
+            if (c.emitted && l->flow->key.proto == TL_IPPROTO_TCP)
+                l7_rest(w, l);
+        } else
             l7_due(lw, l, next > now_us ? next : now_us + 1);
     }
 }

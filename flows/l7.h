@@ -29,6 +29,7 @@ struct tl_l7 {
     const struct tl_dissector *handover; /* asked for (ctx.handover): switched after the packet */
     uint8_t di;                          /* registry index, for the counters */
     bool gave_up;
+    bool resting; /* the state went between messages; kept holds what it remembers (d->rest) */
     struct tl_flow *flow;
     struct tl_l7 *prev, *next; /* the worker's flows with L7 state */
     uint32_t due_at;           /* its place in tl_l7_worker.due, or L7_NOT_DUE */
@@ -36,6 +37,7 @@ struct tl_l7 {
     uint8_t *pend[2];          /* TCP: in-order bytes the dissector has not consumed */
     uint32_t pend_len[2];
     void *state; /* d->state_size bytes from the first the dissector is given (a SYN: none yet) */
+    uint8_t kept[TL_REST_BYTES];
 };
 
 enum { L7_NOT_DUE = UINT32_MAX };

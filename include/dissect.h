@@ -150,6 +150,8 @@ struct tl_dissect_limits {
     uint64_t pending_timeout; /* us after which an unanswered request is written alone */
 };
 
+enum { TL_REST_BYTES = 16 }; /* what a resting TCP state keeps (tl_dissector.rest) */
+
 struct tl_dissector {
     const char *name;    /* event type, config key and stats prefix */
     const char *doc;     /* one line for --list-fields */
@@ -194,6 +196,16 @@ struct tl_dissector {
      * datagram, so a quiet DNS or Kerberos flow costs only its flow record.
      */
     bool (*idle)(const void *state);
+    /*
+     * Optional, TCP: between messages, when nothing is half read and nothing
+     * waits, the state is a fresh one but for a few counters (HTTP's request
+     * depth): rest() puts those in `kept` and returns true, and the caller
+     * frees the state. The next bytes get a fresh state that resume() gives
+     * them back to, so an open connection between its requests (HTTP
+     * keep-alive) costs its L7 header, not a state.
+     */
+    bool (*rest)(const void *state, uint8_t kept[TL_REST_BYTES]);
+    void (*resume)(void *state, const uint8_t kept[TL_REST_BYTES]);
     /*
      * Optional: a strict look at the first payload of a flow that no port
      * and no nDPI verdict gave a dissector (UDP: a datagram; TCP: the first

@@ -637,6 +637,40 @@ static void test_dissector_state_ends_with_the_connection(void)
     free(r.text);
 }
 
+/*
+ * A keep-alive connection's HTTP state rests between its exchanges: with room
+ * for one state, two connections that take turns are both read whole, each
+ * request at its depth, and no state is shed for the other's.
+ */
+static void test_state_rests_between_requests(void)
+{
+    static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    static const char res[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    enum { REQ = sizeof(req) - 1, RES = sizeof(res) - 1 };
+    /* memory.max_bytes: its dissector share (35%) holds one HTTP state (3.2 KB), not two */
+    const char *const set[] = { "dissect.protocols", "http", "memory.max_bytes", "14000", NULL };
+    struct run r;
+    run_start(&r, set);
+    for (int i = 0; i < 2; i++) {
+        uint16_t cport = (uint16_t)(40020 + i);
+        double t = 0.1 * i;
+        send_pkt(&r, t, 1, cport, 2, 80, SYN, 100, 0);
+        send_pkt(&r, t + 0.01, 2, 80, 1, cport, SYN | ACK, 500, 0);
+    }
+    for (int turn = 0; turn < 4; turn++) { /* A, B, A, B */
+        uint16_t cport = (uint16_t)(40020 + turn % 2);
+        uint32_t k = (uint32_t)(turn / 2);
+        double t = 1.0 + 0.1 * turn;
+        send_data(&r, t, 1, cport, 2, 80, ACK | PSH, 101 + k * REQ, req, REQ);
+        send_data(&r, t + 0.01, 2, 80, 1, cport, ACK | PSH, 501 + k * RES, res, RES);
+    }
+    run_end(&r);
+    CHECK_EQ(count(r.text, "\"event_type\":\"http\""), 4);
+    CHECK_EQ(count(r.text, "\"trans_depth\":2"), 2);
+    CHECK_EQ(field(r.text, "\"event_type\":\"stats\"", 0, "dissect.memory_shed"), 0);
+    free(r.text);
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -656,5 +690,6 @@ const struct tl_test tl_tests_flows[] = {
     { "handover", test_handover },
     { "giveup_flush", test_giveup_flush },
     { "dissector_state_ends_with_the_connection", test_dissector_state_ends_with_the_connection },
+    { "state_rests_between_requests", test_state_rests_between_requests },
     { 0 },
 };
