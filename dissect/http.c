@@ -3088,15 +3088,16 @@ static bool http_flushable(const struct http_state *s)
 /*
  * Between messages - no request waits, none is half read or sending its body,
  * the response slot is as http_resp_reset leaves it, no other reading of a
- * body is followed - the state is a fresh one but for its counters. A
- * keep-alive connection's state then goes until its next request.
+ * body is followed - the state is a fresh one but for its counters. (What
+ * main, alt_end and alt_clear hold is read only while alt is on, and
+ * http_alt_start sets them afresh.) A keep-alive connection's state then goes
+ * until its next request.
  */
 static bool http_rest(const void *state, uint8_t kept[TL_REST_BYTES])
 {
     static const struct http_resp fresh;
     const struct http_state *s = state;
-    if (s->nq || s->pool_used || s->dead || s->tunnel || s->alt.on || s->main.on || s->alt_end ||
-        s->alt_clear || s->alt_until)
+    if (s->nq || s->pool_used || s->dead || s->tunnel || s->alt.on || s->alt_until)
         return false;
     for (int i = 0; i < 2; i++)
         if (s->d[i].phase != PH_HEAD || s->d[i].resync_hit || s->d[i].skip_line)

@@ -495,8 +495,8 @@ static bool l7_state(struct tl_worker *w, struct tl_l7 *l)
  */
 static void l7_rest(struct tl_worker *w, struct tl_l7 *l)
 {
-    if (!l->state || !l->d->rest || l->pend_len[0] || l->pend_len[1] ||
-        !l->d->rest(l->state, l->kept))
+    if (!l->state || !l->d->rest || l->flow->key.proto != TL_IPPROTO_TCP || l->pend_len[0] ||
+        l->pend_len[1] || !l->d->rest(l->state, l->kept))
         return;
     l7_due_remove(&w->l7, l); /* nothing waits to be written */
     l7_state_free(w, l->flow);
@@ -793,7 +793,7 @@ void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
         uint64_t next = l->state ? l->d->flush(&ctx, now_us) : UINT64_MAX;
         if (next == UINT64_MAX) {
             l7_due_remove(lw, l);
-            if (c.emitted && l->flow->key.proto == TL_IPPROTO_TCP)
+            if (c.emitted)
                 l7_rest(w, l);
         } else
             l7_due(lw, l, next > now_us ? next : now_us + 1);
