@@ -59,6 +59,7 @@ int tl_l7_init(struct tl_worker *w, char *errbuf, size_t n)
     l->limits.body_hash = (uint8_t)tl_body_hash_parse(cfg->hash_bodies);
     l->limits.body_digests = (uint8_t)tl_digests_parse(cfg->hash_algorithms);
     l->reasm.max_per_flow = cfg->max_flow_buffer;
+    l->reasm.max_unacked = cfg->max_unacked_hold;
     l->reasm.max_per_worker =
         tl_config_mem_cap(cfg, TL_MEM_REASM, w->nworkers, cfg->max_worker_buffer, 1);
     l->max_state_bytes = tl_config_mem_share(cfg, TL_MEM_DISSECT, w->nworkers);
@@ -812,6 +813,7 @@ void tl_l7_stats(struct tl_worker *w)
     v[TL_STAT_REASM_GAP_BYTES] = r->gap_bytes;
     v[TL_STAT_REASM_WINDOW] = r->out_of_window;
     v[TL_STAT_REASM_FLOW_CAPPED] = r->flow_capped;
+    v[TL_STAT_REASM_UNACKED_CAPPED] = r->unacked_capped;
     v[TL_STAT_REASM_WORKER_CAPPED] = r->worker_capped;
     v[TL_STAT_REASM_HELD] = w->l7.reasm.used + w->l7.pend_bytes;
     v[TL_STAT_L7_STATES] = w->l7.nstates;

@@ -16,9 +16,10 @@
  *
  * Invariants: held runs start after next, are sorted and disjoint;
  * held_bytes and nruns count them; r->used is the sum of held_bytes over the
- * directions charged to r; held_bytes <= max_per_flow and r->used <=
- * max_per_worker after every call (a segment that would pass either first
- * makes the earliest hole lost, or is delivered after a gap).
+ * directions charged to r; held_bytes <= max_per_flow (max_unacked while the
+ * other side has acknowledged nothing of the direction) and r->used <=
+ * max_per_worker after every call (a segment that would pass one first makes
+ * the earliest hole lost, or is delivered after a gap).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ enum {
     REASM_DATA = 1 << 1,    /* a byte was delivered, held or declared lost */
     REASM_FIN = 1 << 2,     /* fin_seq is set */
     REASM_CLOSED = 1 << 3,  /* RST seen: nothing more is delivered */
+    REASM_ACKED = 1 << 4,   /* the other side has acknowledged something of it */
 };
 
 /* Segments starting further ahead than this are not the stream (RFC 7323 2.3: windows < 2^30). */
@@ -307,7 +309,11 @@ static void reasm_data(struct tl_reasm_dir *d, int dir, uint32_t start, const ui
         uint64_t add;
         uint32_t runs;
         reasm_measure(d, off, len, &add, &runs);
-        bool flow_ok = d->held_bytes + add <= r->max_per_flow &&
+        /* Nothing acked: if the other side is not in the capture, no ack will show the hole lost
+         * (tl_reasm_ack), so it waits only so long (Zeek's tcp_max_above_hole_without_any_acks). */
+        bool unacked =
+            !(d->flags & REASM_ACKED) && r->max_unacked && d->held_bytes + add > r->max_unacked;
+        bool flow_ok = !unacked && d->held_bytes + add <= r->max_per_flow &&
                        (uint64_t)d->nruns + runs <= TL_REASM_MAX_RUNS;
         bool worker_ok = r->used + add <= r->max_per_worker;
         if (flow_ok && worker_ok) {
@@ -324,7 +330,9 @@ static void reasm_data(struct tl_reasm_dir *d, int dir, uint32_t start, const ui
             }
             worker_ok = false; /* out of memory: as if the worker's cap bit */
         }
-        if (!flow_ok)
+        if (unacked)
+            r->st.unacked_capped++;
+        else if (!flow_ok)
             r->st.flow_capped++;
         else
             r->st.worker_capped++;
@@ -381,6 +389,7 @@ void tl_reasm_ack(struct tl_reasm_dir *d, int dir, uint32_t ack, const struct tl
 {
     if (!(d->flags & REASM_STARTED) || (d->flags & REASM_CLOSED))
         return;
+    d->flags |= REASM_ACKED;
     if ((d->flags & REASM_FIN) && reasm_before(d->fin_seq, ack))
         ack = d->fin_seq; /* the FIN takes one sequence number, but no byte */
     uint32_t off = ack - d->next;

@@ -34,12 +34,14 @@ struct tl_reasm_stats {
     uint64_t out_of_window;     /* segments starting > 2^30 bytes ahead of the stream: ignored */
     uint64_t flow_capped;       /* holes declared lost because of max_per_flow */
     uint64_t worker_capped;     /* holes declared lost because of max_per_worker (or no memory) */
+    uint64_t unacked_capped;    /* holes declared lost because of max_unacked */
 };
 
 /* A worker's reassembly: its caps, the bytes all its directions hold, its counters. */
 struct tl_reasm {
     uint64_t max_per_flow;   /* reassembly.max_per_flow: bytes held by one direction */
     uint64_t max_per_worker; /* reassembly.max_per_worker: bytes held by all directions */
+    uint64_t max_unacked;    /* reassembly.max_unacked: by a direction never acked; 0: none */
     uint64_t used;           /* bytes held now by all directions (a gauge) */
     struct tl_reasm_stats st;
 };

@@ -283,6 +283,36 @@ static void test_flow_cap(void)
     t_done(&e);
 }
 
+/*
+ * A direction the other side has acknowledged nothing of (its packets are not
+ * in the capture) holds only max_unacked after a hole; once an ack is seen,
+ * max_per_flow holds.
+ */
+static void test_unacked_cap(void)
+{
+    struct t_env e;
+    t_init(&e, 100, 1000);
+    e.r.max_unacked = 6;
+    t_seg(&e, 0, TL_TH_SYN, "");
+    t_seg(&e, 1, 0, "abc");
+    t_seg(&e, 6, 0, "fgh");
+    t_seg(&e, 9, 0, "ijk");
+    CHECK_EQ(e.d.held_bytes, 6);
+    t_seg(&e, 12, 0, "l"); /* 7 > 6: the hole is taken as lost */
+    CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl");
+    CHECK_EQ(e.r.st.unacked_capped, 1);
+    CHECK_EQ(e.r.st.flow_capped, 0);
+    tl_reasm_ack(&e.d, 0, 13, &e.sink, &e.r); /* the other side shows up */
+    t_seg(&e, 20, 0, "uvw");
+    t_seg(&e, 23, 0, "xyz");
+    t_seg(&e, 26, 0, "0");
+    CHECK_EQ(e.d.held_bytes, 7);
+    CHECK_EQ(e.r.st.unacked_capped, 1);
+    tl_reasm_flush(&e.d, 0, &e.sink, &e.r);
+    CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl<7>uvwxyz0");
+    t_done(&e);
+}
+
 static void test_run_cap(void)
 {
     struct t_env e;
@@ -457,6 +487,7 @@ const struct tl_test tl_tests_reasm[] = {
     { "mid_stream", test_mid_stream },
     { "wrap", test_wrap },
     { "flow_cap", test_flow_cap },
+    { "unacked_cap", test_unacked_cap },
     { "run_cap", test_run_cap },
     { "worker_budget", test_worker_budget },
     { "syn_fin_rst", test_syn_fin_rst },
