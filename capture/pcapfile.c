@@ -49,10 +49,11 @@ enum {
     NG_OPT_TSRESOL = 9,
     NG_OPT_TSOFFSET = 14,
     /* bytes a read() fills at most (a larger block gets a buffer of its own), and the windows
-     * used in turn: what the workers may still be reading. 2 MiB, one huge page: larger windows
-     * were no faster and cost their size in resident memory (README, Benchmark) */
+     * used in turn: what the workers may still be reading. 2 MiB, one huge page, and three of
+     * them: larger or more windows were no faster and cost their size in resident memory, and
+     * the batches in flight that point into them (README, Benchmark) */
     READ_WINDOW = 2 << 20,
-    READ_WINDOWS = 4,
+    READ_WINDOWS = 3,
 };
 
 struct ng_iface {

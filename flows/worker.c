@@ -683,7 +683,7 @@ static void worker_ring_output(struct tl_worker *w, bool always)
  * buffers to be read, once a quarter of the ring's batches (at most
  * WORKER_FREE_EVERY) came back or this worker has nothing left to do, not for
  * every batch: with a backlog it has plenty queued meanwhile, and each
- * wake-up is a system call on both sides. The cap: the reader's 8 MiB of
+ * wake-up is a system call on both sides. The cap: the reader's 6 MiB of
  * buffers run out long before a quarter of a large capture.ring_batches could
  * come back, and it would wait for the worker to run dry.
  */
