@@ -16,8 +16,8 @@
  *
  * Invariants: held runs start after next, are sorted and disjoint;
  * held_bytes and nruns count them; r->used is the sum of held_bytes over the
- * directions charged to r; held_bytes <= max_per_flow (max_unacked while the
- * other side has acknowledged nothing of the direction) and r->used <=
+ * directions charged to r; held_bytes <= max_per_flow (and <= max_unacked
+ * while no packet of the other side carried an ACK) and r->used <=
  * max_per_worker after every call (a segment that would pass one first makes
  * the earliest hole lost, or is delivered after a gap).
  */
@@ -32,7 +32,7 @@ enum {
     REASM_DATA = 1 << 1,    /* a byte was delivered, held or declared lost */
     REASM_FIN = 1 << 2,     /* fin_seq is set */
     REASM_CLOSED = 1 << 3,  /* RST seen: nothing more is delivered */
-    REASM_ACKED = 1 << 4,   /* the other side has acknowledged something of it */
+    REASM_ACKED = 1 << 4,   /* a packet of the other side carried an ACK (tl_reasm_ack) */
 };
 
 /* Segments starting further ahead than this are not the stream (RFC 7323 2.3: windows < 2^30). */
@@ -387,9 +387,9 @@ void tl_reasm_segment(struct tl_reasm_dir *d, int dir, const struct tl_reasm_seg
 void tl_reasm_ack(struct tl_reasm_dir *d, int dir, uint32_t ack, const struct tl_reasm_sink *sink,
                   struct tl_reasm *r)
 {
+    d->flags |= REASM_ACKED; /* kept for a direction that starts later (a late attach) */
     if (!(d->flags & REASM_STARTED) || (d->flags & REASM_CLOSED))
         return;
-    d->flags |= REASM_ACKED;
     if ((d->flags & REASM_FIN) && reasm_before(d->fin_seq, ack))
         ack = d->fin_seq; /* the FIN takes one sequence number, but no byte */
     uint32_t off = ack - d->next;

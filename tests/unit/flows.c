@@ -691,6 +691,34 @@ static void test_state_rests_between_requests(void)
     free(r.text);
 }
 
+/*
+ * Only the server's side is in the capture (asymmetric routing): after a hole,
+ * its bytes wait for reassembly.max_unacked (16 KiB), not until the flow ends;
+ * 0 turns that off.
+ */
+static void test_one_way_hole(void)
+{
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n";
+    for (int off = 0; off < 2; off++) {
+        const char *const set[] = { "dissect.protocols", "http", "reassembly.max_unacked",
+                                    off ? "0" : "16384", NULL };
+        struct run r;
+        run_start(&r, set);
+        uint32_t seq = 501;
+        send_data(&r, 0.0, 2, 80, 1, 40030, ACK | PSH, seq, head, sizeof(head) - 1);
+        seq += (uint32_t)sizeof(head) - 1 + 1000; /* the hole */
+        for (int i = 0; i < 20; i++, seq += 1000)
+            send_pkt(&r, 0.01 * (i + 1), 2, 80, 1, 40030, ACK | PSH, seq, 1000);
+        run_end(&r);
+        const char *stats = "\"event_type\":\"stats\"";
+        CHECK_EQ(field(r.text, stats, 0, "reassembly.max_unacked_capped"), off ? 0 : 1);
+        CHECK_EQ(field(r.text, stats, 0, "reassembly.gaps"), 1);
+        CHECK_EQ(field(r.text, stats, 0, "reassembly.gap_bytes"), 1000);
+        CHECK_EQ(count(r.text, "\"event_type\":\"http\""), 1);
+        free(r.text);
+    }
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -711,5 +739,6 @@ const struct tl_test tl_tests_flows[] = {
     { "giveup_flush", test_giveup_flush },
     { "dissector_state_ends_with_the_connection", test_dissector_state_ends_with_the_connection },
     { "state_rests_between_requests", test_state_rests_between_requests },
+    { "one_way_hole", test_one_way_hole },
     { 0 },
 };

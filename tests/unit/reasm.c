@@ -311,6 +311,18 @@ static void test_unacked_cap(void)
     tl_reasm_flush(&e.d, 0, &e.sink, &e.r);
     CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl<7>uvwxyz0");
     t_done(&e);
+
+    /* An ack before the direction's first byte (a dissector attached late) counts too. */
+    t_init(&e, 100, 1000);
+    e.r.max_unacked = 6;
+    tl_reasm_ack(&e.d, 0, 1, &e.sink, &e.r);
+    t_seg(&e, 1, 0, "abc");
+    t_seg(&e, 6, 0, "fghijkl");
+    CHECK_EQ(e.d.held_bytes, 7);
+    t_seg(&e, 4, 0, "de");
+    CHECK_MEM(e.out.buf, e.out.len, "abcdefghijkl");
+    CHECK_EQ(e.r.st.unacked_capped, 0);
+    t_done(&e);
 }
 
 static void test_run_cap(void)
