@@ -17,7 +17,7 @@
  * Invariants: held runs start after next, are sorted and disjoint;
  * held_bytes and nruns count them; r->used is the sum of held_bytes over the
  * directions charged to r; held_bytes <= max_per_flow (and <= max_unacked
- * while no packet of the other side carried an ACK) and r->used <=
+ * until the other side sends an ACK after the direction's first byte) and r->used <=
  * max_per_worker after every call (a segment that would pass one first makes
  * the earliest hole lost, or is delivered after a gap).
  */
@@ -32,7 +32,7 @@ enum {
     REASM_DATA = 1 << 1,    /* a byte was delivered, held or declared lost */
     REASM_FIN = 1 << 2,     /* fin_seq is set */
     REASM_CLOSED = 1 << 3,  /* RST seen: nothing more is delivered */
-    REASM_ACKED = 1 << 4,   /* a packet of the other side carried an ACK (tl_reasm_ack) */
+    REASM_ACKED = 1 << 4,   /* the other side sent an ACK after this side's first byte */
 };
 
 /* Segments starting further ahead than this are not the stream (RFC 7323 2.3: windows < 2^30). */
@@ -309,8 +309,9 @@ static void reasm_data(struct tl_reasm_dir *d, int dir, uint32_t start, const ui
         uint64_t add;
         uint32_t runs;
         reasm_measure(d, off, len, &add, &runs);
-        /* Nothing acked: if the other side is not in the capture, no ack will show the hole lost
-         * (tl_reasm_ack), so it waits only so long (Zeek's tcp_max_above_hole_without_any_acks). */
+        /* No ACK from the other side since this side's first byte: if that side is not in the
+         * capture, no ack will show the hole lost (tl_reasm_ack), so it waits only so long (as
+         * Zeek's tcp_max_initial_window and tcp_max_above_hole_without_any_acks). */
         bool unacked =
             !(d->flags & REASM_ACKED) && r->max_unacked && d->held_bytes + add > r->max_unacked;
         bool flow_ok = !unacked && d->held_bytes + add <= r->max_per_flow &&
@@ -387,7 +388,8 @@ void tl_reasm_segment(struct tl_reasm_dir *d, int dir, const struct tl_reasm_seg
 void tl_reasm_ack(struct tl_reasm_dir *d, int dir, uint32_t ack, const struct tl_reasm_sink *sink,
                   struct tl_reasm *r)
 {
-    d->flags |= REASM_ACKED; /* kept for a direction that starts later (a late attach) */
+    if (d->flags & REASM_DATA) /* the other side is in the capture since this side's first byte */
+        d->flags |= REASM_ACKED;
     if (!(d->flags & REASM_STARTED) || (d->flags & REASM_CLOSED))
         return;
     if ((d->flags & REASM_FIN) && reasm_before(d->fin_seq, ack))

@@ -41,7 +41,7 @@ struct tl_reasm_stats {
 struct tl_reasm {
     uint64_t max_per_flow;   /* reassembly.max_per_flow: bytes held by one direction */
     uint64_t max_per_worker; /* reassembly.max_per_worker: bytes held by all directions */
-    uint64_t max_unacked;    /* reassembly.max_unacked: by a direction never acked; 0: none */
+    uint64_t max_unacked;    /* reassembly.max_unacked: before the other side acks; 0: none */
     uint64_t used;           /* bytes held now by all directions (a gauge) */
     struct tl_reasm_stats st;
 };

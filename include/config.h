@@ -118,8 +118,8 @@ enum { TL_MAX_WORKERS = 64 };
     X(U64, max_worker_buffer, "reassembly.max_per_worker", 268435456, 65536, 1ull << 40,           \
       "TCP bytes buffered per worker, all flows together")                                         \
     X(U64, max_unacked_hold, "reassembly.max_unacked", 16384, 0, 1ull << 30,                       \
-      "TCP bytes held after a hole in a direction no packet of the other side has acknowledged "   \
-      "(a one-way capture: asymmetric routing); past it the hole is lost. 0: max_per_flow alone")  \
+      "TCP bytes held after a hole while the other side has sent no ACK since the direction's "    \
+      "first byte (a one-way capture: asymmetric routing); past it the hole is lost. 0: off")      \
     X(U64, max_frag_datagrams, "defrag.max_datagrams", 4096, 1, 1ull << 24,                        \
       "datagrams in reassembly at once")                                                           \
     X(U64, max_frag_bytes, "defrag.max_bytes", 16777216, 65536, 1ull << 34,                        \

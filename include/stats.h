@@ -64,7 +64,7 @@
     X(REASM_WORKER_CAPPED, "reassembly.max_per_worker_capped",                                     \
       "holes given up: reassembly.max_per_worker reached")                                         \
     X(REASM_UNACKED_CAPPED, "reassembly.max_unacked_capped",                                       \
-      "holes given up: reassembly.max_unacked held, no ACK seen from the other side")              \
+      "holes given up: reassembly.max_unacked held with no ACK from the other side")               \
     X(REASM_HELD, "reassembly.bytes_held",                                                         \
       "bytes held for reassembly and dissectors now (a gauge)")                                    \
     X(IDENT_OBS, "identity.sightings", "identities seen by dissectors (Kerberos, LDAP binds)")     \

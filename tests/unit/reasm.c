@@ -312,11 +312,22 @@ static void test_unacked_cap(void)
     CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl<7>uvwxyz0");
     t_done(&e);
 
-    /* An ack before the direction's first byte (a dissector attached late) counts too. */
+    /* An ack before the direction's first byte does not count (the other side may have left
+     * the capture since, as on a path that is one-way after the request); one after it does. */
     t_init(&e, 100, 1000);
     e.r.max_unacked = 6;
+    t_seg(&e, 0, TL_TH_SYN, "");
     tl_reasm_ack(&e.d, 0, 1, &e.sink, &e.r);
     t_seg(&e, 1, 0, "abc");
+    t_seg(&e, 6, 0, "fghijkl");
+    CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl");
+    CHECK_EQ(e.r.st.unacked_capped, 1);
+    t_done(&e);
+    t_init(&e, 100, 1000);
+    e.r.max_unacked = 6;
+    t_seg(&e, 0, TL_TH_SYN, "");
+    t_seg(&e, 1, 0, "abc");
+    tl_reasm_ack(&e.d, 0, 1, &e.sink, &e.r); /* crosses "abc": the other side is there */
     t_seg(&e, 6, 0, "fghijkl");
     CHECK_EQ(e.d.held_bytes, 7);
     t_seg(&e, 4, 0, "de");
