@@ -36,8 +36,9 @@ struct tl_l7 {
     struct tl_reasm_dir rs[2]; /* TCP, by direction (0: from the originator) */
     uint8_t *pend[2];          /* TCP: in-order bytes the dissector has not consumed */
     uint32_t pend_len[2];
-    void *state; /* d->state_size bytes from the first the dissector is given (a SYN: none yet) */
-    uint8_t kept[TL_REST_BYTES];
+    void *state; /* d->state_size bytes from the first the dissector is given (a SYN: none yet;
+                    none while resting) */
+    uint8_t kept[TL_REST_BYTES]; /* while resting: what d->rest kept for d->resume */
 };
 
 enum { L7_NOT_DUE = UINT32_MAX };
