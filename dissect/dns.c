@@ -325,10 +325,16 @@ static void dns_puthex(struct dns_text *t, const uint8_t *p, size_t n)
     }
 }
 
-/* Written as it is; Zeek's log escaping writes the others (outside 0x20..0x7e, and \\) as \xNN. */
+/* Written as it is: Zeek's log escaping writes bytes outside 0x20..0x7e, and the backslash, as
+ * \xNN. */
 static bool dns_plain(uint8_t c)
 {
     return c >= 0x20 && c <= 0x7e && c != '\\';
+}
+
+static uint8_t dns_lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
 /* p[0..n) as text, escaped: a run of plain bytes is copied whole (lowered when asked). */
@@ -342,9 +348,9 @@ static void dns_putesc(struct dns_text *t, const uint8_t *p, size_t n, bool lowe
             end++;
         size_t at = t->len;
         dns_put(t, p + i, end - i);
-        for (size_t k = at; lower && k < t->len; k++)
-            if (t->p[k] >= 'A' && t->p[k] <= 'Z')
-                t->p[k] = (char)(t->p[k] + ('a' - 'A'));
+        if (lower)
+            for (size_t k = at; k < t->len; k++)
+                t->p[k] = (char)dns_lower((uint8_t)t->p[k]);
         if (end == n)
             break;
         char b[4] = { '\\', 'x', hex[p[end] >> 4], hex[p[end] & 15] };
@@ -1039,11 +1045,6 @@ static bool dns_second_level(const uint8_t *p, size_t n)
         if (n == strlen(sld[i]) && memcmp(p, sld[i], n) == 0)
             return true;
     return false;
-}
-
-static uint8_t dns_lower(uint8_t c)
-{
-    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
 /* Shannon entropy in bits per byte of p[0..n), case folded, dots left out. */

@@ -1400,9 +1400,20 @@ static void http_pop(struct http_state *s)
     }
 }
 
+/* The response slot's fields; the sniff bytes and the pool after them are read only as far
+ * as nsniff and used say. */
+#define HTTP_RESP_FIELDS offsetof(struct http_resp, sniff)
+
 static void http_resp_reset(struct http_state *s)
 {
-    memset(&s->r, 0, offsetof(struct http_resp, sniff));
+    memset(&s->r, 0, HTTP_RESP_FIELDS);
+}
+
+/* Is the response slot as http_resp_reset leaves it? */
+static bool http_resp_idle(const struct http_state *s)
+{
+    static const struct http_resp fresh;
+    return memcmp(&s->r, &fresh, HTTP_RESP_FIELDS) == 0;
 }
 
 /* A final response is complete: pair it with the oldest request, or write it alone. */
@@ -3093,32 +3104,36 @@ static bool http_flushable(const struct http_state *s)
  * http_alt_start sets them afresh.) A keep-alive connection's state then goes
  * until its next request.
  */
+/* What a resting state keeps: the counters a fresh one would lose. */
+struct http_kept {
+    uint32_t nreq, nresp, orphans, body_req;
+};
+_Static_assert(sizeof(struct http_kept) <= TL_REST_BYTES, "what a resting HTTP state keeps");
+
 static bool http_rest(const void *state, uint8_t kept[TL_REST_BYTES])
 {
-    static const struct http_resp fresh;
     const struct http_state *s = state;
     if (s->nq || s->pool_used || s->dead || s->tunnel || s->alt.on || s->alt_until)
         return false;
     for (int i = 0; i < 2; i++)
         if (s->d[i].phase != PH_HEAD || s->d[i].resync_hit || s->d[i].skip_line)
             return false;
-    if (memcmp(&s->r, &fresh, offsetof(struct http_resp, sniff)) != 0)
+    if (!http_resp_idle(s))
         return false;
-    uint32_t v[] = { s->nreq, s->nresp, s->orphans, s->body_req };
-    _Static_assert(sizeof(v) <= TL_REST_BYTES, "what a resting HTTP state keeps");
-    memcpy(kept, v, sizeof(v));
+    struct http_kept k = { s->nreq, s->nresp, s->orphans, s->body_req };
+    memcpy(kept, &k, sizeof(k));
     return true;
 }
 
 static void http_resume(void *state, const uint8_t kept[TL_REST_BYTES])
 {
     struct http_state *s = state;
-    uint32_t v[4];
-    memcpy(v, kept, sizeof(v));
-    s->nreq = v[0];
-    s->nresp = v[1];
-    s->orphans = v[2];
-    s->body_req = v[3];
+    struct http_kept k;
+    memcpy(&k, kept, sizeof(k));
+    s->nreq = k.nreq;
+    s->nresp = k.nresp;
+    s->orphans = k.orphans;
+    s->body_req = k.body_req;
 }
 
 static uint64_t http_flush(struct tl_parse_ctx *ctx, uint64_t now_us)

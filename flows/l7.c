@@ -446,7 +446,7 @@ static void l7_state_free(struct tl_worker *w, struct tl_flow *f)
     if (!l->state)
         return;
     if (l->d->state_free) {
-        struct l7_call c = { w, f, f->last_us, false };
+        struct l7_call c = { .w = w, .f = f, .ts_us = f->last_us };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, f->last_us);
         l->d->state_free(&ctx);
     }
@@ -672,7 +672,7 @@ static void l7_switch(struct l7_call *c)
     /* The header stays (reassembly, pend[], list links, deadline); the old dissector's state
      * goes, the next one's comes with the bytes replayed to it. */
     l7_state_free(w, f);
-    l->resting = false; /* what the old dissector kept is not the next one's */
+    l->resting = false; /* a defence: parse() asks for a hand-over, so the state was resumed */
     l->d = d;
     l->di = (uint8_t)di;
     l->handover = NULL;
@@ -719,7 +719,7 @@ static bool l7_stream_over(const struct tl_l7 *l)
 void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *s, int dir)
 {
     const struct tl_decoded *d = &s->d;
-    struct l7_call c = { w, f, d->ts_us, false };
+    struct l7_call c = { .w = w, .f = f, .ts_us = d->ts_us };
 
     if (!f->l7 && (d->payload_len == 0 || !l7_state_new(w, f, f->l7_d)))
         return;
@@ -757,7 +757,7 @@ void tl_l7_packet(struct tl_worker *w, struct tl_flow *f, const struct tl_slot *
 void tl_l7_flow_end(struct tl_worker *w, struct tl_flow *f)
 {
     struct tl_l7 *l = f->l7;
-    struct l7_call c = { w, f, f->last_us, false };
+    struct l7_call c = { .w = w, .f = f, .ts_us = f->last_us };
 
     if (!l)
         return;
@@ -788,7 +788,7 @@ void tl_l7_expire(struct tl_worker *w, uint64_t now_us)
     struct tl_l7_worker *lw = &w->l7;
     while (lw->ndue && lw->due[0].us <= now_us) {
         struct tl_l7 *l = lw->due[0].l;
-        struct l7_call c = { w, l->flow, now_us, false };
+        struct l7_call c = { .w = w, .f = l->flow, .ts_us = now_us };
         struct tl_parse_ctx ctx = l7_ctx(&c, 0, now_us);
         tl_arena_reset(&lw->arena);
         uint64_t next = l->state ? l->d->flush(&ctx, now_us) : UINT64_MAX;

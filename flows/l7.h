@@ -29,7 +29,7 @@ struct tl_l7 {
     const struct tl_dissector *handover; /* asked for (ctx.handover): switched after the packet */
     uint8_t di;                          /* registry index, for the counters */
     bool gave_up;
-    bool resting; /* the state went between messages; kept holds what it remembers (d->rest) */
+    bool resting; /* the state went between messages (d->rest) */
     struct tl_flow *flow;
     struct tl_l7 *prev, *next; /* the worker's flows with L7 state */
     uint32_t due_at;           /* its place in tl_l7_worker.due, or L7_NOT_DUE */

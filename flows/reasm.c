@@ -17,9 +17,9 @@
  * Invariants: held runs start after next, are sorted and disjoint;
  * held_bytes and nruns count them; r->used is the sum of held_bytes over the
  * directions charged to r; held_bytes <= max_per_flow (and <= max_unacked
- * until the other side sends an ACK after the direction's first byte) and r->used <=
- * max_per_worker after every call (a segment that would pass one first makes
- * the earliest hole lost, or is delivered after a gap).
+ * until the other side sends an ACK after the direction's first byte) and
+ * r->used <= max_per_worker after every call (a segment that would pass one
+ * first makes the earliest hole lost, or is delivered after a gap).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -41,7 +41,8 @@ struct tl_reasm_stats {
 struct tl_reasm {
     uint64_t max_per_flow;   /* reassembly.max_per_flow: bytes held by one direction */
     uint64_t max_per_worker; /* reassembly.max_per_worker: bytes held by all directions */
-    uint64_t max_unacked;    /* reassembly.max_unacked: before the other side acks; 0: none */
+    uint64_t max_unacked;    /* reassembly.max_unacked: until the other side sends an ACK after
+                              * the direction's first byte (tl_reasm_ack); 0: none */
     uint64_t used;           /* bytes held now by all directions (a gauge) */
     struct tl_reasm_stats st;
 };
@@ -108,7 +109,8 @@ void tl_reasm_segment(struct tl_reasm_dir *d, int dir, const struct tl_reasm_seg
  * capture, not the network (the peer received it), so it is declared lost now
  * and the bytes after it delivered. An ack behind the stream, or more than
  * 2^30 ahead of it, is ignored. Call it with the ACK field of every segment of
- * the other direction that has ACK set.
+ * the other direction that has ACK set: one after the direction's first byte
+ * also lifts max_unacked (the other side is in the capture).
  */
 void tl_reasm_ack(struct tl_reasm_dir *d, int dir, uint32_t ack, const struct tl_reasm_sink *sink,
                   struct tl_reasm *r);

@@ -689,6 +689,19 @@ static void test_state_rests_between_requests(void)
     CHECK_EQ(count(r.text, "\"method\":\"POST\""), 1);
     CHECK_EQ(field(r.text, "\"event_type\":\"stats\"", 0, "dissect.memory_shed"), 0);
     free(r.text);
+
+    /* The control: the budget does hold only one state - two requests waiting at once shed one */
+    run_start(&r, set);
+    for (int i = 0; i < 2; i++) {
+        uint16_t cport = (uint16_t)(40020 + i);
+        uint32_t seq = 101;
+        send_pkt(&r, 0.1 * i, 1, cport, 2, 80, SYN, 100, 0);
+        send_pkt(&r, 0.1 * i + 0.01, 2, 80, 1, cport, SYN | ACK, 500, 0);
+        send_msg(&r, 0.1 * i + 0.02, cport, 0, &seq, get);
+    }
+    run_end(&r);
+    CHECK_EQ(field(r.text, "\"event_type\":\"stats\"", 0, "dissect.memory_shed"), 1);
+    free(r.text);
 }
 
 /*
