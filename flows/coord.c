@@ -285,8 +285,8 @@ static bool coord_before(const struct tl_cmsg *a, const struct tl_cmsg *b)
 {
     if (a->order_us != b->order_us)
         return a->order_us < b->order_us;
-    if (a->flow_hash != b->flow_hash)
-        return a->flow_hash < b->flow_hash;
+    if (a->flow_order != b->flow_order)
+        return a->flow_order < b->flow_order;
     return a->seq < b->seq;
 }
 

@@ -106,7 +106,7 @@ struct tl_hold_block;
 struct tl_cmsg {
     struct tl_hold_block *block; /* EVENT: the pool block it was cut from; NULL: malloc'd */
     uint64_t order_us;           /* a virtual time (tl_vtime) */
-    uint64_t flow_hash;
+    uint64_t flow_order;         /* tl_fkey_order: simultaneous messages of different flows */
     uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
     uint8_t kind; /* enum tl_cmsg_kind */
     const struct tl_ruleset *rules; /* CORR: the set the inputs were made with */

@@ -10,7 +10,11 @@
  * for echo the identifier. Other ICMP messages are keyed by type and code.
  */
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cursor.h"
 #include "key.h"
 
 int tl_icmp_request_type(int ipv, uint8_t type)
@@ -116,7 +120,50 @@ uint64_t tl_hash64(const void *p, size_t n, uint64_t seed)
     return hash_mix(h);
 }
 
-uint64_t tl_fkey_hash(const struct tl_fkey *k)
+uint64_t tl_fkey_order(const struct tl_fkey *k)
 {
     return tl_hash64(k, sizeof(*k), 0x7461706c696e65ULL);
+}
+
+/* splitmix64's step: spreads a seed into words with no relation a key could exploit */
+static uint64_t key_splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ z >> 27) * 0x94d049bb133111ebULL;
+    return z ^ z >> 31;
+}
+
+void tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed)
+{
+    while (!seed) {
+        if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+            seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+    }
+    for (size_t i = 0; i < TL_ARRAY_LEN(ks->s); i++)
+        ks->s[i] = key_splitmix(&seed);
+    ks->s[7] |= 1; /* the last multiplier: odd, so the product's low word keeps every bit */
+}
+
+/* The 128-bit product of a and b, folded to 64 bits (as wyhash's mum). */
+static inline uint64_t key_mum(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/*
+ * The key's six words, each keyed by its own secret word, multiplied in three
+ * independent pairs (the CPU overlaps them), then mixed once: about 25
+ * instructions where tl_hash64's serial rounds take 130.
+ */
+uint64_t tl_fkey_hash(const struct tl_fkey *k, const struct tl_fkey_secret *ks)
+{
+    uint64_t w[6];
+    _Static_assert(sizeof(*k) == sizeof(w), "the flow key is six words");
+    memcpy(w, k, sizeof(w));
+    const uint64_t *s = ks->s;
+    uint64_t h = key_mum(w[0] ^ s[0], w[1] ^ s[1]) ^ key_mum(w[2] ^ s[2], w[3] ^ s[3]) ^
+                 key_mum(w[4] ^ s[4], w[5] ^ s[5]);
+    return key_mum(h ^ s[6], s[7]);
 }

@@ -31,7 +31,26 @@ _Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding");
  */
 void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a);
 
-uint64_t tl_fkey_hash(const struct tl_fkey *k);
+/*
+ * The flow-key hash's secret: eight words drawn from flows.hash_seed, or from
+ * getrandom() when that is 0, so that nobody outside can choose keys that all
+ * fall in one bucket of the flow table (or on one worker).
+ */
+struct tl_fkey_secret {
+    uint64_t s[8];
+};
+
+void tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed);
+
+/* The hash that places a flow in the table and on a worker. */
+uint64_t tl_fkey_hash(const struct tl_fkey *k, const struct tl_fkey_secret *ks);
+
+/*
+ * A hash of the key that is the same in every run: the coordinator orders the
+ * simultaneous messages of different flows by it, so the domain statistics
+ * they feed come out the same whatever the seed or the number of workers.
+ */
+uint64_t tl_fkey_order(const struct tl_fkey *k);
 
 /* A 64-bit hash of bytes with a seed (not cryptographic; spreads keys evenly). */
 uint64_t tl_hash64(const void *p, size_t n, uint64_t seed);

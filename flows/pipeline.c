@@ -116,6 +116,7 @@ struct tl_pipeline {
     struct tl_batch **cur;    /* batch being filled, per worker */
     struct pipe_stash *stash; /* free batches the dispatcher holds, per worker */
     struct tl_netlist home;
+    struct tl_fkey_secret keyh; /* the flow-key hash's, shared with the workers */
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
     uint64_t now_us, next_tick_us;
@@ -469,6 +470,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         p->nworkers = 1;
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
+    tl_fkey_secret_init(&p->keyh, cfg->hash_seed);
     if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
         goto fail;
     p->start_us = pipe_mono_us();
@@ -486,6 +488,7 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         if (tl_worker_init(w, (int)i, p->nworkers, cfg, &p->home, &p->det, errbuf, n) < 0)
             goto fail;
         w->tick_us = p->tick_us;
+        w->keyh = &p->keyh;
         w->output_bell = &p->out_bell;
         w->dispatcher_bell = &p->free_bell;
         if (mode != TL_PIPE_SOCKETS && pipe_stash_fill(&p->stash[i], cfg) < 0) {
@@ -588,7 +591,7 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     bool from_a;
 
     tl_fkey_make(&k, d, &from_a);
-    uint64_t h = tl_fkey_hash(&k);
+    uint64_t h = tl_fkey_hash(&k, &p->keyh);
     unsigned i = (unsigned)(h % p->nworkers);
     uint32_t need = tl_slot_size(mark ? 0 : len);
     uint32_t load = tl_slot_size(len); /* as much file in flight as copies would hold */

@@ -858,7 +858,7 @@ static void worker_pass_flush(struct tl_worker *w)
 static void worker_route(struct tl_worker *w, struct tl_slot *s, const uint8_t *bytes, uint32_t len)
 {
     tl_fkey_make(&s->key, &s->d, &s->from_a);
-    s->hash = tl_fkey_hash(&s->key);
+    s->hash = tl_fkey_hash(&s->key, w->keyh);
     s->len = len;
     s->ext = bytes;
     unsigned to = tl_spread_hash(w->src->seed, &s->d, true) % w->nworkers;

@@ -43,7 +43,7 @@ static struct tl_cmsg *sighting(uint64_t order, uint64_t hash, uint64_t seq, con
     o->source = TL_ID_KERBEROS;
     m->kind = TL_CMSG_IDENTITY;
     m->order_us = order;
-    m->flow_hash = hash;
+    m->flow_order = hash;
     m->seq = seq;
     m->u.ident = o;
     return m;

@@ -732,6 +732,117 @@ static void test_one_way_hole(void)
     }
 }
 
+/*
+ * The flow-key hash spreads keys that differ in little (one client, its ports)
+ * evenly over the table's buckets and over two workers, changes with any bit
+ * of the key, and with the seed; the same seed gives the same hash.
+ */
+static void test_key_hash_spreads(void)
+{
+    enum { BITS = 16, N = 1 << BITS };
+    static uint16_t load[N];
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        struct tl_fkey_secret ks, other;
+        tl_fkey_secret_init(&ks, seed);
+        tl_fkey_secret_init(&other, seed + 100);
+        memset(load, 0, sizeof(load));
+        unsigned odd = 0, peak = 0, same_other = 0;
+        for (unsigned i = 0; i < N; i++) {
+            struct tl_fkey k = { .pa = (uint16_t)(1024 + i % 4096), .pb = 443, .proto = 6 };
+            k.a[10] = k.a[11] = k.b[10] = k.b[11] = 0xff;
+            k.a[12] = 10;
+            k.a[15] = (uint8_t)(i / 4096);
+            k.b[12] = 192;
+            uint64_t h = tl_fkey_hash(&k, &ks);
+            CHECK_EQ(h, tl_fkey_hash(&k, &ks));
+            same_other += h == tl_fkey_hash(&k, &other);
+            odd += h & 1;
+            if (++load[h & (N - 1)] > peak)
+                peak = load[h & (N - 1)];
+        }
+        /* a Poisson(1) bucket over 65,536 reaches 8 or 9; a weak hash chains by the hundred */
+        CHECK(peak <= 12);
+        CHECK(odd > N / 2 - N / 50 && odd < N / 2 + N / 50); /* two workers: within 2% */
+        CHECK_EQ(same_other, 0);
+        struct tl_fkey k = { .pa = 40000, .pb = 53, .proto = 17 };
+        uint64_t h = tl_fkey_hash(&k, &ks);
+        for (size_t bit = 0; bit < 8 * sizeof(k); bit++) {
+            struct tl_fkey f = k;
+            ((uint8_t *)&f)[bit / 8] ^= (uint8_t)(1u << bit % 8);
+            CHECK(tl_fkey_hash(&f, &ks) != h);
+        }
+    }
+}
+
+/* A DNS query for name (id), or its answer when answer is set; returns the length. */
+static unsigned dns_msg(uint8_t *b, uint16_t id, const char *name, bool answer)
+{
+    static const uint8_t a_in[] = { 0, 1, 0, 1 };
+    unsigned n = 12;
+    put16(b, id);
+    put16(b + 2, answer ? 0x8180 : 0x0100);
+    put16(b + 4, 1);
+    put16(b + 6, answer);
+    for (const char *l = name; *l;) {
+        size_t len = strcspn(l, ".");
+        b[n++] = (uint8_t)len;
+        memcpy(b + n, l, len);
+        n += (unsigned)len;
+        l += len + (l[len] == '.');
+    }
+    b[n++] = 0;
+    memcpy(b + n, a_in, 4);
+    n += 4;
+    if (answer) {
+        static const uint8_t rr[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1 };
+        memcpy(b + n, rr, sizeof(rr));
+        n += sizeof(rr);
+    }
+    return n;
+}
+
+/*
+ * Answers of different flows at the same microsecond reach the domain
+ * statistics in an order that depends on the flows alone, not on the hash
+ * seed: each event's domain_requests_24h is the same whatever the seed.
+ */
+static void test_simultaneous_flows_same_statistics(void)
+{
+    char *first = NULL;
+    for (int seed = 1; seed <= 8; seed++) {
+        char seedtext[8];
+        snprintf(seedtext, sizeof(seedtext), "%d", seed);
+        const char *const set[] = { "flows.hash_seed", seedtext, NULL };
+        struct run r;
+        run_start(&r, set);
+        for (int phase = 0; phase < 2; phase++)
+            for (uint16_t i = 0; i < 6; i++) {
+                uint8_t m[128];
+                unsigned n = dns_msg(m, (uint16_t)(100 + i), "www.example.org", phase);
+                if (phase)
+                    send_data(&r, 1.001, 2, 53, 1, (uint16_t)(50000 + i), UDP, 0, m, n);
+                else
+                    send_data(&r, 1.0, 1, (uint16_t)(50000 + i), 2, 53, UDP, 0, m, n);
+            }
+        run_end(&r);
+        CHECK_EQ(count(r.text, "\"event_type\":\"dns\""), 6);
+        CHECK_EQ(count(r.text, "\"domain_requests_24h\":6"), 1);
+        char *dns = strstr(r.text, "\"event_type\":\"dns\"");
+        CHECK(dns != NULL);
+        if (!first) {
+            first = r.text;
+        } else {
+            /* the lines before the stats event: the same text in the same order */
+            const char *end_a = strstr(first, "\"event_type\":\"stats\"");
+            const char *end_b = strstr(r.text, "\"event_type\":\"stats\"");
+            CHECK(end_a && end_b && end_a - first == end_b - r.text &&
+                  memcmp(first, r.text, (size_t)(end_a - first)) == 0);
+            free(r.text);
+        }
+    }
+    free(first);
+}
+
 const struct tl_test tl_tests_flows[] = {
     { "tcp_normal_close", test_tcp_normal_close },
     { "syn_ack_first_flips", test_syn_ack_first_flips },
@@ -753,5 +864,7 @@ const struct tl_test tl_tests_flows[] = {
     { "dissector_state_ends_with_the_connection", test_dissector_state_ends_with_the_connection },
     { "state_rests_between_requests", test_state_rests_between_requests },
     { "one_way_hole", test_one_way_hole },
+    { "key_hash_spreads", test_key_hash_spreads },
+    { "simultaneous_flows_same_statistics", test_simultaneous_flows_same_statistics },
     { 0 },
 };
