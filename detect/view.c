@@ -72,9 +72,9 @@ static void view_num(struct tl_values *vs, double num, const char *text, size_t 
 
 static void view_u64(struct tl_values *vs, uint64_t x)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)x);
-    view_num(vs, (double)x, tmp, (size_t)n);
+    char tmp[TL_U64_TEXT];
+    size_t n = tl_fmt_u64(tmp, x);
+    view_num(vs, (double)x, tmp, n);
 }
 
 static void view_bool(struct tl_values *vs, bool b)

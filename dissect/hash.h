@@ -55,7 +55,4 @@ void tl_digests_init(struct tl_digests *d, unsigned which);
 void tl_digests_update(struct tl_digests *d, const void *p, size_t n);
 void tl_digests_final(struct tl_digests *d, struct tl_digests_hex *out);
 
-/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
-void tl_hex(char *out, const uint8_t *p, size_t n);
-
 #endif

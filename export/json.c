@@ -507,6 +507,25 @@ void tl_json_u64(struct tl_buf *b, uint64_t v)
     tl_buf_put(b, p, (size_t)(end - p));
 }
 
+size_t tl_fmt_u64(char out[TL_U64_TEXT], uint64_t v)
+{
+    char tmp[20], *end = tmp + sizeof(tmp);
+    char *p = json_digits(end, v, 1);
+    size_t n = (size_t)(end - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+void tl_hex(char *out, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = json_hex[p[i] >> 4];
+        out[2 * i + 1] = json_hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 /* Proleptic Gregorian date from days since 1970-01-01 (H. Hinnant's civil_from_days). */
 static void json_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
 {

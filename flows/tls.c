@@ -354,8 +354,8 @@ static void tls_fill_cert(struct tls_fill *t, const struct ndpi_flow_struct *nf)
     r->cert_not_after = (uint64_t)nf->protos.tls_quic.notAfter * 1000000u;
     for (size_t i = 0; i < 20; i++)
         have_sha1 |= sha1[i] != 0;
-    for (size_t i = 0; have_sha1 && i < 20; i++)
-        snprintf(r->cert_sha1 + 2 * i, 3, "%02x", sha1[i]);
+    if (have_sha1)
+        tl_hex(r->cert_sha1, sha1, 20);
     tls_fill_san(t, nf->protos.tls_quic.server_names);
     /* nDPI flags a server name that no DNS name of the certificate matches. */
     if (r->server_name.len && nf->protos.tls_quic.server_names) {

@@ -220,8 +220,21 @@ static void test_u64(void)
         b.len = 0;
         tl_json_u64(&b, cases[i].v);
         CHECK_STR(buf_str(&b), cases[i].s);
+        char text[TL_U64_TEXT];
+        CHECK_EQ(tl_fmt_u64(text, cases[i].v), strlen(cases[i].s));
+        CHECK_STR(text, cases[i].s);
     }
     tl_buf_free(&b);
+}
+
+static void test_hex(void)
+{
+    static const uint8_t bytes[] = { 0x00, 0x0f, 0xa5, 0xff, 0x10 };
+    char out[2 * sizeof(bytes) + 1];
+    tl_hex(out, bytes, sizeof(bytes));
+    CHECK_STR(out, "000fa5ff10");
+    tl_hex(out, bytes, 0);
+    CHECK_STR(out, "");
 }
 
 static void test_ts(void)
@@ -753,6 +766,7 @@ const struct tl_test tl_tests_json[] = {
     { "key", test_key },
     { "field_keys", test_field_keys },
     { "u64", test_u64 },
+    { "hex", test_hex },
     { "ts", test_ts },
     { "dur", test_dur },
     { "f64", test_f64 },
