@@ -458,8 +458,10 @@ static inline void json_copy_short(char *w, const char *s, size_t n)
     }
 }
 
-/* A key known to need no escape (a schema name, a literal of ours): one copy. */
-static void json_key_plain(struct tl_buf *b, bool *first, const char *key, size_t n)
+/* A key known to need no escape (a schema name, a literal of ours): one copy. Inline, as
+ * json_field. */
+static inline __attribute__((always_inline)) void json_key_plain(struct tl_buf *b, bool *first,
+                                                                 const char *key, size_t n)
 {
     tl_buf_reserve(b, n + 4);
     char *w = b->p + b->len;
@@ -872,7 +874,10 @@ bool tl_field_present(const struct tl_field *f, const void *rec)
     return json_present(f, rec);
 }
 
-void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
+/* Inline in the loops over a table's fields, with json_key_plain: their calls took a fifth of
+ * the instructions an event's JSON takes (callgrind). */
+static inline __attribute__((always_inline)) void
+json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
 {
     const uint8_t *p = (const uint8_t *)rec + f->off;
 
@@ -965,6 +970,11 @@ void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, cons
     }
 }
 
+void tl_json_field(struct tl_buf *b, bool *first, const struct tl_field *f, const void *rec)
+{
+    json_field(b, first, f, rec);
+}
+
 /*
  * ts first, then event_type and sensor, then the other fields in table order.
  * A table whose first field is not the "ts" TS field is written whole after
@@ -987,14 +997,14 @@ void tl_event_json_begin(struct tl_buf *b, const struct tl_event_type *t, const 
     else
         tl_buf_put(b, "null", 4);
     for (; i < t->nfields; i++)
-        tl_json_field(b, &first, &t->fields[i], rec);
+        json_field(b, &first, &t->fields[i], rec);
 }
 
 void tl_event_json_more(struct tl_buf *b, const struct tl_event_type *fields, const void *rec)
 {
     bool first = false;
     for (size_t i = 0; i < fields->nfields; i++)
-        tl_json_field(b, &first, &fields->fields[i], rec);
+        json_field(b, &first, &fields->fields[i], rec);
 }
 
 void tl_event_json_end(struct tl_buf *b)
