@@ -35,7 +35,6 @@ struct tl_batch {
 struct tl_slot {
     struct tl_decoded d;
     struct tl_fkey key; /* built once, by the dispatcher */
-    uint64_t hash;
     bool from_a;        /* sent by the key's side a */
     uint32_t len;       /* packet bytes */
     const uint8_t *ext; /* the bytes in the source's buffer, or NULL: they follow in bytes[] */

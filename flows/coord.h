@@ -4,10 +4,11 @@
  * Workers share nothing, but some work needs every worker's view: the identity
  * table, the domain statistics, and correlation rules. Workers hand that work
  * to the coordinator (the output thread) as messages over a ring each. The
- * coordinator holds them in a heap ordered by (order time, flow hash, worker
- * sequence) and applies them once every worker's clock has passed their time
- * by TL_COORD_HOLD_TICKS clock ticks, so the results do not depend on how
- * flows were spread over workers nor on when the rings were drained.
+ * coordinator holds them in a heap ordered by (order time, fixed hash of the
+ * flow's key, worker sequence) and applies them once every worker's clock has
+ * passed their time by TL_COORD_HOLD_TICKS clock ticks, so the results do not
+ * depend on how flows were spread over workers nor on when the rings were
+ * drained.
  *
  * The order time of a message is when the worker produced it, in packet time:
  * the packet that completed it, or the deadline that expired it (a flow's idle
@@ -106,7 +107,7 @@ struct tl_hold_block;
 struct tl_cmsg {
     struct tl_hold_block *block; /* EVENT: the pool block it was cut from; NULL: malloc'd */
     uint64_t order_us;           /* a virtual time (tl_vtime) */
-    uint64_t flow_order;         /* tl_fkey_order: simultaneous messages of different flows */
+    uint64_t flow_order;         /* tl_fkey_fixed: simultaneous messages of different flows */
     uint64_t seq; /* per worker: keeps one flow's messages in the order they were made */
     uint8_t kind; /* enum tl_cmsg_kind */
     const struct tl_ruleset *rules; /* CORR: the set the inputs were made with */

@@ -25,7 +25,7 @@ uint64_t tl_worker_order(const struct tl_worker *w, uint64_t rec_ts)
 
 void tl_worker_send(struct tl_worker *w, const struct tl_flow *f, struct tl_cmsg *m)
 {
-    m->flow_order = f ? tl_fkey_order(&f->key) : 0;
+    m->flow_order = f ? tl_fkey_fixed(&f->key) : 0;
     m->seq = w->cseq++;
     w->unrung++;
     tl_worker_push(w, &w->coord, m);

@@ -32,25 +32,27 @@ _Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding");
 void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a);
 
 /*
- * The flow-key hash's secret: eight words drawn from flows.hash_seed, or from
- * getrandom() when that is 0, so that nobody outside can choose keys that all
- * fall in one bucket of the flow table (or on one worker).
+ * The secret of the flow table's hash: eight words spread from flows.hash_seed,
+ * or from getrandom() when that is 0, so that nobody outside can choose keys
+ * that all fall in one bucket (every packet of theirs would walk the chain).
+ * False when getrandom() failed and the seed is the clock's and the pid's.
  */
 struct tl_fkey_secret {
     uint64_t s[8];
 };
 
-void tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed);
+bool tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed);
 
-/* The hash that places a flow in the table and on a worker. */
+/* The hash that places a flow in a worker's table. */
 uint64_t tl_fkey_hash(const struct tl_fkey *k, const struct tl_fkey_secret *ks);
 
 /*
- * A hash of the key that is the same in every run: the coordinator orders the
- * simultaneous messages of different flows by it, so the domain statistics
- * they feed come out the same whatever the seed or the number of workers.
+ * The same hash under a secret built in, so the same in every run: it picks a
+ * flow's worker (which flows share a worker's caps must not change from run to
+ * run: the events would) and orders the coordinator's simultaneous messages of
+ * different flows (the domain statistics they feed).
  */
-uint64_t tl_fkey_order(const struct tl_fkey *k);
+uint64_t tl_fkey_fixed(const struct tl_fkey *k);
 
 /* A 64-bit hash of bytes with a seed (not cryptographic; spreads keys evenly). */
 uint64_t tl_hash64(const void *p, size_t n, uint64_t seed);

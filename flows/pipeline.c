@@ -25,6 +25,7 @@
 #include "event.h"
 #include "identity.h"
 #include "key.h"
+#include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "privacy.h"
@@ -116,7 +117,7 @@ struct tl_pipeline {
     struct tl_batch **cur;    /* batch being filled, per worker */
     struct pipe_stash *stash; /* free batches the dispatcher holds, per worker */
     struct tl_netlist home;
-    struct tl_fkey_secret keyh; /* the flow-key hash's, shared with the workers */
+    struct tl_fkey_secret keyh; /* the flow tables' hash (tl_fkey_hash), for the workers */
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
     uint64_t now_us, next_tick_us;
@@ -470,7 +471,9 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
         p->nworkers = 1;
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
-    tl_fkey_secret_init(&p->keyh, cfg->hash_seed);
+    if (!tl_fkey_secret_init(&p->keyh, cfg->hash_seed))
+        tl_log(TL_LOG_WARNING, "getrandom failed: the flow table's seed is the clock's and the "
+                               "pid's, so a flood of keys could be aimed at one bucket");
     if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
         goto fail;
     p->start_us = pipe_mono_us();
@@ -591,8 +594,7 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     bool from_a;
 
     tl_fkey_make(&k, d, &from_a);
-    uint64_t h = tl_fkey_hash(&k, &p->keyh);
-    unsigned i = (unsigned)(h % p->nworkers);
+    unsigned i = p->nworkers > 1 ? (unsigned)(tl_fkey_fixed(&k) % p->nworkers) : 0;
     uint32_t need = tl_slot_size(mark ? 0 : len);
     uint32_t load = tl_slot_size(len); /* as much file in flight as copies would hold */
     struct tl_batch *b = p->cur[i];
@@ -608,7 +610,6 @@ static void pipe_enqueue(struct tl_pipeline *p, const struct tl_decoded *d, cons
     struct tl_slot *s = (struct tl_slot *)(void *)(b->data + b->used);
     s->d = *d;
     s->key = k;
-    s->hash = h;
     s->from_a = from_a;
     s->len = len;
     s->ext = NULL;

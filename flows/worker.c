@@ -523,7 +523,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     const uint8_t *bytes = tl_slot_bytes(s);
     uint32_t len = s->len;
     bool from_a = s->from_a;
-    uint64_t h = s->hash;
+    uint64_t h = tl_fkey_hash(k, w->keyh);
     struct tl_flow *f = tl_ftable_find(&w->flows, k, h);
     if (f && worker_expired(w, f, d->ts_us)) {
         w->order_us = f->last_us + worker_timeout(w, (enum tl_tclass)f->tclass) + 1;
@@ -858,7 +858,6 @@ static void worker_pass_flush(struct tl_worker *w)
 static void worker_route(struct tl_worker *w, struct tl_slot *s, const uint8_t *bytes, uint32_t len)
 {
     tl_fkey_make(&s->key, &s->d, &s->from_a);
-    s->hash = tl_fkey_hash(&s->key, w->keyh);
     s->len = len;
     s->ext = bytes;
     unsigned to = tl_spread_hash(w->src->seed, &s->d, true) % w->nworkers;

@@ -3,8 +3,7 @@
 # (from the project root), tests/pcap/CASE/expected.jsonl the canonical events.
 # `make golden CASE=name` rewrites one expected file; review it with git diff. The built-in
 # rules are named from the project's root, so alerts (and events.bytes) do not depend on
-# where the checkout is. A fixed flows.hash_seed keeps the split over workers (the stats
-# event's flows.worker_packets) the same from run to run.
+# where the checkout is.
 SUITE=golden
 . "$(dirname "$0")/../lib/suite.sh"
 
@@ -13,7 +12,7 @@ for dir in tests/pcap/*/; do
     name=$(basename "$dir")
     selected "$name" || continue
     # shellcheck disable=SC2046
-    if ! eval "\"$TAPLINE\" $(cat "$dir/args") --set sensor=test --set rules.paths=detect/rules --set flows.hash_seed=1 -w -" 2>"$TMP/err" | canon >"$TMP/got"; then
+    if ! eval "\"$TAPLINE\" $(cat "$dir/args") --set sensor=test --set rules.paths=detect/rules -w -" 2>"$TMP/err" | canon >"$TMP/got"; then
         not_ok "$name" "tapline failed: $(cat "$TMP/err")"
         continue
     fi

@@ -30,8 +30,9 @@ static void teardown(struct fixture *fx)
     tl_config_free(&fx->cfg);
 }
 
-/* A sighting of user at 10.0.0.1, made at order time `order` on flow `hash` as message `seq`. */
-static struct tl_cmsg *sighting(uint64_t order, uint64_t hash, uint64_t seq, const char *user)
+/* A sighting of user at 10.0.0.1, made at order time `order` on a flow of order `flow` as
+ * message `seq`. */
+static struct tl_cmsg *sighting(uint64_t order, uint64_t flow, uint64_t seq, const char *user)
 {
     struct tl_cmsg *m = calloc(1, sizeof(*m));
     struct tl_identity_obs *o = calloc(1, sizeof(*o));
@@ -43,7 +44,7 @@ static struct tl_cmsg *sighting(uint64_t order, uint64_t hash, uint64_t seq, con
     o->source = TL_ID_KERBEROS;
     m->kind = TL_CMSG_IDENTITY;
     m->order_us = order;
-    m->flow_order = hash;
+    m->flow_order = flow;
     m->seq = seq;
     m->u.ident = o;
     return m;
@@ -94,7 +95,7 @@ static void test_orders_by_time(void)
     teardown(&fx);
 }
 
-/* At the same microsecond, the flow hash decides, then the worker's sequence. */
+/* At the same microsecond, the flow's order decides, then the worker's sequence. */
 static void test_ties(void)
 {
     struct fixture fx;
