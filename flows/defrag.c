@@ -47,7 +47,8 @@ struct defrag_key {
     uint8_t pad;
 };
 
-_Static_assert(sizeof(struct defrag_key) == 48, "defrag key must have no padding");
+_Static_assert(sizeof(struct defrag_key) == 48,
+               "defrag key must have no padding, and be tl_hash48's");
 
 struct defrag_dgram {
     struct defrag_key key;
@@ -69,6 +70,7 @@ struct defrag_dgram {
 struct tl_defrag {
     const struct tl_config *cfg;
     struct tl_stats *st;
+    const struct tl_hash_secret *ks; /* the buckets' (tl_hash48): a sender cannot aim at one */
     struct defrag_dgram **buckets;
     size_t mask;
     struct defrag_dgram *oldest, *newest;
@@ -88,18 +90,6 @@ struct defrag_frag {
     uint32_t off, len;
     const uint8_t *data;
 };
-
-static uint64_t defrag_hash(const struct defrag_key *k)
-{
-    const uint8_t *p = (const uint8_t *)k;
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then a murmur3 finalizer */
-    for (size_t i = 0; i < sizeof(*k); i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
 
 static uint64_t dgram_cost(const struct defrag_dgram *g)
 {
@@ -232,7 +222,8 @@ static void defrag_release_done(struct tl_defrag *df)
     df->done = NULL;
 }
 
-struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st)
+struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st,
+                                const struct tl_hash_secret *ks)
 {
     struct tl_defrag *df = calloc(1, sizeof(*df));
     if (!df)
@@ -248,6 +239,7 @@ struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st
     df->mask = nb - 1;
     df->cfg = cfg;
     df->st = st;
+    df->ks = ks;
     df->max_bytes = tl_config_mem_cap(cfg, TL_MEM_FRAGS, 1, cfg->max_frag_bytes, 1);
     return df;
 }
@@ -280,7 +272,7 @@ size_t tl_defrag_held(const struct tl_defrag *df, uint64_t *bytes)
 static struct defrag_dgram *defrag_find(struct tl_defrag *df, const struct defrag_key *k,
                                         size_t *bucket)
 {
-    *bucket = (size_t)defrag_hash(k) & df->mask;
+    *bucket = (size_t)tl_hash48(k, df->ks) & df->mask;
     for (struct defrag_dgram *g = df->buckets[*bucket]; g; g = g->hnext)
         if (memcmp(&g->key, k, sizeof(*k)) == 0)
             return g;

@@ -13,13 +13,16 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "key.h"
 #include "packet.h"
 #include "stats.h"
 
 struct tl_defrag;
 
-/* Borrows cfg and st for the life of the instance; NULL when out of memory. */
-struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st);
+/* Borrows cfg, st and the hash's secret ks for the life of the instance; NULL when out of
+ * memory. */
+struct tl_defrag *tl_defrag_new(const struct tl_config *cfg, struct tl_stats *st,
+                                const struct tl_hash_secret *ks);
 void tl_defrag_free(struct tl_defrag *df);
 
 /*

@@ -129,7 +129,7 @@ static uint64_t key_splitmix(uint64_t *x)
     return z ^ z >> 31;
 }
 
-bool tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed)
+bool tl_hash_secret_init(struct tl_hash_secret *ks, uint64_t seed)
 {
     bool drawn = true;
     if (!seed && getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
@@ -150,23 +150,22 @@ static inline uint64_t key_mum(uint64_t a, uint64_t b)
 }
 
 /*
- * The key's six words, each keyed by its own secret word, multiplied in three
+ * The six words, each keyed by its own secret word, multiplied in three
  * independent pairs (the CPU overlaps them), then mixed once: about 40
  * instructions with the call, where tl_hash64's serial rounds take 130.
  */
-uint64_t tl_fkey_hash(const struct tl_fkey *k, const struct tl_fkey_secret *ks)
+uint64_t tl_hash48(const void *p, const struct tl_hash_secret *ks)
 {
     uint64_t w[6];
-    _Static_assert(sizeof(*k) == sizeof(w), "the flow key is six words");
-    memcpy(w, k, sizeof(w));
+    memcpy(w, p, sizeof(w));
     const uint64_t *s = ks->s;
     uint64_t h = key_mum(w[0] ^ s[0], w[1] ^ s[1]) ^ key_mum(w[2] ^ s[2], w[3] ^ s[3]) ^
                  key_mum(w[4] ^ s[4], w[5] ^ s[5]);
     return key_mum(h ^ s[6], s[7]);
 }
 
-/* tl_fkey_secret_init's words for the seed 0x7461706c696e65 ("tapline") */
-static const struct tl_fkey_secret key_fixed = { {
+/* tl_hash_secret_init's words for the seed 0x7461706c696e65 ("tapline") */
+static const struct tl_hash_secret key_fixed = { {
     0x7eb2a11cff7a6f78ULL,
     0x380b3c93c133852dULL,
     0xa832e7c1dfc88538ULL,
@@ -179,5 +178,5 @@ static const struct tl_fkey_secret key_fixed = { {
 
 uint64_t tl_fkey_fixed(const struct tl_fkey *k)
 {
-    return tl_fkey_hash(k, &key_fixed);
+    return tl_hash48(k, &key_fixed);
 }

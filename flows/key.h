@@ -23,7 +23,7 @@ struct tl_fkey {
     uint8_t tunnel;
 };
 
-_Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding");
+_Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding, and be tl_hash48's");
 
 /*
  * Builds the canonical key of a decoded (non-fragment) packet. *from_a is true
@@ -32,19 +32,20 @@ _Static_assert(sizeof(struct tl_fkey) == 48, "flow key must have no padding");
 void tl_fkey_make(struct tl_fkey *k, const struct tl_decoded *d, bool *from_a);
 
 /*
- * The secret of the flow table's hash: eight words spread from flows.hash_seed,
- * or from getrandom() when that is 0, so that nobody outside can choose keys
- * that all fall in one bucket (every packet of theirs would walk the chain).
- * False when getrandom() failed and the seed is the clock's and the pid's.
+ * The secret of the tables' hash (flows, fragments): eight words spread from
+ * flows.hash_seed, or from getrandom() when that is 0, so that nobody outside
+ * can choose keys that all fall in one bucket (every packet of theirs would
+ * walk the chain). False when getrandom() failed and the seed is the clock's
+ * and the pid's.
  */
-struct tl_fkey_secret {
+struct tl_hash_secret {
     uint64_t s[8];
 };
 
-bool tl_fkey_secret_init(struct tl_fkey_secret *ks, uint64_t seed);
+bool tl_hash_secret_init(struct tl_hash_secret *ks, uint64_t seed);
 
-/* The hash that places a flow in a worker's table. */
-uint64_t tl_fkey_hash(const struct tl_fkey *k, const struct tl_fkey_secret *ks);
+/* A keyed hash of 48 bytes: a flow key (its bucket in a worker's table), a fragment's datagram. */
+uint64_t tl_hash48(const void *p, const struct tl_hash_secret *ks);
 
 /*
  * The same hash under a secret built in, so the same in every run: it picks a

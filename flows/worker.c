@@ -523,7 +523,7 @@ static void worker_packet(struct tl_worker *w, const struct tl_slot *s)
     const uint8_t *bytes = tl_slot_bytes(s);
     uint32_t len = s->len;
     bool from_a = s->from_a;
-    uint64_t h = tl_fkey_hash(k, w->keyh);
+    uint64_t h = tl_hash48(k, w->keyh);
     struct tl_flow *f = tl_ftable_find(&w->flows, k, h);
     if (f && worker_expired(w, f, d->ts_us)) {
         w->order_us = f->last_us + worker_timeout(w, (enum tl_tclass)f->tclass) + 1;
@@ -764,7 +764,7 @@ void tl_worker_keep_outer(struct tl_decoded *inner, const struct tl_decoded *fra
 int tl_worker_live_init(struct tl_worker *w, char *errbuf, size_t n)
 {
     w->from = calloc(w->nworkers, sizeof(*w->from));
-    w->defrag = tl_defrag_new(w->cfg, &w->st);
+    w->defrag = tl_defrag_new(w->cfg, &w->st, w->keyh);
     if (!w->from || !w->defrag)
         goto fail;
     for (unsigned i = 0; i < w->nworkers; i++)

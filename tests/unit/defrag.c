@@ -23,6 +23,7 @@ static const uint8_t T_DST6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
 struct t_env {
     struct tl_config cfg;
     struct tl_stats st;
+    struct tl_hash_secret ks;
     struct tl_defrag *df;
 };
 
@@ -32,7 +33,8 @@ static void t_env_init(struct t_env *e, uint64_t max_dgrams, uint64_t max_bytes)
     e->cfg.max_frag_datagrams = max_dgrams;
     e->cfg.max_frag_bytes = max_bytes;
     e->cfg.frag_timeout = 30 * 1000000ULL;
-    e->df = tl_defrag_new(&e->cfg, &e->st);
+    tl_hash_secret_init(&e->ks, 1);
+    e->df = tl_defrag_new(&e->cfg, &e->st, &e->ks);
     CHECK(e->df != NULL);
 }
 

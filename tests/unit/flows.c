@@ -742,12 +742,12 @@ static void test_key_hash_spreads(void)
 {
     enum { BITS = 16, N = 1 << BITS };
     static uint16_t load[N];
-    struct tl_fkey_secret fixed;
-    tl_fkey_secret_init(&fixed, 0x7461706c696e65ULL);
+    struct tl_hash_secret fixed;
+    tl_hash_secret_init(&fixed, 0x7461706c696e65ULL);
     for (uint64_t seed = 1; seed <= 3; seed++) {
-        struct tl_fkey_secret ks, other;
-        tl_fkey_secret_init(&ks, seed);
-        tl_fkey_secret_init(&other, seed + 100);
+        struct tl_hash_secret ks, other;
+        tl_hash_secret_init(&ks, seed);
+        tl_hash_secret_init(&other, seed + 100);
         memset(load, 0, sizeof(load));
         unsigned odd = 0, odd_fixed = 0, peak = 0, same_other = 0;
         for (unsigned i = 0; i < N; i++) {
@@ -756,15 +756,15 @@ static void test_key_hash_spreads(void)
             k.a[12] = 10;
             k.a[15] = (uint8_t)(i / 4096);
             k.b[12] = 192;
-            uint64_t h = tl_fkey_hash(&k, &ks);
-            CHECK_EQ(h, tl_fkey_hash(&k, &ks));
-            same_other += h == tl_fkey_hash(&k, &other);
+            uint64_t h = tl_hash48(&k, &ks);
+            CHECK_EQ(h, tl_hash48(&k, &ks));
+            same_other += h == tl_hash48(&k, &other);
             odd += h & 1;
             odd_fixed += tl_fkey_fixed(&k) & 1;
             if (++load[h & (N - 1)] > peak)
                 peak = load[h & (N - 1)];
             if (i % 1000 == 0)
-                CHECK_EQ(tl_fkey_fixed(&k), tl_fkey_hash(&k, &fixed));
+                CHECK_EQ(tl_fkey_fixed(&k), tl_hash48(&k, &fixed));
         }
         /* a Poisson(1) bucket over 65,536 reaches 8 or 9; a weak hash chains by the hundred */
         CHECK(peak <= 12);
@@ -772,11 +772,11 @@ static void test_key_hash_spreads(void)
         CHECK(odd_fixed > N / 2 - N / 50 && odd_fixed < N / 2 + N / 50);
         CHECK_EQ(same_other, 0);
         struct tl_fkey k = { .pa = 40000, .pb = 53, .proto = 17 };
-        uint64_t h = tl_fkey_hash(&k, &ks);
+        uint64_t h = tl_hash48(&k, &ks);
         for (size_t bit = 0; bit < 8 * sizeof(k); bit++) {
             struct tl_fkey f = k;
             ((uint8_t *)&f)[bit / 8] ^= (uint8_t)(1u << bit % 8);
-            CHECK(tl_fkey_hash(&f, &ks) != h);
+            CHECK(tl_hash48(&f, &ks) != h);
         }
     }
 }
