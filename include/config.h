@@ -78,9 +78,9 @@ enum { TL_MAX_WORKERS = 64 };
       "interim record after this long (s); 0: never")                                              \
     X(U64, cid_seed, "flows.community_id_seed", 0, 0, 65535, "Community ID v1 seed")               \
     X(U64, hash_seed, "flows.hash_seed", 0, 0, 4294967295,                                         \
-      "seed of the flow tables' hash (the bucket a flow falls in, not its worker: no event "       \
-      "depends on it); 0: drawn at random each run, so that no one can aim keys at one bucket; "   \
-      "a fixed seed (guessable) repeats a run's table layout, for fuzzing")                        \
+      "seed of the flow and fragment tables' hash (the bucket a flow falls in, not its worker: "   \
+      "no event depends on it); 0: drawn at random each run, so that no one can aim keys at one "  \
+      "bucket; a fixed seed (guessable) repeats a run's table layout, for fuzzing")                \
     X(STR, home_nets, "flows.home_nets", "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", 0, 0, \
       "home networks for local_orig/local_resp (comma list or YAML list)")                         \
     X(BOOL, ndpi, "ndpi.enabled", true, 0, 0, "classify flows with nDPI")                          \
