@@ -1886,6 +1886,50 @@ static void ldap_state_free(struct tl_parse_ctx *ctx)
                         st->npending * sizeof(*st->pending));
 }
 
+/*
+ * Between messages - no request waits, no tally waits to be written, both
+ * directions at a message's (and a SASL buffer's) first byte, no gap to
+ * recover from - the state is a fresh one but for how the connection is
+ * protected: a long-lived LDAP session (a server's, a client's to its domain
+ * controller) costs its L7 header between operations, not 2.6 KB. A sealed or
+ * TLS session rests once its tally was written (pending_timeout after it began).
+ */
+struct ldap_kept {
+    bool seen, sasl_layer, tls;
+    uint8_t ntlm[2];
+};
+_Static_assert(sizeof(struct ldap_kept) <= TL_REST_BYTES, "what a resting LDAP state keeps");
+
+static bool ldap_rest(const void *state, uint8_t kept[TL_REST_BYTES])
+{
+    const struct ldap_state *st = state;
+    if (st->sealed.buffers || st->sealed.bytes || st->tls_tally.buffers || st->tls_tally.bytes)
+        return false;
+    for (size_t i = 0; i < st->npending; i++)
+        if (st->pending[i].used)
+            return false;
+    for (int dir = 0; dir < 2; dir++) {
+        const struct ldap_sasl *sb = &st->sasl[dir];
+        if (st->lost[dir] || st->skip[dir] || sb->left || sb->skip || sb->carry_len)
+            return false;
+    }
+    struct ldap_kept k = { st->seen, st->sasl_layer, st->tls, { st->ntlm[0], st->ntlm[1] } };
+    memcpy(kept, &k, sizeof(k));
+    return true;
+}
+
+static void ldap_resume(void *state, const uint8_t kept[TL_REST_BYTES])
+{
+    struct ldap_state *st = state;
+    struct ldap_kept k;
+    memcpy(&k, kept, sizeof(k));
+    st->seen = k.seen;
+    st->sasl_layer = k.sasl_layer;
+    st->tls = k.tls;
+    st->ntlm[0] = k.ntlm[0];
+    st->ntlm[1] = k.ntlm[1];
+}
+
 static uint64_t ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
 {
     struct ldap_state *st = ctx->state;
@@ -1946,6 +1990,8 @@ const struct tl_dissector tl_ldap_dissector = {
     .parse = ldap_parse,
     .gap = ldap_gap,
     .flush = ldap_flush,
+    .rest = ldap_rest,
+    .resume = ldap_resume,
     .event = &tl_ldap_event,
     .identity = ldap_identity,
 };

@@ -172,6 +172,28 @@ void dtest_end(struct dtest *t)
         t->d->flush(&c, UINT64_MAX);
 }
 
+void dtest_flush(struct dtest *t, uint64_t now_us)
+{
+    struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, now_us);
+    tl_arena_reset(&t->arena);
+    if (t->d->flush)
+        t->d->flush(&c, now_us);
+}
+
+bool dtest_rest(struct dtest *t)
+{
+    uint8_t kept[TL_REST_BYTES] = { 0 };
+    if (!t->d->rest || t->stream_len[0] || t->stream_len[1] || !t->d->rest(t->state, kept))
+        return false;
+    if (t->d->state_free) {
+        struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, 0);
+        t->d->state_free(&c);
+    }
+    memset(t->state, 0, t->d->state_size);
+    t->d->resume(t->state, kept);
+    return true;
+}
+
 int dtest_count(const struct dtest *t, const char *needle)
 {
     int n = 0;

@@ -43,6 +43,14 @@ void dtest_tcp(struct dtest *t, int dir, uint64_t ts_us, const void *p, size_t n
 void dtest_gap(struct dtest *t, int dir, uint64_t n);
 /* Flow end: what waits is parsed as cut, then everything pending is flushed. */
 void dtest_end(struct dtest *t);
+/* Time passes to now_us: what is due is written (the dissector's flush()). */
+void dtest_flush(struct dtest *t, uint64_t now_us);
+/*
+ * TCP between records, as flows/l7.c after one: when no stream byte waits and the
+ * dissector rests, its state is freed and the next bytes get a fresh one, resumed from
+ * what it kept. True when it rested.
+ */
+bool dtest_rest(struct dtest *t);
 /* Number of occurrences of needle in the output. */
 int dtest_count(const struct dtest *t, const char *needle);
 

@@ -1371,6 +1371,47 @@ static void test_every_cut_sasl(void)
     }
 }
 
+/*
+ * A connection rests between operations (its state freed, what protects it kept):
+ * not while a request waits, a message is half read or a tally waits to be written.
+ * After resting, a SASL session's buffers are still read as SASL buffers.
+ */
+static void test_rest(void)
+{
+    struct dtest t;
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, bind_simple_req, sizeof(bind_simple_req), bind_simple_res,
+              sizeof(bind_simple_res));
+    CHECK(dtest_rest(&t));
+    dtest_tcp(&t, 0, 1100, bind_simple_req, sizeof(bind_simple_req));
+    CHECK(!dtest_rest(&t)); /* the request waits */
+    dtest_tcp(&t, 1, 1200, bind_simple_res, 5);
+    CHECK(!dtest_rest(&t)); /* its response half read */
+    dtest_tcp(&t, 1, 1300, bind_simple_res + 5, sizeof(bind_simple_res) - 5);
+    CHECK_EQ(t.records, 2);
+    CHECK(dtest_rest(&t));
+
+    ldap_pair(&t, bind_sasl_req, sizeof(bind_sasl_req), bind_sasl_res, sizeof(bind_sasl_res));
+    CHECK(dtest_rest(&t));
+    ldap_pair(&t, signed_req, sizeof(signed_req), signed_res, sizeof(signed_res));
+    CHECK_EQ(dtest_count(&t, "\"message_id\":5,\"operation\":\"search\",\"status\":\"ok\","
+                             "\"encryption\":\"sasl-signed\""),
+             1);
+    CHECK(dtest_rest(&t));
+    dtest_tcp(&t, 0, 5000, sealed_krb, sizeof(sealed_krb));
+    CHECK(!dtest_rest(&t)); /* its tally waits */
+    dtest_flush(&t, 5000 + t.limits.pending_timeout);
+    CHECK_EQ(dtest_count(&t, "\"operation\":\"sasl-sealed\""), 1);
+    CHECK(dtest_rest(&t));
+    dtest_tcp(&t, 0, 6000, sealed_krb, sizeof(sealed_krb));
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"operation\":\"sasl-sealed\""), 2);
+    CHECK_EQ(t.records, 6);
+    CHECK(!t.gave_up);
+    CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
+    dtest_free(&t);
+}
+
 const struct tl_test tl_tests_ldap[] = {
     { "simple_bind", test_simple_bind },
     { "sasl_bind", test_sasl_bind },
@@ -1398,5 +1439,6 @@ const struct tl_test tl_tests_ldap[] = {
     { "sasl_large", test_sasl_large },
     { "sasl_gap", test_sasl_gap },
     { "every_cut_sasl", test_every_cut_sasl },
+    { "rest", test_rest },
     { 0 },
 };
