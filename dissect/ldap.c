@@ -154,12 +154,18 @@ struct ldap_sasl {
 
 enum { LDAP_NTLM_UNKNOWN, LDAP_NTLM_SIGNED, LDAP_NTLM_SEALED };
 
+/* What holds for the whole connection: all a resting state keeps (ldap_rest). */
+struct ldap_conn {
+    bool seen;       /* a valid LDAPMessage has been parsed on this flow */
+    bool sasl_layer; /* a SASL bind that can negotiate a security layer succeeded */
+    bool tls;        /* StartTLS succeeded: the rest is TLS */
+    uint8_t ntlm[2]; /* NTLM signatures: LDAP_NTLM_*, decided on the first buffer */
+};
+_Static_assert(sizeof(struct ldap_conn) <= TL_REST_BYTES, "what a resting LDAP state keeps");
+
 struct ldap_state {
-    bool seen;        /* a valid LDAPMessage has been parsed on this flow */
-    bool sasl_layer;  /* a SASL bind that can negotiate a security layer succeeded */
-    bool tls;         /* StartTLS succeeded: the rest is TLS */
+    struct ldap_conn conn;
     bool lost[2];     /* a gap: the next bytes must parse or the flow is given up */
-    uint8_t ntlm[2];  /* NTLM signatures: LDAP_NTLM_*, decided on the first buffer */
     uint32_t skip[2]; /* bytes of a search entry to pass over (counted from its header) */
     struct ldap_tally sealed, tls_tally;
     struct ldap_sasl sasl[2];
@@ -1302,7 +1308,7 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
     if (tl_cur_left(c) > 0)
         tl_cur_fail(c, TL_CUR_BAD);
 
-    st->seen = true;
+    st->conn.seen = true;
     ctx->counters[TL_DC_MESSAGES]++;
     uint32_t mid = (uint32_t)msgid;
     uint8_t optag = (uint8_t)op.tag;
@@ -1352,9 +1358,9 @@ static bool ldap_message(struct tl_parse_ctx *ctx, struct tl_cursor msg, uint8_t
         ctx->counters[TL_DC_TRUNCATED]++;
     if (res.present && res.code == 0) {
         if (req == OP_BIND_REQ && ldap_sasl_capable(p))
-            st->sasl_layer = true;
+            st->conn.sasl_layer = true;
         if (req == OP_EXT_REQ && p->starttls) {
-            st->tls = true;
+            st->conn.tls = true;
             res.enc = ENC_TLS;
         }
     }
@@ -1531,7 +1537,7 @@ static bool ldap_sasl_token(struct ldap_state *st, unsigned dir, struct tl_curso
     } else if (h[0] == 0x01 && h[1] == 0 && h[2] == 0 && h[3] == 0) {
         /* MS-NLMP 2.2.2.9.1: a 16-byte signature. Sealing is invisible in it; the direction's
          * first buffer decided it (ldap_ntlm_plain). */
-        sb->sealed = st->ntlm[dir] == LDAP_NTLM_SEALED;
+        sb->sealed = st->conn.ntlm[dir] == LDAP_NTLM_SEALED;
         sb->plain = len - LDAP_SASL_HDR;
     } else if (h[0] == 0x60) {
         /* RFC 1964 1.2.2 / RFC 4757 7.3 (DES, RC4): [APPLICATION 0] { mech OID, TOK_ID 02 01,
@@ -1700,7 +1706,7 @@ static enum tl_parse ldap_sasl(struct tl_parse_ctx *ctx, struct tl_cursor *in)
             return ldap_giveup(ctx);
         size_t need = len < LDAP_SASL_PEEK ? len : LDAP_SASL_PEEK;
         tl_cur_peek(&c, 0, &b0);
-        bool decide = b0 == 0x01 && st->ntlm[dir] == LDAP_NTLM_UNKNOWN;
+        bool decide = b0 == 0x01 && st->conn.ntlm[dir] == LDAP_NTLM_UNKNOWN;
         if (decide)
             need = len; /* the first NTLM buffer decides, seen whole */
         if (tl_cur_left(&c) < need)
@@ -1710,7 +1716,7 @@ static enum tl_parse ldap_sasl(struct tl_parse_ctx *ctx, struct tl_cursor *in)
         if (decide) {
             struct tl_cursor payload = buf;
             tl_cur_skip(&payload, LDAP_SASL_HDR);
-            st->ntlm[dir] = ldap_ntlm_plain(payload) ? LDAP_NTLM_SIGNED : LDAP_NTLM_SEALED;
+            st->conn.ntlm[dir] = ldap_ntlm_plain(payload) ? LDAP_NTLM_SIGNED : LDAP_NTLM_SEALED;
         }
         size_t hdr;
         if (!ldap_sasl_token(st, dir, buf, len, &hdr))
@@ -1775,7 +1781,7 @@ static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
     bool tcp = ctx->transport == TL_TCP;
     bool was_lost = tcp && st->lost[dir];
 
-    if (st->tls)
+    if (st->conn.tls)
         return ldap_tls(ctx, in);
     if (tcp && st->skip[dir]) { /* the rest of a search entry too long to wait for */
         size_t k = st->skip[dir] < tl_cur_left(in) ? st->skip[dir] : tl_cur_left(in);
@@ -1786,7 +1792,7 @@ static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
     uint8_t first;
     if (!tl_cur_peek(in, 0, &first))
         return TL_PARSE_MORE;
-    if (tcp && (st->sasl[dir].left > 0 || (first != 0x30 && st->sasl_layer)))
+    if (tcp && (st->sasl[dir].left > 0 || (first != 0x30 && st->conn.sasl_layer)))
         return ldap_sasl(ctx, in);
 
     /* UDP: every message of the datagram; TCP: one message. */
@@ -1800,7 +1806,7 @@ static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
             if (!tcp)
                 goto udp_cut;
             /* A large search entry is counted from its header rather than waited for. */
-            if (st->seen && !was_lost && ldap_skip_entry(ctx, in, ENC_NONE, &st->skip[dir])) {
+            if (st->conn.seen && !was_lost && ldap_skip_entry(ctx, in, ENC_NONE, &st->skip[dir])) {
                 tl_cur_skip(in, tl_cur_left(in));
                 return TL_PARSE_OK;
             }
@@ -1809,7 +1815,7 @@ static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
             return TL_PARSE_MORE;
         }
         if (!ldap_message(ctx, msg, ENC_NONE)) {
-            if (!st->seen || was_lost)
+            if (!st->conn.seen || was_lost)
                 goto giveup;
             ctx->counters[TL_DC_MALFORMED]++; /* framed, but not a message: skip it */
             ldap_mark(st, dir, TL_UNANS_UNPARSEABLE);
@@ -1822,14 +1828,14 @@ static enum tl_parse ldap_parse(struct tl_parse_ctx *ctx, struct tl_cursor *in)
 
 udp_cut:
     /* The datagram ends inside a message: cut by the capture, or malformed. */
-    if (!st->seen)
+    if (!st->conn.seen)
         return TL_PARSE_GIVEUP;
     ctx->counters[ctx->capture_cut ? TL_DC_TRUNCATED : TL_DC_MALFORMED]++;
     tl_cur_skip(in, tl_cur_left(in));
     return TL_PARSE_OK;
 
 giveup:
-    if (st->seen)
+    if (st->conn.seen)
         ctx->counters[TL_DC_MALFORMED]++;
     return ldap_giveup(ctx);
 }
@@ -1889,17 +1895,11 @@ static void ldap_state_free(struct tl_parse_ctx *ctx)
 /*
  * Between messages - no request waits, no tally waits to be written, both
  * directions at a message's (and a SASL buffer's) first byte, no gap to
- * recover from - the state is a fresh one but for how the connection is
- * protected: a long-lived LDAP session (a server's, a client's to its domain
+ * recover from - the state is a fresh one but for what holds for the whole
+ * connection (struct ldap_conn): a long-lived LDAP session (a server's, a client's to its domain
  * controller) costs its L7 header between operations, not 2.6 KB. A sealed or
  * TLS session rests once its tally was written (pending_timeout after it began).
  */
-struct ldap_kept {
-    bool seen, sasl_layer, tls;
-    uint8_t ntlm[2];
-};
-_Static_assert(sizeof(struct ldap_kept) <= TL_REST_BYTES, "what a resting LDAP state keeps");
-
 static bool ldap_rest(const void *state, uint8_t kept[TL_REST_BYTES])
 {
     const struct ldap_state *st = state;
@@ -1913,21 +1913,14 @@ static bool ldap_rest(const void *state, uint8_t kept[TL_REST_BYTES])
         if (st->lost[dir] || st->skip[dir] || sb->left || sb->skip || sb->carry_len)
             return false;
     }
-    struct ldap_kept k = { st->seen, st->sasl_layer, st->tls, { st->ntlm[0], st->ntlm[1] } };
-    memcpy(kept, &k, sizeof(k));
+    memcpy(kept, &st->conn, sizeof(st->conn));
     return true;
 }
 
 static void ldap_resume(void *state, const uint8_t kept[TL_REST_BYTES])
 {
     struct ldap_state *st = state;
-    struct ldap_kept k;
-    memcpy(&k, kept, sizeof(k));
-    st->seen = k.seen;
-    st->sasl_layer = k.sasl_layer;
-    st->tls = k.tls;
-    st->ntlm[0] = k.ntlm[0];
-    st->ntlm[1] = k.ntlm[1];
+    memcpy(&st->conn, kept, sizeof(st->conn));
 }
 
 static uint64_t ldap_flush(struct tl_parse_ctx *ctx, uint64_t now_us)
