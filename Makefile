@@ -230,5 +230,10 @@ install:
 clean:
 	rm -rf build tapline out
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# The compiler's dependency files are only read. Their empty rule keeps make from trying to
+# remake one through its built-in rules (X.d linked from X.d.o, compiled by a pattern rule)
+# whenever a source is newer than its dependency file.
+DEPS := $(shell find build -name '*.d' 2>/dev/null)
+$(DEPS): ;
+-include $(DEPS)
 .SECONDARY:

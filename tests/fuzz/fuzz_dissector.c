@@ -6,8 +6,10 @@
  * UDP); bits 1-7 pick a split point. UDP: the bytes are one datagram from the
  * originator, then the same bytes from the responder (so requests and replies
  * both run). TCP: the bytes are cut at the split point into two deliveries per
- * direction, through the same harness the unit tests use; the flow ends with
- * a flush. Every delivery is an exact-size heap copy.
+ * direction, through the same harness the unit tests use, and after each the
+ * dissector may rest (dtest_rest: asked more often than flows/l7.c asks, which
+ * is after a record); the flow ends with a flush. Every delivery is an
+ * exact-size heap copy.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,8 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t.limits.max_value_len = 256;
     if (tcp) {
         dtest_tcp(&t, 0, 1000, p, cut);
+        dtest_rest(&t);
         dtest_tcp(&t, 1, 2000, p, n);
+        dtest_rest(&t);
         dtest_tcp(&t, 0, 3000, p + cut, n - cut);
+        dtest_rest(&t);
         if (mode & 0x80)
             dtest_gap(&t, 1, 100);
     } else {

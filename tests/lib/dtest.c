@@ -183,7 +183,8 @@ void dtest_flush(struct dtest *t, uint64_t now_us)
 bool dtest_rest(struct dtest *t)
 {
     uint8_t kept[TL_REST_BYTES] = { 0 };
-    if (!t->d->rest || t->stream_len[0] || t->stream_len[1] || !t->d->rest(t->state, kept))
+    if (!t->d->rest || t->gave_up || t->handover || t->stream_len[0] || t->stream_len[1] ||
+        !t->d->rest(t->state, kept))
         return false;
     if (t->d->state_free) {
         struct tl_parse_ctx c = dtest_ctx(t, TL_TCP, 0, 0);
