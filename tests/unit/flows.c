@@ -818,7 +818,7 @@ static void test_simultaneous_flows_same_statistics(void)
 {
     char *first = NULL;
     for (int seed = 1; seed <= 8; seed++) {
-        char seedtext[8];
+        char seedtext[12];
         snprintf(seedtext, sizeof(seedtext), "%d", seed);
         const char *const set[] = { "flows.hash_seed", seedtext, NULL };
         struct run r;
