@@ -1910,7 +1910,9 @@ static bool ldap_rest(const void *state, uint8_t kept[TL_REST_BYTES])
             return false;
     for (int dir = 0; dir < 2; dir++) {
         const struct ldap_sasl *sb = &st->sasl[dir];
-        if (st->lost[dir] || st->skip[dir] || sb->left || sb->skip || sb->carry_len)
+        /* after StartTLS a gap leaves lost set, but TLS records are found without it */
+        if ((st->lost[dir] && !st->conn.tls) || st->skip[dir] || sb->left || sb->skip ||
+            sb->carry_len)
             return false;
     }
     memcpy(kept, &st->conn, sizeof(st->conn));

@@ -1410,6 +1410,21 @@ static void test_rest(void)
     CHECK(!t.gave_up);
     CHECK_EQ(t.counters[TL_DC_MALFORMED], 0);
     dtest_free(&t);
+
+    /* TLS after StartTLS rests once its tally is written, a gap before it or not. */
+    dtest_init(&t, &tl_ldap_dissector);
+    ldap_pair(&t, starttls_req, sizeof(starttls_req), starttls_res, sizeof(starttls_res));
+    dtest_tcp(&t, 0, 3000, tls_hello, sizeof(tls_hello));
+    dtest_gap(&t, 0, 100);
+    dtest_tcp(&t, 0, 4000, tls_hello, sizeof(tls_hello));
+    CHECK(!dtest_rest(&t));
+    dtest_flush(&t, 3000 + t.limits.pending_timeout);
+    CHECK(dtest_rest(&t));
+    dtest_tcp(&t, 0, 20000000, tls_hello, sizeof(tls_hello));
+    dtest_end(&t);
+    CHECK_EQ(dtest_count(&t, "\"operation\":\"tls\""), 2);
+    CHECK(!t.gave_up);
+    dtest_free(&t);
 }
 
 const struct tl_test tl_tests_ldap[] = {
