@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "dissect.h"
-#include "event.h"
 
 void tl_md5_init(struct tl_md5 *c)
 {
@@ -111,4 +110,14 @@ int tl_digests_parse(const char *v)
         p += strspn(p, ", ");
     }
     return mask ? (int)mask : -1;
+}
+
+void tl_hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
 }

@@ -37,7 +37,6 @@
 #include "ber.h"
 #include "cursor.h"
 #include "dissect.h"
-#include "event.h"
 #include "flow.h"
 #include "hash.h"
 

@@ -1895,10 +1895,12 @@ static void ldap_state_free(struct tl_parse_ctx *ctx)
 /*
  * Between messages - no request waits, no tally waits to be written, both
  * directions at a message's (and a SASL buffer's) first byte, no gap to
- * recover from - the state is a fresh one but for what holds for the whole
- * connection (struct ldap_conn): a long-lived LDAP session (a server's, a client's to its domain
- * controller) costs its L7 header between operations, not 2.6 KB. A sealed or
- * TLS session rests once its tally was written (pending_timeout after it began).
+ * recover from (under TLS a gap does not matter) - the state is a fresh one
+ * but for what holds for the whole connection (struct ldap_conn): a
+ * long-lived LDAP session (a server's, a client's to its domain controller)
+ * costs its L7 header between operations, not a whole ldap_state. A sealed or
+ * TLS session rests once its tally was written (pending_timeout after it
+ * began).
  */
 static bool ldap_rest(const void *state, uint8_t kept[TL_REST_BYTES])
 {

@@ -519,15 +519,6 @@ size_t tl_fmt_u64(char out[TL_U64_TEXT], uint64_t v)
     return n;
 }
 
-void tl_hex(char *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = json_hex[p[i] >> 4];
-        out[2 * i + 1] = json_hex[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Proleptic Gregorian date from days since 1970-01-01 (H. Hinnant's civil_from_days). */
 static void json_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
 {
@@ -861,7 +852,7 @@ static bool json_empty(const struct tl_field *f, const void *rec)
     }
 }
 
-/* tl_field_present, inline for tl_json_field: most fields are neither optional nor conditional */
+/* tl_field_present, inline for json_field: most fields are neither optional nor conditional */
 static inline bool json_present(const struct tl_field *f, const void *rec)
 {
     if ((f->flags & TL_FF_OPT) && json_empty(f, rec))

@@ -2,10 +2,11 @@
  * coord.c - the coordinator: identity, domain statistics and correlations in
  * packet-time order (see coord.h).
  *
- * Messages wait in a binary min-heap keyed by (order time, flow hash, worker
- * sequence). Two messages of one flow come from one worker in the order it
- * made them; two flows' messages at the same microsecond are ordered by their
- * key hash, which does not depend on the number of workers. Past
+ * Messages wait in a binary min-heap keyed by (order time, the flow key's fixed
+ * hash, worker sequence). Two messages of one flow come from one worker in the
+ * order it made them; two flows' messages at the same microsecond are ordered
+ * by tl_fkey_fixed, which depends neither on the number of workers nor on
+ * flows.hash_seed. Past
  * coordinator.max_held the earliest is applied at once (counted).
  *
  * Everything here runs on one thread (the output thread, or the caller in

@@ -164,7 +164,8 @@ uint64_t tl_hash48(const void *p, const struct tl_hash_secret *ks)
     return key_mum(h ^ s[6], s[7]);
 }
 
-/* tl_hash_secret_init's words for the seed 0x7461706c696e65 ("tapline") */
+/* tl_hash_secret_init's words for the seed 0x7461706c696e65 ("tapline"), as
+ * tests/unit/flows.c (key_hash_spreads) checks */
 static const struct tl_hash_secret key_fixed = { {
     0x7eb2a11cff7a6f78ULL,
     0x380b3c93c133852dULL,

@@ -117,7 +117,7 @@ struct tl_pipeline {
     struct tl_batch **cur;    /* batch being filled, per worker */
     struct pipe_stash *stash; /* free batches the dispatcher holds, per worker */
     struct tl_netlist home;
-    struct tl_hash_secret keyh; /* the tables' hash (tl_hash48): workers, defrag */
+    struct tl_hash_secret keyh; /* tl_hash48's: the workers' flow tables, defrag */
     struct tl_defrag *defrag;
     struct tl_stats st; /* dispatcher (capture thread) counters */
     uint64_t now_us, next_tick_us;
@@ -472,8 +472,9 @@ struct tl_pipeline *tl_pipeline_new(const struct tl_config *cfg, struct tl_outpu
     if (tl_netlist_parse(&p->home, cfg->home_nets, errbuf, n) < 0)
         goto fail;
     if (!tl_hash_secret_init(&p->keyh, cfg->hash_seed))
-        tl_log(TL_LOG_WARNING, "getrandom failed: the flow table's seed is the clock's and the "
-                               "pid's, so a flood of keys could be aimed at one bucket");
+        tl_log(TL_LOG_WARNING,
+               "getrandom failed: the flow and fragment tables' seed is the clock's and the "
+               "pid's, so a flood of keys could be aimed at one bucket");
     if (pipe_detect_init(p, errbuf, n) < 0 || !(p->coord = tl_coord_new(cfg, &p->det, errbuf, n)))
         goto fail;
     p->start_us = pipe_mono_us();

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "dissect.h"
 #include "domain.h"
 #include "event.h"
 #include "tls.h"

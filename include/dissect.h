@@ -198,11 +198,12 @@ struct tl_dissector {
     bool (*idle)(const void *state);
     /*
      * Optional, TCP: between messages, when nothing is half read and nothing
-     * waits, the state is a fresh one but for a few counters (HTTP's request
-     * depth): rest() puts those in `kept` and returns true, and the caller
-     * frees the state. The next bytes get a fresh state that resume() gives
-     * them back to, so an open connection between its requests (HTTP
-     * keep-alive) costs its L7 header, not a state.
+     * waits, the state is a fresh one but for what holds for the whole
+     * connection (HTTP's request depth, LDAP's SASL layer or TLS): rest() puts
+     * that in `kept` and returns true, and the caller frees the state. The
+     * next bytes get a fresh state that resume() gives it back to, so an open
+     * connection between its exchanges (HTTP keep-alive, a long-lived LDAP
+     * session) costs its L7 header, not a state.
      */
     bool (*rest)(const void *state, uint8_t kept[TL_REST_BYTES]);
     void (*resume)(void *state, const uint8_t kept[TL_REST_BYTES]);
@@ -267,6 +268,10 @@ extern const struct tl_dissector tl_dns_dissector, tl_http_dissector, tl_kerbero
     tl_ldap_dissector, tl_socks_dissector;
 extern const struct tl_event_type tl_dns_event, tl_http_event, tl_kerberos_event, tl_ldap_event,
     tl_socks_event;
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated): digests, certificate
+ * hashes (dissect/hash.c). */
+void tl_hex(char *out, const uint8_t *p, size_t n);
 
 /* Every dissector, in registry order (dissect/registry.c). */
 extern const struct tl_dissector *const tl_dissectors[];

@@ -55,8 +55,6 @@ enum { TL_TS_TEXT = 32, TL_IP_TEXT = 48, TL_U64_TEXT = 21 };
 size_t tl_fmt_ts(char out[TL_TS_TEXT], uint64_t ts_us);
 size_t tl_fmt_ip(char out[TL_IP_TEXT], const uint8_t ip[16]);
 size_t tl_fmt_u64(char out[TL_U64_TEXT], uint64_t v);
-/* Lower-case hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
-void tl_hex(char *out, const uint8_t *p, size_t n);
 
 /* JSON building blocks. */
 void tl_json_string(struct tl_buf *b, const char *s, size_t n); /* quoted, escaped, UTF-8 safe */

@@ -2,8 +2,9 @@
  * pipeline.h - from packets to events: dispatch, workers, output.
  *
  * The capture thread calls tl_pipeline_packet() for every packet. It decodes
- * just enough for the flow key (reassembling fragments first), hashes the key
- * symmetrically and appends the packet to that worker's batch. Workers own
+ * just enough for the flow key (reassembling fragments first), picks the
+ * flow's worker by the key's fixed hash (tl_fkey_fixed; no hash with one
+ * worker) and appends the packet to that worker's batch. Workers own
  * their flows and share nothing; an output thread hands their events to the
  * sink. tl_pipeline_finish() drains everything and writes the final stats.
  *

@@ -60,7 +60,7 @@ static void fuzz_tcp(struct dtest *t, const uint8_t *p, size_t n, size_t cut, bo
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct tl_dissector *d;
-    static struct dtest t, calm; /* big (arena): static, reinitialised per input */
+    static struct dtest t, never_rested; /* big (arena): static, reinitialised per input */
 
     if (!d && !(d = tl_dissector_by_name(TL_STR(TARGET))))
         abort();
@@ -77,12 +77,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the oracle: a state that rested wherever it could writes what one that never
          * rested writes */
         if (d->rest) {
-            fuzz_init(&calm, d);
-            fuzz_tcp(&calm, p, n, cut, mode & 0x80, false);
-            if (calm.out.len != t.out.len || calm.gave_up != t.gave_up ||
-                (t.out.len && memcmp(calm.out.p, t.out.p, t.out.len) != 0))
+            fuzz_init(&never_rested, d);
+            fuzz_tcp(&never_rested, p, n, cut, mode & 0x80, false);
+            if (never_rested.out.len != t.out.len || never_rested.gave_up != t.gave_up ||
+                (t.out.len && memcmp(never_rested.out.p, t.out.p, t.out.len) != 0))
                 abort();
-            dtest_free(&calm);
+            dtest_free(&never_rested);
         }
     } else {
         dtest_udp(&t, 0, 1000, p, n, (mode & 2) != 0);

@@ -874,6 +874,17 @@ static void test_hash_policy(void)
 }
 
 /* The option words reach the limits through one parser each; config.c refuses the rest. */
+/* Digests and certificate hashes are written as lower-case hex. */
+static void test_hex(void)
+{
+    static const uint8_t bytes[] = { 0x00, 0x0f, 0xa5, 0xff, 0x10 };
+    char out[2 * sizeof(bytes) + 1];
+    tl_hex(out, bytes, sizeof(bytes));
+    CHECK_STR(out, "000fa5ff10");
+    tl_hex(out, bytes, 0);
+    CHECK_STR(out, "");
+}
+
 static void test_hash_options(void)
 {
     CHECK_EQ(tl_body_hash_parse("files"), TL_HASH_FILES);
@@ -1925,6 +1936,7 @@ const struct tl_test tl_tests_http[] = {
     { "fuzz_v09_blank_stall", test_fuzz_v09_blank_stall },
     { "body_hash_cap", test_body_hash_cap },
     { "hash_policy", test_hash_policy },
+    { "hex", test_hex },
     { "hash_options", test_hash_options },
     { "mime", test_mime },
     { "gaps", test_gaps },

@@ -227,16 +227,6 @@ static void test_u64(void)
     tl_buf_free(&b);
 }
 
-static void test_hex(void)
-{
-    static const uint8_t bytes[] = { 0x00, 0x0f, 0xa5, 0xff, 0x10 };
-    char out[2 * sizeof(bytes) + 1];
-    tl_hex(out, bytes, sizeof(bytes));
-    CHECK_STR(out, "000fa5ff10");
-    tl_hex(out, bytes, 0);
-    CHECK_STR(out, "");
-}
-
 static void test_ts(void)
 {
     static const struct {
@@ -766,7 +756,6 @@ const struct tl_test tl_tests_json[] = {
     { "key", test_key },
     { "field_keys", test_field_keys },
     { "u64", test_u64 },
-    { "hex", test_hex },
     { "ts", test_ts },
     { "dur", test_dur },
     { "f64", test_f64 },
