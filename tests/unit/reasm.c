@@ -283,6 +283,14 @@ static void test_flow_cap(void)
     t_done(&e);
 }
 
+/* A direction after its SYN, holding at most 6 bytes while nothing of it is acknowledged. */
+static void t_init_unacked(struct t_env *e)
+{
+    t_init(e, 100, 1000);
+    e->r.max_unacked = 6;
+    t_seg(e, 0, TL_TH_SYN, "");
+}
+
 /*
  * A direction the other side has acknowledged nothing of (its packets are not
  * in the capture) holds only max_unacked after a hole; once an ack is seen,
@@ -291,9 +299,7 @@ static void test_flow_cap(void)
 static void test_unacked_cap(void)
 {
     struct t_env e;
-    t_init(&e, 100, 1000);
-    e.r.max_unacked = 6;
-    t_seg(&e, 0, TL_TH_SYN, "");
+    t_init_unacked(&e);
     t_seg(&e, 1, 0, "abc");
     t_seg(&e, 6, 0, "fgh");
     t_seg(&e, 9, 0, "ijk");
@@ -314,18 +320,14 @@ static void test_unacked_cap(void)
 
     /* An ack before the direction's first byte does not count (the other side may have left
      * the capture since, as on a path that is one-way after the request); one after it does. */
-    t_init(&e, 100, 1000);
-    e.r.max_unacked = 6;
-    t_seg(&e, 0, TL_TH_SYN, "");
+    t_init_unacked(&e);
     tl_reasm_ack(&e.d, 0, 1, &e.sink, &e.r);
     t_seg(&e, 1, 0, "abc");
     t_seg(&e, 6, 0, "fghijkl");
     CHECK_MEM(e.out.buf, e.out.len, "abc<2>fghijkl");
     CHECK_EQ(e.r.st.unacked_capped, 1);
     t_done(&e);
-    t_init(&e, 100, 1000);
-    e.r.max_unacked = 6;
-    t_seg(&e, 0, TL_TH_SYN, "");
+    t_init_unacked(&e);
     t_seg(&e, 1, 0, "abc");
     tl_reasm_ack(&e.d, 0, 1, &e.sink, &e.r); /* crosses "abc": the other side is there */
     t_seg(&e, 6, 0, "fghijkl");
