@@ -55,7 +55,7 @@ struct tl_worker {
     struct tl_bell *output_bell;     /* the output thread's: events, messages, clock moved */
     struct tl_bell *dispatcher_bell; /* the dispatcher's: a batch back in `free` */
     struct tl_ftable flows;
-    const struct tl_hash_secret *keyh; /* the pipeline's: the flow-key hash */
+    const struct tl_hash_secret *keyh; /* the pipeline's, for tl_hash48: flow table, defrag */
     struct ndpi_detection_module_struct *ndpi;
     struct ndpi_flow_struct *ndpi_scratch; /* for guesses about flows without nDPI state */
     struct tl_buf *events;                 /* being filled */
